@@ -1,0 +1,1 @@
+"""Services: one package per service, each owning its MongoDB database."""

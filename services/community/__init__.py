@@ -1,0 +1,1 @@
+"""Community service: communities, grids, members, roles, credentials and tokens."""

@@ -1,0 +1,156 @@
+"""HTTP API of the community service (/v1)."""
+from __future__ import annotations
+
+import hmac
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from shared.auth import Principal, current_principal, issue_token, require_community, require_member
+from shared.errors import Forbidden, Unauthorized
+from shared.ratelimit import limiter
+from services.community import commands, schemas, views
+
+blp = Blueprint("community", __name__, url_prefix="/v1", description="Communities, grids, members and login")
+STAFF = ("admin", "organizer", "grid_worker")
+
+
+def _bus():
+    return current_app.extensions["bus"]
+
+
+def _db():
+    return current_app.extensions["runtime"].db
+
+
+def _check_operator_key() -> None:
+    # Creating a community is a deployment operator's act, not any member's.
+    expected = current_app.config["SERVICE_CONFIG"].setting("OPERATOR_KEY", "dev-operator-key")
+    given = request.headers.get("X-Operator-Key", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Forbidden("Creating a community needs the deployment's operator key.", code="operator_key")
+
+
+@blp.post("/communities")
+@blp.arguments(schemas.CommunityCreateSchema)
+@blp.response(201, schemas.CommunityCreatedSchema)
+def create_community(body):
+    """Create a community with its first admin (deployment operators only)."""
+    _check_operator_key()
+    return _bus().handle(commands.CreateCommunity(code=body["code"], name=body["name"],
+                                                  point_value_fen=body["point_value_fen"],
+                                                  settings=body["settings"], admin=body["admin"]))
+
+
+@blp.get("/communities/<community_id>")
+@blp.response(200, schemas.CommunitySchema)
+def get_community(community_id):
+    """A community, for its own members."""
+    require_community(community_id)
+    return views.community(_db(), community_id)
+
+
+@blp.patch("/communities/<community_id>")
+@blp.arguments(schemas.CommunityUpdateSchema)
+@blp.response(200, schemas.CommunitySchema)
+def update_community(body, community_id):
+    """Change name, point value or settings (admins of the community)."""
+    require_community(community_id, "admin")
+    return _bus().handle(commands.UpdateCommunity(community_id, body))
+
+
+@blp.post("/communities/<community_id>/grids")
+@blp.arguments(schemas.GridCreateSchema)
+@blp.response(201, schemas.GridSchema)
+def create_grid(body, community_id):
+    """Add a grid (admins)."""
+    require_community(community_id, "admin")
+    return _bus().handle(commands.CreateGrid(community_id, body["name"], body["neighbours"]))
+
+
+@blp.get("/communities/<community_id>/grids")
+@blp.response(200, schemas.GridSchema(many=True))
+def list_grids(community_id):
+    """The community's grids."""
+    require_community(community_id)
+    return views.grids(_db(), community_id)
+
+
+@blp.post("/communities/<community_id>/members")
+@blp.arguments(schemas.MemberCreateSchema)
+@blp.response(201, schemas.MemberSchema)
+def register_member(body, community_id):
+    """Add a member (admins)."""
+    require_community(community_id, "admin")
+    return _bus().handle(commands.RegisterMember(community_id, body))
+
+
+@blp.get("/communities/<community_id>/members")
+@blp.arguments(schemas.PageArgsSchema, location="query")
+def list_members(args, community_id):
+    """Members, oldest first (staff); phone numbers only for admins."""
+    principal = require_community(community_id, *STAFF)
+    schema = schemas.MemberSchema if principal.is_admin else schemas.MemberSummarySchema
+    items, total = views.members(_db(), community_id, args["limit"], args["offset"])
+    return {"items": schema(many=True).dump(items), "total": total, "limit": args["limit"],
+            "offset": args["offset"]}
+
+
+@blp.get("/communities/<community_id>/members/<member_id>")
+@blp.response(200, schemas.MemberSchema)
+def get_member(community_id, member_id):
+    """One member: the member themself or an admin of the community."""
+    principal = require_community(community_id)
+    if not principal.is_admin:
+        require_member(member_id)
+    return views.member(_db(), community_id, member_id)
+
+
+@blp.patch("/communities/<community_id>/members/<member_id>")
+@blp.arguments(schemas.MemberAdminUpdateSchema)
+@blp.response(200, schemas.MemberSchema)
+def admin_update_member(body, community_id, member_id):
+    """Change a member's roles, grid or profile (admins)."""
+    require_community(community_id, "admin")
+    return _bus().handle(commands.UpdateMember(community_id, member_id, body))
+
+
+@blp.post("/communities/<community_id>/members/<member_id>/deactivate")
+@blp.response(200, schemas.MemberSchema)
+def deactivate_member(community_id, member_id):
+    """Deactivate a member (admins)."""
+    require_community(community_id, "admin")
+    return _bus().handle(commands.DeactivateMember(community_id, member_id))
+
+
+@blp.get("/members/me")
+@blp.response(200, schemas.MemberSchema)
+def my_profile():
+    """My own profile."""
+    p = current_principal()
+    return views.member(_db(), p.community_id, p.member_id)
+
+
+@blp.patch("/members/me")
+@blp.arguments(schemas.ProfileUpdateSchema)
+@blp.response(200, schemas.MemberSchema)
+def update_my_profile(body):
+    """Change my display name, grid, skills, availability or password."""
+    p = current_principal()
+    return _bus().handle(commands.UpdateMember(p.community_id, p.member_id, body))
+
+
+@blp.post("/auth/login")
+@limiter.limit("10/minute")
+@blp.arguments(schemas.LoginSchema)
+@blp.response(200, schemas.TokenSchema)
+def login(body):
+    """Exchange community code, phone and PIN/password for a bearer token."""
+    member = _bus().handle(commands.LogIn(body["community_code"], body["phone"], body["password"]))
+    if member is None:
+        raise Unauthorized("Phone number or password is wrong.", code="bad_credentials")
+    config = current_app.config["SERVICE_CONFIG"]
+    principal = Principal(member.member_id, member.community_id, tuple(member.roles), member.merchant_id)
+    return {"token": issue_token(config, principal), "token_type": "Bearer",
+            "expires_in": config.token_ttl_seconds, "member_id": member.member_id,
+            "community_id": member.community_id, "roles": member.roles}

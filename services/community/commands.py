@@ -1,0 +1,52 @@
+"""Commands the community service accepts (imperative names)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CreateCommunity:
+    code: str
+    name: str
+    point_value_fen: int
+    admin: dict
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdateCommunity:
+    community_id: str
+    changes: dict
+
+
+@dataclass(frozen=True)
+class CreateGrid:
+    community_id: str
+    name: str
+    neighbours: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RegisterMember:
+    community_id: str
+    fields: dict
+
+
+@dataclass(frozen=True)
+class UpdateMember:
+    community_id: str
+    member_id: str
+    changes: dict
+
+
+@dataclass(frozen=True)
+class DeactivateMember:
+    community_id: str
+    member_id: str
+
+
+@dataclass(frozen=True)
+class LogIn:
+    community_code: str
+    phone: str
+    secret: str

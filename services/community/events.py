@@ -1,0 +1,35 @@
+"""Events the community service publishes on community.events (no names or phone numbers)."""
+from __future__ import annotations
+
+from shared import topics
+from shared.envelope import new_event
+
+PRODUCER = "community"
+
+
+def _emit(tx, type_: str, payload: dict, key: str):
+    return tx.emit(topics.COMMUNITY, new_event(type_, payload, key=key, producer=PRODUCER,
+                                               community_id=payload["community_id"]))
+
+
+def community_created(tx, community: dict, type_: str = "CommunityCreated"):
+    """CommunityCreated / CommunityUpdated."""
+    payload = {k: community[k] for k in ("community_id", "code", "name", "point_value_fen", "settings")}
+    return _emit(tx, type_, payload, community["community_id"])
+
+
+def grid_created(tx, grid: dict):
+    """GridCreated."""
+    return _emit(tx, "GridCreated", {k: grid[k] for k in ("community_id", "grid_id", "name", "neighbours")},
+                 grid["grid_id"])
+
+
+def member_changed(tx, member, type_: str):
+    """MemberJoined / MemberUpdated: the member's non-personal facts."""
+    return _emit(tx, type_, member.public_facts(), member.member_id)
+
+
+def member_deactivated(tx, member):
+    """MemberDeactivated."""
+    return _emit(tx, "MemberDeactivated", {"community_id": member.community_id, "member_id": member.member_id},
+                 member.member_id)

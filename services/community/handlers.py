@@ -1,0 +1,142 @@
+"""Command handlers of the community service: each runs inside one unit of work."""
+from __future__ import annotations
+
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import Conflict, Unprocessable
+from shared.mongo import utcnow
+from shared.uow import Tx
+from services.community import commands, events
+from services.community.model import DEFAULT_SETTINGS, Member, check_roles, hash_secret, new_id
+from services.community.repository import CommunityRepository
+
+
+def _insert(fn, what: str):
+    try:
+        fn()
+    except DuplicateKeyError as exc:
+        raise Conflict(f"{what} already exists.", code="duplicate") from exc
+
+
+def create_community(cmd: commands.CreateCommunity, tx: Tx) -> dict:
+    """Create a community and its first admin (the admin bootstrap of a deployment)."""
+    repo = CommunityRepository(tx)
+    if repo.community_by_code(cmd.code):
+        raise Conflict(f"Community code {cmd.code!r} is taken.", code="duplicate")
+    community = {"community_id": new_id("c"), "code": cmd.code, "name": cmd.name,
+                 "point_value_fen": cmd.point_value_fen, "settings": {**DEFAULT_SETTINGS, **cmd.settings},
+                 "created_at": utcnow()}
+    _insert(lambda: repo.add_community(community), "A community with this code")
+    events.community_created(tx, community)
+    admin = _new_member(community["community_id"], {**cmd.admin, "roles": ["admin"]})
+    _insert(lambda: repo.add_member(admin), "A member with this phone number")
+    events.member_changed(tx, admin, "MemberJoined")
+    return {"community": community, "admin_member_id": admin.member_id}
+
+
+def update_community(cmd: commands.UpdateCommunity, tx: Tx) -> dict:
+    """Change a community's name, point value or settings."""
+    repo = CommunityRepository(tx)
+    community = repo.community(cmd.community_id)
+    changes = dict(cmd.changes)
+    if "settings" in changes:
+        changes["settings"] = {**community["settings"], **changes["settings"]}
+    community.update(changes)
+    repo.save_community(community)
+    events.community_created(tx, community, "CommunityUpdated")
+    return community
+
+
+def create_grid(cmd: commands.CreateGrid, tx: Tx) -> dict:
+    """Add a grid (网格); neighbours must be grids of the same community."""
+    repo = CommunityRepository(tx)
+    repo.community(cmd.community_id)
+    known = {g["grid_id"] for g in repo.grids(cmd.community_id)}
+    unknown = sorted(set(cmd.neighbours) - known)
+    if unknown:
+        raise Unprocessable(f"Unknown neighbour grids: {', '.join(unknown)}.", code="unknown_grid")
+    grid = {"grid_id": new_id("g"), "community_id": cmd.community_id, "name": cmd.name,
+            "neighbours": sorted(set(cmd.neighbours))}
+    _insert(lambda: repo.add_grid(grid), "A grid with this name")
+    events.grid_created(tx, grid)
+    return grid
+
+
+def register_member(cmd: commands.RegisterMember, tx: Tx) -> Member:
+    """Add a member to a community (by its admin)."""
+    repo = CommunityRepository(tx)
+    repo.community(cmd.community_id)
+    _check_grid(repo, cmd.community_id, cmd.fields.get("grid_id"))
+    member = _new_member(cmd.community_id, cmd.fields)
+    _insert(lambda: repo.add_member(member), "A member with this phone number")
+    events.member_changed(tx, member, "MemberJoined")
+    return member
+
+
+def update_member(cmd: commands.UpdateMember, tx: Tx) -> Member:
+    """Change a member's profile or (for admins) roles; the secret only with the current one."""
+    repo = CommunityRepository(tx)
+    member = repo.member(cmd.community_id, cmd.member_id)
+    changes = dict(cmd.changes)
+    if "grid_id" in changes:
+        _check_grid(repo, cmd.community_id, changes["grid_id"])
+    if "password" in changes:
+        current = changes.pop("current_password")
+        if not member.login(current, utcnow()):
+            raise Unprocessable("The current password is wrong.", code="wrong_password")
+        member.change_secret(changes.pop("password"))
+    if "roles" in changes or "merchant_id" in changes:
+        member.roles = check_roles(changes.pop("roles", member.roles), changes.get("merchant_id", member.merchant_id))
+    for name, value in changes.items():
+        setattr(member, name, value)
+    repo.save_member(member)
+    events.member_changed(tx, member, "MemberUpdated")
+    return member
+
+
+def deactivate_member(cmd: commands.DeactivateMember, tx: Tx) -> Member:
+    """Mark a member inactive; idempotent."""
+    repo = CommunityRepository(tx)
+    member = repo.member(cmd.community_id, cmd.member_id)
+    if member.status != "inactive":
+        member.status = "inactive"
+        repo.save_member(member)
+        events.member_deactivated(tx, member)
+    return member
+
+
+def log_in(cmd: commands.LogIn, tx: Tx) -> Member | None:
+    """The member whose phone and secret match, or None; failures count towards lock-out."""
+    repo = CommunityRepository(tx)
+    community = repo.community_by_code(cmd.community_code)
+    member = repo.member_by_phone(community["community_id"], cmd.phone) if community else None
+    if member is None:
+        return None
+    ok = member.login(cmd.secret, utcnow())
+    repo.save_member(member)  # the failure count must persist, so no exception inside the transaction
+    return member if ok else None
+
+
+def _new_member(community_id: str, fields: dict) -> Member:
+    roles = check_roles(fields.get("roles") or ["resident"], fields.get("merchant_id"))
+    return Member(member_id=new_id("m"), community_id=community_id, display_name=fields["display_name"],
+                  phone=fields["phone"], secret_hash=hash_secret(fields["password"]), roles=roles,
+                  grid_id=fields.get("grid_id"), skills=fields.get("skills", []),
+                  availability=fields.get("availability", []), vulnerable=fields.get("vulnerable", False),
+                  merchant_id=fields.get("merchant_id"), joined_at=utcnow())
+
+
+def _check_grid(repo: CommunityRepository, community_id: str, grid_id: str | None) -> None:
+    if grid_id is not None and grid_id not in {g["grid_id"] for g in repo.grids(community_id)}:
+        raise Unprocessable(f"No grid {grid_id} in this community.", code="unknown_grid")
+
+
+HANDLERS = {
+    commands.CreateCommunity: create_community,
+    commands.UpdateCommunity: update_community,
+    commands.CreateGrid: create_grid,
+    commands.RegisterMember: register_member,
+    commands.UpdateMember: update_member,
+    commands.DeactivateMember: deactivate_member,
+    commands.LogIn: log_in,
+}

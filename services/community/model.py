@@ -1,0 +1,94 @@
+"""Community domain: communities, grids, members, credentials and the login lock-out policy."""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from shared.auth import ROLES
+from shared.errors import Forbidden, Unprocessable
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+DEFAULT_SETTINGS = {"pending_ttl_days": 14, "bill_auto_confirm": False, "timezone": "Asia/Shanghai"}
+PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+
+
+def new_id(prefix: str) -> str:
+    """A new identifier such as `m_3f2a…`."""
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def check_secret_strength(secret: str) -> None:
+    """A PIN is at least 6 digits; a password at least 8 characters."""
+    if secret.isdigit():
+        if len(secret) < 6:
+            raise Unprocessable("A PIN needs at least 6 digits.", code="weak_secret")
+    elif len(secret) < 8:
+        raise Unprocessable("A password needs at least 8 characters.", code="weak_secret")
+
+
+def hash_secret(secret: str) -> str:
+    """Slow salted KDF (scrypt) of a PIN or password."""
+    check_secret_strength(secret)
+    return generate_password_hash(secret, method="scrypt")
+
+
+def check_roles(roles: list[str], merchant_id: str | None) -> list[str]:
+    """Roles must be known; the merchant role needs the shop it works for."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise Unprocessable(f"Unknown roles: {', '.join(unknown)}.", code="unknown_role")
+    if "merchant" in roles and not merchant_id:
+        raise Unprocessable("Merchant staff need a merchant_id.", code="merchant_id_required")
+    return sorted(set(roles) | {"resident"}) if "merchant" not in roles else sorted(set(roles))
+
+
+@dataclass
+class Member:
+    """A resident (or staff identity) of one community."""
+
+    member_id: str
+    community_id: str
+    display_name: str
+    phone: str
+    secret_hash: str
+    roles: list[str]
+    grid_id: str | None = None
+    skills: list[str] = field(default_factory=list)
+    availability: list[dict] = field(default_factory=list)
+    vulnerable: bool = False
+    merchant_id: str | None = None
+    status: str = "active"
+    joined_at: datetime | None = None
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+
+    def public_facts(self) -> dict:
+        """What other services may know about the member: no name, no phone."""
+        return {"community_id": self.community_id, "member_id": self.member_id, "grid_id": self.grid_id,
+                "roles": list(self.roles), "skills": list(self.skills), "availability": list(self.availability),
+                "vulnerable": self.vulnerable, "merchant_id": self.merchant_id, "status": self.status,
+                "joined_at": self.joined_at.isoformat() if self.joined_at else None}
+
+    def login(self, secret: str, now: datetime) -> bool:
+        """Check the secret, applying the lock-out after repeated failures; True if it matched."""
+        if self.status != "active":
+            raise Forbidden("This membership is not active.", code="member_inactive")
+        if self.locked_until and self.locked_until > now:
+            raise Forbidden("Too many failed attempts; try again later.", code="locked_out",
+                            locked_until=self.locked_until.isoformat())
+        if check_password_hash(self.secret_hash, secret):
+            self.failed_logins, self.locked_until = 0, None
+            return True
+        self.failed_logins += 1
+        if self.failed_logins >= MAX_FAILED_LOGINS:
+            self.failed_logins, self.locked_until = 0, now + LOCKOUT
+        return False
+
+    def change_secret(self, secret: str) -> None:
+        """Replace the PIN or password."""
+        self.secret_hash = hash_secret(secret)

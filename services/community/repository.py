@@ -1,0 +1,68 @@
+"""MongoDB storage of communities, grids and members (always inside a unit of work)."""
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+from shared.errors import NotFound
+from shared.uow import Tx
+from services.community.model import Member
+
+_MEMBER_FIELDS = {f.name for f in fields(Member)}
+
+
+class CommunityRepository:
+    """Reads and writes the community service's collections through one transaction."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+
+    def community(self, community_id: str) -> dict:
+        """A community by id, or 404."""
+        doc = self.tx["communities"].find_one({"_id": community_id})
+        if doc is None:
+            raise NotFound(f"No community {community_id}.", code="unknown_community")
+        return doc
+
+    def community_by_code(self, code: str) -> dict | None:
+        """A community by its short code."""
+        return self.tx["communities"].find_one({"code": code})
+
+    def add_community(self, community: dict) -> None:
+        """Store a new community."""
+        self.tx["communities"].insert_one({"_id": community["community_id"], **community})
+
+    def save_community(self, community: dict) -> None:
+        """Replace a community document."""
+        self.tx["communities"].replace_one({"_id": community["community_id"]}, community)
+
+    def grids(self, community_id: str) -> list[dict]:
+        """The community's grids."""
+        return list(self.tx["grids"].find({"community_id": community_id}))
+
+    def add_grid(self, grid: dict) -> None:
+        """Store a new grid."""
+        self.tx["grids"].insert_one({"_id": grid["grid_id"], **grid})
+
+    def member(self, community_id: str, member_id: str) -> Member:
+        """A member of the community, or 404."""
+        doc = self.tx["members"].find_one({"_id": member_id, "community_id": community_id})
+        if doc is None:
+            raise NotFound(f"No member {member_id} in this community.", code="unknown_member")
+        return _to_member(doc)
+
+    def member_by_phone(self, community_id: str, phone: str) -> Member | None:
+        """A member by phone number within one community."""
+        doc = self.tx["members"].find_one({"community_id": community_id, "phone": phone})
+        return _to_member(doc) if doc else None
+
+    def add_member(self, member: Member) -> None:
+        """Store a new member."""
+        self.tx["members"].insert_one({"_id": member.member_id, **asdict(member)})
+
+    def save_member(self, member: Member) -> None:
+        """Replace a member document."""
+        self.tx["members"].replace_one({"_id": member.member_id}, {"_id": member.member_id, **asdict(member)})
+
+
+def _to_member(doc: dict) -> Member:
+    return Member(**{k: v for k, v in doc.items() if k in _MEMBER_FIELDS})

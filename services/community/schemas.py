@@ -1,0 +1,172 @@
+"""HTTP request and response schemas of the community service."""
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.auth import ROLES
+from services.community.model import PHONE
+
+HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+Code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,31}$",
+                     error="2-32 lowercase letters, digits or dashes."))
+Phone = fields.String(required=True, validate=validate.Regexp(PHONE, error="6-15 digits, optional leading +."))
+Secret = fields.String(required=True, load_only=True, validate=validate.Length(min=6, max=128))
+DisplayName = fields.String(required=True, validate=validate.Length(min=1, max=50))
+Skills = fields.List(fields.String(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=20))
+
+
+class SettingsSchema(Schema):
+    pending_ttl_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=90))
+    bill_auto_confirm = fields.Boolean()
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class SlotSchema(Schema):
+    day = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=6))
+    start = fields.String(required=True, validate=validate.Regexp(HHMM))
+    end = fields.String(required=True, validate=validate.Regexp(HHMM))
+
+    @validates_schema
+    def _ordered(self, data, **_):
+        if data["start"] >= data["end"]:
+            raise ValidationError("start must be before end", "end")
+
+
+Availability = fields.List(fields.Nested(SlotSchema), validate=validate.Length(max=50))
+
+
+class AdminSchema(Schema):
+    display_name = DisplayName
+    phone = Phone
+    password = Secret
+
+
+class CommunityCreateSchema(Schema):
+    code = Code
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    point_value_fen = fields.Integer(strict=True, load_default=10, validate=validate.Range(min=1, max=100_000))
+    settings = fields.Nested(SettingsSchema, load_default=dict)
+    admin = fields.Nested(AdminSchema, required=True)
+
+
+class CommunityUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    point_value_fen = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
+    settings = fields.Nested(SettingsSchema)
+
+    @validates_schema
+    def _something(self, data, **_):
+        if not data:
+            raise ValidationError("Nothing to change.")
+
+
+class CommunitySchema(Schema):
+    community_id = fields.String()
+    code = fields.String()
+    name = fields.String()
+    point_value_fen = fields.Integer()
+    settings = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class CommunityCreatedSchema(Schema):
+    community = fields.Nested(CommunitySchema)
+    admin_member_id = fields.String()
+
+
+class GridCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    neighbours = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
+                             validate=validate.Length(max=20))
+
+
+class GridSchema(Schema):
+    grid_id = fields.String()
+    community_id = fields.String()
+    name = fields.String()
+    neighbours = fields.List(fields.String())
+
+
+class MemberCreateSchema(Schema):
+    display_name = DisplayName
+    phone = Phone
+    password = Secret
+    grid_id = fields.String(allow_none=True, load_default=None)
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=lambda: ["resident"])
+    skills = Skills
+    availability = Availability
+    vulnerable = fields.Boolean(load_default=False)
+    merchant_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class MemberAdminUpdateSchema(Schema):
+    display_name = fields.String(validate=validate.Length(min=1, max=50))
+    grid_id = fields.String(allow_none=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)))
+    skills = Skills
+    availability = Availability
+    vulnerable = fields.Boolean()
+    merchant_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+
+    @validates_schema
+    def _something(self, data, **_):
+        if not data:
+            raise ValidationError("Nothing to change.")
+
+
+class ProfileUpdateSchema(Schema):
+    display_name = fields.String(validate=validate.Length(min=1, max=50))
+    grid_id = fields.String(allow_none=True)
+    skills = Skills
+    availability = Availability
+    password = fields.String(load_only=True, validate=validate.Length(min=6, max=128))
+    current_password = fields.String(load_only=True, validate=validate.Length(min=1, max=128))
+
+    @validates_schema
+    def _checks(self, data, **_):
+        if not data:
+            raise ValidationError("Nothing to change.")
+        if "password" in data and "current_password" not in data:
+            raise ValidationError("Changing the password needs current_password.", "current_password")
+
+
+class MemberSchema(Schema):
+    member_id = fields.String()
+    community_id = fields.String()
+    display_name = fields.String()
+    phone = fields.String()
+    grid_id = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+    skills = fields.List(fields.String())
+    availability = fields.List(fields.Nested(SlotSchema))
+    vulnerable = fields.Boolean()
+    merchant_id = fields.String(allow_none=True)
+    status = fields.String()
+    joined_at = fields.DateTime()
+
+
+class MemberSummarySchema(MemberSchema):
+    class Meta:
+        exclude = ("phone",)
+
+
+class PageArgsSchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+class LoginSchema(Schema):
+    community_code = Code
+    phone = Phone
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    member_id = fields.String()
+    community_id = fields.String()
+    roles = fields.List(fields.String())

@@ -1,0 +1,115 @@
+"""Bearer tokens signed by the community service and verified by every service; role checks."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import jwt
+from flask import current_app, g, request
+
+from shared.errors import Forbidden, Unauthorized
+
+ROLES = ("resident", "organizer", "grid_worker", "admin", "merchant")
+STAFF_ROLES = ("organizer", "grid_worker", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a member of one community with roles (merchant staff carry their merchant id)."""
+
+    member_id: str
+    community_id: str
+    roles: tuple[str, ...] = ("resident",)
+    merchant_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the caller holds any of `roles`."""
+        return any(r in self.roles for r in roles)
+
+    @property
+    def is_admin(self) -> bool:
+        """Community admins manage their own community."""
+        return "admin" in self.roles
+
+
+def _signing_key(config) -> str:
+    return config.jwt_private_key if config.jwt_algorithm != "HS256" else config.jwt_secret
+
+
+def _verifying_key(config) -> str:
+    return config.jwt_public_key if config.jwt_algorithm != "HS256" else config.jwt_secret
+
+
+def issue_token(config, principal: Principal, ttl_seconds: int | None = None) -> str:
+    """A signed JWT for `principal` (only the community service holds the signing key in production)."""
+    now = datetime.now(timezone.utc)
+    claims = {"sub": principal.member_id, "cid": principal.community_id, "roles": list(principal.roles),
+              "iss": config.jwt_issuer, "iat": now,
+              "exp": now + timedelta(seconds=ttl_seconds or config.token_ttl_seconds)}
+    if principal.merchant_id:
+        claims["mid"] = principal.merchant_id
+    return jwt.encode(claims, _signing_key(config), algorithm=config.jwt_algorithm)
+
+
+def decode_token(config, token: str) -> Principal:
+    """Verify signature, issuer and expiry; raise Unauthorized otherwise."""
+    try:
+        claims = jwt.decode(token, _verifying_key(config), algorithms=[config.jwt_algorithm],
+                            issuer=config.jwt_issuer, options={"require": ["sub", "cid", "exp", "iss"]})
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"Invalid token: {exc}", code="invalid_token") from exc
+    roles = tuple(r for r in claims.get("roles", ()) if r in ROLES)
+    return Principal(member_id=claims["sub"], community_id=claims["cid"], roles=roles,
+                     merchant_id=claims.get("mid"))
+
+
+def current_principal() -> Principal:
+    """The authenticated caller of this request (raises 401 if none)."""
+    principal = getattr(g, "principal", None)
+    if principal is None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("A bearer token is required.", code="missing_token")
+        principal = decode_token(current_app.config["SERVICE_CONFIG"], token.strip())
+        g.principal = principal
+    return principal
+
+
+def authenticated(fn):
+    """Require a valid bearer token."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        current_principal()
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def require_roles(*roles: str):
+    """Require a valid token holding at least one of `roles`."""
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if not current_principal().has_role(*roles):
+                raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.", code="role_required")
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def require_member(member_id: str) -> Principal:
+    """Allow only the member themself (admins of the same community are not enough for personal data)."""
+    principal = current_principal()
+    if principal.member_id != member_id:
+        raise Forbidden("You can only see or change your own data.", code="not_yours")
+    return principal
+
+
+def require_community(community_id: str, *roles: str) -> Principal:
+    """Allow only callers of `community_id` (optionally with one of `roles`)."""
+    principal = current_principal()
+    if principal.community_id != community_id or (roles and not principal.has_role(*roles)):
+        raise Forbidden("You can only act within your own community.", code="other_community")
+    return principal

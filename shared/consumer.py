@@ -1,0 +1,185 @@
+"""Consumer runner: applies each event once, in a MongoDB transaction, then commits its offset."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+from marshmallow import EXCLUDE, Schema, ValidationError
+from pymongo.errors import DuplicateKeyError, PyMongoError
+from tenacity import (Retrying, retry_if_exception_type, retry_if_not_exception_type, stop_after_attempt,
+                      wait_exponential)
+
+from shared import metrics, topics
+from shared.envelope import Event, parse_event
+from shared.errors import Problem
+from shared.logs import reset_correlation_id, set_correlation_id
+from shared.uow import Tx, UnitOfWork
+
+log = logging.getLogger(__name__)
+PROCESSED = "processed_events"
+BUG_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """How one event type is handled: payload schema, newest understood version, handler(event, payload, tx)."""
+
+    schema: type[Schema] | None
+    handler: Callable[[Event, dict, Tx], None]
+    max_version: int = 1
+
+
+class BadEvent(Exception):
+    """An event that can never be applied; it goes to the dead-letter topic."""
+
+
+class ConsumerRunner:
+    """Polls topics, applies events exactly once through the unit of work, dead-letters bad ones."""
+
+    def __init__(self, config, uow: UnitOfWork, group: str, topic_names: list[str],
+                 subscriptions: dict[str, Subscription], producer, **consumer_opts):
+        self.config = config
+        self.uow = uow
+        self.group = group
+        self.topics = [config.topic(t) for t in topic_names]
+        self.subscriptions = subscriptions
+        self.producer = producer  # for the dead-letter topics
+        self.consumer_opts = dict(
+            bootstrap_servers=config.kafka_bootstrap, group_id=config.topic(group),
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=200,
+            client_id=f"{config.service}-{group}", isolation_level="read_committed")
+        self.consumer_opts.update(consumer_opts)
+        self.stop_event = threading.Event()
+        self._consumer: KafkaConsumer | None = None
+
+    # -- applying one event -------------------------------------------------------------
+    def decode(self, raw: bytes | None) -> tuple[Event, Subscription, dict] | None:
+        """Parse and validate a record; None for types this consumer ignores; BadEvent if unusable."""
+        try:
+            event = parse_event(raw or b"")
+        except (ValueError, TypeError, ValidationError) as exc:
+            raise BadEvent(f"unparseable envelope: {exc}") from exc
+        sub = self.subscriptions.get(event.type)
+        if sub is None:
+            return None
+        if event.version > sub.max_version:
+            raise BadEvent(f"unknown version {event.version} of {event.type} (max {sub.max_version})")
+        try:
+            payload = sub.schema(unknown=EXCLUDE).load(event.payload) if sub.schema else event.payload
+        except ValidationError as exc:
+            raise BadEvent(f"payload of {event.type} fails its schema: {exc.messages}") from exc
+        return event, sub, payload
+
+    def apply(self, event: Event, sub: Subscription, payload: dict) -> bool:
+        """Apply in one transaction with the processed-id record; False if it was already applied."""
+        def work(tx: Tx) -> bool:
+            if tx[PROCESSED].find_one({"_id": event.id}, projection={"_id": 1}):
+                return False
+            tx[PROCESSED].insert_one({"_id": event.id, "type": event.type, "group": self.group})
+            sub.handler(event, payload, tx)
+            return True
+        token = set_correlation_id(event.correlation_id)
+        try:
+            return self.uow.run(work)
+        except DuplicateKeyError:
+            return False  # a concurrent delivery of the same event won the race
+        finally:
+            reset_correlation_id(token)
+
+    def handle_record(self, record) -> None:
+        """Apply one Kafka record, retrying infrastructure failures and dead-lettering bad events."""
+        try:
+            decoded = self.decode(record.value)
+            if decoded is None:
+                return
+            event, sub, payload = decoded
+            for attempt in Retrying(stop=stop_after_attempt(BUG_ATTEMPTS), reraise=True,
+                                    retry=retry_if_not_exception_type((BadEvent, Problem, _Stopping))):
+                with attempt:
+                    self._apply_until_stored(event, sub, payload)
+            metrics.EVENTS_CONSUMED.labels(self.config.service, event.type).inc()
+        except (BadEvent, Problem) as exc:
+            self.dead_letter(record, str(exc))
+        except _Stopping:
+            raise
+        except Exception:  # noqa: BLE001 - a handler bug: park the event rather than block the partition
+            self.dead_letter(record, "handler failed: " + traceback.format_exc(limit=5))
+
+    def _apply_until_stored(self, event, sub, payload) -> None:
+        # MongoDB being unreachable is not the event's fault: wait for it, never skip the event.
+        for attempt in Retrying(retry=retry_if_exception_type(PyMongoError),
+                                wait=wait_exponential(multiplier=0.2, max=5), reraise=True):
+            with attempt:
+                if self.stop_event.is_set() and attempt.retry_state.attempt_number > 1:
+                    raise _Stopping()
+                self.apply(event, sub, payload)
+
+    def dead_letter(self, record, reason: str) -> None:
+        """Publish the record with the reason to `<topic>.dlq` and wait for the acknowledgement."""
+        log.warning("event dead-lettered", extra={"topic": record.topic, "offset": record.offset,
+                                                   "reason": reason[:500]})
+        body = {"reason": reason, "topic": record.topic, "partition": record.partition,
+                "offset": record.offset, "group": self.group,
+                "value": (record.value or b"").decode("utf-8", "replace")}
+        self.producer.send(topics.dlq(record.topic), key=record.key,
+                           value=json.dumps(body).encode()).get(timeout=30)
+        metrics.EVENTS_DEAD_LETTERED.labels(self.config.service, record.topic).inc()
+
+    # -- the poll loop --------------------------------------------------------------------
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        """Process one poll's records and commit their offsets; returns how many were seen."""
+        consumer = self._ensure_consumer()
+        batches = consumer.poll(timeout_ms=timeout_ms)
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        seen = 0
+        try:
+            for tp, records in batches.items():
+                for record in records:
+                    self.handle_record(record)
+                    done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+                    seen += 1
+        finally:
+            if done:
+                # Only offsets whose effects are committed in MongoDB are committed to Kafka.
+                consumer.commit(done)
+        return seen
+
+    def run(self) -> None:
+        """Poll until stop() is called; Kafka outages are waited out."""
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self.poll_once()
+                except _Stopping:
+                    break
+                except KafkaError as exc:
+                    log.warning("consumer: Kafka error, retrying", extra={"error": repr(exc)})
+                    self.stop_event.wait(1.0)
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        """Ask the loop to finish the record in hand and exit."""
+        self.stop_event.set()
+
+    def close(self) -> None:
+        """Leave the group cleanly."""
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
+
+    def _ensure_consumer(self) -> KafkaConsumer:
+        if self._consumer is None:
+            self._consumer = KafkaConsumer(*self.topics, **self.consumer_opts)
+        return self._consumer
+
+
+class _Stopping(Exception):
+    """Raised inside a retry loop when shutdown was requested."""

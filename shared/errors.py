@@ -1,0 +1,64 @@
+"""Problems: the 4xx/5xx answers every service gives as application/problem+json (RFC 9457)."""
+from __future__ import annotations
+
+
+class Problem(Exception):
+    """A failure to tell the client about; becomes an application/problem+json response."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, status: int | None = None, title: str | None = None,
+                 code: str | None = None, **extra):
+        super().__init__(detail or title or self.title)
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        self.detail = detail
+        self.code = code
+        self.extra = extra
+
+    def to_dict(self) -> dict:
+        """The problem document."""
+        body = {"type": f"https://timebank.example/problems/{self.code or self.status}",
+                "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if self.code:
+            body["code"] = self.code
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(Problem):
+    status, title = 400, "Bad request"
+
+
+class Unauthorized(Problem):
+    status, title = 401, "Authentication required"
+
+
+class Forbidden(Problem):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(Problem):
+    status, title = 404, "Not found"
+
+
+class Conflict(Problem):
+    status, title = 409, "Conflict"
+
+
+class Unprocessable(Problem):
+    status, title = 422, "Unprocessable request"
+
+
+class TooManyRequests(Problem):
+    status, title = 429, "Too many requests"
+
+
+def validation_problem(messages) -> Unprocessable:
+    """A 422 problem listing marshmallow validation messages per field."""
+    return Unprocessable("The request body is not valid.", code="validation_failed", errors=messages)

@@ -1,0 +1,18 @@
+"""gunicorn settings for every service's web role (`gunicorn -c shared/gunicorn_conf.py 'services.X.app:create_app()'`)."""
+import os
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+# Threads rather than processes by default: small community servers are memory-bound, and the
+# handlers spend their time waiting on MongoDB.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
+# No preload: each worker builds its own MongoDB client after the fork (pymongo is not fork-safe).
+preload_app = False
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 5
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))

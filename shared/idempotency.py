@@ -1,0 +1,52 @@
+"""Idempotency-Key handling for money-moving POSTs, inside the same transaction as the change."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Callable
+
+from flask import request
+
+from shared.errors import BadRequest, Conflict
+from shared.mongo import utcnow
+
+KEYS = "idempotency_keys"
+
+
+def key_from_request() -> str | None:
+    """The Idempotency-Key header, validated (printable, at most 200 characters)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > 200 or not key.isprintable():
+        raise BadRequest("Idempotency-Key must be 1 to 200 printable characters.", code="bad_idempotency_key")
+    return key
+
+
+def fingerprint(body) -> str:
+    """A stable hash of a request body."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict, int]]) -> tuple[dict, int]:
+    """Run compute() once per (scope, key): a replay returns the first answer; another body is a 409."""
+    if key is None:
+        return compute()
+    record_id = f"{scope}:{key}"
+    digest = fingerprint(body)
+    stored = tx[KEYS].find_one({"_id": record_id})
+    if stored:
+        if stored["fingerprint"] != digest:
+            raise Conflict("This Idempotency-Key was already used with a different request body.",
+                           code="idempotency_key_reused")
+        return stored["response"], stored["status"]
+    response, status = compute()
+    tx[KEYS].insert_one({"_id": record_id, "fingerprint": digest, "response": response, "status": status,
+                         "created_at": utcnow()})
+    return response, status
+
+
+def ensure_indexes(db) -> None:
+    """Keys are kept for 7 days, long past any client retry."""
+    db[KEYS].create_index("created_at", expireAfterSeconds=7 * 24 * 3600)

@@ -1,0 +1,36 @@
+"""MongoDB client creation and small helpers; each service owns one database."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pymongo import MongoClient, ReadPreference, WriteConcern
+from pymongo.read_concern import ReadConcern
+
+
+def connect(config, **kwargs) -> MongoClient:
+    """A client for the service's replica set; create one per process, after any fork."""
+    opts = dict(w="majority", retryWrites=True, retryReads=True, serverSelectionTimeoutMS=5000,
+                connectTimeoutMS=3000, tz_aware=True, appname=config.service)
+    opts.update(kwargs)
+    return MongoClient(config.mongo_url, **opts)
+
+
+def database(client: MongoClient, config):
+    """The service's own database, with majority reads and writes."""
+    return client.get_database(config.mongo_db, write_concern=WriteConcern("majority"),
+                               read_concern=ReadConcern("majority"), read_preference=ReadPreference.PRIMARY)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC, truncated to milliseconds as MongoDB stores it."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def ping(client: MongoClient) -> bool:
+    """Whether the replica set answers."""
+    try:
+        client.admin.command("ping")
+        return True
+    except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+        return False

@@ -1,0 +1,104 @@
+"""Transactional outbox: rows written with the state change, published to Kafka by a relay."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.envelope import Event
+from shared.mongo import utcnow
+
+log = logging.getLogger(__name__)
+OUTBOX = "outbox"
+LEASES = "relay_lease"
+LEASE_SECONDS = 10
+
+
+def write(db, session, events: list[tuple[str, Event]]) -> None:
+    """Insert outbox rows for (topic, event) pairs inside the caller's transaction."""
+    now = utcnow()
+    db[OUTBOX].insert_many(
+        [{"_id": e.id, "topic": t, "key": e.key, "value": e.to_json(), "type": e.type,
+          "created_at": now, "n": i, "sent": False} for i, (t, e) in enumerate(events)],
+        session=session, ordered=True)
+
+
+def ensure_indexes(db) -> None:
+    """Indexes the relay needs: pending rows in order, and sent rows kept for a week."""
+    db[OUTBOX].create_index([("sent", ASCENDING), ("created_at", ASCENDING), ("n", ASCENDING)])
+    db[OUTBOX].create_index("sent_at", expireAfterSeconds=7 * 24 * 3600)
+
+
+class Relay:
+    """Publishes unsent outbox rows in order and marks them sent; one active relay per database."""
+
+    def __init__(self, db, producer, batch_size: int = 500):
+        self.db = db
+        self.producer = producer
+        self.batch_size = batch_size
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+
+    def hold_lease(self) -> bool:
+        """Take or renew the relay lease, so two relays never interleave and reorder a key's events."""
+        now = utcnow()
+        try:
+            doc = self.db[LEASES].find_one_and_update(
+                {"_id": "relay", "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "expires_at": now + timedelta(seconds=LEASE_SECONDS)}},
+                upsert=True, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # another relay holds a live lease
+            return False
+        return doc is not None and doc["owner"] == self.owner
+
+    def pending(self) -> list[dict]:
+        """The oldest unsent rows, oldest first."""
+        return list(self.db[OUTBOX].find({"sent": False}).sort(
+            [("created_at", ASCENDING), ("n", ASCENDING)]).limit(self.batch_size))
+
+    def publish(self, rows: list[dict]) -> None:
+        """Send rows to Kafka and wait for every acknowledgement (acks=all)."""
+        futures = [self.producer.send(r["topic"], key=r["key"].encode(), value=bytes(r["value"])) for r in rows]
+        self.producer.flush()
+        for f in futures:
+            f.get(timeout=30)
+
+    def mark_sent(self, rows: list[dict]) -> None:
+        """Record rows as published; a crash before this only causes duplicates, which consumers drop."""
+        self.db[OUTBOX].update_many({"_id": {"$in": [r["_id"] for r in rows]}},
+                                    {"$set": {"sent": True, "sent_at": utcnow()}})
+
+    def drain_once(self) -> int:
+        """Publish one batch if this relay holds the lease; returns how many rows went out."""
+        if not self.hold_lease():
+            return 0
+        rows = self.pending()
+        if rows:
+            self.publish(rows)
+            self.mark_sent(rows)
+        return len(rows)
+
+    def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+        """Relay until `stop` is set, waking on outbox inserts through a change stream."""
+        while not stop.is_set():
+            try:
+                if self.drain_once() >= self.batch_size:
+                    continue
+                self._wait_for_insert(stop, idle_wait)
+            except PyMongoError as exc:
+                log.warning("relay: MongoDB unavailable, retrying", extra={"error": str(exc)})
+                stop.wait(1.0)
+            except Exception as exc:  # noqa: BLE001 - Kafka down: keep rows unsent and retry
+                log.warning("relay: publish failed, retrying", extra={"error": repr(exc)})
+                stop.wait(1.0)
+
+    def _wait_for_insert(self, stop: threading.Event, idle_wait: float) -> None:
+        # A change stream wakes the relay within milliseconds of a commit without busy polling.
+        with self.db[OUTBOX].watch([{"$match": {"operationType": "insert"}}],
+                                   max_await_time_ms=int(idle_wait * 1000)) as stream:
+            if not stop.is_set():
+                stream.try_next()

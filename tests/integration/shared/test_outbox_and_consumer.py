@@ -1,0 +1,148 @@
+"""The event pipeline against real Kafka and MongoDB: outbox relay, exactly-once consumers, DLQ."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+from marshmallow import Schema, fields
+
+from shared import topics
+from shared.consumer import ConsumerRunner, Subscription
+from shared.envelope import new_event
+from shared.kafka_bus import make_producer
+from shared.outbox import LEASES, OUTBOX, Relay
+from shared.runtime import build_runtime
+from shared.testing import wait_until
+
+
+class PingSchema(Schema):
+    n = fields.Integer(required=True, strict=True)
+
+
+def count_ping(event, payload, tx):
+    """The consumer's visible effect: how many times each event key was applied."""
+    tx["seen"].update_one({"_id": event.key}, {"$inc": {"n": 1}, "$set": {"value": payload["n"]}}, upsert=True)
+
+
+@pytest.fixture
+def pipe(deployment):
+    """A runtime (MongoDB + unit of work) and producer for a throw-away service named `pipe`."""
+    config = deployment.config("pipe")
+    runtime = build_runtime(config)
+    producer = make_producer(config)
+    yield config, runtime, producer
+    producer.close(timeout=5)
+    runtime.close()
+
+
+def runner(config, runtime, producer, group="pipe-test") -> ConsumerRunner:
+    return ConsumerRunner(config, runtime.uow, group, [topics.COMMUNITY],
+                          {"Ping": Subscription(PingSchema, count_ping)}, producer)
+
+
+def write_pings(runtime, count: int) -> list[str]:
+    keys = []
+    for i in range(count):
+        key = f"k{i}"
+        runtime.uow.run(lambda tx, i=i, key=key: tx.emit(
+            topics.COMMUNITY, new_event("Ping", {"n": i}, key=key, producer="pipe")))
+        keys.append(key)
+    return keys
+
+
+def drain(consumer_runner: ConsumerRunner, idle_polls: int = 3) -> None:
+    """Poll until several polls in a row bring nothing new."""
+    quiet = 0
+    while quiet < idle_polls:
+        quiet = quiet + 1 if consumer_runner.poll_once(timeout_ms=700) == 0 else 0
+
+
+def applied(runtime) -> dict[str, int]:
+    return {d["_id"]: d["n"] for d in runtime.db.seen.find()}
+
+
+def test_relay_crash_between_publish_and_mark_duplicates_but_consumer_applies_once(pipe):
+    config, runtime, producer = pipe
+    keys = write_pings(runtime, 20)
+    crashed = Relay(runtime.db, producer)
+    assert crashed.hold_lease()
+    crashed.publish(crashed.pending())  # published, then "killed" before mark_sent
+    runtime.db[LEASES].update_many({}, {"$set": {"expires_at": runtime.db[LEASES].find_one()["expires_at"]
+                                                  .replace(year=2000)}})  # its lease runs out
+    assert Relay(runtime.db, producer).drain_once() == 20  # the successor publishes all 20 again
+    assert runtime.db[OUTBOX].count_documents({"sent": False}) == 0
+
+    consumer = runner(config, runtime, producer)
+    drain(consumer)
+    consumer.close()
+    assert applied(runtime) == {k: 1 for k in keys}
+
+
+def test_consumer_killed_before_committing_offsets_applies_each_event_once(pipe):
+    config, runtime, producer = pipe
+    keys = write_pings(runtime, 15)
+    Relay(runtime.db, producer).drain_once()
+
+    doomed = runner(config, runtime, producer)
+
+    class Killed(Exception):
+        pass
+
+    def die(*_a, **_k):
+        raise Killed()
+    doomed._ensure_consumer().commit = die  # effects committed in MongoDB, offsets never reach Kafka
+    with pytest.raises(Killed):
+        while True:
+            doomed.poll_once(timeout_ms=700)
+    doomed.close()
+    assert sum(applied(runtime).values()) > 0
+
+    successor = runner(config, runtime, producer)
+    drain(successor)
+    successor.close()
+    assert applied(runtime) == {k: 1 for k in keys}
+
+
+def test_bad_events_go_to_the_dlq_and_the_consumer_keeps_going(pipe):
+    config, runtime, producer = pipe
+    topic = config.topic(topics.COMMUNITY)
+    good = new_event("Ping", {"n": 7}, key="good", producer="pipe")
+    raw = KafkaProducer(bootstrap_servers=config.kafka_bootstrap)
+    for value in (b"{not json", json.dumps({"type": "Ping"}).encode(),
+                  new_event("Ping", {"n": 1}, key="v2", producer="pipe", version=2).to_json(),
+                  new_event("Ping", {"n": "seven"}, key="badpayload", producer="pipe").to_json(),
+                  new_event("SomethingElse", {}, key="ignored", producer="pipe").to_json(),
+                  good.to_json()):
+        raw.send(topic, key=b"x", value=value)
+    raw.flush()
+    raw.close()
+
+    consumer = runner(config, runtime, producer)
+    drain(consumer)
+    consumer.close()
+    assert applied(runtime) == {"good": 1}
+
+    dlq = KafkaConsumer(topics.dlq(topic), bootstrap_servers=config.kafka_bootstrap, group_id=None,
+                        auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    reasons = [json.loads(r.value)["reason"] for r in dlq]
+    dlq.close()
+    assert len(reasons) == 4
+    assert any("unparseable" in r for r in reasons)
+    assert any("unknown version 2" in r for r in reasons)
+    assert any("fails its schema" in r for r in reasons)
+
+
+def test_a_rolled_back_change_publishes_nothing(pipe):
+    config, runtime, producer = pipe
+
+    def failing(tx):
+        tx["things"].insert_one({"_id": uuid.uuid4().hex})
+        tx.emit(topics.COMMUNITY, new_event("Ping", {"n": 1}, key="never", producer="pipe"))
+        raise RuntimeError("the handler failed after emitting")
+    with pytest.raises(RuntimeError):
+        runtime.uow.run(failing)
+    assert runtime.db[OUTBOX].count_documents({}) == 0
+    assert runtime.db.things.count_documents({}) == 0
+    wait_until(lambda: True)
