@@ -40,7 +40,8 @@ fetch: venv tools
 	$(PY) -m shared.devstack fetch
 
 run: venv fetch
-	$(VENV)/bin/honcho -f Procfile start
+	@# honcho exits 130 after Ctrl-C: that is the normal way to stop, not a failure.
+	$(VENV)/bin/honcho -f Procfile start || [ $$? -eq 130 ]
 
 test: venv fetch
 	$(PY) -m pytest -q tests $(PYTEST_ARGS)

@@ -53,5 +53,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # kafka-python is chatty at INFO about every connection.
+    # kafka-python logs every reconnect attempt at ERROR; our own code reports lasting failures.
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    for noisy in ("kafka.net", "kafka.cluster", "kafka.conn", "kafka.client"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)

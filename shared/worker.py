@@ -62,7 +62,7 @@ def main(argv=None) -> None:
         else:
             importlib.import_module(f"services.{args.service}.scheduler").run(runtime, producer, stop)
     finally:
-        producer.close(timeout=5)
+        producer.close(timeout=1)  # at shutdown the broker may already be gone
         runtime.close()
         log.info("worker stopped", extra={"role": args.role})
 

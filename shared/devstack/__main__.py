@@ -5,6 +5,8 @@ import argparse
 import os
 import signal
 import sys
+import threading
+import time
 
 import requests
 from kafka.admin import KafkaAdminClient
@@ -135,12 +137,35 @@ def cmd_status(_args) -> int:
     return 0
 
 
+def cmd_banner(args) -> int:
+    """Wait until the named services answer /readyz, print where each listens, then idle until stopped."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    waiting = {name: SERVICE_PORTS[name] for name in args.services}
+    started = time.monotonic()
+    while waiting and not stop.is_set():
+        for name, port in list(waiting.items()):
+            if _readyz(port) == "HTTP 200":
+                print(f"{name:<11} ready  http://127.0.0.1:{port}  (API docs: /openapi.json)", flush=True)
+                del waiting[name]
+        stop.wait(1.0)
+    if not stop.is_set():
+        print(f"all services ready after {time.monotonic() - started:.0f}s; `make status` shows their health, "
+              "Ctrl-C stops everything", flush=True)
+    stop.wait()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="python -m shared.devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func in (("kafka", cmd_kafka), ("mongod", cmd_mongod), ("fetch", cmd_fetch), ("status", cmd_status)):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
+    banner = sub.add_parser("banner", help=cmd_banner.__doc__)
+    banner.add_argument("services", nargs="+", choices=sorted(SERVICE_PORTS))
+    banner.set_defaults(func=cmd_banner)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -1,0 +1,534 @@
+"""Requests domain: the help-request lifecycle, check codes, offers, activities and sign-ups.
+
+Pure Python: every method takes `now` and the acting member, checks the rule, changes the entity and
+records the events it implies in `entity.events` as (type, payload) pairs for the handler to emit.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from shared.errors import Conflict, Forbidden, Unprocessable
+
+CATEGORIES = ("errands", "elder_companionship", "pet_care", "tutoring", "repairs", "medical_escort",
+              "environment_cleanup", "mediation", "safety_patrol", "professional_services", "other")
+UNITS = ("HOUR", "PT")
+URGENCIES = ("low", "normal", "high")
+SERVICE_CLASSES = ("ordinary", "professional", "high_risk")
+
+OPEN, ACCEPTED, IN_PROGRESS, CLAIMED = "open", "accepted", "in_progress", "claimed"
+COMPLETED, CANCELLED, EXPIRED, DISPUTED = "completed", "cancelled", "expired", "disputed"
+STATUSES = (OPEN, ACCEPTED, IN_PROGRESS, CLAIMED, COMPLETED, CANCELLED, EXPIRED, DISPUTED)
+COMMITTED = (ACCEPTED, IN_PROGRESS)  # the states that count against a helper's open-commitment limit
+FINAL = (COMPLETED, CANCELLED, EXPIRED, DISPUTED)
+
+CHECKIN, CHECKOUT = "checkin", "checkout"
+MAX_MINUTES = 24 * 60  # one request or activity session never counts for more than a day
+
+
+def new_id(prefix: str) -> str:
+    """A new identifier such as `r_3f2a…`."""
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Community-independent rules of this deployment (from REQUESTS_* settings)."""
+
+    commitment_limit: int = 3
+    claim_tolerance_minutes: int = 10
+    code_ttl_minutes: int = 15
+    code_max_attempts: int = 5
+
+
+def measured_minutes(started_at: datetime, ended_at: datetime) -> int:
+    """Whole minutes between check-in and check-out, rounded half-even."""
+    seconds = Decimal((ended_at - started_at).total_seconds())
+    return int((seconds / Decimal(60)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def check_window(start: datetime, end: datetime, now: datetime, what: str = "window") -> None:
+    """A time window must be ordered, at most a week long and not already over."""
+    if end <= start:
+        raise Unprocessable(f"The {what} must end after it starts.", code="bad_window")
+    if end - start > timedelta(days=7):
+        raise Unprocessable(f"The {what} can be at most 7 days long.", code="bad_window")
+    if end <= now:
+        raise Unprocessable(f"The {what} is already over.", code="window_passed")
+
+
+# -- one-time check-in / check-out codes --------------------------------------------------
+def _digest(salt: str, purpose: str, code: str) -> str:
+    return hashlib.sha256(f"{salt}:{purpose}:{code}".encode()).hexdigest()
+
+
+@dataclass
+class CheckCode:
+    """A one-time code, stored only as a salted hash, for one purpose, until it expires or is used."""
+
+    purpose: str
+    salt: str
+    digest: str
+    issued_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None
+
+    @classmethod
+    def issue(cls, purpose: str, code: str, salt: str, now: datetime, ttl_minutes: int) -> "CheckCode":
+        """A fresh code for `purpose`, valid `ttl_minutes`."""
+        return cls(purpose, salt, _digest(salt, purpose, code), now, now + timedelta(minutes=ttl_minutes))
+
+    def verify(self, purpose: str, code: str, now: datetime, max_attempts: int) -> str | None:
+        """None when the code is good (and marks it used); otherwise why it was refused."""
+        if self.used_at is not None:
+            return "code_used"
+        if now >= self.expires_at:
+            return "code_expired"
+        if self.attempts >= max_attempts:
+            return "code_locked"
+        if self.purpose != purpose or not hmac.compare_digest(self.digest, _digest(self.salt, purpose, code)):
+            self.attempts += 1
+            return "wrong_code"
+        self.used_at = now
+        return None
+
+
+CODE_MESSAGES = {
+    "no_code": "No code has been issued for this step; ask the requester to show one.",
+    "code_used": "This code was already used; ask for a new one.",
+    "code_expired": "This code has expired; ask for a new one.",
+    "code_locked": "Too many wrong attempts; ask for a new code.",
+    "wrong_code": "The code is wrong.",
+}
+
+
+# -- help requests --------------------------------------------------------------------------
+@dataclass
+class HelpRequest:
+    """A request for help (求助) and everything that happens to it until it is settled."""
+
+    request_id: str
+    community_id: str
+    requester_id: str
+    category: str
+    title: str
+    description: str
+    unit: str
+    estimated_minutes: int
+    window_start: datetime
+    window_end: datetime
+    grid_id: str | None = None
+    urgency: str = "normal"
+    private: bool = False
+    service_class: str = "ordinary"
+    activity_type: str | None = None
+    status: str = OPEN
+    created_at: datetime | None = None
+    helper_id: str | None = None
+    accepted_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    measured_minutes: int | None = None
+    agreed_minutes: int | None = None
+    claim_id: str | None = None
+    claimed_minutes: int | None = None
+    claimed_at: datetime | None = None
+    transfer_id: str | None = None
+    transfer_state: str | None = None
+    settled_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    rating: dict | None = None
+    code: CheckCode | None = None
+    released_helpers: list = field(default_factory=list)
+    version: int = 0
+    events: list = field(default_factory=list, repr=False, compare=False)
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def post(cls, *, community_id: str, requester_id: str, is_staff: bool, now: datetime, category: str,
+             title: str, description: str, unit: str, estimated_minutes: int, window_start: datetime,
+             window_end: datetime, grid_id: str | None = None, urgency: str = "normal", private: bool = False,
+             service_class: str = "ordinary", activity_type: str | None = None,
+             request_id: str | None = None) -> "HelpRequest":
+        """A new open request; community tasks paid in points (unit PT) are posted by staff only."""
+        if category not in CATEGORIES:
+            raise Unprocessable(f"Unknown category {category!r}.", code="unknown_category")
+        if unit not in UNITS:
+            raise Unprocessable(f"Unknown unit {unit!r}.", code="unknown_unit")
+        if unit == "PT" and not is_staff:
+            raise Forbidden("Community tasks paid in points are posted by organizers or grid workers.",
+                            code="staff_only")
+        if not 1 <= estimated_minutes <= MAX_MINUTES:
+            raise Unprocessable("The estimated duration must be 1 to 1440 minutes.", code="bad_duration")
+        check_window(window_start, window_end, now)
+        req = cls(request_id=request_id or new_id("r"), community_id=community_id, requester_id=requester_id,
+                  category=category, title=title, description=description, unit=unit,
+                  estimated_minutes=estimated_minutes, window_start=window_start, window_end=window_end,
+                  grid_id=grid_id, urgency=urgency, private=private, service_class=service_class,
+                  activity_type=activity_type, created_at=now)
+        req._record("RequestPosted", requester_id=requester_id, kind="request", category=category, unit=unit,
+                    estimated_minutes=estimated_minutes, window_start=window_start.isoformat(),
+                    window_end=window_end.isoformat(), grid_id=grid_id, urgency=urgency,
+                    activity_type=activity_type)
+        return req
+
+    def _record(self, type_: str, **payload) -> None:
+        self.events.append((type_, {"request_id": self.request_id, "community_id": self.community_id, **payload}))
+
+    # -- who sees what ----------------------------------------------------------------------
+    def requester_visible_to(self, viewer_id: str, is_staff: bool) -> bool:
+        """Private requests show the requester only to the requester, the accepted helper and staff."""
+        return not self.private or is_staff or viewer_id in (self.requester_id, self.helper_id)
+
+    def _must_be_requester(self, member_id: str, action: str) -> None:
+        if member_id != self.requester_id:
+            raise Forbidden(f"Only the requester can {action}.", code="not_requester")
+
+    def _must_be_helper(self, member_id: str, action: str) -> None:
+        if self.helper_id is None or member_id != self.helper_id:
+            raise Forbidden(f"Only the accepted helper can {action}.", code="not_helper")
+
+    def _must_be(self, action: str, *statuses: str) -> None:
+        if self.status not in statuses:
+            raise Conflict(f"Cannot {action} a request that is {self.status}.", code="wrong_state",
+                           status_now=self.status)
+
+    # -- taking the request -----------------------------------------------------------------
+    def accept(self, helper_id: str, open_commitments: int, policy: Policy, now: datetime) -> None:
+        """First come, first served, within the helper's open-commitment limit."""
+        if helper_id == self.requester_id:
+            raise Forbidden("You cannot accept your own request.", code="own_request")
+        self._must_be("accept", OPEN)
+        if now >= self.window_end:
+            raise Conflict("This request's time window has passed.", code="window_passed")
+        if helper_id in self.released_helpers:
+            raise Conflict("You were released from this request; another neighbour will take it.",
+                           code="released_helper")
+        if open_commitments >= policy.commitment_limit:
+            raise Conflict(f"You already have {open_commitments} open commitments (limit "
+                           f"{policy.commitment_limit}); finish one first.", code="commitment_limit")
+        self.status, self.helper_id, self.accepted_at = ACCEPTED, helper_id, now
+        self._record("RequestAccepted", requester_id=self.requester_id, helper_id=helper_id)
+
+    def release(self, member_id: str, now: datetime) -> None:
+        """The requester releases a helper who did not show up (or the helper steps back) before check-in."""
+        if member_id not in (self.requester_id, self.helper_id):
+            raise Forbidden("Only the requester or the helper can release the helper.", code="not_party")
+        self._must_be("release the helper of", ACCEPTED)
+        helper_id = self.helper_id
+        self.released_helpers.append(helper_id)  # a no-show does not grab the request straight back
+        self.status, self.helper_id, self.accepted_at, self.code = OPEN, None, None, None
+        self.agreed_minutes = None
+        self._record("HelperReleased", helper_id=helper_id)
+
+    def cancel(self, member_id: str, is_staff: bool, now: datetime) -> None:
+        """The requester (or staff) withdraws the request before the help has started."""
+        if member_id != self.requester_id and not is_staff:
+            raise Forbidden("Only the requester can cancel this request.", code="not_requester")
+        self._must_be("cancel", OPEN, ACCEPTED)
+        self.status, self.cancelled_at, self.code = CANCELLED, now, None
+        self._record("RequestCancelled")
+
+    def expire(self, now: datetime) -> bool:
+        """An open request whose window has passed expires; False if it is not due."""
+        if self.status != OPEN or now < self.window_end:
+            return False
+        self.status = EXPIRED
+        self._record("RequestExpired")
+        return True
+
+    # -- check-in / check-out -----------------------------------------------------------------
+    def issue_code(self, member_id: str, code: str, salt: str, policy: Policy, now: datetime) -> CheckCode:
+        """The requester shows a one-time code: for check-in once accepted, for check-out once started."""
+        self._must_be_requester(member_id, "show a check-in or check-out code")
+        if self.status == ACCEPTED:
+            purpose = CHECKIN
+        elif self.status == IN_PROGRESS and self.ended_at is None:
+            purpose = CHECKOUT
+        else:
+            raise Conflict(f"No code is needed for a request that is {self.status}"
+                           + (" and checked out." if self.ended_at else "."), code="wrong_state",
+                           status_now=self.status)
+        self.code = CheckCode.issue(purpose, code, salt, now, policy.code_ttl_minutes)
+        return self.code
+
+    def _use_code(self, purpose: str, code: str, policy: Policy, now: datetime) -> str | None:
+        if self.code is None:
+            return "no_code"
+        return self.code.verify(purpose, code, now, policy.code_max_attempts)
+
+    def check_in(self, member_id: str, code: str, policy: Policy, now: datetime) -> str | None:
+        """The helper enters the requester's check-in code; returns a refusal reason (wrong codes count)."""
+        self._must_be_helper(member_id, "check in")
+        self._must_be("check in to", ACCEPTED)
+        refusal = self._use_code(CHECKIN, code, policy, now)
+        if refusal is None:
+            self.status, self.started_at = IN_PROGRESS, now
+            self._record("HelpStarted", helper_id=self.helper_id, started_at=now.isoformat())
+        return refusal
+
+    def check_out(self, member_id: str, code: str, policy: Policy, now: datetime) -> str | None:
+        """The helper enters the check-out code; the measured duration is fixed from the two check times."""
+        self._must_be_helper(member_id, "check out")
+        if self.status == ACCEPTED:
+            raise Conflict("You have not checked in yet.", code="not_checked_in", status_now=self.status)
+        self._must_be("check out of", IN_PROGRESS)
+        if self.ended_at is not None:
+            raise Conflict("You have already checked out.", code="already_checked_out", status_now=self.status)
+        refusal = self._use_code(CHECKOUT, code, policy, now)
+        if refusal is None:
+            self.ended_at = now
+            self.measured_minutes = measured_minutes(self.started_at, now)
+        return refusal
+
+    # -- claim and settlement ----------------------------------------------------------------
+    def agree_claim(self, member_id: str, minutes: int) -> None:
+        """The requester explicitly agrees the helper may claim up to `minutes` (beyond the measurement)."""
+        self._must_be_requester(member_id, "agree to a claim")
+        self._must_be("agree to a claim on", IN_PROGRESS)
+        if not 1 <= minutes <= MAX_MINUTES:
+            raise Unprocessable("Agreed minutes must be 1 to 1440.", code="bad_minutes")
+        self.agreed_minutes = minutes
+
+    def max_claim(self, policy: Policy) -> int:
+        """The most the helper may claim: measured + tolerance, or what the requester agreed if more."""
+        return max((self.measured_minutes or 0) + policy.claim_tolerance_minutes, self.agreed_minutes or 0)
+
+    def claim(self, member_id: str, minutes: int, policy: Policy, now: datetime, claim_id: str | None = None) -> None:
+        """The helper claims the time, at most the measured duration plus tolerance unless agreed."""
+        self._must_be_helper(member_id, "claim for this request")
+        if self.status == ACCEPTED:
+            raise Conflict("Check in and out before claiming.", code="not_checked_in", status_now=self.status)
+        self._must_be("claim", IN_PROGRESS)
+        if self.ended_at is None:
+            raise Conflict("Check out before claiming.", code="not_checked_out", status_now=self.status)
+        if minutes < 1:
+            raise Unprocessable("A claim is at least one minute.", code="bad_minutes")
+        limit = self.max_claim(policy)
+        if minutes > limit:
+            raise Unprocessable(f"You can claim at most {limit} minutes (measured {self.measured_minutes}); "
+                                "ask the requester to agree to more.", code="claim_exceeds_measured",
+                                max_minutes=limit, measured_minutes=self.measured_minutes)
+        self.status, self.claimed_minutes, self.claimed_at = CLAIMED, minutes, now
+        self.claim_id = claim_id or new_id("cl")
+        self._record("HelpClaimed", helper_id=self.helper_id,
+                     payer_id=self.requester_id if self.unit == "HOUR" else None, unit=self.unit,
+                     minutes=minutes, activity_type=self.activity_type, service_class=self.service_class,
+                     source="request", claim_id=self.claim_id)
+
+    def transfer_pending(self, transfer_id: str) -> bool:
+        """The ledger opened the pending transfer for this claim; remember which it is."""
+        if self.status != CLAIMED or self.transfer_state not in (None, "pending"):
+            return False
+        self.transfer_id, self.transfer_state = transfer_id, "pending"
+        return True
+
+    def transfer_settled(self, transfer_id: str, posted: bool, now: datetime) -> bool:
+        """TransferPosted completes, TransferRejected disputes; repeats and stale news change nothing."""
+        if self.status != CLAIMED or (self.transfer_id not in (None, transfer_id)):
+            return False
+        self.transfer_id, self.settled_at = transfer_id, now
+        self.transfer_state = "posted" if posted else "rejected"
+        self.status = COMPLETED if posted else DISPUTED
+        self._record("RequestCompleted" if posted else "RequestDisputed", transfer_id=transfer_id)
+        return True
+
+    def transfer_lapsed(self, transfer_id: str, state: str) -> bool:
+        """A cancelled or expired pending transfer is recorded (the request stays claimed for follow-up)."""
+        if self.status != CLAIMED or self.transfer_id not in (None, transfer_id):
+            return False
+        self.transfer_id, self.transfer_state = transfer_id, state
+        return True
+
+    # -- rating -------------------------------------------------------------------------------
+    def rate(self, member_id: str, stars: int, comment: str, now: datetime) -> None:
+        """The helped side rates the help once, after completion."""
+        self._must_be_requester(member_id, "rate this help")
+        self._must_be("rate", COMPLETED)
+        if self.rating is not None:
+            raise Conflict("You have already rated this request.", code="already_rated")
+        if not 1 <= stars <= 5:
+            raise Unprocessable("Stars must be 1 to 5.", code="bad_stars")
+        self.rating = {"stars": stars, "comment": comment, "rated_at": now}
+        self._record("HelpRated", helper_id=self.helper_id, rater_id=member_id, stars=stars)
+
+
+# -- offers ---------------------------------------------------------------------------------
+@dataclass
+class Offer:
+    """An offer of help (I can help with …), browsable by neighbours until withdrawn or over."""
+
+    offer_id: str
+    community_id: str
+    member_id: str
+    category: str
+    title: str
+    description: str
+    window_start: datetime
+    window_end: datetime
+    grid_id: str | None = None
+    status: str = "open"
+    created_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    version: int = 0
+    events: list = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def post(cls, *, community_id: str, member_id: str, now: datetime, category: str, title: str,
+             description: str, window_start: datetime, window_end: datetime, grid_id: str | None = None) -> "Offer":
+        """A new open offer."""
+        if category not in CATEGORIES:
+            raise Unprocessable(f"Unknown category {category!r}.", code="unknown_category")
+        check_window(window_start, window_end, now)
+        offer = cls(new_id("o"), community_id, member_id, category, title, description, window_start, window_end,
+                    grid_id, created_at=now)
+        offer.events.append(("OfferPosted", {"offer_id": offer.offer_id, "community_id": community_id,
+                                             "member_id": member_id, "category": category, "grid_id": grid_id,
+                                             "window_start": window_start.isoformat(),
+                                             "window_end": window_end.isoformat()}))
+        return offer
+
+    def withdraw(self, member_id: str, now: datetime) -> None:
+        """The offering member takes the offer down."""
+        if member_id != self.member_id:
+            raise Forbidden("Only the member who offered can withdraw the offer.", code="not_yours")
+        if self.status != "open":
+            raise Conflict(f"The offer is already {self.status}.", code="wrong_state", status_now=self.status)
+        self.status, self.withdrawn_at = "withdrawn", now
+        self.events.append(("OfferWithdrawn", {"offer_id": self.offer_id, "community_id": self.community_id,
+                                               "member_id": member_id}))
+
+
+# -- community activities ---------------------------------------------------------------------
+SIGNED_UP, WITHDRAWN, ATTENDED = "signed_up", "withdrawn", "attended"
+
+
+@dataclass
+class SignUp:
+    """One member's place in one activity, and the award that follows verified attendance."""
+
+    activity_id: str
+    community_id: str
+    member_id: str
+    status: str = SIGNED_UP
+    signed_up_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+    minutes: int | None = None
+    claim_id: str | None = None
+    transfer_id: str | None = None
+    transfer_state: str | None = None
+    version: int = 0
+
+    def transfer_news(self, transfer_id: str, state: str) -> bool:
+        """Record the ledger's progress on this award; a settled award never changes again."""
+        if self.status != ATTENDED or self.transfer_state in ("posted", "rejected"):
+            return False
+        if self.transfer_id not in (None, transfer_id):
+            return False
+        self.transfer_id, self.transfer_state = transfer_id, state
+        return True
+
+
+@dataclass
+class Activity:
+    """A community activity (社区活动) with limited places; attendance is verified by its organizer."""
+
+    activity_id: str
+    community_id: str
+    organizer_id: str
+    activity_type: str
+    title: str
+    description: str
+    place: str
+    capacity: int
+    starts_at: datetime
+    ends_at: datetime
+    grid_id: str | None = None
+    status: str = "published"
+    signed_up: int = 0
+    created_at: datetime | None = None
+    version: int = 0
+    events: list = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def publish(cls, *, community_id: str, organizer_id: str, is_staff: bool, now: datetime, activity_type: str,
+                title: str, description: str, place: str, capacity: int, starts_at: datetime, ends_at: datetime,
+                grid_id: str | None = None) -> "Activity":
+        """Organizers, grid workers and admins publish activities."""
+        if not is_staff:
+            raise Forbidden("Only organizers, grid workers and admins publish activities.", code="staff_only")
+        if not 1 <= capacity <= 10_000:
+            raise Unprocessable("Capacity must be 1 to 10000.", code="bad_capacity")
+        check_window(starts_at, ends_at, now, "activity")
+        act = cls(new_id("a"), community_id, organizer_id, activity_type, title, description, place, capacity,
+                  starts_at, ends_at, grid_id, created_at=now)
+        act._record("ActivityPublished", organizer_id=organizer_id, activity_type=activity_type,
+                    capacity=capacity, starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(),
+                    grid_id=grid_id)
+        return act
+
+    def _record(self, type_: str, **payload) -> None:
+        self.events.append((type_, {"activity_id": self.activity_id, "community_id": self.community_id,
+                                    **payload}))
+
+    @property
+    def duration_minutes(self) -> int:
+        """The scheduled length of the activity."""
+        return measured_minutes(self.starts_at, self.ends_at)
+
+    def sign_up(self, member_id: str, existing: SignUp | None, now: datetime) -> SignUp:
+        """Take a place before the activity ends, while places are left; once per member."""
+        if self.status != "published":
+            raise Conflict(f"The activity is {self.status}.", code="wrong_state", status_now=self.status)
+        if now >= self.ends_at:
+            raise Conflict("The activity is over.", code="activity_over")
+        if existing is not None and existing.status != WITHDRAWN:
+            raise Conflict("You are already signed up.", code="already_signed_up")
+        if self.signed_up >= self.capacity:
+            raise Conflict("The activity is full.", code="activity_full")
+        self.signed_up += 1
+        signup = existing or SignUp(self.activity_id, self.community_id, member_id)
+        signup.status, signup.signed_up_at, signup.withdrawn_at = SIGNED_UP, now, None
+        self._record("ActivitySignedUp", member_id=member_id)
+        return signup
+
+    def withdraw(self, signup: SignUp | None, now: datetime) -> None:
+        """Give the place back before the activity starts."""
+        if signup is None or signup.status != SIGNED_UP:
+            raise Conflict("You are not signed up for this activity.", code="not_signed_up")
+        if now >= self.starts_at:
+            raise Conflict("The activity has started; ask the organizer instead.", code="activity_started")
+        self.signed_up -= 1
+        signup.status, signup.withdrawn_at = WITHDRAWN, now
+        self._record("ActivityWithdrawn", member_id=signup.member_id)
+
+    def verify_attendance(self, organizer_id: str, signup: SignUp | None, minutes: int | None,
+                          now: datetime) -> None:
+        """The organizer confirms a signed-up member attended; the points award is claimed for them."""
+        if organizer_id != self.organizer_id:
+            raise Forbidden("Only the activity's organizer verifies attendance.", code="not_organizer")
+        if signup is None or signup.status == WITHDRAWN:
+            raise Conflict("This member is not signed up for the activity.", code="not_signed_up")
+        if signup.member_id == organizer_id:
+            raise Forbidden("Organizers cannot verify their own attendance.", code="own_attendance")
+        if signup.status == ATTENDED:
+            raise Conflict("Attendance was already verified.", code="already_verified")
+        if now < self.starts_at:
+            raise Conflict("The activity has not started yet.", code="not_started")
+        minutes = self.duration_minutes if minutes is None else minutes
+        if not 1 <= minutes <= MAX_MINUTES:
+            raise Unprocessable("Minutes must be 1 to 1440.", code="bad_minutes")
+        signup.status, signup.verified_at, signup.verified_by, signup.minutes = ATTENDED, now, organizer_id, minutes
+        signup.claim_id = f"{self.activity_id}:{signup.member_id}"  # unique per (activity, member)
+        self._record("AttendanceVerified", member_id=signup.member_id, organizer_id=organizer_id, minutes=minutes)
+        self.events.append(("HelpClaimed", {
+            "request_id": self.activity_id, "community_id": self.community_id, "helper_id": signup.member_id,
+            "payer_id": None, "unit": "PT", "minutes": minutes, "activity_type": self.activity_type,
+            "service_class": "ordinary", "source": "activity", "claim_id": signup.claim_id}))

@@ -1,0 +1,277 @@
+"""Marshmallow schemas: HTTP bodies, query strings and responses, and the ledger events consumed."""
+from __future__ import annotations
+
+import re
+from datetime import timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.requests.model import CATEGORIES, SERVICE_CLASSES, STATUSES, UNITS, URGENCIES
+
+ACTIVITY_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="2-40 lowercase letters, digits or underscores.")
+ID = validate.Length(min=1, max=64)
+QR = re.compile(r"^timebank://(checkin|checkout)/([A-Za-z0-9_-]{1,64})/([0-9]{6})$")
+
+
+def _utc(data: dict, *names: str) -> dict:
+    # Stored and published in UTC, whatever offset the client used.
+    for name in names:
+        if data.get(name) is not None:
+            data[name] = data[name].astimezone(timezone.utc)
+    return data
+
+
+class WindowMixin(Schema):
+    window_start = fields.AwareDateTime(required=True)
+    window_end = fields.AwareDateTime(required=True)
+
+    @post_load
+    def _to_utc(self, data, **_):
+        return _utc(data, "window_start", "window_end")
+
+
+# -- requests -------------------------------------------------------------------------------------
+class RequestCreateSchema(WindowMixin):
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    unit = fields.String(load_default="HOUR", validate=validate.OneOf(UNITS))
+    estimated_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1440))
+    grid_id = fields.String(allow_none=True, load_default=None, validate=ID)
+    urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    private = fields.Boolean(load_default=False)
+    service_class = fields.String(load_default="ordinary", validate=validate.OneOf(SERVICE_CLASSES))
+    activity_type = fields.String(allow_none=True, load_default=None, validate=ACTIVITY_TYPE)
+
+
+class RatingSchema(Schema):
+    stars = fields.Integer()
+    comment = fields.String()
+    rated_at = fields.DateTime()
+
+
+class RequestSchema(Schema):
+    request_id = fields.String()
+    community_id = fields.String()
+    requester_id = fields.String(allow_none=True)
+    category = fields.String()
+    title = fields.String()
+    description = fields.String()
+    unit = fields.String()
+    estimated_minutes = fields.Integer()
+    window_start = fields.DateTime()
+    window_end = fields.DateTime()
+    grid_id = fields.String(allow_none=True)
+    urgency = fields.String()
+    private = fields.Boolean()
+    service_class = fields.String()
+    activity_type = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.DateTime()
+    helper_id = fields.String(allow_none=True)
+    accepted_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    measured_minutes = fields.Integer(allow_none=True)
+    agreed_minutes = fields.Integer(allow_none=True)
+    max_claim_minutes = fields.Integer(allow_none=True)
+    claim_id = fields.String(allow_none=True)
+    claimed_minutes = fields.Integer(allow_none=True)
+    claimed_at = fields.DateTime(allow_none=True)
+    transfer_id = fields.String(allow_none=True)
+    transfer_state = fields.String(allow_none=True)
+    settled_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    rating = fields.Nested(RatingSchema, allow_none=True)
+
+
+class PageArgsSchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100_000))
+
+
+class BrowseArgsSchema(PageArgsSchema):
+    grid_id = fields.String(validate=ID)
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    unit = fields.String(validate=validate.OneOf(UNITS))
+    starts_from = fields.AwareDateTime(data_key="from")
+    ends_by = fields.AwareDateTime(data_key="to")
+    q = fields.String(validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def _ordered(self, data, **_):
+        if data.get("starts_from") and data.get("ends_by") and data["ends_by"] <= data["starts_from"]:
+            raise ValidationError("`to` must be after `from`.", "to")
+
+
+class StatusArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+def _page(item_schema):
+    return type(f"{item_schema.__name__.replace('Schema', '')}PageSchema", (Schema,), {
+        "items": fields.List(fields.Nested(item_schema)), "total": fields.Integer(),
+        "limit": fields.Integer(), "offset": fields.Integer()})
+
+
+RequestPageSchema = _page(RequestSchema)
+
+
+class CheckCodeSchema(Schema):
+    request_id = fields.String()
+    purpose = fields.String()
+    code = fields.String()
+    expires_at = fields.DateTime()
+    qr_payload = fields.String()
+
+
+class CodeSubmitSchema(Schema):
+    """The 6-digit code typed in, or the QR payload scanned (timebank://<purpose>/<request>/<code>)."""
+
+    code = fields.String(validate=validate.Regexp(r"^[0-9]{6}$", error="6 digits."))
+    qr_payload = fields.String(validate=validate.Regexp(QR, error="Not a time-bank check code."))
+
+    @validates_schema
+    def _one(self, data, **_):
+        if ("code" in data) == ("qr_payload" in data):
+            raise ValidationError("Give either code or qr_payload.", "code")
+
+
+class MinutesSchema(Schema):
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1440))
+
+
+class RatingCreateSchema(Schema):
+    stars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ReceivedRatingSchema(Schema):
+    request_id = fields.String()
+    category = fields.String()
+    stars = fields.Integer()
+    comment = fields.String()
+    rated_at = fields.DateTime()
+
+
+ReceivedRatingPageSchema = _page(ReceivedRatingSchema)
+
+
+# -- offers ---------------------------------------------------------------------------------------------
+class OfferCreateSchema(WindowMixin):
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    grid_id = fields.String(allow_none=True, load_default=None, validate=ID)
+
+
+class OfferSchema(Schema):
+    offer_id = fields.String()
+    community_id = fields.String()
+    member_id = fields.String()
+    category = fields.String()
+    title = fields.String()
+    description = fields.String()
+    window_start = fields.DateTime()
+    window_end = fields.DateTime()
+    grid_id = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.DateTime()
+    withdrawn_at = fields.DateTime(allow_none=True)
+
+
+OfferPageSchema = _page(OfferSchema)
+
+
+class OfferBrowseArgsSchema(PageArgsSchema):
+    grid_id = fields.String(validate=ID)
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    mine = fields.Boolean(load_default=False)
+
+
+# -- activities -------------------------------------------------------------------------------------------
+class ActivityCreateSchema(Schema):
+    activity_type = fields.String(required=True, validate=ACTIVITY_TYPE)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    place = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    grid_id = fields.String(allow_none=True, load_default=None, validate=ID)
+
+    @post_load
+    def _to_utc(self, data, **_):
+        return _utc(data, "starts_at", "ends_at")
+
+
+class SignUpSchema(Schema):
+    activity_id = fields.String()
+    member_id = fields.String()
+    status = fields.String()
+    signed_up_at = fields.DateTime(allow_none=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+    minutes = fields.Integer(allow_none=True)
+    claim_id = fields.String(allow_none=True)
+    transfer_id = fields.String(allow_none=True)
+    transfer_state = fields.String(allow_none=True)
+
+
+class ActivitySchema(Schema):
+    activity_id = fields.String()
+    community_id = fields.String()
+    organizer_id = fields.String()
+    activity_type = fields.String()
+    title = fields.String()
+    description = fields.String()
+    place = fields.String()
+    capacity = fields.Integer()
+    signed_up = fields.Integer()
+    places_left = fields.Integer()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    grid_id = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.DateTime()
+    my_signup = fields.Nested(SignUpSchema, allow_none=True)
+
+
+ActivityPageSchema = _page(ActivitySchema)
+SignUpPageSchema = _page(SignUpSchema)
+
+
+class ActivityBrowseArgsSchema(PageArgsSchema):
+    grid_id = fields.String(validate=ID)
+    activity_type = fields.String(validate=ACTIVITY_TYPE)
+    starts_from = fields.AwareDateTime(data_key="from")
+    ends_by = fields.AwareDateTime(data_key="to")
+
+
+class AttendanceSchema(Schema):
+    member_id = fields.String(required=True, validate=ID)
+    minutes = fields.Integer(strict=True, allow_none=True, load_default=None,
+                             validate=validate.Range(min=1, max=1440))
+
+
+# -- consumed: ledger.events transfer payloads (read leniently) ------------------------------------------
+class ReferenceSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(required=True)
+    id = fields.String(required=True)
+
+
+class TransferEventSchema(Schema):
+    transfer_id = fields.String(required=True, validate=ID)
+    community_id = fields.String(allow_none=True, load_default=None)
+    workflow = fields.String(allow_none=True, load_default=None)
+    unit = fields.String(allow_none=True, load_default=None)
+    amount = fields.Integer(allow_none=True, load_default=None)
+    payer_id = fields.String(allow_none=True, load_default=None)
+    payee_id = fields.String(allow_none=True, load_default=None)
+    state = fields.String(allow_none=True, load_default=None)
+    reason = fields.String(allow_none=True, load_default=None)
+    reference = fields.Nested(ReferenceSchema, allow_none=True, load_default=None)
