@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 OUTBOX = "outbox"
 LEASES = "relay_lease"
 LEASE_SECONDS = 10
+ROW_FIELDS = {"topic": str, "key": str, "value": bytes}
 
 
 def write(db, session, events: list[tuple[str, Event]]) -> None:
@@ -56,9 +57,14 @@ class Relay:
         return doc is not None and doc["owner"] == self.owner
 
     def pending(self) -> list[dict]:
-        """The oldest unsent rows, oldest first."""
-        return list(self.db[OUTBOX].find({"sent": False}).sort(
+        """The oldest unsent rows, oldest first; malformed rows are set aside so they cannot block the rest."""
+        rows = list(self.db[OUTBOX].find({"sent": False}).sort(
             [("created_at", ASCENDING), ("n", ASCENDING)]).limit(self.batch_size))
+        bad = [r["_id"] for r in rows if not all(isinstance(r.get(k), t) for k, t in ROW_FIELDS.items())]
+        if bad:
+            log.error("relay: malformed outbox rows set aside", extra={"ids": [str(i) for i in bad]})
+            self.db[OUTBOX].update_many({"_id": {"$in": bad}}, {"$set": {"sent": "malformed"}})
+        return [r for r in rows if r["_id"] not in bad]
 
     def publish(self, rows: list[dict]) -> None:
         """Send rows to Kafka and wait for every acknowledgement (acks=all)."""

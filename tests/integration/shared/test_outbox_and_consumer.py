@@ -12,6 +12,7 @@ from shared import topics
 from shared.consumer import ConsumerRunner, Subscription
 from shared.envelope import new_event
 from shared.kafka_bus import make_producer
+from shared.mongo import utcnow
 from shared.outbox import LEASES, OUTBOX, Relay
 from shared.runtime import build_runtime
 from shared.testing import wait_until
@@ -146,3 +147,15 @@ def test_a_rolled_back_change_publishes_nothing(pipe):
     assert runtime.db[OUTBOX].count_documents({}) == 0
     assert runtime.db.things.count_documents({}) == 0
     wait_until(lambda: True)
+
+
+def test_a_malformed_outbox_row_is_set_aside_and_does_not_block_the_others(pipe):
+    config, runtime, producer = pipe
+    runtime.db[OUTBOX].insert_one({"_id": "broken", "sent": False, "created_at": utcnow(), "n": 0})
+    keys = write_pings(runtime, 3)
+    assert Relay(runtime.db, producer).drain_once() == 3
+    assert runtime.db[OUTBOX].find_one({"_id": "broken"})["sent"] == "malformed"
+    consumer = runner(config, runtime, producer)
+    drain(consumer)
+    consumer.close()
+    assert applied(runtime) == {k: 1 for k in keys}

@@ -1,0 +1,1 @@
+"""Ledger service: double-entry accounts, two-party transfers, hash-chained journal, audit."""

@@ -1,0 +1,85 @@
+"""Commands the ledger accepts (imperative names)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.ledger.model import Actor
+
+
+@dataclass(frozen=True)
+class CreateTransfer:
+    """A resident creates a bill (they are paid), a credit (they pay) or an award claim (community pays them)."""
+
+    actor: Actor
+    workflow: str
+    unit: str
+    counterparty_id: str | None = None
+    amount: int | None = None
+    memo: str | None = None
+    minutes: int | None = None
+    activity_type: str | None = None
+    service_class: str = "ordinary"
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConfirmTransfer:
+    actor: Actor
+    transfer_id: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class RejectTransfer:
+    actor: Actor
+    transfer_id: str
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelTransfer:
+    actor: Actor
+    transfer_id: str
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReverseTransfer:
+    """An admin compensates a posted transfer with an opposite, posted one that references it."""
+
+    actor: Actor
+    transfer_id: str
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class GrantCreditLimit:
+    """An admin sets an account's credit limit (a points loan or an hours overdraft)."""
+
+    actor: Actor
+    account_id: str
+    credit_limit: int
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IssuePayCode:
+    """A member asks for a one-time code to show at a shop's till."""
+
+    actor: Actor
+    max_points: int
+    ttl_seconds: int
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExpireTransfer:
+    """The scheduler lapses a pending transfer whose TTL ran out (or auto-confirms a bill)."""
+
+    transfer_id: str

@@ -1,0 +1,159 @@
+"""What the ledger does with other services' events. Each handler runs in the consumer's transaction
+(the processed-event record, the effect and its outbox rows commit together). Transfers created from an
+event get an id derived from the source fact (claim, redemption, batch), so a re-emitted fact with a new
+event id still finds the transfer it already made."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shared import topics
+from shared.consumer import Subscription
+from shared.envelope import Event
+from shared.mongo import utcnow
+from shared.uow import Tx
+from services.ledger import handlers as h
+from services.ledger import events, model, rules, schemas
+from services.ledger.repository import LedgerRepository
+
+GROUP = "ledger"
+TOPICS = (topics.COMMUNITY, topics.REQUESTS, topics.SETTLEMENT)
+
+
+def on_community(event: Event, p: dict, tx: Tx) -> None:
+    """CommunityCreated / CommunityUpdated: keep its ledger settings; open its system accounts."""
+    repo = LedgerRepository(tx)
+    s = p["settings"]
+    repo.save_community(p["community_id"], {"pending_ttl_days": s["pending_ttl_days"],
+                                            "bill_auto_confirm": s["bill_auto_confirm"],
+                                            "point_value_fen": p["point_value_fen"],
+                                            "settings": {"points_rules": s.get("points_rules")}})
+    h.open_system_accounts(tx, repo, p["community_id"])
+
+
+def on_member(event: Event, p: dict, tx: Tx) -> None:
+    """MemberJoined / MemberUpdated: the member's HOUR and PT accounts exist, open or closed per status."""
+    repo = LedgerRepository(tx)
+    ids = [h.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
+    repo.set_status(ids, "active" if p["status"] == "active" else "inactive")
+
+
+def on_member_deactivated(event: Event, p: dict, tx: Tx) -> None:
+    """MemberDeactivated: no new transfers to or from the member (balances and history stay)."""
+    repo = LedgerRepository(tx)
+    ids = [h.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
+    repo.set_status(ids, "inactive")
+
+
+def on_merchant(event: Event, p: dict, tx: Tx) -> None:
+    """MerchantRegistered / MerchantUpdated: the merchant's points account exists."""
+    h.merchant_account(tx, LedgerRepository(tx), p["community_id"], p["merchant_id"])
+
+
+def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
+    """HelpClaimed: a pending bill (a member pays the helper) or award (the community pays the helper)."""
+    repo = LedgerRepository(tx)
+    source = f"claim:{p['claim_id']}"
+    tid = h.source_transfer_id(source)
+    if repo.transfer(tid) is not None:
+        return
+    cid, unit, now = p["community_id"], p["unit"], utcnow()
+    community = repo.community(cid)
+    helper = h.member_account(tx, repo, cid, p["helper_id"], unit)
+    award = not p["payer_id"]  # null payer: the community pays
+    if unit == "HOUR":
+        amount = p["minutes"]  # an hour of help is an hour, whatever the task
+    else:
+        amount = rules.award_points(rules.rules_from_settings(community.get("settings")), minutes=p["minutes"],
+                                    activity_type=p["activity_type"], service_class=p["service_class"])
+    if award:
+        debit = h.system_account(tx, repo, cid, "issuance", unit)
+    else:
+        debit = h.member_account(tx, repo, cid, p["payer_id"], unit)
+    t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="award" if award else "bill", unit=unit,
+                        amount=max(amount, 1), debit=debit, credit=helper, payer_id=None if award else p["payer_id"],
+                        payee_id=p["helper_id"], initiator_id=p["helper_id"], now=now,
+                        ttl_days=community["pending_ttl_days"], source=source,
+                        reference={"kind": p["source"], "id": p["request_id"]},
+                        details={"minutes": p["minutes"], "activity_type": p["activity_type"],
+                                 "service_class": p["service_class"], "claim_id": p["claim_id"]})
+    if amount <= 0:
+        h.store_rejected(tx, repo, replace(t, amount=0), "no_points_under_rules", now, event.id)
+    elif debit.account_id == helper.account_id:
+        h.store_rejected(tx, repo, t, "self_transfer", now, event.id)
+    else:
+        h.start_pending(tx, repo, t, debit, helper, require_funds=False, causation_id=event.id)
+
+
+def on_redemption_requested(event: Event, p: dict, tx: Tx) -> None:
+    """RedemptionRequested: a pending redemption the member approves, or posted at once with a valid pay code."""
+    repo = LedgerRepository(tx)
+    source = f"redemption:{p['redemption_id']}"
+    tid = h.source_transfer_id(source)
+    if repo.transfer(tid) is not None:
+        return
+    cid, now = p["community_id"], utcnow()
+    community = repo.community(cid)
+    member = h.member_account(tx, repo, cid, p["member_id"], "PT")
+    merchant = h.merchant_account(tx, repo, cid, p["merchant_id"])
+    t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="redeem", unit="PT", amount=p["points"],
+                        debit=member, credit=merchant, payer_id=p["member_id"], payee_id=p["merchant_id"],
+                        initiator_id=p["staff_id"] or p["merchant_id"], now=now,
+                        ttl_days=community["pending_ttl_days"], source=source,
+                        reference={"kind": "redemption", "id": p["redemption_id"]})
+    if p["pay_code"]:
+        code = repo.pay_code(cid, p["member_id"], h.pay_code_hash(p["pay_code"]))
+        if code is None or code["used_by"] is not None or code["expires_at"] <= now \
+                or p["points"] > code["max_points"]:
+            h.store_rejected(tx, repo, t, "pay_code_invalid", now, event.id)
+            return
+        if not member.can_post(t.amount, 0):
+            h.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
+            return
+        repo.use_pay_code(code["_id"], tid, now)
+        t = replace(t, resolved_by=p["member_id"])
+        h.post_at_once(tx, repo, t, member, merchant, now, event.id)
+        events.pay_code_used(tx, code, tid)
+        return
+    if not member.can_reserve(t.amount):
+        h.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
+        return
+    h.start_pending(tx, repo, t, member, merchant, require_funds=True, causation_id=event.id)
+
+
+def on_settlement_batch_paid(event: Event, p: dict, tx: Tx) -> None:
+    """SettlementBatchPaid: the batch's points move from the merchant to the community's sponsor account."""
+    repo = LedgerRepository(tx)
+    if p["points"] == 0:
+        return
+    source = f"batch:{p['batch_id']}"
+    tid = h.source_transfer_id(source)
+    if repo.transfer(tid) is not None:
+        return
+    cid, now = p["community_id"], utcnow()
+    merchant = h.merchant_account(tx, repo, cid, p["merchant_id"])
+    sponsor = h.system_account(tx, repo, cid, "sponsor", "PT")
+    t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="system", unit="PT", amount=p["points"],
+                        debit=merchant, credit=sponsor, payer_id=p["merchant_id"], payee_id=None,
+                        initiator_id="settlement", now=now, ttl_days=0, source=source,
+                        reference={"kind": "settlement", "id": p["batch_id"]})
+    if not merchant.can_post(t.amount, 0):
+        # Settlement paid cash for points the merchant does not hold: refuse, loudly, rather than break a limit.
+        h.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
+        return
+    h.post_at_once(tx, repo, t, merchant, sponsor, now, event.id)
+
+
+def subscriptions(runtime) -> dict[str, Subscription]:
+    """Event type → (payload schema, handler)."""
+    return {
+        "CommunityCreated": Subscription(schemas.CommunityEventSchema, on_community),
+        "CommunityUpdated": Subscription(schemas.CommunityEventSchema, on_community),
+        "MemberJoined": Subscription(schemas.MemberEventSchema, on_member),
+        "MemberUpdated": Subscription(schemas.MemberEventSchema, on_member),
+        "MemberDeactivated": Subscription(schemas.MemberDeactivatedSchema, on_member_deactivated),
+        "MerchantRegistered": Subscription(schemas.MerchantEventSchema, on_merchant),
+        "MerchantUpdated": Subscription(schemas.MerchantEventSchema, on_merchant),
+        "HelpClaimed": Subscription(schemas.HelpClaimedSchema, on_help_claimed),
+        "RedemptionRequested": Subscription(schemas.RedemptionRequestedSchema, on_redemption_requested),
+        "SettlementBatchPaid": Subscription(schemas.SettlementBatchPaidSchema, on_settlement_batch_paid),
+    }

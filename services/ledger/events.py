@@ -1,0 +1,52 @@
+"""Events the ledger publishes on ledger.events (ids and amounts only; memos and names stay out)."""
+from __future__ import annotations
+
+from shared import topics
+from shared.envelope import new_event
+from services.ledger.model import CANCELLED, EXPIRED, PENDING, POSTED, REJECTED, Account, Transfer
+
+PRODUCER = "ledger"
+TRANSFER_EVENT = {PENDING: "TransferPending", POSTED: "TransferPosted", REJECTED: "TransferRejected",
+                  CANCELLED: "TransferCancelled", EXPIRED: "TransferExpired"}
+OWNER_KIND = {"member": "member", "system": "system", "merchant": "merchant", "partner": "partner"}
+
+
+def _emit(tx, type_: str, payload: dict, key: str, causation_id: str | None = None):
+    return tx.emit(topics.LEDGER, new_event(type_, payload, key=key, producer=PRODUCER,
+                                            community_id=payload["community_id"], causation_id=causation_id))
+
+
+def transfer_payload(t: Transfer, occurred_at) -> dict:
+    """The payload every transfer event carries."""
+    return {"transfer_id": t.transfer_id, "community_id": t.community_id, "workflow": t.workflow,
+            "unit": t.unit, "amount": t.amount, "debit_account": t.debit_account,
+            "credit_account": t.credit_account, "payer_id": t.payer_id, "payee_id": t.payee_id,
+            "initiator_id": t.initiator_id, "state": t.state, "reason": t.reason, "reference": t.reference,
+            "occurred_at": occurred_at.isoformat()}
+
+
+def transfer_changed(tx, t: Transfer, occurred_at, causation_id: str | None = None):
+    """TransferPending / Posted / Rejected / Cancelled / Expired, by the transfer's state."""
+    return _emit(tx, TRANSFER_EVENT[t.state], transfer_payload(t, occurred_at), t.transfer_id, causation_id)
+
+
+def account_opened(tx, a: Account):
+    """AccountOpened."""
+    return _emit(tx, "AccountOpened", {"account_id": a.account_id, "community_id": a.community_id,
+                                       "owner_kind": OWNER_KIND[a.kind], "owner_id": a.owner_id, "unit": a.unit,
+                                       "credit_limit": a.credit_limit if a.credit_limit is not None else -1},
+                 a.account_id)
+
+
+def pay_code_issued(tx, code: dict):
+    """PayCodeIssued (the code itself never leaves the member's phone; only its sha256)."""
+    return _emit(tx, "PayCodeIssued", {"code_id": code["_id"], "community_id": code["community_id"],
+                                       "member_id": code["member_id"], "code_sha256": code["code_sha256"],
+                                       "max_points": code["max_points"],
+                                       "expires_at": code["expires_at"].isoformat()}, code["_id"])
+
+
+def pay_code_used(tx, code: dict, transfer_id: str):
+    """PayCodeUsed."""
+    return _emit(tx, "PayCodeUsed", {"code_id": code["_id"], "community_id": code["community_id"],
+                                     "member_id": code["member_id"], "transfer_id": transfer_id}, code["_id"])

@@ -1,0 +1,21 @@
+"""Indexes of the ledger database (run by every process at start; idempotent)."""
+from pymongo import ASCENDING, DESCENDING
+
+
+def ensure_indexes(db) -> None:
+    """Chains cannot fork, an event fact makes one transfer, and every list the API shows is indexed."""
+    db.accounts.create_index([("community_id", ASCENDING), ("kind", ASCENDING)])
+    db.account_shards.create_index("account_id")
+    # A chain position holds one entry: a second writer at the same seq fails instead of forking the chain.
+    db.entries.create_index([("account_id", ASCENDING), ("shard", ASCENDING), ("seq", ASCENDING)], unique=True)
+    db.entries.create_index([("account_id", ASCENDING), ("posted_at_ms", DESCENDING), ("_id", DESCENDING)])
+    db.entries.create_index([("community_id", ASCENDING), ("account_id", ASCENDING)])
+    # One transfer per source fact (claim, redemption, batch, reversal), whatever event carried it.
+    db.transfers.create_index("source", unique=True, partialFilterExpression={"source": {"$type": "string"}})
+    db.transfers.create_index([("state", ASCENDING), ("confirmer_id", ASCENDING), ("created_at", DESCENDING)])
+    db.transfers.create_index([("state", ASCENDING), ("workflow", ASCENDING), ("community_id", ASCENDING),
+                               ("created_at", DESCENDING)])
+    db.transfers.create_index([("state", ASCENDING), ("expires_at", ASCENDING)])
+    db.transfers.create_index([("community_id", ASCENDING), ("state", ASCENDING)])
+    db.pay_codes.create_index("code_sha256", unique=True)
+    db.pay_codes.create_index("expires_at", expireAfterSeconds=30 * 24 * 3600)

@@ -1,0 +1,305 @@
+"""The ledger's domain: accounts, the transfer state machine, journal entries and their hash chain.
+
+Pure Python, no I/O. Amounts are integers (minutes for HOUR, points for PT).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from shared.errors import Conflict, Forbidden, Unprocessable
+
+UNITS = ("HOUR", "PT")
+WORKFLOWS = ("bill", "credit", "award", "redeem", "system")
+PENDING, POSTED, REJECTED, CANCELLED, EXPIRED = "pending", "posted", "rejected", "cancelled", "expired"
+STATES = (PENDING, POSTED, REJECTED, CANCELLED, EXPIRED)
+SYSTEM_ACCOUNTS = ("issuance", "expiry", "penalty", "fees", "sponsor")
+VERIFIER_ROLES = ("organizer", "grid_worker")
+GENESIS = "0" * 64
+DEFAULT_PENDING_TTL_DAYS = 14
+MAX_AMOUNT = 10**12  # far above any real balance; keeps amounts inside 64-bit integers
+
+# Hot accounts. A community's `issuance` account is debited by every award. Keeping its running
+# balance and hash chain on one document makes every award transaction write that document, so
+# concurrent awards hit MongoDB write conflicts and are retried one after another (measured in
+# bench/ledger_bench.py). `issuance` has no limit (it may go negative), so no award needs to read
+# its balance: we split the account into SHARDS sub-accounts, each with its own running balance,
+# pending reservation and hash chain. A transfer always uses the shard picked by its id, so the
+# reservation made at creation is released on the same shard at posting. Balance = sum of shards;
+# the audit verifies each shard's chain. Accounts with a limit are never sharded: a limit check
+# needs one authoritative balance.
+HOT_SHARDS = 32
+SHARDED_SYSTEM_ACCOUNTS = ("issuance",)
+
+
+def member_account_id(community_id: str, member_id: str, unit: str) -> str:
+    """The id of a member's account in `unit`."""
+    return f"m:{community_id}:{member_id}:{unit}"
+
+
+def system_account_id(community_id: str, name: str, unit: str) -> str:
+    """The id of a community system account (issuance, expiry, penalty, fees, sponsor)."""
+    return f"s:{community_id}:{name}:{unit}"
+
+
+def merchant_account_id(community_id: str, merchant_id: str) -> str:
+    """The id of a merchant's points account."""
+    return f"x:{community_id}:{merchant_id}:PT"
+
+
+def partner_account_id(community_id: str, partner_id: str, unit: str) -> str:
+    """The id of the clearing account this community keeps for a partner community."""
+    return f"p:{community_id}:{partner_id}:{unit}"
+
+
+def shard_of(transfer_id: str, shards: int) -> int:
+    """The shard of a sharded account that a transfer uses (stable for the transfer's life)."""
+    return zlib.crc32(transfer_id.encode()) % shards
+
+
+@dataclass
+class Account:
+    """One account: running posted balance, reservations and the head of its hash chain."""
+
+    account_id: str
+    community_id: str
+    kind: str  # member | system | merchant | partner
+    owner_id: str
+    unit: str
+    posted: int = 0
+    pending_out: int = 0
+    pending_in: int = 0
+    credit_limit: int | None = 0  # None = unlimited (issuance)
+    status: str = "active"
+    shards: int = 0  # > 0: balance and chain live in shard documents
+    seq: int = 0
+    last_hash: str = GENESIS
+
+    @property
+    def unlimited(self) -> bool:
+        """Whether the account may go negative without bound."""
+        return self.credit_limit is None
+
+    @property
+    def available(self) -> int | None:
+        """posted − pending debits + credit limit (None when unlimited)."""
+        if self.unlimited:
+            return None
+        return self.posted - self.pending_out + self.credit_limit
+
+    def can_reserve(self, amount: int) -> bool:
+        """Whether a new pending debit of `amount` fits the available balance."""
+        return self.unlimited or self.available >= amount
+
+    def can_post(self, amount: int, reserved: int) -> bool:
+        """Whether posting a debit of `amount` (of which `reserved` is already held) keeps the limit."""
+        if self.unlimited:
+            return True
+        return self.posted - amount - (self.pending_out - reserved) + self.credit_limit >= 0
+
+    def check_new_limit(self, limit: int) -> None:
+        """An admin may lower a limit only as far as the account's current use allows."""
+        if limit < 0 or limit > MAX_AMOUNT:
+            raise Unprocessable("A credit limit is a non-negative integer.", code="bad_credit_limit")
+        if self.unlimited or self.kind == "system":
+            raise Unprocessable("System accounts have fixed limits.", code="system_account")
+        if self.posted - self.pending_out + limit < 0:
+            raise Unprocessable("The account already uses more credit than this limit.",
+                                code="limit_below_use")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on a transfer: a member of a community with roles (merchant staff carry their merchant)."""
+
+    member_id: str
+    community_id: str
+    roles: tuple = ()
+    merchant_id: str | None = None
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the actor holds any of `roles`."""
+        return any(r in self.roles for r in roles)
+
+
+@dataclass
+class Transfer:
+    """A move of `amount` of `unit` from `debit_account` to `credit_account`, and where it stands."""
+
+    transfer_id: str
+    community_id: str
+    workflow: str
+    unit: str
+    amount: int
+    debit_account: str
+    credit_account: str
+    payer_id: str | None
+    payee_id: str | None
+    initiator_id: str
+    state: str = PENDING
+    reason: str | None = None
+    reference: dict | None = None
+    memo: str | None = None
+    reserved: int = 0  # how much of the payer's available balance this pending transfer holds
+    debit_shard: int | None = None
+    credit_shard: int | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    source: str | None = None  # the event fact that created it, e.g. "claim:<claim_id>"
+    details: dict = field(default_factory=dict)
+
+    # -- who may do what ---------------------------------------------------------------
+    def confirmer_id(self) -> str | None:
+        """The member who must confirm (None for awards, confirmed by a verifier role, and system moves)."""
+        return {"bill": self.payer_id, "credit": self.payee_id, "redeem": self.payer_id}.get(self.workflow)
+
+    def may_resolve(self, actor: Actor) -> bool:
+        """Whether `actor` is the counterparty who may confirm or reject."""
+        if actor.community_id != self.community_id or actor.member_id == self.initiator_id:
+            return False
+        if self.workflow == "award":
+            return actor.has_role(*VERIFIER_ROLES) and actor.member_id != self.payee_id
+        confirmer = self.confirmer_id()
+        return confirmer is not None and actor.member_id == confirmer
+
+    def may_cancel(self, actor: Actor) -> bool:
+        """Only the initiator (for a redemption: staff of the charging merchant) may cancel."""
+        if actor.community_id != self.community_id or self.workflow == "system":
+            return False
+        if actor.member_id == self.initiator_id:
+            return True
+        return self.workflow == "redeem" and actor.merchant_id is not None and actor.merchant_id == self.payee_id
+
+    def may_see(self, actor: Actor) -> bool:
+        """Parties, the merchant's staff, verifiers of awards and community admins see a transfer."""
+        if actor.community_id != self.community_id:
+            return False
+        if actor.member_id in (self.payer_id, self.payee_id, self.initiator_id) or actor.has_role("admin"):
+            return True
+        if self.workflow == "award" and actor.has_role(*VERIFIER_ROLES):
+            return True
+        return actor.merchant_id is not None and actor.merchant_id in (self.payee_id, self.payer_id)
+
+    # -- the state machine ---------------------------------------------------------------
+    def is_lapsed(self, now: datetime) -> bool:
+        """A pending transfer whose TTL has run out (expired even if the scheduler has not run yet)."""
+        return self.state == PENDING and self.expires_at is not None and now >= self.expires_at
+
+    def _check_open(self, now: datetime, target: str) -> bool:
+        """True when the move must be applied, False when it is a replay of the same resolution."""
+        if self.state == target:
+            return False
+        if self.state == EXPIRED or self.is_lapsed(now):
+            raise Conflict("This transfer has expired.", code="transfer_expired")
+        if self.state != PENDING:
+            raise Conflict(f"This transfer is already {self.state}.", code="transfer_resolved", state=self.state)
+        return True
+
+    def confirm(self, actor: Actor, now: datetime) -> bool:
+        """Check a confirmation; True if it must post now, False if it was already posted (no-op)."""
+        if not self.may_resolve(actor):
+            raise Forbidden(_why_not(self, actor, "confirm"), code="not_counterparty")
+        return self._check_open(now, POSTED)
+
+    def reject(self, actor: Actor, now: datetime) -> bool:
+        """Check a rejection; True if it must be applied, False if already rejected."""
+        if not self.may_resolve(actor):
+            raise Forbidden(_why_not(self, actor, "reject"), code="not_counterparty")
+        return self._check_open(now, REJECTED)
+
+    def cancel(self, actor: Actor, now: datetime) -> bool:
+        """Check a cancellation by the initiator; True if it must be applied, False if already cancelled."""
+        if not self.may_cancel(actor):
+            raise Forbidden("Only the one who created this transfer can cancel it.", code="not_initiator")
+        return self._check_open(now, CANCELLED)
+
+    def resolved(self, state: str, by: str | None, now: datetime, reason: str | None = None) -> "Transfer":
+        """A copy in its final `state`, reservations released."""
+        if self.state != PENDING:
+            raise Conflict(f"This transfer is already {self.state}.", code="transfer_resolved")
+        return replace(self, state=state, resolved_by=by, resolved_at=now, reserved=0,
+                       reason=reason if reason is not None else self.reason)
+
+
+def _why_not(t: Transfer, actor: Actor, verb: str) -> str:
+    if actor.member_id == t.initiator_id:
+        return f"You created this transfer; only the other party can {verb} it."
+    if t.workflow == "award":
+        return f"Only an organizer or grid worker of the community, other than the volunteer, can {verb} an award."
+    return f"Only the counterparty named on this transfer can {verb} it."
+
+
+def check_amount(amount) -> int:
+    """A positive whole amount within bounds."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0 or amount > MAX_AMOUNT:
+        raise Unprocessable("The amount must be a positive whole number.", code="bad_amount")
+    return amount
+
+
+def check_unit(unit: str) -> str:
+    """HOUR or PT."""
+    if unit not in UNITS:
+        raise Unprocessable(f"Unknown unit {unit!r}; use HOUR or PT.", code="bad_unit")
+    return unit
+
+
+def expires_at(created_at: datetime, ttl_days: int) -> datetime:
+    """When a pending transfer created at `created_at` lapses."""
+    return created_at + timedelta(days=ttl_days)
+
+
+# -- journal entries and the hash chain ------------------------------------------------------
+def epoch_ms(at: datetime) -> int:
+    """Milliseconds since the epoch (the chain hashes times in this exact form)."""
+    return int(at.timestamp() * 1000)
+
+
+def canonical_entry(entry: dict) -> bytes:
+    """The bytes of an entry that its hash covers: every fact about the money, in a fixed form."""
+    facts = {"account_id": entry["account_id"], "shard": entry["shard"], "seq": entry["seq"],
+             "transfer_id": entry["transfer_id"], "side": entry["side"], "amount": entry["amount"],
+             "delta": entry["delta"], "unit": entry["unit"], "counter_account": entry["counter_account"],
+             "posted_at_ms": entry["posted_at_ms"]}
+    return json.dumps(facts, sort_keys=True, separators=(",", ":")).encode()
+
+
+def chain_hash(prev_hash: str, entry: dict) -> str:
+    """sha256(prev_hash ‖ canonical entry), hex."""
+    return hashlib.sha256(prev_hash.encode() + canonical_entry(entry)).hexdigest()
+
+
+def make_entry(transfer: Transfer, side: str, shard: int, seq: int, prev_hash: str, posted_at: datetime) -> dict:
+    """One immutable journal entry of a posted transfer, linked to the previous entry of its chain."""
+    debit = side == "debit"
+    entry = {"account_id": transfer.debit_account if debit else transfer.credit_account,
+             "counter_account": transfer.credit_account if debit else transfer.debit_account,
+             "shard": shard, "seq": seq, "transfer_id": transfer.transfer_id, "side": side,
+             "amount": transfer.amount, "delta": -transfer.amount if debit else transfer.amount,
+             "unit": transfer.unit, "posted_at_ms": epoch_ms(posted_at)}
+    entry.update(_id=f"{transfer.transfer_id}:{'D' if debit else 'C'}", prev_hash=prev_hash,
+                 hash=chain_hash(prev_hash, entry), posted_at=posted_at, community_id=transfer.community_id,
+                 workflow=transfer.workflow, reference=transfer.reference)
+    return entry
+
+
+def verify_chain(entries: list[dict]) -> tuple[list[str], str, int, int]:
+    """Check one chain's entries in seq order; returns (problems, head hash, last seq, sum of deltas)."""
+    problems: list[str] = []
+    prev, expected_seq, total = GENESIS, 1, 0
+    for e in entries:
+        where = f"{e['account_id']}#{e['shard']} seq {e['seq']}"
+        if e["seq"] != expected_seq:
+            problems.append(f"{where}: expected seq {expected_seq}")
+        if e["prev_hash"] != prev:
+            problems.append(f"{where}: prev_hash does not link to the previous entry")
+        if chain_hash(e["prev_hash"], e) != e["hash"]:
+            problems.append(f"{where}: hash does not match the entry (tampered)")
+        if e["delta"] != (-e["amount"] if e["side"] == "debit" else e["amount"]) or e["amount"] <= 0:
+            problems.append(f"{where}: amount and delta disagree")
+        prev, expected_seq, total = e["hash"], e["seq"] + 1, total + e["delta"]
+    return problems, prev, expected_seq - 1, total

@@ -1,0 +1,231 @@
+"""Marshmallow schemas: the ledger's HTTP bodies and the payloads of the events it consumes."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.ledger.model import MAX_AMOUNT, STATES, UNITS, WORKFLOWS
+from services.ledger.rules import SERVICE_CLASSES
+
+Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+Unit = fields.String(required=True, validate=validate.OneOf(UNITS))
+Amount = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+Reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+# -- HTTP requests -----------------------------------------------------------------------------------
+class TransferCreateSchema(Schema):
+    """bill (I am paid by counterparty_id), credit (I pay counterparty_id), award (my claim on the community)."""
+
+    workflow = fields.String(required=True, validate=validate.OneOf(("bill", "credit", "award")))
+    unit = Unit
+    counterparty_id = fields.String(validate=validate.Length(min=1, max=64))
+    amount = Amount
+    memo = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
+    minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
+    activity_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    service_class = fields.String(load_default="ordinary", validate=validate.OneOf(SERVICE_CLASSES))
+
+    @validates_schema
+    def _by_workflow(self, data, **_):
+        if data["workflow"] == "award":
+            if "amount" in data or "counterparty_id" in data:
+                raise ValidationError("An award's points come from the community's rules and it is paid by the "
+                                      "community: send minutes (and activity_type/service_class), not amount or "
+                                      "counterparty_id.")
+            if "minutes" not in data:
+                raise ValidationError("Missing data for required field.", "minutes")
+        else:
+            missing = [f for f in ("counterparty_id", "amount") if f not in data]
+            if missing:
+                raise ValidationError({f: ["Missing data for required field."] for f in missing})
+
+
+class ResolveSchema(Schema):
+    reason = Reason
+
+
+class CreditLimitSchema(Schema):
+    credit_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+
+
+class PayCodeCreateSchema(Schema):
+    max_points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    ttl_seconds = fields.Integer(strict=True, load_default=300, validate=validate.Range(min=30, max=900))
+
+
+class EntriesArgsSchema(Schema):
+    unit = fields.String(validate=validate.OneOf(UNITS))
+    since = fields.AwareDateTime(default_timezone=None)
+    until = fields.AwareDateTime(default_timezone=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _ordered(self, data, **_):
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            raise ValidationError("since must be before until", "until")
+
+
+class StatementArgsSchema(EntriesArgsSchema):
+    pass
+
+
+class LimitArgsSchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AuditArgsSchema(Schema):
+    max_problems = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
+
+
+# -- HTTP responses ---------------------------------------------------------------------------------
+class ReferenceSchema(Schema):
+    kind = fields.String()
+    id = fields.String()
+
+
+class TransferSchema(Schema):
+    transfer_id = fields.String()
+    community_id = fields.String()
+    workflow = fields.String(validate=validate.OneOf(WORKFLOWS))
+    unit = fields.String()
+    amount = fields.Integer()
+    debit_account = fields.String()
+    credit_account = fields.String()
+    payer_id = fields.String(allow_none=True)
+    payee_id = fields.String(allow_none=True)
+    initiator_id = fields.String()
+    state = fields.String(validate=validate.OneOf(STATES))
+    reason = fields.String(allow_none=True)
+    reference = fields.Nested(ReferenceSchema, allow_none=True)
+    memo = fields.String(allow_none=True)
+    funds_reserved = fields.Boolean()
+    created_at = fields.String(allow_none=True)
+    expires_at = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+
+
+class AccountSchema(Schema):
+    account_id = fields.String()
+    unit = fields.String()
+    kind = fields.String()
+    owner_id = fields.String()
+    status = fields.String()
+    posted = fields.Integer()
+    pending_in = fields.Integer()
+    pending_out = fields.Integer()
+    credit_limit = fields.Integer(allow_none=True, metadata={"description": "null = unlimited"})
+    available = fields.Integer(allow_none=True)
+
+
+class EntrySchema(Schema):
+    entry_id = fields.String()
+    transfer_id = fields.String()
+    account_id = fields.String()
+    counter_account = fields.String()
+    unit = fields.String()
+    side = fields.String()
+    amount = fields.Integer()
+    delta = fields.Integer()
+    balance_after = fields.Integer(allow_none=True)
+    workflow = fields.String(allow_none=True)
+    reference = fields.Nested(ReferenceSchema, allow_none=True)
+    posted_at = fields.String()
+    seq = fields.Integer()
+    shard = fields.Integer()
+    hash = fields.String()
+
+
+class EntriesPageSchema(Schema):
+    items = fields.List(fields.Nested(EntrySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class StatementSchema(EntriesPageSchema):
+    account = fields.Nested(AccountSchema)
+    opening_balance = fields.Integer(allow_none=True)
+
+
+class PayCodeSchema(Schema):
+    code_id = fields.String()
+    code = fields.String()
+    max_points = fields.Integer()
+    expires_at = fields.String()
+
+
+class AuditSchema(Schema):
+    ok = fields.Boolean()
+    community_id = fields.String(allow_none=True)
+    accounts = fields.Integer()
+    chains = fields.Integer()
+    entries = fields.Integer()
+    transfers = fields.Dict()
+    sums = fields.Dict()
+    problems = fields.List(fields.String())
+    checked_at = fields.String()
+
+
+# -- consumed events (read leniently: unknown fields ignored) ---------------------------------------
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class SettingsEventSchema(_Lenient):
+    pending_ttl_days = fields.Integer(strict=True, load_default=14, validate=validate.Range(min=1, max=365))
+    bill_auto_confirm = fields.Boolean(load_default=False)
+    points_rules = fields.Dict(load_default=None, allow_none=True)
+
+
+class CommunityEventSchema(_Lenient):
+    community_id = Id
+    point_value_fen = fields.Integer(strict=True, load_default=None, allow_none=True)
+    settings = fields.Nested(SettingsEventSchema, load_default=lambda: SettingsEventSchema().load({}))
+
+
+class MemberEventSchema(_Lenient):
+    community_id = Id
+    member_id = Id
+    status = fields.String(load_default="active")
+
+
+class MemberDeactivatedSchema(_Lenient):
+    community_id = Id
+    member_id = Id
+
+
+class HelpClaimedSchema(_Lenient):
+    request_id = Id
+    community_id = Id
+    helper_id = Id
+    payer_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    unit = Unit
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=7 * 24 * 60))
+    activity_type = fields.String(load_default=None, allow_none=True)
+    service_class = fields.String(load_default="ordinary", validate=validate.OneOf(SERVICE_CLASSES))
+    source = fields.String(load_default="request", validate=validate.OneOf(("request", "activity")))
+    claim_id = Id
+
+
+class MerchantEventSchema(_Lenient):
+    merchant_id = Id
+    community_id = Id
+    status = fields.String(load_default="active")
+
+
+class RedemptionRequestedSchema(_Lenient):
+    redemption_id = Id
+    community_id = Id
+    merchant_id = Id
+    member_id = Id
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    staff_id = fields.String(load_default=None, allow_none=True)
+    pay_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+
+
+class SettlementBatchPaidSchema(_Lenient):
+    batch_id = Id
+    community_id = Id
+    merchant_id = Id
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT))

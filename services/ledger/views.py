@@ -1,0 +1,138 @@
+"""Read side of the ledger: what the HTTP API shows (balances, entries, transfers, statements)."""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import datetime
+
+from pymongo import DESCENDING
+
+from shared.errors import BadRequest, NotFound
+from services.ledger import model
+from services.ledger.model import Account, Actor, Transfer
+from services.ledger.repository import to_account, to_transfer
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def transfer_view(t: Transfer) -> dict:
+    """A transfer as clients see it (plain JSON values, so an idempotent replay answers identically)."""
+    return {"transfer_id": t.transfer_id, "community_id": t.community_id, "workflow": t.workflow, "unit": t.unit,
+            "amount": t.amount, "debit_account": t.debit_account, "credit_account": t.credit_account,
+            "payer_id": t.payer_id, "payee_id": t.payee_id, "initiator_id": t.initiator_id, "state": t.state,
+            "reason": t.reason, "reference": t.reference, "memo": t.memo, "funds_reserved": t.reserved > 0,
+            "created_at": _iso(t.created_at), "expires_at": _iso(t.expires_at), "resolved_at": _iso(t.resolved_at),
+            "resolved_by": t.resolved_by}
+
+
+def account_view(a: Account) -> dict:
+    """An account's balances."""
+    return {"account_id": a.account_id, "unit": a.unit, "kind": a.kind, "owner_id": a.owner_id,
+            "status": a.status, "posted": a.posted, "pending_in": a.pending_in, "pending_out": a.pending_out,
+            "credit_limit": a.credit_limit, "available": a.available}
+
+
+def summed(db, account: Account) -> Account:
+    """An account with balances summed over its shards (hot accounts)."""
+    if not account.shards:
+        return account
+    totals = {"posted": 0, "pending_out": 0, "pending_in": 0}
+    for shard in db.account_shards.find({"account_id": account.account_id}):
+        for k in totals:
+            totals[k] += shard[k]
+    return replace(account, **totals)
+
+
+def balances(db, actor: Actor) -> list[dict]:
+    """The caller's accounts in both units (zero until an account is opened)."""
+    out = []
+    for unit in model.UNITS:
+        account_id = model.member_account_id(actor.community_id, actor.member_id, unit)
+        doc = db.accounts.find_one({"_id": account_id})
+        account = to_account(doc) if doc else Account(account_id, actor.community_id, "member", actor.member_id, unit)
+        out.append(account_view(summed(db, account)))
+    return out
+
+
+def _cursor_encode(entry: dict) -> str:
+    raw = json.dumps([entry["posted_at_ms"], entry["_id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> tuple[int, str]:
+    try:
+        ms, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(ms, int) or not isinstance(entry_id, str):
+            raise ValueError
+        return ms, entry_id
+    except (ValueError, TypeError):
+        raise BadRequest("The page cursor is not valid.", code="bad_cursor") from None
+
+
+def entries_page(db, account_ids: list[str], *, limit: int, cursor: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Journal entries of some accounts, newest first, a page at a time (cursor = the last one seen)."""
+    query: dict = {"account_id": {"$in": account_ids}}
+    if since or until:
+        query["posted_at"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v}
+    if cursor:
+        ms, entry_id = _cursor_decode(cursor)
+        query["$or"] = [{"posted_at_ms": {"$lt": ms}}, {"posted_at_ms": ms, "_id": {"$lt": entry_id}}]
+    docs = list(db.entries.find(query).sort([("posted_at_ms", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return {"items": [entry_view(d) for d in docs],
+            "next_cursor": _cursor_encode(docs[-1]) if more and docs else None}
+
+
+def entry_view(e: dict) -> dict:
+    """One journal entry."""
+    return {"entry_id": e["_id"], "transfer_id": e["transfer_id"], "account_id": e["account_id"],
+            "counter_account": e["counter_account"], "unit": e["unit"], "side": e["side"], "amount": e["amount"],
+            "delta": e["delta"], "balance_after": e.get("balance_after"), "workflow": e.get("workflow"),
+            "reference": e.get("reference"), "posted_at": _iso(e["posted_at"]), "seq": e["seq"],
+            "shard": e["shard"], "hash": e["hash"]}
+
+
+def transfer_for(db, actor: Actor, transfer_id: str) -> dict:
+    """One transfer, for those allowed to see it (others get 404: its existence is not theirs to know)."""
+    doc = db.transfers.find_one({"_id": transfer_id})
+    if doc is None or not to_transfer(doc).may_see(actor):
+        raise NotFound("No such transfer.", code="unknown_transfer")
+    return transfer_view(to_transfer(doc))
+
+
+def awaiting(db, actor: Actor, limit: int) -> list[dict]:
+    """Pending transfers the caller may confirm: bills, gifts and redemptions naming them, and (for
+    organizers and grid workers) award claims of their community by others."""
+    clauses = [{"confirmer_id": actor.member_id, "community_id": actor.community_id}]
+    if actor.has_role(*model.VERIFIER_ROLES):
+        clauses.append({"workflow": "award", "community_id": actor.community_id})
+    docs = db.transfers.find({"state": model.PENDING, "$or": clauses}).sort("created_at", DESCENDING).limit(limit * 2)
+    out = []
+    for doc in docs:
+        t = to_transfer(doc)
+        if t.may_resolve(actor):
+            out.append(transfer_view(t))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def statement(db, actor: Actor, account_id: str, *, limit: int, cursor: str | None,
+              since: datetime | None, until: datetime | None) -> dict:
+    """An account's balances and entries (admins of the account's community)."""
+    doc = db.accounts.find_one({"_id": account_id})
+    if doc is None or doc["community_id"] != actor.community_id:
+        raise NotFound("No such account.", code="unknown_account")
+    account = summed(db, to_account(doc))
+    page = entries_page(db, [account_id], limit=limit, cursor=cursor, since=since, until=until)
+    opening = None
+    if since:
+        totals = list(db.entries.aggregate([{"$match": {"account_id": account_id, "posted_at": {"$lt": since}}},
+                                            {"$group": {"_id": None, "sum": {"$sum": "$delta"}}}]))
+        opening = totals[0]["sum"] if totals else 0
+    return {"account": account_view(account), "opening_balance": opening, **page}

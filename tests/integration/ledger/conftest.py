@@ -1,0 +1,131 @@
+"""Fixtures for the ledger's integration tests: one ledger per module on the real Kafka and MongoDB,
+plus a kit that publishes other services' events and reads the ledger's."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from shared.envelope import new_event
+from shared.testing import bearer, wait_until
+
+UNLIMITED = {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"}
+
+
+class EventLog:
+    """Collects every event the ledger publishes (read from its topic in a background thread)."""
+
+    def __init__(self, bootstrap: str, topic: str):
+        self.events: list[dict] = []
+        self._stop = threading.Event()
+        self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                       enable_auto_commit=False, group_id=None, consumer_timeout_ms=200)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            for batch in self._consumer.poll(timeout_ms=200).values():
+                self.events.extend(json.loads(r.value) for r in batch)
+
+    def of(self, type_: str, **payload) -> list[dict]:
+        """Events of a type whose payload has the given values."""
+        return [e for e in list(self.events) if e["type"] == type_
+                and all(e["payload"].get(k) == v for k, v in payload.items())]
+
+    def wait(self, type_: str, count: int = 1, **payload) -> list[dict]:
+        """Wait until at least `count` such events were published."""
+        return wait_until(lambda: len(self.of(type_, **payload)) >= count and self.of(type_, **payload),
+                          message=f"{type_} {payload}")
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._consumer.close()
+
+
+class Kit:
+    """Drives one ledger: HTTP calls as members, events from other services, direct DB checks."""
+
+    def __init__(self, dep, ledger, log: EventLog):
+        self.dep, self.ledger, self.http, self.db, self.log = dep, ledger, ledger.http, ledger.db, log
+        self.producer = KafkaProducer(bootstrap_servers=dep.kafka_bootstrap, acks="all")
+
+    def community(self) -> str:
+        """A fresh community id (its CommunityCreated is not needed: accounts open on demand)."""
+        return "c_" + uuid.uuid4().hex[:12]
+
+    def token(self, member: str, community: str, *roles: str, merchant_id: str | None = None) -> str:
+        return self.dep.token(member, community, *roles, merchant_id=merchant_id)
+
+    def h(self, member: str, community: str, *roles: str, merchant_id=None, **headers) -> dict:
+        return bearer(self.token(member, community, *roles, merchant_id=merchant_id), **headers)
+
+    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None) -> dict:
+        """Publish an event as its producing service would."""
+        event = new_event(type_, payload, key=key, producer=topic.split(".")[0],
+                          community_id=payload.get("community_id"))
+        if event_id:
+            event = type(event)(**{**event.to_dict(), "id": event_id})
+        self.producer.send(self.dep.prefix + topic, key=key.encode(), value=event.to_json()).get(timeout=10)
+        return event.to_dict()
+
+    def join(self, community: str, *members: str) -> None:
+        """Members join (MemberJoined) and their accounts are open."""
+        for m in members:
+            self.publish("community.events", "MemberJoined",
+                         {"community_id": community, "member_id": m, "grid_id": None, "roles": ["resident"],
+                          "skills": [], "availability": [], "vulnerable": False, "merchant_id": None,
+                          "status": "active", "joined_at": "2025-01-01T00:00:00+00:00"}, m)
+        ids = [f"m:{community}:{m}:{u}" for m in members for u in ("HOUR", "PT")]
+        wait_until(lambda: self.db.accounts.count_documents({"_id": {"$in": ids}}) == len(ids),
+                   message="member accounts")
+
+    def balance(self, member: str, community: str, unit: str) -> dict:
+        r = self.http.get("/v1/balances", headers=self.h(member, community))
+        assert r.status_code == 200, r.json
+        return next(b for b in r.json if b["unit"] == unit)
+
+    def transfer(self, member: str, community: str, *roles: str, **body):
+        return self.http.post("/v1/transfers", json=body, headers=self.h(member, community, *roles))
+
+    def act(self, verb: str, transfer_id: str, member: str, community: str, *roles: str, merchant_id=None, **body):
+        return self.http.post(f"/v1/transfers/{transfer_id}/{verb}", json=body,
+                              headers=self.h(member, community, *roles, merchant_id=merchant_id))
+
+    def grant(self, account_id: str, community: str, limit: int):
+        r = self.http.post(f"/v1/admin/accounts/{account_id}/credit-limit", json={"credit_limit": limit},
+                           headers=self.h("root", community, "admin"))
+        assert r.status_code == 200, r.json
+        return r.json
+
+    def fund(self, member: str, community: str, points: int, minutes: int = 0) -> None:
+        """Give a member PT by a confirmed award (hourly rate 10/h) and HOUR by a credit limit."""
+        if points:
+            r = self.transfer(member, community, workflow="award", unit="PT", minutes=points * 6)
+            assert r.status_code == 201, r.json
+            c = self.act("confirm", r.json["transfer_id"], "olga", community, "organizer")
+            assert c.status_code == 200 and c.json["state"] == "posted", c.json
+        if minutes:
+            self.grant(f"m:{community}:{member}:HOUR", community, minutes)
+
+    def audit(self, community: str) -> dict:
+        r = self.http.get("/v1/admin/audit", headers=self.h("root", community, "admin"))
+        assert r.status_code == 200, r.json
+        return r.json
+
+    def close(self):
+        self.producer.close()
+
+
+@pytest.fixture(scope="module")
+def kit(module_deployment):
+    ledger = module_deployment.service("ledger", settings=UNLIMITED)
+    log = EventLog(module_deployment.kafka_bootstrap, module_deployment.prefix + "ledger.events")
+    k = Kit(module_deployment, ledger, log)
+    yield k
+    k.close()
+    log.close()
