@@ -1,0 +1,1 @@
+"""Settlement service: merchant partners, catalogue, till redemptions, settlement batches and statements."""

@@ -1,0 +1,50 @@
+"""Events the settlement service publishes on settlement.events (no names of people, no phones)."""
+from __future__ import annotations
+
+from shared import topics
+from shared.envelope import new_event
+
+PRODUCER = "settlement"
+
+
+def _emit(tx, type_: str, payload: dict, key: str):
+    return tx.emit(topics.SETTLEMENT, new_event(type_, payload, key=key, producer=PRODUCER,
+                                                community_id=payload["community_id"]))
+
+
+def merchant_changed(tx, merchant, type_: str):
+    """MerchantRegistered / MerchantUpdated."""
+    return _emit(tx, type_, merchant.event_facts(), merchant.merchant_id)
+
+
+def catalog_item_changed(tx, item):
+    """CatalogItemChanged."""
+    return _emit(tx, "CatalogItemChanged", item.event_facts(), item.item_id)
+
+
+def redemption_requested(tx, redemption, pay_code: str | None):
+    """RedemptionRequested: the ledger makes the pending `redeem` transfer (or posts it on a valid pay code)."""
+    payload = {"redemption_id": redemption.redemption_id, "community_id": redemption.community_id,
+               "merchant_id": redemption.merchant_id, "member_id": redemption.member_id,
+               "points": redemption.points, "bill_fen": redemption.bill_fen, "staff_id": redemption.staff_id,
+               "pay_code": pay_code, "item_id": redemption.item_id}
+    return _emit(tx, "RedemptionRequested", payload, redemption.redemption_id)
+
+
+RESOLVED_TYPES = {"completed": "RedemptionCompleted", "declined": "RedemptionDeclined",
+                  "expired": "RedemptionExpired"}
+
+
+def redemption_resolved(tx, redemption):
+    """RedemptionCompleted / RedemptionDeclined / RedemptionExpired."""
+    return _emit(tx, RESOLVED_TYPES[redemption.state], redemption.event_facts(), redemption.redemption_id)
+
+
+def batch_closed(tx, batch):
+    """SettlementBatchClosed."""
+    return _emit(tx, "SettlementBatchClosed", batch.closed_facts(), batch.batch_id)
+
+
+def batch_paid(tx, batch):
+    """SettlementBatchPaid: the ledger moves the batch's points from the merchant to the sponsor account."""
+    return _emit(tx, "SettlementBatchPaid", batch.paid_facts(), batch.batch_id)

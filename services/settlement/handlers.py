@@ -1,0 +1,269 @@
+"""Command handlers of the settlement service: each runs inside one unit of work."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.errors import Conflict, Forbidden, Unprocessable
+from shared.idempotency import once
+from shared.mongo import utcnow
+from shared.uow import Tx
+from services.settlement import commands, events
+from services.settlement.model import (COMPLETED, OUTCOME_OF, Batch, CatalogItem, Merchant, Redemption,
+                                       batch_line, check_balance, check_member, check_not_self, new_id,
+                                       pay_code_digest, require_staff_of)
+from services.settlement.money import points_to_fen
+from services.settlement.repository import SettlementRepository, to_doc
+
+
+def _require_admin(actor, community_id: str) -> None:
+    if actor.community_id != community_id or not actor.is_admin:
+        raise Forbidden("Only an admin of this community may do this.", code="admin_required")
+
+
+def _require_admin_or_staff(actor, merchant: Merchant) -> None:
+    if actor.community_id == merchant.community_id and actor.is_admin:
+        return
+    require_staff_of(actor, merchant)
+
+
+# -- merchants and catalogue -----------------------------------------------------------------------
+def register_merchant(cmd: commands.RegisterMerchant, tx: Tx) -> dict:
+    """A community admin registers a shop or the property company; the ledger opens its account."""
+    repo = SettlementRepository(tx)
+    community_id = cmd.actor.community_id
+    _require_admin(cmd.actor, community_id)
+    point_value = repo.community(community_id).get("point_value_fen")
+    merchant = Merchant.register(new_id("mer"), community_id, cmd.fields, utcnow(), point_value)
+    repo.add_merchant(merchant)
+    events.merchant_changed(tx, merchant, "MerchantRegistered")
+    return to_doc(merchant, "merchant_id")
+
+
+def update_merchant(cmd: commands.UpdateMerchant, tx: Tx) -> dict:
+    """An admin changes a merchant's terms, staff or status."""
+    repo = SettlementRepository(tx)
+    _require_admin(cmd.actor, cmd.actor.community_id)
+    merchant = repo.merchant(cmd.merchant_id, cmd.actor.community_id)
+    merchant.update(cmd.changes)
+    repo.save_merchant(merchant)
+    events.merchant_changed(tx, merchant, "MerchantUpdated")
+    return to_doc(merchant, "merchant_id")
+
+
+def add_catalog_item(cmd: commands.AddCatalogItem, tx: Tx) -> dict:
+    """Staff or an admin put an item in the points mall."""
+    repo = SettlementRepository(tx)
+    merchant = repo.merchant(cmd.merchant_id)
+    _require_admin_or_staff(cmd.actor, merchant)
+    item = CatalogItem(item_id=new_id("itm"), merchant_id=merchant.merchant_id,
+                       community_id=merchant.community_id, **cmd.fields)
+    repo.add_item(item)
+    events.catalog_item_changed(tx, item)
+    return _item_view(item)
+
+
+def update_catalog_item(cmd: commands.UpdateCatalogItem, tx: Tx) -> dict:
+    """Staff or an admin change an item's name, price, stock or availability."""
+    repo = SettlementRepository(tx)
+    item = repo.item(cmd.item_id)
+    _require_admin_or_staff(cmd.actor, repo.merchant(item.merchant_id))
+    changes = dict(cmd.changes)
+    if "stock" in changes:
+        item.set_stock(changes.pop("stock"))
+    for key, value in changes.items():
+        setattr(item, key, value)
+    repo.save_item(item)
+    events.catalog_item_changed(tx, item)
+    return _item_view(item)
+
+
+def _item_view(item: CatalogItem) -> dict:
+    return {**to_doc(item, "item_id"), "available": item.available}
+
+
+# -- redemptions --------------------------------------------------------------------------------------
+def request_redemption(cmd: commands.RequestRedemption, tx: Tx) -> tuple[dict, int]:
+    """Staff charge a member's points at the till; the ledger makes the pending `redeem` transfer."""
+    def compute() -> tuple[dict, int]:
+        repo = SettlementRepository(tx)
+        merchant = repo.merchant(cmd.merchant_id)
+        require_staff_of(cmd.actor, merchant)
+        merchant.require_active()
+        check_not_self(cmd.member_id, cmd.actor.member_id)
+        value = merchant.check_till_redemption(cmd.points, cmd.bill_fen)
+        redemption = _start_redemption(repo, tx, merchant, cmd.member_id, cmd.points, cmd.bill_fen, value,
+                                       staff_id=cmd.actor.member_id, item_id=None, pay_code=cmd.pay_code)
+        return to_doc(redemption, "redemption_id"), 201
+    return once(tx, f"till:{cmd.merchant_id}:{cmd.actor.member_id}", cmd.idempotency_key, cmd.body, compute)
+
+
+def order_catalog_item(cmd: commands.OrderCatalogItem, tx: Tx) -> tuple[dict, int]:
+    """A member orders an item for its price in points; one unit is held until the redemption resolves."""
+    def compute() -> tuple[dict, int]:
+        repo = SettlementRepository(tx)
+        item = repo.item(cmd.item_id, cmd.actor.community_id)
+        merchant = repo.merchant(item.merchant_id)
+        merchant.require_active()
+        item.reserve()
+        repo.save_item(item)
+        value = points_to_fen(item.price_points, merchant.settlement_rate_fen_per_point)
+        # The item is paid wholly in points: its "bill" is the points' value, so no share rule applies.
+        redemption = _start_redemption(repo, tx, merchant, cmd.actor.member_id, item.price_points, value, value,
+                                       staff_id=None, item_id=item.item_id, pay_code=cmd.pay_code)
+        return to_doc(redemption, "redemption_id"), 201
+    body = {"item_id": cmd.item_id, "pay_code": cmd.pay_code}
+    return once(tx, f"order:{cmd.actor.member_id}", cmd.idempotency_key, body, compute)
+
+
+def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, member_id: str, points: int,
+                      bill_fen: int, value_fen: int, *, staff_id: str | None, item_id: str | None,
+                      pay_code: str | None) -> Redemption:
+    now = utcnow()
+    check_member(repo.member(member_id), merchant.community_id)
+    check_balance(repo.available_points(member_id), points)
+    redemption = Redemption(redemption_id=new_id("red"), community_id=merchant.community_id,
+                            merchant_id=merchant.merchant_id, member_id=member_id, points=points, bill_fen=bill_fen,
+                            rate_fen_per_point=merchant.settlement_rate_fen_per_point, value_fen=value_fen,
+                            staff_id=staff_id, item_id=item_id, created_at=now)
+    if pay_code:
+        digest = pay_code_digest(pay_code)
+        code = repo.pay_code(digest)
+        if code is None:
+            raise Unprocessable("This pay code is not known; ask the member to show it again.",
+                                code="pay_code_unknown")
+        code.check(member_id, points, now)
+        repo.claim_pay_code(code, redemption.redemption_id)
+        redemption.pay_code_sha256 = digest
+    repo.add_redemption(redemption)
+    events.redemption_requested(tx, redemption, pay_code)
+    # An outcome the ledger reported before this redemption was visible is applied now.
+    early = repo.touch_outcome(redemption.redemption_id, requested=True)
+    if early.get("pending_transfer_id"):
+        redemption.note_transfer(early["pending_transfer_id"])
+        repo.save_redemption(redemption)
+    if early.get("final_type"):
+        apply_outcome(repo, tx, redemption, early["final_type"], early["transfer_id"], early["at"],
+                      early.get("reason"))
+    return redemption
+
+
+def apply_outcome(repo: SettlementRepository, tx: Tx, redemption: Redemption, event_type: str,
+                  transfer_id: str, at: datetime, reason: str | None) -> bool:
+    """Apply a ledger transfer event to its redemption once; duplicates and late arrivals change nothing."""
+    if event_type == "TransferPending":
+        if redemption.transfer_id is None:
+            redemption.note_transfer(transfer_id)
+            repo.save_redemption(redemption)
+        return False
+    if not redemption.resolve(OUTCOME_OF[event_type], transfer_id, at, reason):
+        return False
+    repo.save_redemption(redemption)
+    if redemption.item_id:
+        item = repo.item(redemption.item_id)
+        if redemption.state == COMPLETED:
+            item.consume()
+            events.catalog_item_changed(tx, item)
+        else:
+            item.release()
+        repo.save_item(item)
+    if redemption.pay_code_sha256 and redemption.state != COMPLETED:
+        code = repo.pay_code(redemption.pay_code_sha256)
+        if code is not None and code.claimed_by == redemption.redemption_id:
+            repo.claim_pay_code(code, None)  # the ledger refused it; a still-valid code may be tried again
+    events.redemption_resolved(tx, redemption)
+    return True
+
+
+# -- settlement batches -----------------------------------------------------------------------------
+def create_batch(cmd: commands.CreateBatch, tx: Tx) -> dict:
+    """Put every completed, unbatched redemption of the merchant before cutoff into a new batch."""
+    repo = SettlementRepository(tx)
+    merchant = repo.merchant(cmd.merchant_id, cmd.community_id)
+    existing = repo.open_batch(merchant.merchant_id)
+    if existing is not None:
+        raise Conflict("This merchant has an open batch; close it first.", code="open_batch_exists",
+                       batch_id=existing.batch_id)
+    rows = repo.unbatched_completed(merchant.merchant_id, cmd.cutoff)
+    if not rows:
+        raise Unprocessable("No completed redemptions are waiting to be settled.", code="nothing_to_settle")
+    batch_id = new_id("bat")
+    lines = [batch_line(r, batch_id) for r in rows]
+    if repo.assign_to_batch([r["_id"] for r in rows], batch_id) != len(rows):
+        raise Conflict("Another batch took some of these redemptions; try again.", code="batch_race")
+    repo.add_lines(lines)
+    starts = [line["completed_at"] for line in lines if line["completed_at"]]
+    batch = Batch(batch_id=batch_id, community_id=merchant.community_id, merchant_id=merchant.merchant_id,
+                  period_start=merchant.last_period_end or (min(starts) if starts else None),
+                  period_end=cmd.cutoff, points=sum(line["points"] for line in lines),
+                  fen=sum(line["fen"] for line in lines), redemption_count=len(lines), created_at=utcnow())
+    # Writing the merchant also makes two concurrent batch runs for one merchant conflict (one retries).
+    if merchant.last_period_end is None or merchant.last_period_end < cmd.cutoff:
+        merchant.last_period_end = cmd.cutoff
+    repo.save_merchant(merchant)
+    repo.add_batch(batch)
+    if cmd.close:
+        _close(repo, tx, batch)
+    return to_doc(batch, "batch_id")
+
+
+def _close(repo: SettlementRepository, tx: Tx, batch: Batch) -> None:
+    budget = repo.budget(batch.community_id)
+    batch.close(budget, utcnow())
+    repo.save_budget(budget)
+    repo.save_batch(batch)
+    events.batch_closed(tx, batch)
+
+
+def close_batch(cmd: commands.CloseBatch, tx: Tx) -> dict:
+    """Close an open batch: the cash is committed from the sponsor budget, or the batch is flagged over budget."""
+    repo = SettlementRepository(tx)
+    batch = repo.batch(cmd.batch_id, cmd.community_id)
+    _close(repo, tx, batch)
+    return to_doc(batch, "batch_id")
+
+
+def acknowledge_over_budget(cmd: commands.AcknowledgeOverBudget, tx: Tx) -> dict:
+    """The admin accepts paying a batch beyond the remaining budget."""
+    repo = SettlementRepository(tx)
+    batch = repo.batch(cmd.batch_id, cmd.community_id)
+    batch.acknowledge_over_budget()
+    repo.save_batch(batch)
+    return to_doc(batch, "batch_id")
+
+
+def pay_batch(cmd: commands.PayBatch, tx: Tx) -> dict:
+    """Record that the cash was paid (with its bank/transfer reference)."""
+    repo = SettlementRepository(tx)
+    batch = repo.batch(cmd.batch_id, cmd.community_id)
+    budget = repo.budget(batch.community_id)
+    batch.pay(cmd.payment_reference, budget, utcnow())
+    repo.save_budget(budget)
+    repo.save_batch(batch)
+    events.batch_paid(tx, batch)
+    return to_doc(batch, "batch_id")
+
+
+def top_up_sponsor_budget(cmd: commands.TopUpSponsorBudget, tx: Tx) -> dict:
+    """Record cash the sponsor added to the community's settlement budget."""
+    repo = SettlementRepository(tx)
+    budget = repo.budget(cmd.community_id)
+    budget.top_up(cmd.amount_fen)
+    repo.save_budget(budget)
+    repo.add_top_up({"_id": new_id("top"), "community_id": cmd.community_id, "amount_fen": cmd.amount_fen,
+                     "reference": cmd.reference, "recorded_by": cmd.actor_id, "at": utcnow()})
+    return {**to_doc(budget, "community_id"), "remaining_fen": budget.remaining_fen}
+
+
+HANDLERS = {
+    commands.RegisterMerchant: register_merchant,
+    commands.UpdateMerchant: update_merchant,
+    commands.AddCatalogItem: add_catalog_item,
+    commands.UpdateCatalogItem: update_catalog_item,
+    commands.RequestRedemption: request_redemption,
+    commands.OrderCatalogItem: order_catalog_item,
+    commands.CreateBatch: create_batch,
+    commands.CloseBatch: close_batch,
+    commands.AcknowledgeOverBudget: acknowledge_over_budget,
+    commands.PayBatch: pay_batch,
+    commands.TopUpSponsorBudget: top_up_sponsor_budget,
+}

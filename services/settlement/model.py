@@ -1,0 +1,405 @@
+"""Settlement domain: merchants, catalogue items, redemptions, pay codes, batches and the sponsor budget."""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.errors import Conflict, Forbidden, Unprocessable
+from services.settlement.money import max_points_for_bill, points_to_fen, share_of_bill_fen
+
+DEFAULT_RATE_FEN_PER_POINT = 10        # seeds: 1 PT = 0.1 yuan; property fees: 100 PT = 10 yuan
+DEFAULT_MIN_POINTS = 50
+DEFAULT_SHARE_BP = {"shop": 5_000, "property": 10_000}
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+MERCHANT_KINDS = ("shop", "property")
+SCHEDULES = ("daily", "weekly")
+MERCHANT_STATUSES = ("active", "suspended")
+
+REQUESTED, COMPLETED, DECLINED, EXPIRED = "requested", "completed", "declined", "expired"
+REDEMPTION_STATES = (REQUESTED, COMPLETED, DECLINED, EXPIRED)
+# What a ledger transfer event means for the redemption it references.
+OUTCOME_OF = {"TransferPosted": COMPLETED, "TransferRejected": DECLINED, "TransferCancelled": DECLINED,
+              "TransferExpired": EXPIRED}
+
+OPEN, CLOSED, PAID = "open", "closed", "paid"
+
+
+def new_id(prefix: str) -> str:
+    """A new identifier such as `mer_3f2a…`."""
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def pay_code_digest(code: str) -> str:
+    """The SHA-256 (hex) of a pay code as typed, case and spaces ignored as the ledger does (only digests are kept)."""
+    return hashlib.sha256(code.strip().upper().replace(" ", "").encode()).hexdigest()
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The community's time zone (Asia/Shanghai when unknown or invalid)."""
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+# -- merchants -----------------------------------------------------------------------------------
+@dataclass
+class Merchant:
+    """A shop partner (商家) or the property company of one community."""
+
+    merchant_id: str
+    community_id: str
+    name: str
+    kind: str = "shop"
+    address: str = ""
+    grid_id: str | None = None
+    staff: list[str] = field(default_factory=list)
+    settlement_rate_fen_per_point: int = DEFAULT_RATE_FEN_PER_POINT
+    max_discount_share_bp: int = DEFAULT_SHARE_BP["shop"]
+    min_points: int = DEFAULT_MIN_POINTS
+    schedule: str = "daily"
+    status: str = "active"
+    created_at: datetime | None = None
+    last_period_end: datetime | None = None
+
+    @classmethod
+    def register(cls, merchant_id: str, community_id: str, fields_: dict, now: datetime,
+                 community_point_value_fen: int | None = None) -> "Merchant":
+        """A new merchant with the defaults of its kind filled in."""
+        kind = fields_.get("kind", "shop")
+        values = dict(fields_)
+        values.setdefault("settlement_rate_fen_per_point", community_point_value_fen or DEFAULT_RATE_FEN_PER_POINT)
+        values.setdefault("max_discount_share_bp", DEFAULT_SHARE_BP.get(kind, DEFAULT_SHARE_BP["shop"]))
+        values.setdefault("min_points", DEFAULT_MIN_POINTS)
+        merchant = cls(merchant_id=merchant_id, community_id=community_id, created_at=now, **values)
+        merchant.validate()
+        return merchant
+
+    def validate(self) -> None:
+        """Field rules the schema cannot express alone."""
+        if self.kind not in MERCHANT_KINDS:
+            raise Unprocessable(f"kind must be one of {', '.join(MERCHANT_KINDS)}.", code="bad_kind")
+        if self.schedule not in SCHEDULES:
+            raise Unprocessable(f"schedule must be one of {', '.join(SCHEDULES)}.", code="bad_schedule")
+        if self.status not in MERCHANT_STATUSES:
+            raise Unprocessable("status must be active or suspended.", code="bad_status")
+        if not 1 <= self.settlement_rate_fen_per_point <= 100_000:
+            raise Unprocessable("The settlement rate must be 1..100000 fen per point.", code="bad_rate")
+        if not 0 < self.max_discount_share_bp <= 10_000:
+            raise Unprocessable("The maximum share must be 1..10000 basis points.", code="bad_share")
+        if self.min_points < 1:
+            raise Unprocessable("The minimum must be at least 1 point.", code="bad_minimum")
+
+    def update(self, changes: dict) -> None:
+        """Apply an admin's changes (validated as a whole)."""
+        for key, value in changes.items():
+            setattr(self, key, value)
+        self.validate()
+
+    def require_active(self) -> None:
+        """Only an active merchant takes redemptions."""
+        if self.status != "active":
+            raise Conflict("This merchant is suspended and cannot take redemptions.", code="merchant_suspended")
+
+    def check_till_redemption(self, points: int, bill_fen: int) -> int:
+        """Check the till rules (minimum, max share of the bill); returns the value of the points in fen."""
+        if points < self.min_points:
+            raise Unprocessable(f"At least {self.min_points} points per redemption at this merchant.",
+                                code="below_minimum", min_points=self.min_points)
+        value = points_to_fen(points, self.settlement_rate_fen_per_point)
+        allowed = share_of_bill_fen(bill_fen, self.max_discount_share_bp)
+        if value > allowed:
+            raise Unprocessable(
+                f"{points} points are worth {value} fen; at most {allowed} fen of this bill may be paid in points.",
+                code="over_max_share", value_fen=value, allowed_fen=allowed,
+                max_points=max_points_for_bill(bill_fen, self.max_discount_share_bp,
+                                               self.settlement_rate_fen_per_point))
+        return value
+
+    def event_facts(self) -> dict:
+        """The MerchantRegistered / MerchantUpdated payload (no addresses or staff identities)."""
+        return {"merchant_id": self.merchant_id, "community_id": self.community_id, "name": self.name,
+                "settlement_rate_fen_per_point": self.settlement_rate_fen_per_point,
+                "max_discount_share_bp": self.max_discount_share_bp, "min_points": self.min_points,
+                "schedule": self.schedule, "status": self.status, "kind": self.kind}
+
+
+def require_staff_of(principal, merchant: Merchant) -> None:
+    """Merchant staff act only for their own shop (token role merchant with mid = merchant id)."""
+    if (principal.community_id != merchant.community_id or not principal.has_role("merchant")
+            or principal.merchant_id != merchant.merchant_id):
+        raise Forbidden("Only this merchant's own staff may do this.", code="other_merchant")
+
+
+def can_view_merchant_data(principal, merchant: Merchant) -> bool:
+    """Own staff and the community's admins see a merchant's redemptions and batches."""
+    if principal.community_id != merchant.community_id:
+        return False
+    return principal.is_admin or (principal.has_role("merchant") and principal.merchant_id == merchant.merchant_id)
+
+
+# -- catalogue -----------------------------------------------------------------------------------
+@dataclass
+class CatalogItem:
+    """An item of the points mall (积分商城): stock leaves only when its redemption posts."""
+
+    item_id: str
+    merchant_id: str
+    community_id: str
+    name: str
+    price_points: int
+    stock: int
+    reserved: int = 0
+    active: bool = True
+
+    @property
+    def available(self) -> int:
+        """Units that may still be ordered (stock not held by a pending order)."""
+        return self.stock - self.reserved
+
+    def reserve(self) -> None:
+        """Hold one unit for an order whose redemption is requested."""
+        if not self.active:
+            raise Conflict("This item is not on offer.", code="item_inactive")
+        if self.available < 1:
+            raise Conflict("This item is out of stock.", code="out_of_stock")
+        self.reserved += 1
+
+    def consume(self) -> None:
+        """The order's redemption posted: the held unit leaves the stock."""
+        self.reserved = max(0, self.reserved - 1)
+        self.stock = max(0, self.stock - 1)
+
+    def release(self) -> None:
+        """The order's redemption was declined or expired: the held unit is available again."""
+        self.reserved = max(0, self.reserved - 1)
+
+    def set_stock(self, stock: int) -> None:
+        """Staff count the shelf; held units must still be covered."""
+        if stock < self.reserved:
+            raise Conflict(f"{self.reserved} units are held by pending orders; stock cannot go below that.",
+                           code="stock_below_reserved")
+        self.stock = stock
+
+    def event_facts(self) -> dict:
+        """The CatalogItemChanged payload."""
+        return {"item_id": self.item_id, "community_id": self.community_id, "merchant_id": self.merchant_id,
+                "name": self.name, "price_points": self.price_points, "stock": self.stock, "active": self.active}
+
+
+# -- redemptions ---------------------------------------------------------------------------------
+@dataclass
+class Redemption:
+    """Points a member spends at a merchant; valid only once the ledger posts its transfer."""
+
+    redemption_id: str
+    community_id: str
+    merchant_id: str
+    member_id: str
+    points: int
+    bill_fen: int
+    rate_fen_per_point: int
+    value_fen: int
+    staff_id: str | None
+    item_id: str | None = None
+    pay_code_sha256: str | None = None
+    state: str = REQUESTED
+    transfer_id: str | None = None
+    reason: str | None = None
+    created_at: datetime | None = None
+    resolved_at: datetime | None = None
+    batch_id: str | None = None
+
+    def note_transfer(self, transfer_id: str) -> None:
+        """The ledger made the pending transfer the member approves."""
+        if self.transfer_id is None:
+            self.transfer_id = transfer_id
+
+    def resolve(self, outcome: str, transfer_id: str, at: datetime, reason: str | None = None) -> bool:
+        """Move to completed/declined/expired once; False (no change) if already resolved."""
+        if outcome not in (COMPLETED, DECLINED, EXPIRED):
+            raise ValueError(outcome)
+        if self.state != REQUESTED:
+            return False
+        self.state, self.transfer_id, self.resolved_at, self.reason = outcome, transfer_id, at, reason
+        return True
+
+    def event_facts(self) -> dict:
+        """The RedemptionCompleted / Declined / Expired payload."""
+        return {"redemption_id": self.redemption_id, "community_id": self.community_id,
+                "merchant_id": self.merchant_id, "member_id": self.member_id, "points": self.points,
+                "transfer_id": self.transfer_id}
+
+
+def check_not_self(member_id: str, staff_id: str) -> None:
+    """Staff cannot charge themselves (the ledger would never let them approve their own charge)."""
+    if member_id == staff_id:
+        raise Unprocessable("Staff cannot redeem their own points at their own till.", code="self_redemption")
+
+
+def check_member(member: dict | None, community_id: str) -> None:
+    """The member must be known to this community and active."""
+    if member is None or member.get("community_id") != community_id:
+        raise Unprocessable("This member is not known in this community.", code="member_unknown")
+    if member.get("status", "active") != "active":
+        raise Unprocessable("This member is not active.", code="member_inactive")
+
+
+def check_balance(available: int | None, points: int) -> None:
+    """Refuse more points than the member has, when the balance is known (the ledger still decides)."""
+    if available is not None and points > available:
+        raise Unprocessable(f"The member has {max(available, 0)} points available.", code="insufficient_points",
+                            available_points=max(available, 0))
+
+
+# -- pay codes -----------------------------------------------------------------------------------
+@dataclass
+class PayCode:
+    """What this service knows of a member's one-time pay code (the ledger verifies it for real)."""
+
+    code_id: str
+    member_id: str | None
+    max_points: int | None
+    expires_at: datetime | None
+    used: bool = False
+    claimed_by: str | None = None
+
+    def check(self, member_id: str, points: int, now: datetime) -> None:
+        """A code is bound to its member, unexpired, unused and covers the points."""
+        if self.used or self.claimed_by:
+            raise Conflict("This pay code was already used.", code="pay_code_used")
+        if self.member_id is None or self.expires_at is None:
+            raise Unprocessable("This pay code is not known.", code="pay_code_unknown")
+        if self.member_id != member_id:
+            raise Unprocessable("This pay code belongs to another member.", code="pay_code_other_member")
+        if self.expires_at <= now:
+            raise Unprocessable("This pay code has expired; ask the member for a new one.", code="pay_code_expired")
+        if self.max_points is not None and points > self.max_points:
+            raise Unprocessable(f"This pay code allows at most {self.max_points} points.",
+                                code="pay_code_over_max", max_points=self.max_points)
+
+
+# -- settlement batches --------------------------------------------------------------------------
+@dataclass
+class SponsorBudget:
+    """A community's cash budget (fen) from which merchants are settled."""
+
+    community_id: str
+    topped_up_fen: int = 0
+    committed_fen: int = 0
+
+    @property
+    def remaining_fen(self) -> int:
+        """Cash not yet promised to a batch (negative after an admin accepted an over-budget batch)."""
+        return self.topped_up_fen - self.committed_fen
+
+    def top_up(self, amount_fen: int) -> None:
+        """Record cash added by the sponsor."""
+        if amount_fen <= 0:
+            raise Unprocessable("A top-up must be a positive number of fen.", code="bad_amount")
+        self.topped_up_fen += amount_fen
+
+    def commit(self, fen: int) -> None:
+        """Promise `fen` to a batch."""
+        self.committed_fen += fen
+
+
+@dataclass
+class Batch:
+    """One merchant's settlement for a period: open (drafted) → closed (owed) → paid."""
+
+    batch_id: str
+    community_id: str
+    merchant_id: str
+    period_start: datetime | None
+    period_end: datetime
+    points: int
+    fen: int
+    redemption_count: int
+    state: str = OPEN
+    over_budget: bool = False
+    budget_acknowledged: bool = False
+    payment_reference: str | None = None
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+    paid_at: datetime | None = None
+
+    def close(self, budget: SponsorBudget, now: datetime) -> None:
+        """Freeze the batch; within budget the cash is committed, otherwise it is flagged for the admin."""
+        if self.state != OPEN:
+            raise Conflict(f"This batch is already {self.state}.", code="batch_not_open", state=self.state)
+        self.state, self.closed_at = CLOSED, now
+        if self.fen <= budget.remaining_fen:
+            budget.commit(self.fen)
+            self.over_budget = False
+        else:
+            self.over_budget = True
+
+    @property
+    def payable(self) -> bool:
+        """Closed, and within budget or accepted by the admin."""
+        return self.state == CLOSED and (not self.over_budget or self.budget_acknowledged)
+
+    def acknowledge_over_budget(self) -> None:
+        """The admin accepts paying a batch beyond the remaining sponsor budget."""
+        if self.state != CLOSED or not self.over_budget:
+            raise Conflict("Only a closed batch flagged over budget needs acknowledging.", code="not_over_budget")
+        self.budget_acknowledged = True
+
+    def pay(self, reference: str, budget: SponsorBudget, now: datetime) -> None:
+        """Record the cash payment; an over-budget batch needs a top-up or the admin's acknowledgement."""
+        if self.state == OPEN:
+            raise Conflict("Close the batch before paying it.", code="batch_not_closed")
+        if self.state == PAID:
+            raise Conflict("This batch is already paid.", code="batch_already_paid",
+                           payment_reference=self.payment_reference)
+        if self.over_budget:
+            if not self.budget_acknowledged and self.fen > budget.remaining_fen:
+                raise Conflict("This batch exceeds the remaining sponsor budget; top up or acknowledge it first.",
+                               code="over_budget", fen=self.fen, remaining_fen=budget.remaining_fen)
+            budget.commit(self.fen)  # over-budget batches were not committed when they closed
+        self.state, self.payment_reference, self.paid_at = PAID, reference, now
+
+    def closed_facts(self) -> dict:
+        """The SettlementBatchClosed payload."""
+        return {"batch_id": self.batch_id, "community_id": self.community_id, "merchant_id": self.merchant_id,
+                "period_start": self.period_start.isoformat() if self.period_start else None,
+                "period_end": self.period_end.isoformat(), "points": self.points, "fen": self.fen,
+                "redemption_count": self.redemption_count, "over_budget": self.over_budget}
+
+    def paid_facts(self) -> dict:
+        """The SettlementBatchPaid payload."""
+        return {"batch_id": self.batch_id, "community_id": self.community_id, "merchant_id": self.merchant_id,
+                "points": self.points, "fen": self.fen, "payment_reference": self.payment_reference}
+
+
+def batch_line(redemption: dict, batch_id: str) -> dict:
+    """One statement line: a completed redemption settled in a batch."""
+    return {"redemption_id": redemption["_id"], "batch_id": batch_id, "merchant_id": redemption["merchant_id"],
+            "community_id": redemption["community_id"], "member_id": redemption["member_id"],
+            "transfer_id": redemption.get("transfer_id"), "points": redemption["points"],
+            "rate_fen_per_point": redemption["rate_fen_per_point"],
+            "fen": points_to_fen(redemption["points"], redemption["rate_fen_per_point"]),
+            "item_id": redemption.get("item_id"), "completed_at": redemption.get("resolved_at")}
+
+
+def schedule_cutoff(schedule: str, now: datetime, tz: ZoneInfo) -> datetime:
+    """The end of the last whole period: local midnight today (daily) or of this Monday (weekly)."""
+    local = now.astimezone(tz)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if schedule == "weekly":
+        midnight -= timedelta(days=local.weekday())
+    return midnight
+
+
+def batch_due(schedule: str, last_period_end: datetime | None, created_at: datetime | None, now: datetime,
+              tz: ZoneInfo) -> datetime | None:
+    """The cutoff of the batch a scheduled run should close now, or None if the period has not ended."""
+    cutoff = schedule_cutoff(schedule, now, tz)
+    since = last_period_end or created_at
+    if since is not None and since >= cutoff:
+        return None
+    return cutoff
