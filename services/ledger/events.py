@@ -30,11 +30,11 @@ def transfer_changed(tx, t: Transfer, occurred_at, causation_id: str | None = No
     return _emit(tx, TRANSFER_EVENT[t.state], transfer_payload(t, occurred_at), t.transfer_id, causation_id)
 
 
-def account_opened(tx, a: Account):
-    """AccountOpened."""
-    return _emit(tx, "AccountOpened", {"account_id": a.account_id, "community_id": a.community_id,
-                                       "owner_kind": OWNER_KIND[a.kind], "owner_id": a.owner_id, "unit": a.unit,
-                                       "credit_limit": a.credit_limit if a.credit_limit is not None else -1},
+def account_opened(tx, a: Account, type_: str = "AccountOpened", **extra):
+    """AccountOpened / CreditLimitChanged: the account's snapshot (credit_limit -1 means unlimited)."""
+    return _emit(tx, type_, {"account_id": a.account_id, "community_id": a.community_id,
+                             "owner_kind": OWNER_KIND[a.kind], "owner_id": a.owner_id, "unit": a.unit,
+                             "credit_limit": a.credit_limit if a.credit_limit is not None else -1, **extra},
                  a.account_id)
 
 

@@ -261,7 +261,10 @@ def grant_credit_limit(cmd: commands.GrantCreditLimit, tx: Tx) -> tuple[dict, in
         repo.record_limit_grant({"account_id": account.account_id, "community_id": account.community_id,
                                  "previous": account.credit_limit, "credit_limit": cmd.credit_limit,
                                  "granted_by": cmd.actor.member_id, "at": utcnow()})
-        return account_view(replace(account, credit_limit=cmd.credit_limit)), 200
+        changed = replace(account, credit_limit=cmd.credit_limit)
+        # Read models elsewhere (settlement's till balance check) must learn of a points loan.
+        events.account_opened(tx, changed, "CreditLimitChanged", previous=account.credit_limit)
+        return account_view(changed), 200
     return _idempotent(tx, cmd.actor, f"limit:{cmd.account_id}", cmd.idempotency_key, cmd.body, compute)
 
 

@@ -19,6 +19,7 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "MemberUpdated": Subscription(schemas.MemberEventSchema, reactions.member_changed),
         "MemberDeactivated": Subscription(schemas.MemberDeactivatedSchema, reactions.member_deactivated),
         "AccountOpened": Subscription(schemas.AccountOpenedSchema, reactions.account_opened),
+        "CreditLimitChanged": Subscription(schemas.AccountOpenedSchema, reactions.account_opened),
         "PayCodeIssued": Subscription(schemas.PayCodeIssuedSchema, reactions.pay_code_issued),
         "PayCodeUsed": Subscription(schemas.PayCodeUsedSchema, reactions.pay_code_used),
         "TransferPending": transfer,

@@ -51,7 +51,7 @@ def member_deactivated(event: Event, payload: dict, tx: Tx) -> None:
 
 # -- ledger.events: accounts, balances and pay codes ---------------------------------------------------
 def account_opened(event: Event, payload: dict, tx: Tx) -> None:
-    """Remember whose account an id is (balances may already have been counted before this arrived)."""
+    """AccountOpened / CreditLimitChanged: whose account an id is and its limit (balances may come first)."""
     tx[ACCOUNTS].update_one({"_id": payload["account_id"]}, {"$set": {
         "community_id": payload["community_id"], "owner_kind": payload["owner_kind"],
         "owner_id": payload["owner_id"], "unit": payload["unit"],

@@ -216,3 +216,18 @@ def test_more_points_than_the_member_has_is_refused_at_the_till(world):
     refused = till(staff, merchant, bob, 60, 10_000)
     assert (refused.status_code, refused.get_json()["code"]) == (422, "insufficient_points")
     assert bob.call("settlement", "get", "/v1/members/me/redemptions").get_json()["total"] == 0
+
+
+def test_a_points_loan_granted_in_the_ledger_lets_the_till_accept(world):
+    carol = join(world)  # no points of her own
+    merchant, staff = shop(world)
+    account = f"m:{world['cid']}:{carol.member_id}:PT"
+    wait_until(lambda: world["dep"].services["settlement"].db.ledger_accounts.find_one({"_id": account}))
+    assert till(staff, merchant, carol, 60, 10_000).status_code == 422
+    granted = world["admin"].call("ledger", "post", f"/v1/admin/accounts/{account}/credit-limit",
+                                  {"credit_limit": 100})
+    assert granted.status_code == 200, granted.get_json()
+    wait_until(lambda: world["dep"].services["settlement"].db.ledger_accounts.find_one(
+        {"_id": account, "credit_limit": 100}), message="settlement to learn of the points loan")
+    accepted = till(staff, merchant, carol, 60, 10_000)
+    assert accepted.status_code == 201, accepted.get_json()
