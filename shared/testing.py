@@ -1,14 +1,19 @@
 """Test and benchmark support: run services in-process against the real Kafka and MongoDB."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import threading
 import time
 import uuid
 from typing import Callable
 
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
 from shared.auth import Principal, issue_token
 from shared.config import Config
+from shared.envelope import Event, new_event
 from shared.kafka_bus import ensure_topics, make_producer
 from shared.outbox import Relay
 from shared.worker import build_consumer
@@ -34,6 +39,7 @@ class Deployment:
         self.kafka_bootstrap = kafka_bootstrap
         self.mongo_url = mongo_url
         self.services: dict[str, ServiceHarness] = {}
+        self._producer: KafkaProducer | None = None
         ensure_topics(kafka_bootstrap, self.prefix)
 
     def config(self, service: str, **overrides) -> Config:
@@ -57,11 +63,43 @@ class Deployment:
         return issue_token(self.config("community"), Principal(member_id, community_id, roles or ("resident",),
                                                                  merchant_id))
 
+    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None) -> Event:
+        """Publish an event on this deployment's `topic` as its producing service would (tests stand in for it)."""
+        event = new_event(type_, payload, key=key, producer=topic.split(".")[0],
+                          community_id=payload.get("community_id"))
+        if event_id:
+            event = dataclasses.replace(event, id=event_id)
+        if self._producer is None:
+            self._producer = KafkaProducer(bootstrap_servers=self.kafka_bootstrap, acks="all")
+        self._producer.send(self.prefix + topic, key=key.encode(), value=event.to_json()).get(timeout=30)
+        return event
+
+    def events(self, topic: str, type_: str | None = None, key: str | None = None, **payload) -> list[dict]:
+        """Every event on this deployment's `topic` so far, optionally only of a type, key and payload values."""
+        consumer = KafkaConsumer(bootstrap_servers=self.kafka_bootstrap, group_id=None, enable_auto_commit=False)
+        try:
+            name = self.prefix + topic
+            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            end = consumer.end_offsets(partitions)
+            found = []
+            while any(consumer.position(tp) < end[tp] for tp in partitions):
+                for records in consumer.poll(timeout_ms=500).values():
+                    found.extend(json.loads(r.value) for r in records)
+        finally:
+            consumer.close()
+        return [e for e in found if (type_ is None or e["type"] == type_) and (key is None or e["key"] == key)
+                and all(e["payload"].get(k) == v for k, v in payload.items())]
+
     def close(self) -> None:
         """Stop every service's workers and close their clients."""
         for harness in self.services.values():
             harness.close()
         self.services.clear()
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
 
 
 class ServiceHarness:

@@ -2,49 +2,30 @@
 plus a kit that publishes other services' events and reads the ledger's."""
 from __future__ import annotations
 
-import json
-import threading
 import uuid
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
 
-from shared.envelope import new_event
+from shared import topics
 from shared.testing import bearer, wait_until
 
 UNLIMITED = {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"}
 
 
 class EventLog:
-    """Collects every event the ledger publishes (read from its topic in a background thread)."""
+    """The events the ledger has published, read from its topic."""
 
-    def __init__(self, bootstrap: str, topic: str):
-        self.events: list[dict] = []
-        self._stop = threading.Event()
-        self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                       enable_auto_commit=False, group_id=None, consumer_timeout_ms=200)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.is_set():
-            for batch in self._consumer.poll(timeout_ms=200).values():
-                self.events.extend(json.loads(r.value) for r in batch)
+    def __init__(self, dep):
+        self.dep = dep
 
     def of(self, type_: str, **payload) -> list[dict]:
         """Events of a type whose payload has the given values."""
-        return [e for e in list(self.events) if e["type"] == type_
-                and all(e["payload"].get(k) == v for k, v in payload.items())]
+        return self.dep.events(topics.LEDGER, type_, **payload)
 
     def wait(self, type_: str, count: int = 1, **payload) -> list[dict]:
         """Wait until at least `count` such events were published."""
-        return wait_until(lambda: len(self.of(type_, **payload)) >= count and self.of(type_, **payload),
+        return wait_until(lambda: len(found := self.of(type_, **payload)) >= count and found,
                           message=f"{type_} {payload}")
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._consumer.close()
 
 
 class Kit:
@@ -52,7 +33,6 @@ class Kit:
 
     def __init__(self, dep, ledger, log: EventLog):
         self.dep, self.ledger, self.http, self.db, self.log = dep, ledger, ledger.http, ledger.db, log
-        self.producer = KafkaProducer(bootstrap_servers=dep.kafka_bootstrap, acks="all")
 
     def community(self) -> str:
         """A fresh community id (its CommunityCreated is not needed: accounts open on demand)."""
@@ -66,12 +46,7 @@ class Kit:
 
     def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None) -> dict:
         """Publish an event as its producing service would."""
-        event = new_event(type_, payload, key=key, producer=topic.split(".")[0],
-                          community_id=payload.get("community_id"))
-        if event_id:
-            event = type(event)(**{**event.to_dict(), "id": event_id})
-        self.producer.send(self.dep.prefix + topic, key=key.encode(), value=event.to_json()).get(timeout=10)
-        return event.to_dict()
+        return self.dep.publish(topic, type_, payload, key, event_id).to_dict()
 
     def join(self, community: str, *members: str) -> None:
         """Members join (MemberJoined) and their accounts are open."""
@@ -117,15 +92,7 @@ class Kit:
         assert r.status_code == 200, r.json
         return r.json
 
-    def close(self):
-        self.producer.close()
-
-
 @pytest.fixture(scope="module")
 def kit(module_deployment):
     ledger = module_deployment.service("ledger", settings=UNLIMITED)
-    log = EventLog(module_deployment.kafka_bootstrap, module_deployment.prefix + "ledger.events")
-    k = Kit(module_deployment, ledger, log)
-    yield k
-    k.close()
-    log.close()
+    return Kit(module_deployment, ledger, EventLog(module_deployment))

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared import topics
-from shared.envelope import new_event
-from shared.kafka_bus import make_producer
 from shared.testing import bearer
 
 
@@ -88,13 +86,8 @@ def emitted(svc):
 
 
 @pytest.fixture
-def ledger_says(svc):
+def ledger_says(module_deployment):
     """ledger_says(type, payload): publish a ledger.events transfer event as the ledger would."""
-    producer = make_producer(svc.config)
-
     def send(type_: str, **payload) -> None:
-        event = new_event(type_, payload, key=payload["transfer_id"], producer="ledger",
-                          community_id=payload.get("community_id"))
-        producer.send(svc.config.topic(topics.LEDGER), key=event.key.encode(), value=event.to_json()).get(timeout=30)
-    yield send
-    producer.close(timeout=5)
+        module_deployment.publish(topics.LEDGER, type_, payload, key=payload["transfer_id"])
+    return send

@@ -3,16 +3,12 @@ ledger and community services that publishes their events (contract-shaped) into
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from kafka import KafkaConsumer
 
 from shared import topics
-from shared.envelope import new_event
-from shared.kafka_bus import make_producer
 from shared.testing import bearer, wait_until
 
 
@@ -22,26 +18,11 @@ class Upstream:
     def __init__(self, dep, settlement):
         self.dep = dep
         self.svc = settlement
-        self.config = dep.config("upstream")
-        self.producer = make_producer(self.config)
         self.cid = "c_" + uuid.uuid4().hex[:8]
-        self._settlement_events: list[dict] = []
-        self._reader = KafkaConsumer(self.config.topic(topics.SETTLEMENT), bootstrap_servers=dep.kafka_bootstrap,
-                                     auto_offset_reset="earliest", enable_auto_commit=False,
-                                     group_id=None, consumer_timeout_ms=300)
-
-    def close(self):
-        self.producer.close(timeout=5)
-        self._reader.close()
 
     # -- publishing ---------------------------------------------------------------------------
     def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None) -> str:
-        event = new_event(type_, payload, key=key, producer=topic.split(".")[0],
-                          community_id=payload["community_id"])
-        if event_id:
-            event = type(event)(**{**event.to_dict(), "id": event_id})
-        self.producer.send(self.config.topic(topic), key=key.encode(), value=event.to_json()).get(timeout=30)
-        return event.id
+        return self.dep.publish(topic, type_, payload, key, event_id).id
 
     def community(self, point_value_fen: int = 10) -> None:
         self.publish(topics.COMMUNITY, "CommunityCreated", {
@@ -109,10 +90,7 @@ class Upstream:
     # -- observing settlement ------------------------------------------------------------------
     def settlement_events(self, type_: str | None = None, key: str | None = None) -> list[dict]:
         """Every settlement event published so far (optionally of one type / key)."""
-        for record in self._reader:
-            self._settlement_events.append(json.loads(record.value))
-        return [e for e in self._settlement_events
-                if (type_ is None or e["type"] == type_) and (key is None or e["key"] == key)]
+        return self.dep.events(topics.SETTLEMENT, type_, key)
 
     def wait_event(self, type_: str, key: str) -> dict:
         return wait_until(lambda: self.settlement_events(type_, key), message=f"{type_} for {key}")[0]
@@ -138,8 +116,7 @@ def world(module_deployment):
     up.member(admin_id, roles=("admin",))
     admin = bearer(dep.token(admin_id, up.cid, "admin"))
     up.wait_read_model("communities", {"_id": up.cid})
-    yield {"dep": dep, "svc": svc, "up": up, "cid": up.cid, "admin": admin, "admin_id": admin_id}
-    up.close()
+    return {"dep": dep, "svc": svc, "up": up, "cid": up.cid, "admin": admin, "admin_id": admin_id}
 
 
 @pytest.fixture(scope="module")
