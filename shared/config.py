@@ -25,6 +25,7 @@ class Config:
     max_content_length: int = 64 * 1024
     log_level: str = "INFO"
     rate_limit_storage: str = "memory://"
+    trusted_proxy_hops: int = 0
     settings: dict = field(default_factory=dict)
 
     @classmethod
@@ -45,6 +46,7 @@ class Config:
             max_content_length=int(env.get("MAX_CONTENT_LENGTH", cls.max_content_length)),
             log_level=env.get("LOG_LEVEL", cls.log_level),
             rate_limit_storage=env.get("RATE_LIMIT_STORAGE", cls.rate_limit_storage),
+            trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", cls.trusted_proxy_hops)),
             settings={k: v for k, v in env.items() if k.startswith(service.upper() + "_")},
         )
         values.update(overrides)

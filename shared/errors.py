@@ -8,8 +8,10 @@ class Problem(Exception):
     status = 400
     title = "Bad request"
 
+    headers: dict = {}
+
     def __init__(self, detail: str | None = None, *, status: int | None = None, title: str | None = None,
-                 code: str | None = None, **extra):
+                 code: str | None = None, headers: dict | None = None, **extra):
         super().__init__(detail or title or self.title)
         if status is not None:
             self.status = status
@@ -18,6 +20,8 @@ class Problem(Exception):
         self.detail = detail
         self.code = code
         self.extra = extra
+        if headers:
+            self.headers = {**self.headers, **headers}
 
     def to_dict(self) -> dict:
         """The problem document."""
@@ -57,6 +61,13 @@ class Unprocessable(Problem):
 
 class TooManyRequests(Problem):
     status, title = 429, "Too many requests"
+
+
+class Unavailable(Problem):
+    """A dependency is down: nothing is wrong with the request, so the client should retry."""
+
+    status, title = 503, "Service unavailable"
+    headers = {"Retry-After": "2"}
 
 
 def validation_problem(messages) -> Unprocessable:

@@ -16,3 +16,6 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
+# gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default: one path for every
+# service under `make run`. We do not use it.
+control_socket_disable = True

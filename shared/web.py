@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Callable
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import metrics
-from shared.errors import Problem
+from shared.errors import Problem, Unavailable
 from shared.kafka_bus import kafka_reachable
 from shared.logs import configure_logging, new_id, reset_correlation_id, set_correlation_id
 from shared.mongo import ping
@@ -21,15 +23,11 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem_response(status: int, title: str, detail: str | None = None, **extra) -> Response:
-    """An application/problem+json response."""
-    return _problem(Problem(detail, status=status, title=title, **extra))
-
-
 def _problem(problem: Problem) -> Response:
     response = jsonify(problem.to_dict())
     response.status_code = problem.status
     response.mimetype = PROBLEM_JSON
+    response.headers.update(problem.headers)
     return response
 
 
@@ -52,7 +50,17 @@ class ProblemApi(Api):
         return _problem(Problem(detail, status=error.code or 500, title=error.name, code=code, **extra))
 
 
-def _ops_blueprint(mongo_client) -> Blueprint:
+def _default_readiness(mongo_client) -> Callable[[], tuple[dict, int]]:
+    def readiness():
+        config = current_app.config["SERVICE_CONFIG"]
+        checks = {"mongo": mongo_client is None or ping(mongo_client),
+                  "kafka": kafka_reachable(config.kafka_bootstrap)}
+        ok = all(checks.values())
+        return {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
+    return readiness
+
+
+def _ops_blueprint(readiness: Callable[[], tuple[dict, int]]) -> Blueprint:
     bp = Blueprint("ops", __name__)
 
     @bp.get("/healthz")
@@ -61,11 +69,7 @@ def _ops_blueprint(mongo_client) -> Blueprint:
 
     @bp.get("/readyz")
     def readyz():
-        config = current_app.config["SERVICE_CONFIG"]
-        checks = {"mongo": mongo_client is None or ping(mongo_client),
-                  "kafka": kafka_reachable(config.kafka_bootstrap)}
-        ok = all(checks.values())
-        return {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
+        return readiness()
 
     @bp.get("/metrics")
     def prometheus_metrics():
@@ -74,10 +78,16 @@ def _ops_blueprint(mongo_client) -> Blueprint:
     return bp
 
 
-def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, description: str = "") -> Flask:
-    """A Flask app with problem errors, probes, /metrics, /openapi.json and correlation ids."""
+def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, description: str = "",
+                       readiness: Callable[[], tuple[dict, int]] | None = None) -> Flask:
+    """A Flask app with problem errors, probes, /metrics, /openapi.json and correlation ids.
+
+    `readiness` replaces the default /readyz check (MongoDB and Kafka reachable)."""
     configure_logging(config.service, config.log_level)
     app = Flask(config.service)
+    if config.trusted_proxy_hops:
+        # Behind the gateway / ingress the client address is in X-Forwarded-For: rate limits need it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxy_hops, x_proto=config.trusted_proxy_hops)
     app.config.update(
         SERVICE_CONFIG=config,
         MAX_CONTENT_LENGTH=config.max_content_length,
@@ -89,7 +99,7 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for bp in blueprints:
         api.register_blueprint(bp)
-    app.register_blueprint(_ops_blueprint(mongo_client))
+    app.register_blueprint(_ops_blueprint(readiness or _default_readiness(mongo_client)))
     limiter.init_app(app)
     app.extensions["api"] = api
 
@@ -128,10 +138,8 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
     def _on_database_outage(error):
         # An outage is not a bug: the client should retry; Idempotency-Key makes a retried money move safe.
         log.warning("database unavailable", extra={"error": repr(error)})
-        response = _problem(Problem("The database is unavailable right now. Retry shortly (with the same "
-                                    "Idempotency-Key for money moves).", status=503, title="Service unavailable", code="database_unavailable"))
-        response.headers["Retry-After"] = "2"
-        return response
+        return _problem(Unavailable("The database is unavailable right now. Retry shortly (with the same "
+                                    "Idempotency-Key for money moves).", code="database_unavailable"))
 
     @app.errorhandler(Exception)
     def _on_bug(error: Exception):

@@ -140,8 +140,18 @@ def update_my_profile(body):
     return _bus().handle(commands.UpdateMember(p.community_id, p.member_id, body))
 
 
+def _login_account() -> str:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return "malformed"
+    return f"login:{str(body.get('community_code'))[:40]}:{str(body.get('phone'))[:20]}"
+
+
 @blp.post("/auth/login")
-@limiter.limit("10/minute")
+# Per account against guessing (the lock-out stops it too), and a looser per-address limit so a community
+# centre's shared kiosk or a neighbourhood NAT can still sign many residents in.
+@limiter.limit("10/minute", key_func=_login_account)
+@limiter.limit("60/minute")
 @blp.arguments(schemas.LoginSchema)
 @blp.response(200, schemas.TokenSchema)
 def login(body):

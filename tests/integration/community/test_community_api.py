@@ -142,3 +142,14 @@ def test_probes_metrics_and_openapi(svc):
     assert b"http_request_duration_seconds" in http.get("/metrics").data
     spec = http.get("/openapi.json").json
     assert "/v1/auth/login" in spec["paths"] and "MemberCreate" in spec["components"]["schemas"]
+
+
+def test_login_is_rate_limited_per_account_not_per_kiosk(svc):
+    http = svc["svc"].http
+    wrong = {"community_code": "sunny-lane", "phone": "13900000077", "password": "not-it-1"}
+    codes = [http.post("/v1/auth/login", json=wrong).status_code for _ in range(11)]
+    assert codes[:10] == [401] * 10 and codes[10] == 429
+    # Another resident signing in from the same address is not held back by the first one's limit.
+    other = http.post("/v1/auth/login", json={"community_code": "sunny-lane", "phone": "13900000002",
+                                              "password": "864200"})
+    assert other.status_code == 200

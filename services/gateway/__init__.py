@@ -1,0 +1,1 @@
+"""Gateway: the single origin for API clients (/api/<service>/…) and the residents' web page."""

@@ -1,0 +1,154 @@
+"""The reverse proxy: `/api/<service>/<path>` goes to that service's base URL; the answer is streamed back."""
+from __future__ import annotations
+
+import logging
+from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import quote
+
+import requests
+import urllib3
+from flask import Blueprint, Response, current_app, g, request
+from requests.adapters import HTTPAdapter
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from shared.errors import NotFound, Problem, Unavailable
+
+log = logging.getLogger(__name__)
+
+# What a client may tell a service through the gateway; cookies and anything else stay behind.
+# X-Operator-Key lets a deployment operator create communities from outside; the service checks it.
+FORWARDED_REQUEST_HEADERS = ("Authorization", "Idempotency-Key", "Content-Type", "Accept", "Accept-Language",
+                             "If-Match", "If-None-Match", "X-Operator-Key")
+# Hop-by-hop headers (RFC 9110 §7.6.1) never cross a proxy; the gateway sets its own correlation id and date.
+DROPPED_RESPONSE_HEADERS = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+                                      "trailer", "transfer-encoding", "upgrade", "x-correlation-id", "server",
+                                      "date"})
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CHUNK = 64 * 1024
+# Path characters that pass through unencoded (RFC 3986 pchar plus "/").
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+bp = Blueprint("proxy", __name__)
+
+
+class Upstreams:
+    """The backends' base URLs, timeouts and one pooled HTTP session per gateway worker process."""
+
+    def __init__(self, urls: dict[str, str], connect_timeout: float, read_timeout: float, pool_size: int):
+        self.urls = urls
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = _session(pool_size)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+
+def _session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # service-to-service calls never go through an HTTP(S)_PROXY from the environment
+    # One session serves every user: it must never keep one user's cookies for the next one.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = HTTPAdapter(pool_connections=len(METHODS), pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class UpstreamUnavailable(Unavailable):
+    """The backend refused the connection (down or restarting)."""
+
+
+class BadGateway(Problem):
+    status, title = 502, "Bad gateway"
+
+
+class GatewayTimeout(Problem):
+    status, title = 504, "Gateway timeout"
+
+
+def _could_not_connect(exc: requests.ConnectionError) -> bool:
+    # Refused / unresolvable means nothing reached the service, so a retry is always safe.
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _outgoing_headers() -> dict[str, str]:
+    headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+    headers["X-Correlation-ID"] = g.correlation_id
+    earlier = request.headers.get("X-Forwarded-For")
+    peer = request.remote_addr or ""
+    headers["X-Forwarded-For"] = f"{earlier}, {peer}" if earlier else peer
+    headers["X-Forwarded-Proto"] = request.scheme
+    headers["X-Forwarded-Host"] = request.host
+    return headers
+
+
+def _request_body() -> bytes:
+    """The whole request body, refused with 413 when it is over MAX_CONTENT_LENGTH."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data(cache=False)  # Werkzeug checks Content-Length against the limit up front
+    # Chunked upload: Werkzeug would silently cut it at the limit, so read past it and refuse instead.
+    stream, parts, size = request.environ["wsgi.input"], [], 0
+    while size <= limit:
+        part = stream.read(min(CHUNK, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(parts)
+
+
+def _send(upstreams: Upstreams, service: str, url: str, body: bytes) -> requests.Response:
+    try:
+        return upstreams.session.request(request.method, url, data=body or None, headers=_outgoing_headers(),
+                                         timeout=upstreams.timeout, stream=True, allow_redirects=False)
+    except requests.ConnectionError as exc:
+        log.warning("upstream unreachable", extra={"upstream": service, "error": type(exc).__name__})
+        if _could_not_connect(exc):
+            raise UpstreamUnavailable(f"The {service} service is not reachable right now; retry shortly.",
+                                      code="upstream_unavailable", service=service) from exc
+        raise BadGateway(f"The {service} service broke off the connection. Retry with the same Idempotency-Key "
+                         "if this was a change.", code="upstream_failed", service=service) from exc
+    except requests.Timeout as exc:
+        log.warning("upstream timed out", extra={"upstream": service})
+        raise GatewayTimeout(f"The {service} service did not answer in time. Retry with the same Idempotency-Key "
+                             "if this was a change.", code="upstream_timeout", service=service) from exc
+    except requests.RequestException as exc:
+        log.warning("upstream request failed", extra={"upstream": service, "error": type(exc).__name__})
+        raise BadGateway(f"The {service} service could not be asked.", code="upstream_failed",
+                         service=service) from exc
+
+
+def _relay(upstream: requests.Response, service: str):
+    # Raw bytes, still encoded: Content-Length and Content-Encoding stay true for the client.
+    try:
+        yield from upstream.raw.stream(CHUNK, decode_content=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        # The status line is already sent; all we can do is end the answer and say so in the log.
+        log.warning("upstream broke off mid-answer", extra={"upstream": service, "error": type(exc).__name__})
+    finally:
+        upstream.close()
+
+
+@bp.route("/api/<service>/", defaults={"path": ""}, methods=METHODS)
+@bp.route("/api/<service>/<path:path>", methods=METHODS)
+def proxy(service: str, path: str):
+    """Forward the request to the named service and stream its answer back."""
+    upstreams: Upstreams = current_app.extensions["upstreams"]
+    base = upstreams.urls.get(service)
+    if base is None:
+        raise NotFound(f"There is no service called {service!r}.", code="unknown_service")
+    body = _request_body()  # before anything is sent on: an oversized body never reaches the service
+    url = f"{base}/{quote(path, safe=_PATH_SAFE)}"
+    if request.query_string:
+        url = f"{url}?{request.query_string.decode('latin-1')}"
+    upstream = _send(upstreams, service, url, body)
+    headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS]
+    response = Response(_relay(upstream, service), status=upstream.status_code, headers=headers,
+                        direct_passthrough=True)
+    response.call_on_close(upstream.close)
+    return response

@@ -1,0 +1,118 @@
+"""`python -m services.demo` against the real services (community, requests, ledger, settlement with their relays
+and consumers on the session's Kafka and MongoDB) behind the gateway: it seeds, and a second run only finds."""
+from __future__ import annotations
+
+import io
+import threading
+from contextlib import ExitStack, contextmanager, redirect_stdout
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from shared.config import Config
+from shared.ratelimit import limiter
+from services.demo.data import ADMIN_PIN, COMMUNITIES, RESIDENT_PIN
+from services.demo.seed import main
+from services.gateway.app import create_app
+
+BACKENDS = ("community", "requests", "ledger", "settlement")
+
+
+@contextmanager
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def gateway(module_deployment):
+    # Every call here comes from 127.0.0.1, so the per-address login limit (10/minute) would make the second
+    # run wait a minute; the limit itself is the community service's to test.
+    enabled = limiter.enabled
+    limiter.enabled = False
+    with ExitStack() as stack:
+        env = {f"GATEWAY_{name.upper()}_URL": stack.enter_context(serve(module_deployment.service(name).app))
+               for name in BACKENDS}
+        app = create_app(Config.from_env("gateway", env=env))
+        stack.callback(app.extensions["upstreams"].close)
+        yield stack.enter_context(serve(app))
+    limiter.enabled = enabled
+
+
+def run_demo(gateway) -> tuple[int, str]:
+    """Run `python -m services.demo --gateway …` in-process; (exit code, what it printed)."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["--gateway", gateway])
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def first_run(gateway):
+    return run_demo(gateway)
+
+
+def login(gateway, code, phone, pin=RESIDENT_PIN) -> dict:
+    answer = requests.post(f"{gateway}/api/community/v1/auth/login",
+                           json={"community_code": code, "phone": phone, "password": pin})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def resident(community, key):
+    return next(r for r in community.residents if r.key == key)
+
+
+def test_the_demo_seeds_two_communities_through_the_gateway(gateway, first_run):
+    code, output = first_run
+    assert code == 0, output
+    assert "Created:" in output and "Demo logins" in output
+    for c in COMMUNITIES:
+        admin = login(gateway, c.code, c.admin_phone, ADMIN_PIN)
+        me = requests.get(f"{gateway}/api/community/v1/members/me", headers=admin).json()
+        members = requests.get(f"{gateway}/api/community/v1/communities/{me['community_id']}/members",
+                               headers=admin, params={"limit": 200}).json()
+        assert members["total"] == 26  # 25 residents and the admin
+        assert len({tuple(m["skills"]) for m in members["items"]}) > 5
+        grids = requests.get(f"{gateway}/api/community/v1/communities/{me['community_id']}/grids", headers=admin)
+        assert sorted(g["name"] for g in grids.json()) == sorted(n for n, _ in c.grids)
+        merchants = requests.get(f"{gateway}/api/settlement/v1/merchants", headers=admin).json()
+        assert sorted(m["name"] for m in merchants) == sorted(m.name for m in c.merchants)
+        for merchant in merchants:
+            items = requests.get(f"{gateway}/api/settlement/v1/merchants/{merchant['merchant_id']}/items",
+                                 headers=admin).json()
+            assert items
+    assert {m.kind for c in COMMUNITIES for m in c.merchants} == {"shop", "property"}
+
+
+def test_a_completed_exchange_paid_the_helper_and_a_confirmation_is_pending(gateway, first_run):
+    lianhua = COMMUNITIES[0]
+    helper = login(gateway, "lianhua", resident(lianhua, "helper").phone)
+    balances = requests.get(f"{gateway}/api/ledger/v1/balances", headers=helper).json()
+    assert next(a["posted"] for a in balances if a["unit"] == "HOUR") == 60
+    requester = login(gateway, "lianhua", resident(lianhua, "requester").phone)
+    mine = requests.get(f"{gateway}/api/requests/v1/requests/mine", headers=requester).json()["items"]
+    done = next(r for r in mine if r["title"] == "帮忙换灯泡并检查电路")
+    assert done["status"] == "completed" and done["rating"]["stars"] == 5
+    assert any(r["status"] == "open" for r in mine)
+    waiting = login(gateway, "lianhua", resident(lianhua, "requester2").phone)
+    awaiting = requests.get(f"{gateway}/api/ledger/v1/transfers/awaiting", headers=waiting).json()
+    assert [(t["state"], t["amount"], t["unit"]) for t in awaiting] == [("pending", 90, "HOUR")]
+    browse = requests.get(f"{gateway}/api/requests/v1/requests", headers=waiting).json()
+    assert browse["items"]  # open requests for neighbours to pick up
+
+
+def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run):
+    code, output = run_demo(gateway)
+    assert code == 0, output
+    assert "already seeded" in output and "Created:" not in output
+    lianhua = COMMUNITIES[0]
+    waiting = login(gateway, "lianhua", resident(lianhua, "requester2").phone)
+    assert len(requests.get(f"{gateway}/api/ledger/v1/transfers/awaiting", headers=waiting).json()) == 1
