@@ -19,7 +19,6 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import NoError
 from kafka.structs import OffsetAndMetadata
 
-from shared import metrics
 from shared.config import Config
 from shared.consumer import PROCESSED, ConsumerRunner
 from shared.kafka_bus import make_producer
@@ -29,50 +28,6 @@ from shared.runtime import build_runtime
 from services.matching import consumers, indexes, repository
 
 log = logging.getLogger(__name__)
-
-
-class BatchConsumerRunner(ConsumerRunner):
-    """Applies a whole poll's records in one transaction; falls back to one record at a time on any failure."""
-
-    def poll_once(self, timeout_ms: int = 500) -> int:
-        """Process one poll's records and commit their offsets; returns how many were seen."""
-        consumer = self._ensure_consumer()
-        batches = consumer.poll(timeout_ms=timeout_ms)
-        records = [r for rs in batches.values() for r in rs]
-        if not records:
-            return 0
-        try:
-            self._apply_batch(records)
-        except Exception:  # noqa: BLE001 - a bad event or a bug: the per-record path dead-letters precisely
-            log.info("rebuild: batch failed, applying its records one by one", exc_info=True)
-            for record in records:
-                self.handle_record(record)
-        consumer.commit({tp: OffsetAndMetadata(rs[-1].offset + 1, "", -1) for tp, rs in batches.items() if rs})
-        return len(records)
-
-    def _apply_batch(self, records) -> None:
-        decoded = [d for d in (self.decode(r.value) for r in records) if d is not None]
-        if not decoded:
-            return
-
-        def work(tx) -> None:
-            ids = [event.id for event, _, _ in decoded]
-            seen = {d["_id"] for d in tx[PROCESSED].find({"_id": {"$in": ids}}, projection={"_id": 1})}
-            fresh = []
-            for event, sub, payload in decoded:
-                if event.id in seen:
-                    continue  # Kafka redelivered it, or it came twice in this batch
-                seen.add(event.id)
-                fresh.append((event, sub, payload))
-            if fresh:
-                tx[PROCESSED].insert_many([{"_id": e.id, "type": e.type, "group": self.group} for e, _, _ in fresh],
-                                          ordered=True)
-            for event, sub, payload in fresh:
-                sub.handler(event, payload, tx)
-
-        self.uow.run(work)
-        for event, _, _ in decoded:
-            metrics.EVENTS_CONSUMED.labels(self.config.service, event.type).inc()
 
 
 def consumer_group_members(config: Config, group: str) -> int:
@@ -122,7 +77,7 @@ def rebuild(config: Config, *, force: bool = False, timeout: float = 3600.0, pro
         indexes.ensure_indexes(runtime.db)
         targets = _end_offsets(config)
         group = f"{consumers.GROUP}-rebuild-{uuid.uuid4().hex[:8]}"
-        runner = BatchConsumerRunner(config, runtime.uow, group, list(consumers.TOPICS),
+        runner = ConsumerRunner(config, runtime.uow, group, list(consumers.TOPICS),
                                      consumers.subscriptions(runtime, suggest=False), producer,
                                      max_poll_records=500)
         seen = 0
