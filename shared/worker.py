@@ -5,6 +5,7 @@ import argparse
 import importlib
 import logging
 import signal
+import sys
 import threading
 
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
@@ -41,31 +42,56 @@ def build_consumer(service: str, runtime, producer) -> ConsumerRunner:
                           module.subscriptions(runtime), producer)
 
 
-def main(argv=None) -> None:
-    """Run one worker role of one service until SIGTERM."""
+ROLES = ("relay", "consumer", "scheduler")
+
+
+def run_role(service: str, role: str, runtime, producer, stop: threading.Event) -> None:
+    """Run one background role until `stop` is set."""
+    if role == "relay":
+        Relay(runtime.db, producer).run(stop)
+    elif role == "consumer":
+        runner = build_consumer(service, runtime, producer)
+        threading.Thread(target=lambda: (stop.wait(), runner.stop()), daemon=True).start()
+        runner.run()
+    else:
+        importlib.import_module(f"services.{service}.scheduler").run(runtime, producer, stop)
+
+
+def main(argv=None) -> int:
+    """Run one or more background roles of one service until SIGTERM; non-zero if a role failed."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("service")
-    parser.add_argument("role", choices=["relay", "consumer", "scheduler"])
+    # Several roles in one process share one MongoDB client and producer: a small community server runs
+    # a process per service instead of one per role (containers still run one role each, to scale apart).
+    parser.add_argument("roles", nargs="+", choices=ROLES)
     args = parser.parse_args(argv)
     config = Config.from_env(args.service)
-    configure_logging(f"{args.service}-{args.role}", config.log_level)
+    configure_logging(f"{args.service}-{'+'.join(args.roles)}", config.log_level)
     stop = _stop_on_signals()
     runtime, producer = _runtime_when_ready(config)
-    log.info("worker started", extra={"role": args.role})
+    failed: list[str] = []
+
+    def guarded(role: str) -> None:
+        try:
+            run_role(args.service, role, runtime, producer, stop)
+        except Exception:  # noqa: BLE001 - one role dying must stop the process so its supervisor restarts it
+            log.exception("worker role failed", extra={"role": role})
+            failed.append(role)
+            stop.set()
+
+    log.info("worker started", extra={"roles": args.roles})
+    threads = [threading.Thread(target=guarded, args=(role,), name=role) for role in args.roles]
     try:
-        if args.role == "relay":
-            Relay(runtime.db, producer).run(stop)
-        elif args.role == "consumer":
-            runner = build_consumer(args.service, runtime, producer)
-            threading.Thread(target=lambda: (stop.wait(), runner.stop()), daemon=True).start()
-            runner.run()
-        else:
-            importlib.import_module(f"services.{args.service}.scheduler").run(runtime, producer, stop)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     finally:
         producer.close(timeout=1)  # at shutdown the broker may already be gone
         runtime.close()
-        log.info("worker stopped", extra={"role": args.role})
+        log.info("worker stopped", extra={"roles": args.roles, "failed": failed})
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -127,6 +127,22 @@ def _readyz(port: int) -> str:
         return f"down ({type(exc).__name__})"
 
 
+def _running_workers() -> list[tuple[int, str, str]]:
+    """(pid, service, roles) of every `shared.worker` process on this machine (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace").split("\0")
+        except OSError:
+            continue  # exited while we looked
+        if "shared.worker" in argv and argv[0] not in ("sh", "/bin/sh"):
+            rest = argv[argv.index("shared.worker") + 1:]
+            found.append((int(entry), rest[0] if rest else "?", " ".join(a for a in rest[1:] if a)))
+    return sorted(found, key=lambda w: w[1])
+
+
 def cmd_status(_args) -> int:
     """Print whether kafka, mongod and each service's /readyz answer."""
     kafka_port, mongo_port = _env_int("KAFKA_PORT", 9092), _env_int("MONGO_PORT", 27017)
@@ -134,6 +150,11 @@ def cmd_status(_args) -> int:
     print(f"mongod  127.0.0.1:{mongo_port:<5}  {_mongod_status(mongo_port)}")
     for name, port in SERVICE_PORTS.items():
         print(f"{name:<11} 127.0.0.1:{port:<5}  /readyz {_readyz(port)}")
+    workers = _running_workers()
+    for pid, service, roles in workers:
+        print(f"{service + ' workers':<19} pid {pid:<7} {roles}")
+    if not workers:
+        print("no worker processes (relay / consumer / scheduler) are running")
     return 0
 
 
