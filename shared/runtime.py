@@ -26,9 +26,9 @@ class Runtime:
         self.client.close()
 
 
-def build_runtime(config: Config, indexes: bool = True) -> Runtime:
+def build_runtime(config: Config, indexes: bool = True, **client_opts) -> Runtime:
     """Connect to MongoDB and (by default) make sure the service's indexes exist."""
-    client = connect(config)
+    client = connect(config, **client_opts)
     db = database(client, config)
     runtime = Runtime(config, client, db,
                       UnitOfWork(client, config.mongo_db, producer=config.service, topic_for=config.topic))

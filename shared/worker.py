@@ -31,7 +31,9 @@ def _runtime_when_ready(config):
     # At `make run` the services start alongside mongod and Kafka: wait for them instead of dying.
     for attempt in Retrying(retry=retry_if_exception_type(Exception), wait=wait_exponential(0.5, max=5)):
         with attempt:
-            runtime = build_runtime(config)
+            # Workers retry on their own; a short server selection lets them notice SIGTERM within the
+            # supervisor's grace period even while mongod is already gone.
+            runtime = build_runtime(config, serverSelectionTimeoutMS=2000)
             return runtime, make_producer(config)
 
 
