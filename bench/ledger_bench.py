@@ -2,10 +2,17 @@
 pymongo baseline doing the same MongoDB writes, plus a hot-account run (one `issuance` account awarding
 many members), with the hot account sharded (the ledger's design) and, for comparison, unsharded.
 
-    python bench/ledger_bench.py [--members 200] [--concurrency 32] [--seconds 15] [--workers 3] [--threads 8]
+    python bench/ledger_bench.py [--members 200] [--concurrency 4] [--seconds 15] [--workers 2] [--threads 4]
 
 Uses KAFKA_BOOTSTRAP / MONGO_URL when set, else starts its own Kafka and mongod on free ports.
 Each run has its own database and topic prefix; everything it starts is stopped at the end.
+
+The load generator is one asyncio process with `concurrency` keep-alive connections, each a user doing
+create + confirm back to back (closed loop). It is deliberately lean (raw HTTP/1.1, ~0.5 ms of CPU per
+transfer) because it shares the machine's cores with mongod, Kafka and gunicorn; its CPU share is printed
+next to mongod's and gunicorn's, so a reader can see where the cores went. The defaults are the
+configuration that gave the best throughput with p99 < 50-70 ms on a 2-core machine: more in-flight
+transfers only queue (every component is CPU-bound) and collide on the same accounts (write conflicts).
 """
 from __future__ import annotations
 
@@ -35,57 +42,161 @@ from shared.config import Config  # noqa: E402
 from shared.kafka_bus import ensure_topics  # noqa: E402
 
 
-# -- load generation (runs in client processes so the client's GIL is not the bottleneck) ----------
-def _client_proc(args) -> list[float]:
-    url, kind, tokens, community, members, seconds, threads, seed = args
-    out: list[float] = []
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
+# -- load generation: one lean asyncio process, `concurrency` closed-loop users -------------------------
+class _Conn:
+    """One keep-alive HTTP/1.1 connection (the ledger answers with Content-Length)."""
 
-    def loop(i):
+    def __init__(self, host: str, port: int):
+        self.host, self.port, self.reader, self.writer = host, port, None, None
+
+    async def post(self, path: str, headers: dict, body: dict | None = None) -> tuple[int, bytes]:
+        import asyncio
+        import json
+        data = json.dumps(body).encode() if body is not None else b""
+        head = [f"POST {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(data)}"]
+        if body is not None:
+            head.append("Content-Type: application/json")
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        message = ("\r\n".join(head) + "\r\n\r\n").encode() + data
+        for attempt in (0, 1):  # a keep-alive connection the server closed: reconnect once (same Idempotency-Key)
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.writer.write(message)
+            try:
+                raw = await self.reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self.writer.close()
+                self.writer = None
+                if attempt:
+                    raise
+                continue
+            lines = raw.decode("latin-1").split("\r\n")
+            fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+            fields = {k.strip().lower(): v.strip() for k, v in fields.items()}
+            payload = await self.reader.readexactly(int(fields.get("content-length", 0)))
+            if fields.get("connection", "").lower() == "close":
+                self.writer.close()
+                self.writer = None
+            return int(lines[0].split()[1]), payload
+        raise RuntimeError("unreachable")
+
+
+def _client_proc(args) -> tuple[list[float], float]:
+    """Run the users until the deadline; returns (create+confirm latencies, CPU seconds this process used)."""
+    import asyncio
+    import json
+    url, kind, tokens, members, seconds, concurrency, seed = args
+    host, port = url.split("//")[1].split(":")
+    out: list[float] = []
+
+    async def user(i: int, deadline: float):
         rnd = random.Random(seed * 1000 + i)
-        s = requests.Session()
-        mine = []
+        conn = _Conn(host, int(port))
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             if kind == "spread":
                 payer, payee = rnd.sample(members, 2)
-                r = s.post(url + "/v1/transfers", headers=_h(tokens[payer]),
-                           json={"workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1})
+                status, body = await conn.post("/v1/transfers", _h(tokens[payer]), {
+                    "workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1})
                 confirmer = tokens[payee]
             else:
                 payee = rnd.choice(members)
-                r = s.post(url + "/v1/transfers", headers=_h(tokens[payee]),
-                           json={"workflow": "award", "unit": "PT", "minutes": 6})
+                status, body = await conn.post("/v1/transfers", _h(tokens[payee]),
+                                               {"workflow": "award", "unit": "PT", "minutes": 6})
                 confirmer = tokens["__organizer__"]
-            if r.status_code != 201:
-                raise RuntimeError(f"create failed: {r.status_code} {r.text[:300]}")
-            c = s.post(f"{url}/v1/transfers/{r.json()['transfer_id']}/confirm", headers=_h(confirmer))
-            if c.status_code != 200:
-                raise RuntimeError(f"confirm failed: {c.status_code} {c.text[:300]}")
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            out.extend(mine)
+            if status != 201:
+                raise RuntimeError(f"create failed: {status} {body[:300]!r}")
+            status, answer = await conn.post(f"/v1/transfers/{json.loads(body)['transfer_id']}/confirm",
+                                             _h(confirmer))
+            if status != 200:
+                raise RuntimeError(f"confirm failed: {status} {answer[:300]!r}")
+            out.append(time.perf_counter() - t0)
 
-    ts = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return out
+    async def run():
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(user(i, deadline) for i in range(concurrency)))
+
+    cpu0 = time.process_time()
+    asyncio.run(run())
+    return out, time.process_time() - cpu0
 
 
 def _h(token):
     return {"Authorization": "Bearer " + token, "Idempotency-Key": uuid.uuid4().hex}
 
 
-def _drive(url, kind, tokens, community, members, seconds, concurrency, procs) -> dict:
+def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch) -> dict:
     per = max(1, concurrency // procs)
-    jobs = [(url, kind, tokens, community, members, seconds, per, k) for k in range(procs)]
-    started = time.perf_counter()
+    jobs = [(url, kind, tokens, members, seconds, per, k) for k in range(procs)]
     with mp.get_context("spawn").Pool(procs) as pool:
-        lat = [x for part in pool.map(_client_proc, jobs) for x in part]
-    return _figures(lat, seconds, time.perf_counter() - started)
+        pool.apply(time.time)  # the pool is up (imports done) before the clock starts
+        with watch as usage:
+            parts = pool.map(_client_proc, jobs)
+    lat = [x for part, _ in parts for x in part]
+    usage["client"] = sum(cpu for _, cpu in parts)
+    return {**_figures(lat, seconds, usage.wall), "cpu": usage.shares()}
+
+
+# -- CPU accounting: how the machine's cores were shared during a run ----------------------------------
+def _proc_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), 0 when it is gone or /proc is unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _machine_seconds() -> tuple[float, float]:
+    """(all CPU seconds, busy CPU seconds) of the machine so far."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    hz = os.sysconf("SC_CLK_TCK")
+    return sum(v) / hz, (sum(v) - v[3] - v[4]) / hz
+
+
+class _CpuWatch:
+    """Context manager measuring the CPU seconds of named process groups over a run (Linux /proc)."""
+
+    def __init__(self, groups: dict):
+        self.groups = groups  # name -> callable returning pids
+        self.wall = 0.0
+        self.used: dict[str, float] = {}
+
+    def _snap(self) -> dict:
+        return {name: sum(_proc_seconds(p) for p in pids()) for name, pids in self.groups.items()}
+
+    def __enter__(self):
+        self.used = {}
+        self._t0, self._m0, self._s0 = time.perf_counter(), _machine_seconds(), self._snap()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._t0
+        end, m1 = self._snap(), _machine_seconds()
+        self.used.update({k: end[k] - self._s0[k] for k in end})
+        self.used["machine busy"] = m1[1] - self._m0[1]
+        self.cores = (m1[0] - self._m0[0]) / self.wall if self.wall else 0.0
+        return False
+
+    def __setitem__(self, name, seconds):
+        self.used[name] = seconds
+
+    def shares(self) -> dict:
+        """Cores used per group over the run (1.00 = one core busy all the time)."""
+        return {k: v / self.wall for k, v in self.used.items() if self.wall}
 
 
 def _figures(lat: list[float], seconds: float, _wall: float) -> dict:
@@ -95,9 +206,14 @@ def _figures(lat: list[float], seconds: float, _wall: float) -> dict:
             "mean": statistics.fmean(lat) * 1000 if lat else float("nan")}
 
 
-# -- raw pymongo baseline: the same writes the ledger makes for create + confirm ---------------------
-def _baseline_proc(args) -> list[float]:
+# -- raw pymongo baseline: the same MongoDB commands the ledger sends for create + confirm ----------------
+# Keep in step with services/ledger (handlers.create_transfer / confirm_transfer): per transfer 13 commands,
+# i.e. create = 1 aggregate (key, community, both accounts) + 1 two-update bulk on accounts + inserts of
+# the transfer, the key record and the outbox row + commit; confirm = 1 aggregate (key, transfer, its two
+# accounts) + 1 two-update bulk (chain heads) + entries + transfer replace + key record + outbox + commit.
+def _baseline_proc(args) -> tuple[list[float], float]:
     mongo_url, db_name, members, community, seconds, threads, seed = args
+    from pymongo import UpdateOne
     from services.ledger import model
     client = MongoClient(mongo_url, w="majority", tz_aware=True)
     db = client.get_database(db_name, write_concern=WriteConcern("majority"), read_concern=ReadConcern("majority"))
@@ -105,6 +221,9 @@ def _baseline_proc(args) -> list[float]:
     deadline = time.perf_counter() + seconds
     opts = dict(read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
                 read_preference=ReadPreference.PRIMARY)
+
+    def lookup(name, coll, match):
+        return {"$lookup": {"from": coll, "pipeline": [{"$match": match}], "as": name}}
 
     def loop(i):
         rnd = random.Random(seed * 1000 + i)
@@ -117,29 +236,34 @@ def _baseline_proc(args) -> list[float]:
             key = uuid.uuid4().hex
 
             def create(s):
-                db.idempotency_keys.find_one({"_id": key}, session=s)
-                db.communities.find_one({"_id": community}, session=s)
-                db.accounts.find_one({"_id": da}, session=s)
-                db.accounts.find_one({"_id": ca}, session=s)
-                db.accounts.update_one({"_id": da, "$expr": {"$gte": [{"$subtract": [
-                    {"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, 1]}}, {"$inc": {"pending_out": 1}},
-                    session=s)
-                db.accounts.update_one({"_id": ca}, {"$inc": {"pending_in": 1}}, session=s)
+                row = next(db.aggregate([{"$documents": [{}]}, lookup("key", "idempotency_keys", {"_id": key}),
+                                         lookup("community", "communities", {"_id": community}),
+                                         lookup("accounts", "accounts", {"_id": {"$in": [da, ca]}})], session=s))
+                assert len(row["accounts"]) == 2
+                r = db.accounts.bulk_write([
+                    UpdateOne({"_id": da, "$expr": {"$gte": [{"$subtract": [
+                        {"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, 1]}}, {"$inc": {"pending_out": 1}}),
+                    UpdateOne({"_id": ca}, {"$inc": {"pending_in": 1}})], ordered=True, session=s)
+                assert r.matched_count == 2
                 db.transfers.insert_one({"_id": tid, "state": "pending", "amount": 1, "debit_account": da,
                                          "credit_account": ca, "confirmer_id": payee}, session=s)
                 db.idempotency_keys.insert_one({"_id": key, "response": {"transfer_id": tid}}, session=s)
                 db.bench_outbox.insert_one({"_id": uuid.uuid4().hex, "sent": False, "value": b"x" * 400}, session=s)
 
             def confirm(s):
-                db.idempotency_keys.find_one({"_id": key + "c"}, session=s)
-                db.transfers.find_one({"_id": tid}, session=s)
-                heads = []
-                for acc in (da, ca):
-                    heads.append(db.accounts.find_one({"_id": acc}, session=s))
-                for acc, head, delta in ((da, heads[0], -1), (ca, heads[1], 1)):
-                    db.accounts.update_one({"_id": acc, "seq": head["seq"]},
-                                           {"$inc": {"posted": delta, "seq": 1}, "$set": {"last_hash": tid}},
-                                           session=s)
+                row = next(db.aggregate([
+                    {"$documents": [{}]}, lookup("key", "idempotency_keys", {"_id": key + "c"}),
+                    lookup("transfer", "transfers", {"_id": {"$in": [tid]}}),
+                    {"$lookup": {"from": "accounts", "localField": "transfer.debit_account", "foreignField": "_id",
+                                 "as": "debit"}},
+                    {"$lookup": {"from": "accounts", "localField": "transfer.credit_account", "foreignField": "_id",
+                                 "as": "credit"}}], session=s))
+                heads = [row["debit"][0], row["credit"][0]]
+                r = db.accounts.bulk_write([
+                    UpdateOne({"_id": acc, "seq": head["seq"]}, {"$inc": {"posted": delta, "seq": 1},
+                                                                 "$set": {"last_hash": tid}})
+                    for acc, head, delta in ((da, heads[0], -1), (ca, heads[1], 1))], ordered=True, session=s)
+                assert r.matched_count == 2
                 db.entries.insert_many([{"_id": tid + ":D", "account_id": da, "shard": 0, "seq": heads[0]["seq"] + 1},
                                         {"_id": tid + ":C", "account_id": ca, "shard": 0,
                                          "seq": heads[1]["seq"] + 1}], session=s)
@@ -155,21 +279,26 @@ def _baseline_proc(args) -> list[float]:
         with lock:
             out.extend(mine)
 
+    cpu0 = time.process_time()
     ts = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     client.close()
-    return out
+    return out, time.process_time() - cpu0
 
 
-def _baseline(mongo_url, db_name, members, community, seconds, concurrency, procs) -> dict:
+def _baseline(mongo_url, db_name, members, community, seconds, concurrency, procs, watch) -> dict:
     per = max(1, concurrency // procs)
     jobs = [(mongo_url, db_name, members, community, seconds, per, k) for k in range(procs)]
     with mp.get_context("spawn").Pool(procs) as pool:
-        lat = [x for part in pool.map(_baseline_proc, jobs) for x in part]
-    return _figures(lat, seconds, seconds)
+        pool.apply(time.time)
+        with watch as usage:
+            parts = pool.map(_baseline_proc, jobs)
+    lat = [x for part, _ in parts for x in part]
+    usage["pymongo client"] = sum(cpu for _, cpu in parts)
+    return {**_figures(lat, seconds, usage.wall), "cpu": usage.shares()}
 
 
 # -- setup -------------------------------------------------------------------------------------------
@@ -192,8 +321,13 @@ def _tokens(members, community) -> dict:
 
 
 def _print(name, f, extra=""):
-    print(f"  {name:<34} {f['per_s']:8.1f} transfers/s   p50 {f['p50']:6.1f} ms   p95 {f['p95']:6.1f} ms   "
+    print(f"  {name:<36} {f['per_s']:7.1f} transfers/s   p50 {f['p50']:6.1f} ms   p95 {f['p95']:6.1f} ms   "
           f"p99 {f['p99']:6.1f} ms   ({f['transfers']} in run){extra}", flush=True)
+    if f.get("cpu"):
+        busy = f["cpu"].pop("machine busy", None)
+        parts = "  ".join(f"{k} {v:.2f}" for k, v in f["cpu"].items())
+        print(f"  {'':<36} cores used: {parts}" + (f"  | machine busy {busy:.2f}" if busy is not None else ""),
+              flush=True)
 
 
 def main() -> None:
@@ -201,11 +335,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--members", type=int, default=200)
     ap.add_argument("--hot-members", type=int, default=1000)
-    ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--client-procs", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=4,
+                    help="transfers in flight (closed-loop users); also the baseline's thread count")
+    ap.add_argument("--client-procs", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--workers", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--skip-unsharded", action="store_true")
     args = ap.parse_args()
 
@@ -244,29 +379,39 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("ledger web did not start")
             time.sleep(0.2)
-        print(f"ledger bench: members={args.members} concurrency={args.concurrency} seconds={args.seconds} "
-              f"gunicorn {args.workers} workers x {args.threads} threads; mongo {stack.mongo_url}", flush=True)
+        print(f"ledger bench: members={args.members} concurrency={args.concurrency} (transfers in flight, "
+              f"{args.client_procs} client process(es)) seconds={args.seconds} gunicorn {args.workers} workers x "
+              f"{args.threads} threads; {os.cpu_count()} cores; mongo {stack.mongo_url}", flush=True)
+        groups = {"gunicorn": lambda: [procs[0].pid, *_children(procs[0].pid)], "relay": lambda: [procs[1].pid]}
+        for name, server in (("mongod", stack.mongod), ("kafka", stack.kafka)):
+            popen = getattr(getattr(server, "process", None), "popen", None)  # a ChildProcess we started
+            if popen is not None:
+                groups[name] = lambda popen=popen: [popen.pid]
+        watch = _CpuWatch(groups)
+        if "mongod" not in groups:
+            print("  (mongod and Kafka are not ours: their CPU is not shown; 'machine busy' still is)", flush=True)
 
         spread_c = "c_spread" + run_id
         members = [f"m{i}" for i in range(args.members)]
         for i in range(0, len(members), 200):
             runtime.uow.run(lambda tx, ch=members[i:i + 200]: _open_chunk(tx, spread_c, ch, 10**9))
-        spread = _drive(url, "spread", _tokens(members, spread_c), spread_c, members, args.seconds,
-                        args.concurrency, args.client_procs)
+        spread = _drive(url, "spread", _tokens(members, spread_c), members, args.seconds,
+                        args.concurrency, args.client_procs, watch)
         _print("spread (HTTP, create+confirm)", spread)
 
         base_c = "c_base" + run_id
         for i in range(0, len(members), 200):
             runtime.uow.run(lambda tx, ch=members[i:i + 200]: _open_chunk(tx, base_c, ch, 10**9))
-        base = _baseline(stack.mongo_url, db_name, members, base_c, args.seconds, args.concurrency, args.client_procs)
+        base = _baseline(stack.mongo_url, db_name, members, base_c, args.seconds, args.concurrency, args.client_procs,
+                         watch)
         _print("baseline (raw pymongo, same writes)", base)
 
         hot_c = "c_hot" + run_id
         hot_members = [f"h{i}" for i in range(args.hot_members)]
         for i in range(0, len(hot_members), 200):
             runtime.uow.run(lambda tx, ch=hot_members[i:i + 200]: _open_chunk(tx, hot_c, ch, 0))
-        hot = _drive(url, "hot", _tokens(hot_members, hot_c), hot_c, hot_members, args.seconds,
-                     args.concurrency, args.client_procs)
+        hot = _drive(url, "hot", _tokens(hot_members, hot_c), hot_members, args.seconds,
+                     args.concurrency, args.client_procs, watch)
         _print("hot: issuance -> 1000 (32 shards)", hot)
 
         cold = None
@@ -281,8 +426,8 @@ def main() -> None:
                                             "last_hash": model.GENESIS})
             for i in range(0, len(hot_members), 200):
                 runtime.uow.run(lambda tx, ch=hot_members[i:i + 200]: _open_chunk(tx, cold_c, ch, 0))
-            cold = _drive(url, "hot", _tokens(hot_members, cold_c), cold_c, hot_members, args.seconds,
-                          args.concurrency, args.client_procs)
+            cold = _drive(url, "hot", _tokens(hot_members, cold_c), hot_members, args.seconds,
+                          args.concurrency, args.client_procs, watch)
             _print("hot: issuance unsharded (1 doc)", cold)
 
         from services.ledger.audit import run_audit
@@ -292,7 +437,8 @@ def main() -> None:
         print(f"  hot / spread               = {hot['per_s'] / spread['per_s']:.2f}  (target >= 0.5)")
         if cold:
             print(f"  unsharded hot / spread     = {cold['per_s'] / spread['per_s']:.2f}")
-        print(f"  spread: {spread['per_s']:.0f}/s (target >= 500), p99 {spread['p99']:.1f} ms (target < 50 ms)")
+        print(f"  spread: {spread['per_s']:.0f}/s (target >= 500), p99 {spread['p99']:.1f} ms (target < 50 ms), "
+              f"concurrency {args.concurrency}")
         print(f"  audit after the runs: {audits}")
     finally:
         for p in procs:

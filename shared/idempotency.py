@@ -29,20 +29,33 @@ def fingerprint(body) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict, int]]) -> tuple[dict, int]:
-    """Run compute() once per (scope, key): a replay returns the first answer; another body is a 409."""
+UNREAD = object()  # default of `once(stored=...)`: the record was not read by the caller
+
+
+def record_id(scope: str, key: str) -> str:
+    """The _id of the record that remembers (scope, key) in the KEYS collection."""
+    return f"{scope}:{key}"
+
+
+def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict, int]],
+         stored=UNREAD) -> tuple[dict, int]:
+    """Run compute() once per (scope, key): a replay returns the first answer; another body is a 409.
+
+    `stored` is the key's record (or None) when the caller already read it in this same transaction
+    (e.g. together with the documents the command needs, in one round trip); by default it is read here."""
     if key is None:
         return compute()
-    record_id = f"{scope}:{key}"
+    rid = record_id(scope, key)
     digest = fingerprint(body)
-    stored = tx[KEYS].find_one({"_id": record_id})
+    if stored is UNREAD:
+        stored = tx[KEYS].find_one({"_id": rid})
     if stored:
         if stored["fingerprint"] != digest:
             raise Conflict("This Idempotency-Key was already used with a different request body.",
                            code="idempotency_key_reused")
         return stored["response"], stored["status"]
     response, status = compute()
-    tx[KEYS].insert_one({"_id": record_id, "fingerprint": digest, "response": response, "status": status,
+    tx[KEYS].insert_one({"_id": rid, "fingerprint": digest, "response": response, "status": status,
                          "created_at": utcnow()})
     return response, status
 

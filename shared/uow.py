@@ -30,16 +30,38 @@ class SessionCollection:
 
 
 class Tx:
-    """What a handler sees of its transaction: collections bound to the session, and emit()."""
+    """What a handler sees of its transaction: collections bound to the session, fetch() and emit()."""
 
-    def __init__(self, db, session: ClientSession, producer: str):
+    def __init__(self, db, session: ClientSession, producer: str, collections: dict | None = None):
         self.db = db
         self.session = session
         self.producer = producer
         self.events: list[tuple[str, Event]] = []
+        self._collections = collections if collections is not None else {}
 
     def __getitem__(self, name: str) -> SessionCollection:
-        return SessionCollection(self.db[name], self.session)
+        coll = self._collections.get(name)
+        if coll is None:  # Collection objects are immutable and thread-safe: built once per unit of work
+            coll = self._collections[name] = self.db[name]
+        return SessionCollection(coll, self.session)
+
+    def fetch(self, reads: dict[str, tuple[str, Any]], follow: dict[str, tuple[str, str]] | None = None) -> dict:
+        """Read documents by _id from several collections in one round trip (one aggregate, same snapshot).
+
+        `reads` maps a name to (collection, id) -> the document or None, or (collection, [ids]) -> a list.
+        `follow` maps a name to (collection, "other_name.field") -> the list of documents whose _id is that
+        field of the documents fetched as other_name (e.g. a transfer's accounts)."""
+        pipeline: list[dict] = [{"$documents": [{}]}]
+        for name, (collection, ids) in reads.items():
+            match = {"_id": {"$in": list(ids)}} if isinstance(ids, (list, tuple, set)) else {"_id": ids}
+            pipeline.append({"$lookup": {"from": collection, "pipeline": [{"$match": match}], "as": name}})
+        for name, (collection, path) in (follow or {}).items():
+            pipeline.append({"$lookup": {"from": collection, "localField": path, "foreignField": "_id", "as": name}})
+        row = next(self.db.aggregate(pipeline, session=self.session))
+        out = {name: row[name] for name in follow or {}}
+        for name, (_collection, ids) in reads.items():
+            out[name] = row[name] if isinstance(ids, (list, tuple, set)) else (row[name][0] if row[name] else None)
+        return out
 
     def emit(self, topic: str, event: Event) -> Event:
         """Queue `event` for `topic`; it is written to the outbox when the transaction commits."""
@@ -55,12 +77,14 @@ class UnitOfWork:
         self.db = client.get_database(db_name)
         self.producer = producer
         self.topic_for = topic_for
+        self._collections: dict = {}
 
     def run(self, fn: Callable[[Tx], Any]) -> Any:
         """Run fn(tx) atomically; retried whole on TransientTransactionError / UnknownTransactionCommitResult."""
         with self.client.start_session() as session:
             def attempt(s: ClientSession):
-                tx = Tx(self.db, s, self.producer)  # fresh per attempt: a retry must not keep old events
+                # A fresh Tx per attempt: a retried transaction must not keep the failed attempt's events.
+                tx = Tx(self.db, s, self.producer, self._collections)
                 result = fn(tx)
                 if tx.events:
                     outbox.write(self.db, s, [(self.topic_for(t), e) for t, e in tx.events])

@@ -9,12 +9,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 from shared.errors import Forbidden, NotFound, Unprocessable
-from shared.idempotency import once
+from shared.idempotency import UNREAD, once, record_id
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import commands, events, model, rules
 from services.ledger.model import CANCELLED, EXPIRED, POSTED, REJECTED, Account, Actor, Transfer
-from services.ledger.repository import LedgerRepository
+from services.ledger.repository import LedgerRepository, Snapshot
 from services.ledger.views import account_view, transfer_view
 
 PAY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud at a till
@@ -31,9 +31,18 @@ def pay_code_hash(code: str) -> str:
     return hashlib.sha256(code.strip().upper().replace(" ", "").encode()).hexdigest()
 
 
-def _idempotent(tx: Tx, actor: Actor, scope: str, key: str | None, body, compute):
+def _key_scope(actor: Actor, scope: str) -> str:
     # Keys are per caller: two residents may pick the same key without seeing each other's answers.
-    return once(tx, f"ledger:{actor.community_id}:{actor.member_id}:{scope}", key, body, compute)
+    return f"ledger:{actor.community_id}:{actor.member_id}:{scope}"
+
+
+def _key_id(actor: Actor, scope: str, key: str | None) -> str | None:
+    """The id of the Idempotency-Key record, so it can be read together with the command's documents."""
+    return record_id(_key_scope(actor, scope), key) if key is not None else None
+
+
+def _idempotent(tx: Tx, actor: Actor, scope: str, key: str | None, body, compute, stored=UNREAD):
+    return once(tx, _key_scope(actor, scope), key, body, compute, stored=stored)
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -108,9 +117,12 @@ def start_pending(tx: Tx, repo: LedgerRepository, t: Transfer, debit: Account, c
 
 
 def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, now,
-                 causation_id: str | None = None) -> Transfer:
-    """Post a pending transfer: both journal entries, balances moved, hold released, TransferPosted."""
-    debit, credit = repo.require_account(t.debit_account), repo.require_account(t.credit_account)
+                 causation_id: str | None = None, accounts: dict[str, Account] | None = None) -> Transfer:
+    """Post a pending transfer: both journal entries, balances moved, hold released, TransferPosted.
+    `accounts` may hold both accounts if they were already read in this transaction."""
+    accounts = accounts or {}
+    debit = accounts.get(t.debit_account) or repo.require_account(t.debit_account)
+    credit = accounts.get(t.credit_account) or repo.require_account(t.credit_account)
     repo.post(t, debit, credit, now, was_pending=True)  # 422 here leaves it pending: the limit is rechecked
     done = t.resolved(POSTED, by, now)
     repo.save_transfer(done)
@@ -148,17 +160,18 @@ def close_pending(tx: Tx, repo: LedgerRepository, t: Transfer, state: str, by: s
     return done
 
 
-def _load(repo: LedgerRepository, transfer_id: str, actor: Actor) -> Transfer:
-    t = repo.transfer(transfer_id)
+def _load(repo: LedgerRepository, transfer_id: str, actor: Actor, snap: Snapshot | None = None) -> Transfer:
+    t = snap.transfer if snap is not None else repo.transfer(transfer_id)
     if t is None or t.community_id != actor.community_id:
         raise NotFound("No such transfer.", code="unknown_transfer")
     return t
 
 
-def _counterparty_account(repo: LedgerRepository, actor: Actor, counterparty_id: str, unit: str) -> Account:
+def _counterparty_account(repo: LedgerRepository, actor: Actor, counterparty_id: str, unit: str,
+                          snap: Snapshot) -> Account:
     if counterparty_id == actor.member_id:
         raise Unprocessable("You cannot send a transfer to yourself.", code="self_transfer")
-    account = repo.account(model.member_account_id(actor.community_id, counterparty_id, unit))
+    account = snap.accounts.get(model.member_account_id(actor.community_id, counterparty_id, unit))
     if account is None:
         raise NotFound("The other member has no account in this community.", code="unknown_account")
     if account.status != "active":
@@ -170,13 +183,21 @@ def _counterparty_account(repo: LedgerRepository, actor: Actor, counterparty_id:
 def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
     """A resident bills (is paid by) or credits (pays) another member, or claims an award."""
     actor = cmd.actor
+    repo = LedgerRepository(tx)
+    # Everything the decision needs, read in one round trip: the key's record, the community's settings,
+    # my account and the counterparty's (or the issuance account for an award).
+    mine_id = model.member_account_id(actor.community_id, actor.member_id, cmd.unit)
+    other_id = (model.system_account_id(actor.community_id, "issuance", cmd.unit) if cmd.workflow == "award"
+                else model.member_account_id(actor.community_id, cmd.counterparty_id, cmd.unit)
+                if cmd.counterparty_id else None)
+    snap = repo.snapshot(key_id=_key_id(actor, "transfers", cmd.idempotency_key), community_id=actor.community_id,
+                         account_ids=[a for a in (mine_id, other_id) if a])
 
     def compute():
-        repo = LedgerRepository(tx)
         now = utcnow()
         unit = model.check_unit(cmd.unit)
-        community = repo.community(actor.community_id)
-        mine = member_account(tx, repo, actor.community_id, actor.member_id, unit)
+        community = snap.community
+        mine = snap.accounts.get(mine_id) or member_account(tx, repo, actor.community_id, actor.member_id, unit)
         if mine.status != "active":
             raise Unprocessable("Your account is closed.", code="account_inactive")
         common = dict(transfer_id="t_" + uuid.uuid4().hex, community_id=actor.community_id, unit=unit,
@@ -188,7 +209,7 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
                 activity_type=cmd.activity_type, service_class=cmd.service_class)
             if amount <= 0:
                 raise Unprocessable("Under the community's rules this claim earns nothing.", code="no_points")
-            issuance = system_account(tx, repo, actor.community_id, "issuance", unit)
+            issuance = snap.accounts.get(other_id) or system_account(tx, repo, actor.community_id, "issuance", unit)
             t = new_transfer(workflow="award", amount=amount, debit=issuance, credit=mine, payer_id=None,
                               payee_id=actor.member_id, details={"minutes": cmd.minutes,
                                                                  "activity_type": cmd.activity_type,
@@ -196,7 +217,7 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
             t = start_pending(tx, repo, t, issuance, mine, require_funds=True)
             return transfer_view(t), 201
         amount = model.check_amount(cmd.amount)
-        other = _counterparty_account(repo, actor, cmd.counterparty_id, unit)
+        other = _counterparty_account(repo, actor, cmd.counterparty_id, unit, snap)
         if cmd.workflow == "bill":  # I am paid; the other member confirms
             t = new_transfer(workflow="bill", amount=amount, debit=other, credit=mine, payer_id=other.owner_id,
                               payee_id=actor.member_id, **common)
@@ -208,19 +229,23 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
             t = start_pending(tx, repo, t, mine, other, require_funds=True)
         return transfer_view(t), 201
 
-    return _idempotent(tx, actor, "transfers", cmd.idempotency_key, cmd.body, compute)
+    return _idempotent(tx, actor, "transfers", cmd.idempotency_key, cmd.body, compute, stored=snap.key_record)
 
 
 def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
     """The counterparty confirms: post it (a second confirm answers the same, posting nothing)."""
+    scope = f"confirm:{cmd.transfer_id}"
+    repo = LedgerRepository(tx)
+    # The key's record, the transfer and both of its accounts (chain heads, limits) in one round trip.
+    snap = repo.snapshot(key_id=_key_id(cmd.actor, scope, cmd.idempotency_key), transfer_id=cmd.transfer_id)
+
     def compute():
-        repo = LedgerRepository(tx)
         now = utcnow()
-        t = _load(repo, cmd.transfer_id, cmd.actor)
+        t = _load(repo, cmd.transfer_id, cmd.actor, snap)
         if t.confirm(cmd.actor, now):
-            t = post_pending(tx, repo, t, cmd.actor.member_id, now)
+            t = post_pending(tx, repo, t, cmd.actor.member_id, now, accounts=snap.accounts)
         return transfer_view(t), 200
-    return _idempotent(tx, cmd.actor, f"confirm:{cmd.transfer_id}", cmd.idempotency_key, {}, compute)
+    return _idempotent(tx, cmd.actor, scope, cmd.idempotency_key, {}, compute, stored=snap.key_record)
 
 
 def reject_transfer(cmd: commands.RejectTransfer, tx: Tx) -> tuple[dict, int]:

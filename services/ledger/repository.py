@@ -6,9 +6,12 @@ Collections: `accounts` (one document per account; running balance and chain hea
 """
 from __future__ import annotations
 
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from pymongo import UpdateOne
 
 from shared.errors import NotFound, Unprocessable
+from shared.idempotency import KEYS
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import model
@@ -45,11 +48,47 @@ def transfer_doc(t: Transfer) -> dict:
     return doc
 
 
+@dataclass
+class Snapshot:
+    """What a command reads before it decides, fetched in one round trip (see LedgerRepository.snapshot)."""
+
+    key_record: dict | None = None  # the Idempotency-Key's record, if the key was seen before
+    community: dict | None = None
+    transfer: Transfer | None = None
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+
 class LedgerRepository:
     """Reads and writes the ledger's collections through one transaction."""
 
     def __init__(self, tx: Tx):
         self.tx = tx
+
+    # -- one-round-trip reads ------------------------------------------------------------------
+    def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
+                 account_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
+        """The key record, community settings, accounts and/or a transfer with both of its accounts, read
+        together (one aggregate in this transaction's snapshot) instead of one find per document."""
+        reads: dict = {}
+        follow: dict = {}
+        if key_id is not None:
+            reads["key"] = (KEYS, key_id)
+        if community_id is not None:
+            reads["community"] = ("communities", community_id)
+        if account_ids:
+            reads["accounts"] = ("accounts", list(account_ids))
+        if transfer_id is not None:
+            reads["transfer"] = ("transfers", [transfer_id])
+            follow["transfer_accounts"] = ("accounts", "transfer.debit_account")
+            follow["transfer_accounts_c"] = ("accounts", "transfer.credit_account")
+        docs = self.tx.fetch(reads, follow)
+        accounts = {d["_id"]: to_account(d) for name in ("accounts", "transfer_accounts", "transfer_accounts_c")
+                    for d in docs.get(name, ())}
+        transfer = docs.get("transfer")
+        return Snapshot(key_record=docs.get("key"),
+                        community={**DEFAULT_COMMUNITY, **(docs.get("community") or {}), "_id": community_id}
+                        if community_id is not None else None,
+                        transfer=to_transfer(transfer[0]) if transfer else None, accounts=accounts)
 
     # -- communities ------------------------------------------------------------------------
     def community(self, community_id: str) -> dict:
@@ -106,25 +145,34 @@ class LedgerRepository:
 
     # -- reservations and posting ---------------------------------------------------------------
     def reserve(self, t: Transfer, debit: Account, credit: Account) -> int:
-        """Hold the debit on the payer and note the pending credit on the payee; returns the amount held."""
-        held = 0
-        if debit.shards:
-            self.tx["account_shards"].update_one({"_id": _shard_id(debit.account_id, t.debit_shard)},
-                                                 {"$inc": {"pending_out": t.amount}})
-            held = t.amount
-        elif debit.unlimited:
-            self.tx["accounts"].update_one({"_id": debit.account_id}, {"$inc": {"pending_out": t.amount}})
-            held = t.amount
+        """Hold the debit on the payer and note the pending credit on the payee; returns the amount held.
+
+        `debit` and `credit` were read in this transaction. The limit is also checked in the write itself,
+        so a concurrent reservation cannot slip past it (a concurrent change to the document is a write
+        conflict, and the whole transaction is retried on a fresh snapshot)."""
+        credit_write = (self._holder_name(credit), self._holder_filter(credit, t.credit_shard),
+                        {"$inc": {"pending_in": t.amount}})
+        if debit.shards or debit.unlimited:
+            debit_write = (self._holder_name(debit), self._holder_filter(debit, t.debit_shard),
+                           {"$inc": {"pending_out": t.amount}})
+            will_hold = True
         else:
-            # The limit is checked in the write itself, so a concurrent reservation cannot slip past it.
-            result = self.tx["accounts"].update_one(
-                {"_id": debit.account_id, "$expr": {"$gte": [
-                    {"$subtract": [{"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, t.amount]}},
+            debit_write = ("accounts", {"_id": debit.account_id, "$expr": {"$gte": [
+                {"$subtract": [{"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, t.amount]}},
                 {"$inc": {"pending_out": t.amount}})
-            held = t.amount if result.matched_count == 1 else 0
-        self._holder(credit, t.credit_shard).update_one(self._holder_filter(credit, t.credit_shard),
-                                                        {"$inc": {"pending_in": t.amount}})
-        return held
+            will_hold = debit.can_reserve(t.amount)  # what the conditional write will find in this snapshot
+        matched = self._update_both(debit_write, credit_write)
+        if matched != (2 if will_hold else 1):
+            raise ChainMoved(debit.account_id)
+        return t.amount if will_hold else 0
+
+    def _update_both(self, first: tuple[str, dict, dict], second: tuple[str, dict, dict]) -> int:
+        """Apply two single-document updates (in order); one round trip when both are in one collection.
+        Returns how many documents matched."""
+        if first[0] == second[0]:
+            return self.tx[first[0]].bulk_write([UpdateOne(first[1], first[2]), UpdateOne(second[1], second[2])],
+                                                ordered=True).matched_count
+        return sum(self.tx[name].update_one(flt, upd).matched_count for name, flt, upd in (first, second))
 
     def release(self, t: Transfer, debit: Account, credit: Account) -> None:
         """Drop a pending transfer's hold and pending credit (it was rejected, cancelled or expired)."""
@@ -136,7 +184,7 @@ class LedgerRepository:
 
     def post(self, t: Transfer, debit: Account, credit: Account, now, was_pending: bool) -> list[dict]:
         """Write the transfer's debit and credit entries onto both chains and move the balances."""
-        entries = []
+        entries, writes = [], []
         for side, account, shard in (("debit", debit, t.debit_shard), ("credit", credit, t.credit_shard)):
             coll = self._holder(account, shard)
             # `account` was read in this same transaction (one snapshot), so an unsharded account's head is
@@ -154,18 +202,22 @@ class LedgerRepository:
                 inc["pending_out"] = -t.reserved
             if side == "credit" and was_pending:
                 inc["pending_in"] = -t.amount
-            result = coll.update_one({**self._holder_filter(account, shard), "seq": head["seq"]},
-                                     {"$inc": inc, "$set": {"last_hash": entry["hash"]}})
-            if result.matched_count != 1:
-                raise ChainMoved(entry["account_id"])
+            writes.append((self._holder_name(account), {**self._holder_filter(account, shard), "seq": head["seq"]},
+                           {"$inc": inc, "$set": {"last_hash": entry["hash"]}}))
             if not account.shards:
                 entry["balance_after"] = head["posted"] + entry["delta"]
             entries.append(entry)
+        if self._update_both(*writes) != 2:  # each head moves only from the seq this snapshot saw
+            raise ChainMoved(f"{debit.account_id} / {credit.account_id}")
         self.tx["entries"].insert_many(entries, ordered=True)
         return entries
 
     def _holder(self, account: Account, shard: int | None):
-        return self.tx["account_shards"] if account.shards else self.tx["accounts"]
+        return self.tx[self._holder_name(account)]
+
+    @staticmethod
+    def _holder_name(account: Account) -> str:
+        return "account_shards" if account.shards else "accounts"
 
     @staticmethod
     def _holder_filter(account: Account, shard: int | None) -> dict:
