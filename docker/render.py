@@ -10,6 +10,7 @@ services/gateway/upstreams.py (the ports of docs/architecture.md).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -53,8 +54,8 @@ def discover(root: Path = ROOT) -> dict[str, list[str]]:
         if not app.is_file():
             continue
         roles = ["web"]
-        if "build_runtime" in app.read_text(encoding="utf-8"):
-            roles.append("relay")
+        if re.search(r"\b(build_runtime|service_app)\(", app.read_text(encoding="utf-8")):
+            roles.append("relay")  # it has a database, hence an outbox to publish
         if (folder / "consumers.py").is_file():
             roles.append("consumer")
         if (folder / "scheduler.py").is_file():

@@ -7,9 +7,11 @@ import json
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from typing import Callable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from werkzeug.serving import make_server
 
 from shared.auth import Principal, issue_token
 from shared.config import Config
@@ -147,6 +149,19 @@ class ServiceHarness:
         if self.producer is not None:
             self.producer.close(timeout=5)
         self.runtime.close()
+
+
+@contextmanager
+def serve(app):
+    """Serve a WSGI app on a free loopback port in a thread (real HTTP between services); yields its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def bearer(token: str, **headers) -> dict:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Callable
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
+from limits.storage import MemoryStorage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -50,6 +52,38 @@ class ProblemApi(Api):
         return _problem(Problem(detail, status=error.code or 500, title=error.name, code=code, **extra))
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-process storage without its thread per request.
+
+    MemoryStorage starts a 10 ms threading.Timer to drop expired counters whenever the previous timer has
+    finished, i.e. on nearly every rate-limited request when requests are more than 10 ms apart: a thread
+    start per money move, and GIL churn in a busy worker. Expired counters are already ignored on read
+    (MemoryStorage.get checks expirations), so dropping them is only housekeeping: one daemon thread per
+    process does it every second. Limits and their windows are exactly those of MemoryStorage."""
+
+    STORAGE_SCHEME = ["timebank-memory"]
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.timer.cancel()
+        # MemoryStorage starts a new timer only when `self.timer` is not alive: this one always is.
+        self.timer = threading.Thread(target=self._sweep, name="ratelimit-sweeper", daemon=True)
+        self.timer.start()
+
+    def _sweep(self) -> None:
+        while True:
+            time.sleep(self.SWEEP_SECONDS)
+            try:
+                self._MemoryStorage__expire_events()
+            except Exception:  # noqa: BLE001 - housekeeping only; never let the sweeper die
+                log.debug("rate limit sweep failed", exc_info=True)
+
+
+def _limiter_storage(uri: str) -> str:
+    return "timebank-memory://" if uri == "memory://" else uri
+
+
 def _default_readiness(mongo_client) -> Callable[[], tuple[dict, int]]:
     def readiness():
         config = current_app.config["SERVICE_CONFIG"]
@@ -78,6 +112,29 @@ def _ops_blueprint(readiness: Callable[[], tuple[dict, int]]) -> Blueprint:
     return bp
 
 
+def current_bus():
+    """The message bus of the app handling this request."""
+    return current_app.extensions["bus"]
+
+
+def current_db():
+    """The service's own MongoDB database, for read-side queries of this request."""
+    return current_app.extensions["runtime"].db
+
+
+def service_app(service: str, config=None, *, title: str, blueprints=(), description: str = ""):
+    """The usual service app: config from the environment, its own runtime (MongoDB client, unit of work)
+    in app.extensions["runtime"]; returns (app, runtime) so the service can wire its bus."""
+    from shared.config import Config
+    from shared.runtime import build_runtime
+    config = config or Config.from_env(service)
+    runtime = build_runtime(config)
+    app = create_service_app(config, title=title, blueprints=blueprints, mongo_client=runtime.client,
+                             description=description)
+    app.extensions["runtime"] = runtime
+    return app, runtime
+
+
 def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, description: str = "",
                        readiness: Callable[[], tuple[dict, int]] | None = None) -> Flask:
     """A Flask app with problem errors, probes, /metrics, /openapi.json and correlation ids.
@@ -93,7 +150,7 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
         MAX_CONTENT_LENGTH=config.max_content_length,
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=config.rate_limit_storage, RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_STORAGE_URI=_limiter_storage(config.rate_limit_storage), RATELIMIT_HEADERS_ENABLED=True,
     )
     api = ProblemApi(app, spec_kwargs={"info": {"description": description or title}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

@@ -9,18 +9,14 @@ from flask_smorest import Blueprint
 from shared.auth import Principal, current_principal, issue_token, require_community, require_member
 from shared.errors import Forbidden, Unauthorized
 from shared.ratelimit import limiter
+from shared.schemas import PageArgsSchema
+from shared.web import current_bus, current_db
 from services.community import commands, schemas, views
 
 blp = Blueprint("community", __name__, url_prefix="/v1", description="Communities, grids, members and login")
 STAFF = ("admin", "organizer", "grid_worker")
 
 
-def _bus():
-    return current_app.extensions["bus"]
-
-
-def _db():
-    return current_app.extensions["runtime"].db
 
 
 def _check_operator_key() -> None:
@@ -37,7 +33,7 @@ def _check_operator_key() -> None:
 def create_community(body):
     """Create a community with its first admin (deployment operators only)."""
     _check_operator_key()
-    return _bus().handle(commands.CreateCommunity(code=body["code"], name=body["name"],
+    return current_bus().handle(commands.CreateCommunity(code=body["code"], name=body["name"],
                                                   point_value_fen=body["point_value_fen"],
                                                   settings=body["settings"], admin=body["admin"]))
 
@@ -47,7 +43,7 @@ def create_community(body):
 def get_community(community_id):
     """A community, for its own members."""
     require_community(community_id)
-    return views.community(_db(), community_id)
+    return views.community(current_db(), community_id)
 
 
 @blp.patch("/communities/<community_id>")
@@ -56,7 +52,7 @@ def get_community(community_id):
 def update_community(body, community_id):
     """Change name, point value or settings (admins of the community)."""
     require_community(community_id, "admin")
-    return _bus().handle(commands.UpdateCommunity(community_id, body))
+    return current_bus().handle(commands.UpdateCommunity(community_id, body))
 
 
 @blp.post("/communities/<community_id>/grids")
@@ -65,7 +61,7 @@ def update_community(body, community_id):
 def create_grid(body, community_id):
     """Add a grid (admins)."""
     require_community(community_id, "admin")
-    return _bus().handle(commands.CreateGrid(community_id, body["name"], body["neighbours"]))
+    return current_bus().handle(commands.CreateGrid(community_id, body["name"], body["neighbours"]))
 
 
 @blp.get("/communities/<community_id>/grids")
@@ -73,7 +69,7 @@ def create_grid(body, community_id):
 def list_grids(community_id):
     """The community's grids."""
     require_community(community_id)
-    return views.grids(_db(), community_id)
+    return views.grids(current_db(), community_id)
 
 
 @blp.post("/communities/<community_id>/members")
@@ -82,16 +78,16 @@ def list_grids(community_id):
 def register_member(body, community_id):
     """Add a member (admins)."""
     require_community(community_id, "admin")
-    return _bus().handle(commands.RegisterMember(community_id, body))
+    return current_bus().handle(commands.RegisterMember(community_id, body))
 
 
 @blp.get("/communities/<community_id>/members")
-@blp.arguments(schemas.PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema, location="query")
 def list_members(args, community_id):
     """Members, oldest first (staff); phone numbers only for admins."""
     principal = require_community(community_id, *STAFF)
     schema = schemas.MemberSchema if principal.is_admin else schemas.MemberSummarySchema
-    items, total = views.members(_db(), community_id, args["limit"], args["offset"])
+    items, total = views.members(current_db(), community_id, args["limit"], args["offset"])
     return {"items": schema(many=True).dump(items), "total": total, "limit": args["limit"],
             "offset": args["offset"]}
 
@@ -103,7 +99,7 @@ def get_member(community_id, member_id):
     principal = require_community(community_id)
     if not principal.is_admin:
         require_member(member_id)
-    return views.member(_db(), community_id, member_id)
+    return views.member(current_db(), community_id, member_id)
 
 
 @blp.patch("/communities/<community_id>/members/<member_id>")
@@ -112,7 +108,7 @@ def get_member(community_id, member_id):
 def admin_update_member(body, community_id, member_id):
     """Change a member's roles, grid or profile (admins)."""
     require_community(community_id, "admin")
-    return _bus().handle(commands.UpdateMember(community_id, member_id, body))
+    return current_bus().handle(commands.UpdateMember(community_id, member_id, body))
 
 
 @blp.post("/communities/<community_id>/members/<member_id>/deactivate")
@@ -120,7 +116,7 @@ def admin_update_member(body, community_id, member_id):
 def deactivate_member(community_id, member_id):
     """Deactivate a member (admins)."""
     require_community(community_id, "admin")
-    return _bus().handle(commands.DeactivateMember(community_id, member_id))
+    return current_bus().handle(commands.DeactivateMember(community_id, member_id))
 
 
 @blp.get("/members/me")
@@ -128,7 +124,7 @@ def deactivate_member(community_id, member_id):
 def my_profile():
     """My own profile."""
     p = current_principal()
-    return views.member(_db(), p.community_id, p.member_id)
+    return views.member(current_db(), p.community_id, p.member_id)
 
 
 @blp.patch("/members/me")
@@ -137,7 +133,7 @@ def my_profile():
 def update_my_profile(body):
     """Change my display name, grid, skills, availability or password."""
     p = current_principal()
-    return _bus().handle(commands.UpdateMember(p.community_id, p.member_id, body))
+    return current_bus().handle(commands.UpdateMember(p.community_id, p.member_id, body))
 
 
 def _login_account() -> str:
@@ -156,7 +152,7 @@ def _login_account() -> str:
 @blp.response(200, schemas.TokenSchema)
 def login(body):
     """Exchange community code, phone and PIN/password for a bearer token."""
-    member = _bus().handle(commands.LogIn(body["community_code"], body["phone"], body["password"]))
+    member = current_bus().handle(commands.LogIn(body["community_code"], body["phone"], body["password"]))
     if member is None:
         raise Unauthorized("Phone number or password is wrong.", code="bad_credentials")
     config = current_app.config["SERVICE_CONFIG"]

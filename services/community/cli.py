@@ -5,8 +5,10 @@ import argparse
 import getpass
 import json
 import os
+import sys
 
 from shared.config import Config
+from shared.errors import Problem
 from shared.runtime import build_runtime
 from services.community import commands
 from services.community.bootstrap import bootstrap
@@ -33,6 +35,8 @@ def main(argv=None) -> None:
         result = bootstrap(runtime).handle(commands.CreateCommunity(
             code=args.code, name=args.name, point_value_fen=args.point_value_fen, settings={},
             admin={"display_name": args.admin_name, "phone": args.admin_phone, "password": secret}))
+    except Problem as problem:
+        sys.exit(f"error: {problem.detail or problem.title}")
     finally:
         runtime.close()
     print(json.dumps({"community_id": result["community"]["community_id"],

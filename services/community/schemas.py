@@ -152,10 +152,6 @@ class MemberSummarySchema(MemberSchema):
         exclude = ("phone",)
 
 
-class PageArgsSchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
-
 
 class LoginSchema(Schema):
     community_code = Code

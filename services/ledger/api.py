@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from shared.auth import authenticated, current_principal, require_roles
 from shared.idempotency import key_from_request
 from shared.ratelimit import limiter
+from shared.web import current_bus, current_db
 from services.ledger import commands, schemas, views
 from services.ledger.audit import run_audit
 from services.ledger.model import UNITS, Actor, member_account_id
@@ -20,12 +21,6 @@ def _money_limit() -> str:
     return current_app.config["SERVICE_CONFIG"].setting("MONEY_RATE_LIMIT", DEFAULT_MONEY_LIMIT)
 
 
-def _bus():
-    return current_app.extensions["bus"]
-
-
-def _db():
-    return current_app.extensions["runtime"].db
 
 
 def _actor() -> Actor:
@@ -38,7 +33,7 @@ def _actor() -> Actor:
 @blp.response(200, schemas.AccountSchema(many=True))
 def my_balances():
     """My balances per unit: posted, pending in/out, credit limit and available."""
-    return views.balances(_db(), _actor())
+    return views.balances(current_db(), _actor())
 
 
 @blp.get("/entries")
@@ -49,9 +44,9 @@ def my_entries(args):
     """My journal entries, newest first; filter by unit and date; page on with next_cursor."""
     actor = _actor()
     units = [args["unit"]] if args.get("unit") else list(UNITS)
-    return views.entries_page(_db(), [member_account_id(actor.community_id, actor.member_id, u) for u in units],
-                              limit=args["limit"], cursor=args.get("cursor"), since=args.get("since"),
-                              until=args.get("until"))
+    accounts = [member_account_id(actor.community_id, actor.member_id, u) for u in units]
+    return views.entries_page(current_db(), accounts, limit=args["limit"], cursor=args.get("cursor"),
+                              since=args.get("since"), until=args.get("until"))
 
 
 @blp.post("/transfers")
@@ -68,7 +63,7 @@ def create_transfer(body):
                                   memo=body.get("memo"), minutes=body.get("minutes"),
                                   activity_type=body.get("activity_type"), service_class=body["service_class"],
                                   idempotency_key=key, body=body)
-    return _bus().handle(cmd)[0]
+    return current_bus().handle(cmd)[0]
 
 
 @blp.get("/transfers/awaiting")
@@ -77,7 +72,7 @@ def create_transfer(body):
 @blp.response(200, schemas.TransferSchema(many=True))
 def awaiting_me(args):
     """Pending transfers waiting for my confirmation, newest first."""
-    return views.awaiting(_db(), _actor(), args["limit"])
+    return views.awaiting(current_db(), _actor(), args["limit"])
 
 
 @blp.get("/transfers/<transfer_id>")
@@ -85,7 +80,7 @@ def awaiting_me(args):
 @blp.response(200, schemas.TransferSchema)
 def get_transfer(transfer_id):
     """One transfer (its parties, the merchant's staff, award verifiers and community admins)."""
-    return views.transfer_for(_db(), _actor(), transfer_id)
+    return views.transfer_for(current_db(), _actor(), transfer_id)
 
 
 @blp.post("/transfers/<transfer_id>/confirm")
@@ -94,7 +89,7 @@ def get_transfer(transfer_id):
 @blp.response(200, schemas.TransferSchema)
 def confirm(transfer_id):
     """Confirm as the counterparty: the transfer posts (a repeat answers the same and posts nothing)."""
-    return _bus().handle(commands.ConfirmTransfer(_actor(), transfer_id, key_from_request()))[0]
+    return current_bus().handle(commands.ConfirmTransfer(_actor(), transfer_id, key_from_request()))[0]
 
 
 @blp.post("/transfers/<transfer_id>/reject")
@@ -104,7 +99,7 @@ def confirm(transfer_id):
 @blp.response(200, schemas.TransferSchema)
 def reject(body, transfer_id):
     """Reject as the counterparty: the reserved funds are released."""
-    return _bus().handle(commands.RejectTransfer(_actor(), transfer_id, body["reason"], key_from_request()))[0]
+    return current_bus().handle(commands.RejectTransfer(_actor(), transfer_id, body["reason"], key_from_request()))[0]
 
 
 @blp.post("/transfers/<transfer_id>/cancel")
@@ -114,7 +109,7 @@ def reject(body, transfer_id):
 @blp.response(200, schemas.TransferSchema)
 def cancel(body, transfer_id):
     """Cancel my own pending transfer."""
-    return _bus().handle(commands.CancelTransfer(_actor(), transfer_id, body["reason"], key_from_request()))[0]
+    return current_bus().handle(commands.CancelTransfer(_actor(), transfer_id, body["reason"], key_from_request()))[0]
 
 
 @blp.post("/pay-codes")
@@ -124,7 +119,7 @@ def cancel(body, transfer_id):
 @blp.response(201, schemas.PayCodeSchema)
 def issue_pay_code(body):
     """A one-time code (valid a few minutes) that lets a shop charge me up to max_points at once."""
-    return _bus().handle(commands.IssuePayCode(_actor(), body["max_points"], body["ttl_seconds"]))[0]
+    return current_bus().handle(commands.IssuePayCode(_actor(), body["max_points"], body["ttl_seconds"]))[0]
 
 
 @blp.get("/admin/accounts/<account_id>/statement")
@@ -133,7 +128,7 @@ def issue_pay_code(body):
 @blp.response(200, schemas.StatementSchema)
 def statement(args, account_id):
     """An account's balances and entries, newest first (admins of its community)."""
-    return views.statement(_db(), _actor(), account_id, limit=args["limit"], cursor=args.get("cursor"),
+    return views.statement(current_db(), _actor(), account_id, limit=args["limit"], cursor=args.get("cursor"),
                            since=args.get("since"), until=args.get("until"))
 
 
@@ -144,7 +139,7 @@ def statement(args, account_id):
 @blp.response(200, schemas.AccountSchema)
 def grant_credit_limit(body, account_id):
     """Set an account's credit limit: a points loan or hours overdraft (admins of its community)."""
-    return _bus().handle(commands.GrantCreditLimit(_actor(), account_id, body["credit_limit"],
+    return current_bus().handle(commands.GrantCreditLimit(_actor(), account_id, body["credit_limit"],
                                                    key_from_request(), body))[0]
 
 
@@ -155,7 +150,7 @@ def grant_credit_limit(body, account_id):
 @blp.response(201, schemas.TransferSchema)
 def reverse(body, transfer_id):
     """Compensate a posted transfer with an opposite posted one that references it (admins)."""
-    return _bus().handle(commands.ReverseTransfer(_actor(), transfer_id, body["reason"], key_from_request()))[0]
+    return current_bus().handle(commands.ReverseTransfer(_actor(), transfer_id, body["reason"], key_from_request()))[0]
 
 
 @blp.get("/admin/audit")

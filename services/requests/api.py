@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from shared.auth import current_principal
 from shared.errors import Unprocessable
 from shared.idempotency import key_from_request
+from shared.web import current_bus, current_db
 from services.requests import commands, schemas, views
 from services.requests.model import CODE_MESSAGES
 
@@ -14,12 +15,6 @@ blp = Blueprint("requests", __name__, url_prefix="/v1",
                 description="Help requests, offers, community activities, check-in/out, claims and ratings")
 
 
-def _bus():
-    return current_app.extensions["bus"]
-
-
-def _db():
-    return current_app.extensions["runtime"].db
 
 
 def _policy():
@@ -61,7 +56,7 @@ def _refused(result: dict) -> dict:
 @blp.response(201, schemas.RequestSchema)
 def post_request(body):
     """Post a help request (求助); honours Idempotency-Key."""
-    return _request_view(_bus().handle(commands.PostRequest(_actor(), body, _now(), key_from_request())))
+    return _request_view(current_bus().handle(commands.PostRequest(_actor(), body, _now(), key_from_request())))
 
 
 @blp.get("/requests")
@@ -69,7 +64,7 @@ def post_request(body):
 @blp.response(200, schemas.RequestPageSchema)
 def browse_requests(args):
     """Open requests of my community: filter by grid, category, unit, time window (from/to) and text (q)."""
-    return views.browse(_db(), current_principal(), args, _now(), _policy())
+    return views.browse(current_db(), current_principal(), args, _now(), _policy())
 
 
 @blp.get("/requests/mine")
@@ -77,7 +72,7 @@ def browse_requests(args):
 @blp.response(200, schemas.RequestPageSchema)
 def my_requests(args):
     """Requests I posted, newest first."""
-    return views.mine(_db(), current_principal(), args, _policy())
+    return views.mine(current_db(), current_principal(), args, _policy())
 
 
 @blp.get("/requests/commitments")
@@ -85,42 +80,42 @@ def my_requests(args):
 @blp.response(200, schemas.RequestPageSchema)
 def my_commitments(args):
     """Requests I accepted as a helper (by default: accepted, in progress or claimed)."""
-    return views.commitments(_db(), current_principal(), args, _policy())
+    return views.commitments(current_db(), current_principal(), args, _policy())
 
 
 @blp.get("/requests/<request_id>")
 @blp.response(200, schemas.RequestSchema)
 def get_request(request_id):
     """One request (a private requester is shown only to the accepted helper and staff)."""
-    return views.request(_db(), current_principal(), request_id, _policy())
+    return views.request(current_db(), current_principal(), request_id, _policy())
 
 
 @blp.post("/requests/<request_id>/accept")
 @blp.response(200, schemas.RequestSchema)
 def accept_request(request_id):
     """Accept a request as its helper: first come, first served, within the open-commitment limit."""
-    return _request_view(_bus().handle(commands.AcceptRequest(_actor(), request_id, _now())))
+    return _request_view(current_bus().handle(commands.AcceptRequest(_actor(), request_id, _now())))
 
 
 @blp.post("/requests/<request_id>/release")
 @blp.response(200, schemas.RequestSchema)
 def release_helper(request_id):
     """The requester releases a helper who did not show up (or the helper steps back); the request reopens."""
-    return _request_view(_bus().handle(commands.ReleaseHelper(_actor(), request_id, _now())))
+    return _request_view(current_bus().handle(commands.ReleaseHelper(_actor(), request_id, _now())))
 
 
 @blp.post("/requests/<request_id>/cancel")
 @blp.response(200, schemas.RequestSchema)
 def cancel_request(request_id):
     """Cancel a request that has not started."""
-    return _request_view(_bus().handle(commands.CancelRequest(_actor(), request_id, _now())))
+    return _request_view(current_bus().handle(commands.CancelRequest(_actor(), request_id, _now())))
 
 
 @blp.post("/requests/<request_id>/codes")
 @blp.response(201, schemas.CheckCodeSchema)
 def issue_code(request_id):
     """The requester gets a one-time code (and QR payload) for the helper's next check-in or check-out."""
-    result = _bus().handle(commands.IssueCheckCode(_actor(), request_id, _now()))
+    result = current_bus().handle(commands.IssueCheckCode(_actor(), request_id, _now()))
     return {"request_id": request_id, **{k: result[k] for k in ("purpose", "code", "expires_at", "qr_payload")}}
 
 
@@ -129,7 +124,7 @@ def issue_code(request_id):
 @blp.response(200, schemas.RequestSchema)
 def check_in(body, request_id):
     """The helper enters or scans the requester's check-in code; the help is in progress."""
-    return _refused(_bus().handle(commands.CheckIn(_actor(), request_id, _code(body, request_id), _now())))
+    return _refused(current_bus().handle(commands.CheckIn(_actor(), request_id, _code(body, request_id), _now())))
 
 
 @blp.post("/requests/<request_id>/check-out")
@@ -137,7 +132,7 @@ def check_in(body, request_id):
 @blp.response(200, schemas.RequestSchema)
 def check_out(body, request_id):
     """The helper enters or scans the check-out code; the measured duration is fixed."""
-    return _refused(_bus().handle(commands.CheckOut(_actor(), request_id, _code(body, request_id), _now())))
+    return _refused(current_bus().handle(commands.CheckOut(_actor(), request_id, _code(body, request_id), _now())))
 
 
 @blp.post("/requests/<request_id>/agree-claim")
@@ -145,7 +140,7 @@ def check_out(body, request_id):
 @blp.response(200, schemas.RequestSchema)
 def agree_claim(body, request_id):
     """The requester agrees that the helper may claim up to `minutes`, beyond the measured time."""
-    return _request_view(_bus().handle(commands.AgreeClaim(_actor(), request_id, body["minutes"], _now())))
+    return _request_view(current_bus().handle(commands.AgreeClaim(_actor(), request_id, body["minutes"], _now())))
 
 
 @blp.post("/requests/<request_id>/claim")
@@ -153,7 +148,7 @@ def agree_claim(body, request_id):
 @blp.response(200, schemas.RequestSchema)
 def claim(body, request_id):
     """The helper claims the minutes; the ledger opens a pending transfer for the other side to confirm."""
-    return _request_view(_bus().handle(commands.ClaimHelp(_actor(), request_id, body["minutes"], _now(),
+    return _request_view(current_bus().handle(commands.ClaimHelp(_actor(), request_id, body["minutes"], _now(),
                                                           key_from_request())))
 
 
@@ -162,7 +157,7 @@ def claim(body, request_id):
 @blp.response(201, schemas.RequestSchema)
 def rate(body, request_id):
     """The requester rates completed help once: 1-5 stars and a comment, visible to the helper."""
-    return _request_view(_bus().handle(commands.RateHelp(_actor(), request_id, body["stars"], body["comment"],
+    return _request_view(current_bus().handle(commands.RateHelp(_actor(), request_id, body["stars"], body["comment"],
                                                          _now())))
 
 
@@ -171,7 +166,7 @@ def rate(body, request_id):
 @blp.response(200, schemas.ReceivedRatingPageSchema)
 def ratings_received(args):
     """Ratings my help received."""
-    return views.ratings_received(_db(), current_principal(), args)
+    return views.ratings_received(current_db(), current_principal(), args)
 
 
 # -- offers ------------------------------------------------------------------------------------------------
@@ -180,7 +175,7 @@ def ratings_received(args):
 @blp.response(201, schemas.OfferSchema)
 def post_offer(body):
     """Offer help (I can help with …)."""
-    return _bus().handle(commands.PostOffer(_actor(), body, _now()))
+    return current_bus().handle(commands.PostOffer(_actor(), body, _now()))
 
 
 @blp.get("/offers")
@@ -188,21 +183,21 @@ def post_offer(body):
 @blp.response(200, schemas.OfferPageSchema)
 def browse_offers(args):
     """Open offers of my community (or mine=true: all my offers)."""
-    return views.offers(_db(), current_principal(), args, _now())
+    return views.offers(current_db(), current_principal(), args, _now())
 
 
 @blp.get("/offers/<offer_id>")
 @blp.response(200, schemas.OfferSchema)
 def get_offer(offer_id):
     """One offer."""
-    return views.offer(_db(), current_principal(), offer_id)
+    return views.offer(current_db(), current_principal(), offer_id)
 
 
 @blp.post("/offers/<offer_id>/withdraw")
 @blp.response(200, schemas.OfferSchema)
 def withdraw_offer(offer_id):
     """Withdraw my offer."""
-    return _bus().handle(commands.WithdrawOffer(_actor(), offer_id, _now()))
+    return current_bus().handle(commands.WithdrawOffer(_actor(), offer_id, _now()))
 
 
 # -- activities ---------------------------------------------------------------------------------------------
@@ -218,7 +213,7 @@ def _activity_view(result: dict) -> dict:
 @blp.response(201, schemas.ActivitySchema)
 def publish_activity(body):
     """Publish a community activity (organizers, grid workers, admins)."""
-    act = _bus().handle(commands.PublishActivity(_actor(), body, _now()))
+    act = current_bus().handle(commands.PublishActivity(_actor(), body, _now()))
     return views.activity_view({k: v for k, v in vars(act).items() if k != "events"}, None)
 
 
@@ -227,28 +222,28 @@ def publish_activity(body):
 @blp.response(200, schemas.ActivityPageSchema)
 def browse_activities(args):
     """Activities of my community that are not over, soonest first."""
-    return views.activities(_db(), current_principal(), args, _now())
+    return views.activities(current_db(), current_principal(), args, _now())
 
 
 @blp.get("/activities/<activity_id>")
 @blp.response(200, schemas.ActivitySchema)
 def get_activity(activity_id):
     """One activity with my sign-up."""
-    return views.activity(_db(), current_principal(), activity_id)
+    return views.activity(current_db(), current_principal(), activity_id)
 
 
 @blp.post("/activities/<activity_id>/signup")
 @blp.response(200, schemas.ActivitySchema)
 def sign_up(activity_id):
     """Take a place in the activity."""
-    return _activity_view(_bus().handle(commands.SignUpForActivity(_actor(), activity_id, _now())))
+    return _activity_view(current_bus().handle(commands.SignUpForActivity(_actor(), activity_id, _now())))
 
 
 @blp.post("/activities/<activity_id>/withdraw")
 @blp.response(200, schemas.ActivitySchema)
 def withdraw(activity_id):
     """Give my place back before the activity starts."""
-    return _activity_view(_bus().handle(commands.WithdrawFromActivity(_actor(), activity_id, _now())))
+    return _activity_view(current_bus().handle(commands.WithdrawFromActivity(_actor(), activity_id, _now())))
 
 
 @blp.get("/activities/<activity_id>/participants")
@@ -256,7 +251,7 @@ def withdraw(activity_id):
 @blp.response(200, schemas.SignUpPageSchema)
 def participants(args, activity_id):
     """Who signed up (the organizer and staff)."""
-    return views.participants(_db(), current_principal(), activity_id, args)
+    return views.participants(current_db(), current_principal(), activity_id, args)
 
 
 @blp.post("/activities/<activity_id>/attendance")
@@ -264,6 +259,6 @@ def participants(args, activity_id):
 @blp.response(200, schemas.SignUpSchema)
 def verify_attendance(body, activity_id):
     """The organizer verifies a member attended; a points award is claimed for them."""
-    result = _bus().handle(commands.VerifyAttendance(_actor(), activity_id, body["member_id"], body["minutes"],
+    result = current_bus().handle(commands.VerifyAttendance(_actor(), activity_id, body["member_id"], body["minutes"],
                                                      _now()))
     return vars(result["signup"])

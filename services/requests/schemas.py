@@ -6,6 +6,7 @@ from datetime import timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from shared.schemas import PageArgsSchema
 from services.requests.model import CATEGORIES, SERVICE_CLASSES, STATUSES, UNITS, URGENCIES
 
 ACTIVITY_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="2-40 lowercase letters, digits or underscores.")
@@ -84,10 +85,6 @@ class RequestSchema(Schema):
     cancelled_at = fields.DateTime(allow_none=True)
     rating = fields.Nested(RatingSchema, allow_none=True)
 
-
-class PageArgsSchema(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100_000))
 
 
 class BrowseArgsSchema(PageArgsSchema):

@@ -9,6 +9,7 @@ from shared.errors import Forbidden
 from shared.idempotency import key_from_request
 from shared.mongo import utcnow
 from shared.ratelimit import limiter
+from shared.web import current_bus, current_db
 from services.settlement import commands, schemas, statements, views
 from services.settlement.model import Merchant, can_view_merchant_data
 from services.settlement.repository import from_doc
@@ -17,12 +18,6 @@ blp = Blueprint("settlement", __name__, url_prefix="/v1",
                 description="商家 merchants, 积分商城 catalogue, till redemptions, settlement batches")
 
 
-def _bus():
-    return current_app.extensions["bus"]
-
-
-def _db():
-    return current_app.extensions["runtime"].db
 
 
 def _money_limit() -> str:
@@ -31,14 +26,14 @@ def _money_limit() -> str:
 
 
 def _merchant_in_my_community(merchant_id: str) -> dict:
-    doc = views.merchant(_db(), merchant_id)
+    doc = views.merchant(current_db(), merchant_id)
     require_community(doc["community_id"])
     return doc
 
 
 def _merchant_for_insiders(merchant_id: str) -> dict:
     """The merchant, for its own staff and its community's admins only."""
-    doc = views.merchant(_db(), merchant_id)
+    doc = views.merchant(current_db(), merchant_id)
     if not can_view_merchant_data(current_principal(), from_doc(Merchant, doc)):
         raise Forbidden("Only this merchant's staff and the community's admins may see this.",
                         code="other_merchant")
@@ -57,14 +52,14 @@ def _admin() -> str:
 @blp.response(201, schemas.MerchantDetailSchema)
 def register_merchant(body):
     """Register a shop partner or the property company (community admins)."""
-    return _bus().handle(commands.RegisterMerchant(current_principal(), body))
+    return current_bus().handle(commands.RegisterMerchant(current_principal(), body))
 
 
 @blp.get("/merchants")
 @blp.response(200, schemas.MerchantSchema(many=True))
 def list_merchants():
     """The merchants of my community."""
-    return views.merchants(_db(), current_principal().community_id)
+    return views.merchants(current_db(), current_principal().community_id)
 
 
 @blp.get("/merchants/<merchant_id>")
@@ -80,7 +75,7 @@ def get_merchant(merchant_id):
 @blp.response(200, schemas.MerchantDetailSchema)
 def update_merchant(body, merchant_id):
     """Change a merchant's terms, staff or status (community admins)."""
-    return _bus().handle(commands.UpdateMerchant(current_principal(), merchant_id, body))
+    return current_bus().handle(commands.UpdateMerchant(current_principal(), merchant_id, body))
 
 
 # -- catalogue -------------------------------------------------------------------------------------
@@ -89,7 +84,7 @@ def update_merchant(body, merchant_id):
 @blp.response(201, schemas.ItemSchema)
 def add_item(body, merchant_id):
     """Add an item to the points mall (the merchant's staff or admins)."""
-    return _bus().handle(commands.AddCatalogItem(current_principal(), merchant_id, body))
+    return current_bus().handle(commands.AddCatalogItem(current_principal(), merchant_id, body))
 
 
 @blp.get("/merchants/<merchant_id>/items")
@@ -98,14 +93,14 @@ def list_items(merchant_id):
     """The merchant's catalogue (inactive items only for its staff and admins)."""
     doc = _merchant_in_my_community(merchant_id)
     insider = can_view_merchant_data(current_principal(), from_doc(Merchant, doc))
-    return views.items(_db(), merchant_id, include_inactive=insider)
+    return views.items(current_db(), merchant_id, include_inactive=insider)
 
 
 @blp.get("/items/<item_id>")
 @blp.response(200, schemas.ItemSchema)
 def get_item(item_id):
     """One catalogue item."""
-    doc = views.item(_db(), item_id)
+    doc = views.item(current_db(), item_id)
     require_community(doc["community_id"])
     return doc
 
@@ -115,7 +110,7 @@ def get_item(item_id):
 @blp.response(200, schemas.ItemSchema)
 def update_item(body, item_id):
     """Change an item's name, price, stock or availability (the merchant's staff or admins)."""
-    return _bus().handle(commands.UpdateCatalogItem(current_principal(), item_id, body))
+    return current_bus().handle(commands.UpdateCatalogItem(current_principal(), item_id, body))
 
 
 @blp.post("/items/<item_id>/orders")
@@ -124,7 +119,7 @@ def update_item(body, item_id):
 @blp.response(201, schemas.RedemptionSchema)
 def order_item(body, item_id):
     """Order an item for its price in points; approve the charge in the ledger (or show a pay code)."""
-    return _bus().handle(commands.OrderCatalogItem(current_principal(), item_id, body["pay_code"],
+    return current_bus().handle(commands.OrderCatalogItem(current_principal(), item_id, body["pay_code"],
                                                    key_from_request()))
 
 
@@ -135,7 +130,7 @@ def order_item(body, item_id):
 @blp.response(201, schemas.RedemptionSchema)
 def create_redemption(body, merchant_id):
     """At the till: charge a member's points against a bill (the merchant's own staff)."""
-    return _bus().handle(commands.RequestRedemption(
+    return current_bus().handle(commands.RequestRedemption(
         current_principal(), merchant_id, body["member_id"], body["points"], body["bill_fen"], body["pay_code"],
         key_from_request(), body))
 
@@ -146,7 +141,7 @@ def create_redemption(body, merchant_id):
 def list_merchant_redemptions(args, merchant_id):
     """The merchant's redemptions, newest first (its staff and admins)."""
     _merchant_for_insiders(merchant_id)
-    return views.redemptions(_db(), {"merchant_id": merchant_id}, args)
+    return views.redemptions(current_db(), {"merchant_id": merchant_id}, args)
 
 
 @blp.get("/members/me/redemptions")
@@ -155,7 +150,7 @@ def list_merchant_redemptions(args, merchant_id):
 def my_redemptions(args):
     """My own redemptions, newest first."""
     principal = current_principal()
-    return views.redemptions(_db(), {"member_id": principal.member_id,
+    return views.redemptions(current_db(), {"member_id": principal.member_id,
                                      "community_id": principal.community_id}, args)
 
 
@@ -163,7 +158,7 @@ def my_redemptions(args):
 @blp.response(200, schemas.RedemptionSchema)
 def get_redemption(redemption_id):
     """One redemption: the member's own, or their shop's for staff, or their community's for admins."""
-    doc = views.redemption(_db(), redemption_id)
+    doc = views.redemption(current_db(), redemption_id)
     principal = current_principal()
     if principal.member_id == doc["member_id"] and principal.community_id == doc["community_id"]:
         return doc
@@ -178,7 +173,7 @@ def get_redemption(redemption_id):
 def create_batch(body, merchant_id):
     """Settle now: a batch of every completed redemption not yet settled (admins); optionally closed at once."""
     community_id = _admin()
-    return _bus().handle(commands.CreateBatch(merchant_id, community_id, utcnow(), close=body["close"]))
+    return current_bus().handle(commands.CreateBatch(merchant_id, community_id, utcnow(), close=body["close"]))
 
 
 @blp.get("/merchants/<merchant_id>/batches")
@@ -187,11 +182,11 @@ def create_batch(body, merchant_id):
 def list_batches(args, merchant_id):
     """The merchant's batches, newest first (its staff and admins)."""
     _merchant_for_insiders(merchant_id)
-    return views.batches(_db(), merchant_id, args)
+    return views.batches(current_db(), merchant_id, args)
 
 
 def _batch_for_insiders(batch_id: str) -> tuple[dict, dict]:
-    batch = views.batch(_db(), batch_id)
+    batch = views.batch(current_db(), batch_id)
     return batch, _merchant_for_insiders(batch["merchant_id"])
 
 
@@ -206,7 +201,7 @@ def get_batch(batch_id):
 @blp.response(200, schemas.BatchSchema)
 def close_batch(batch_id):
     """Close an open batch: commit its cash from the sponsor budget or flag it over budget (admins)."""
-    return _bus().handle(commands.CloseBatch(batch_id, _admin()))
+    return current_bus().handle(commands.CloseBatch(batch_id, _admin()))
 
 
 @blp.post("/batches/<batch_id>/acknowledge-over-budget")
@@ -214,7 +209,7 @@ def close_batch(batch_id):
 def acknowledge_batch(batch_id):
     """Accept paying a batch beyond the remaining sponsor budget (admins)."""
     community_id = _admin()
-    return _bus().handle(commands.AcknowledgeOverBudget(batch_id, community_id, current_principal().member_id))
+    return current_bus().handle(commands.AcknowledgeOverBudget(batch_id, community_id, current_principal().member_id))
 
 
 @blp.post("/batches/<batch_id>/pay")
@@ -223,7 +218,7 @@ def acknowledge_batch(batch_id):
 @blp.response(200, schemas.BatchSchema)
 def pay_batch(body, batch_id):
     """Record the cash payment of a closed batch with its reference (admins)."""
-    return _bus().handle(commands.PayBatch(batch_id, _admin(), body["payment_reference"]))
+    return current_bus().handle(commands.PayBatch(batch_id, _admin(), body["payment_reference"]))
 
 
 @blp.get("/batches/<batch_id>/statement")
@@ -234,11 +229,11 @@ def pay_batch(body, batch_id):
 def statement(args, batch_id):
     """The batch's statement as JSON, CSV (?format=csv) or a printable page (?format=html)."""
     batch, merchant = _batch_for_insiders(batch_id)
-    lines = views.lines(_db(), batch_id)
+    lines = views.lines(current_db(), batch_id)
     if args["format"] == "json":
         return {"batch": batch, "merchant": merchant, "lines": lines}
-    names = views.item_names(_db(), [line.get("item_id") for line in lines])
-    tz = views.timezone_of(_db(), batch["community_id"])
+    names = views.item_names(current_db(), [line.get("item_id") for line in lines])
+    tz = views.timezone_of(current_db(), batch["community_id"])
     if args["format"] == "csv":
         return Response(statements.to_csv(batch, merchant, lines, names, tz), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="statement-{batch_id}.csv"'})
@@ -249,7 +244,7 @@ def statement(args, batch_id):
 @blp.response(200, schemas.BudgetSchema)
 def get_budget():
     """My community's sponsor budget for settlements (admins)."""
-    return views.budget(_db(), _admin())
+    return views.budget(current_db(), _admin())
 
 
 @blp.post("/sponsor-budget/top-ups")
@@ -258,9 +253,9 @@ def get_budget():
 def top_up(body):
     """Record cash the sponsor added to the settlement budget (admins)."""
     community_id = _admin()
-    _bus().handle(commands.TopUpSponsorBudget(community_id, body["amount_fen"], body["reference"],
+    current_bus().handle(commands.TopUpSponsorBudget(community_id, body["amount_fen"], body["reference"],
                                               current_principal().member_id))
-    return views.budget(_db(), community_id)
+    return views.budget(current_db(), community_id)
 
 
 # -- reconciliation and reports ---------------------------------------------------------------------------
@@ -269,7 +264,7 @@ def top_up(body):
 def reconciliation(args, merchant_id):
     """Posted redeem transfers in the ledger against settled batch lines for a period, with differences."""
     merchant = _merchant_for_insiders(merchant_id)
-    return views.reconciliation(_db(), merchant, args["since"], args["until"])
+    return views.reconciliation(current_db(), merchant, args["since"], args["until"])
 
 
 @blp.get("/merchants/<merchant_id>/report")
@@ -277,11 +272,11 @@ def reconciliation(args, merchant_id):
 def merchant_report(args, merchant_id):
     """Completed redemptions per day, points and fen, top items (the merchant's staff and admins)."""
     merchant = _merchant_for_insiders(merchant_id)
-    return views.merchant_report(_db(), merchant, args["since"], args["until"])
+    return views.merchant_report(current_db(), merchant, args["since"], args["until"])
 
 
 @blp.get("/reports/community")
 @blp.arguments(schemas.PeriodArgsSchema, location="query")
 def community_report(args):
     """My community's redemptions per day and per merchant, points and fen, top items (admins)."""
-    return views.community_report(_db(), _admin(), args["since"], args["until"])
+    return views.community_report(current_db(), _admin(), args["since"], args["until"])

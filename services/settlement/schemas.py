@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from shared.schemas import PageArgsSchema
 from services.settlement.model import MERCHANT_KINDS, MERCHANT_STATUSES, REDEMPTION_STATES, SCHEDULES
 
 
@@ -122,10 +123,6 @@ class RedemptionSchema(Schema):
     def _with_code(self, obj):
         return bool(obj.get("pay_code_sha256"))
 
-
-class PageArgsSchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
 class RedemptionListArgsSchema(PageArgsSchema):

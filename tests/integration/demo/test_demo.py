@@ -3,15 +3,13 @@ and consumers on the session's Kafka and MongoDB) behind the gateway: it seeds, 
 from __future__ import annotations
 
 import io
-import threading
-from contextlib import ExitStack, contextmanager, redirect_stdout
+from contextlib import ExitStack, redirect_stdout
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from shared.config import Config
-from shared.ratelimit import limiter
+from shared.testing import serve
 from services.demo.data import ADMIN_PIN, COMMUNITIES, RESIDENT_PIN
 from services.demo.seed import main
 from services.gateway.app import create_app
@@ -19,31 +17,14 @@ from services.gateway.app import create_app
 BACKENDS = ("community", "requests", "ledger", "settlement")
 
 
-@contextmanager
-def serve(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def gateway(module_deployment):
-    # Every call here comes from 127.0.0.1, so the per-address login limit (10/minute) would make the second
-    # run wait a minute; the limit itself is the community service's to test.
-    enabled = limiter.enabled
-    limiter.enabled = False
     with ExitStack() as stack:
         env = {f"GATEWAY_{name.upper()}_URL": stack.enter_context(serve(module_deployment.service(name).app))
                for name in BACKENDS}
         app = create_app(Config.from_env("gateway", env=env))
         stack.callback(app.extensions["upstreams"].close)
         yield stack.enter_context(serve(app))
-    limiter.enabled = enabled
 
 
 def run_demo(gateway) -> tuple[int, str]:

@@ -2,16 +2,14 @@
 MongoDB): the resident's path from login to balances, and the proxy's problems."""
 from __future__ import annotations
 
-import socket
-import threading
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from shared.config import Config
-from shared.testing import wait_until
+from shared.devstack.ports import free_port
+from shared.testing import serve, wait_until
 from services.gateway.app import create_app
 
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
@@ -19,23 +17,6 @@ ADMIN_PHONE, ADMIN_PIN = "13800000011", "246810"
 RESIDENT_PHONE, RESIDENT_PIN = "13900000012", "975310"
 
 
-@contextmanager
-def serve(app):
-    """Run a WSGI app on a free port in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +29,7 @@ def site(module_deployment):
                 (("community", community), ("ledger", ledger))}
         gateway_app = create_app(Config.from_env("gateway", env={
             "GATEWAY_COMMUNITY_URL": urls["community"], "GATEWAY_LEDGER_URL": urls["ledger"],
-            "GATEWAY_MATCHING_URL": f"http://127.0.0.1:{_closed_port()}", "MAX_CONTENT_LENGTH": "4096"}))
+            "GATEWAY_MATCHING_URL": f"http://127.0.0.1:{free_port()}", "MAX_CONTENT_LENGTH": "4096"}))
         stack.callback(gateway_app.extensions["upstreams"].close)
         yield {"gateway": stack.enter_context(serve(gateway_app)), "community": community}
 

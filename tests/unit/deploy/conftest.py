@@ -20,7 +20,7 @@ def code_roles() -> dict[str, list[str]]:
         if not app.is_file():
             continue
         roles = ["web"]
-        if "build_runtime(" in app.read_text(encoding="utf-8"):
+        if re.search(r"\b(build_runtime|service_app)\(", app.read_text(encoding="utf-8")):
             roles.append("relay")  # it has a database, hence an outbox to publish
         roles += [role for role, module in (("consumer", "consumers.py"), ("scheduler", "scheduler.py"))
                   if (folder / module).is_file()]

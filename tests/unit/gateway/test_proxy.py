@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from shared.config import Config
+from shared.devstack.ports import free_port
+from shared.testing import serve
 from services.gateway.app import create_app
 
 BIG = b"0123456789abcdef" * 64 * 1024  # 1 MiB, more than one streamed chunk
@@ -39,23 +37,6 @@ def echo(request: Request) -> Response:
                     mimetype="application/json", headers={"X-Upstream": "echo"})
 
 
-@contextmanager
-def serve(app):
-    """Run a WSGI app on a free port in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +44,7 @@ def gateway():
     with serve(echo) as upstream:
         config = Config.from_env("gateway", env={
             "GATEWAY_COMMUNITY_URL": upstream + "/",  # a trailing slash must not double up
-            "GATEWAY_LEDGER_URL": f"http://127.0.0.1:{closed_port()}",
+            "GATEWAY_LEDGER_URL": f"http://127.0.0.1:{free_port()}",
             "GATEWAY_READ_TIMEOUT": "0.3",
             "MAX_CONTENT_LENGTH": "4096",
         })

@@ -1,0 +1,9 @@
+"""Schemas every service's HTTP API shares."""
+from marshmallow import Schema, fields, validate
+
+
+class PageArgsSchema(Schema):
+    """`?limit=&offset=` of a paginated list; answers carry items, total, limit and offset."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
