@@ -38,15 +38,22 @@ def ensure_indexes(db) -> None:
 class Relay:
     """Publishes unsent outbox rows in order and marks them sent; one active relay per database."""
 
-    def __init__(self, db, producer, batch_size: int = 500):
+    def __init__(self, db, producer, batch_size: int = 500, linger: float = 0.01):
         self.db = db
+        # After a wake-up, wait this long so commits arriving together go out as one batch: per-row
+        # publishing made the relay and the broker cost as much CPU as the service itself under load.
+        self.linger = linger
         self.producer = producer
         self.batch_size = batch_size
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._lease_until = None
 
     def hold_lease(self) -> bool:
         """Take or renew the relay lease, so two relays never interleave and reorder a key's events."""
         now = utcnow()
+        if self._lease_until is not None and now < self._lease_until - timedelta(seconds=LEASE_SECONDS / 2):
+            return True  # renewing on every wake-up would cost a majority write per committed change
+        self._lease_until = None
         try:
             doc = self.db[LEASES].find_one_and_update(
                 {"_id": "relay", "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
@@ -54,7 +61,10 @@ class Relay:
                 upsert=True, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:  # another relay holds a live lease
             return False
-        return doc is not None and doc["owner"] == self.owner
+        if doc is None or doc["owner"] != self.owner:
+            return False
+        self._lease_until = now + timedelta(seconds=LEASE_SECONDS)
+        return True
 
     def pending(self) -> list[dict]:
         """The oldest unsent rows, oldest first; malformed rows are set aside so they cannot block the rest."""
@@ -89,22 +99,18 @@ class Relay:
         return len(rows)
 
     def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
-        """Relay until `stop` is set, waking on outbox inserts through a change stream."""
+        """Relay until `stop` is set, woken within milliseconds of each commit by one long-lived change stream."""
         while not stop.is_set():
             try:
-                if self.drain_once() >= self.batch_size:
-                    continue
-                self._wait_for_insert(stop, idle_wait)
+                # The stream opens before the first drain, so an insert committed in between still wakes us.
+                with self.db[OUTBOX].watch([{"$match": {"operationType": "insert"}}],
+                                           max_await_time_ms=int(idle_wait * 1000)) as stream:
+                    while not stop.is_set():
+                        if self.drain_once() < self.batch_size and stream.try_next() is not None:
+                            stop.wait(self.linger)  # try_next: at once if an insert is waiting, else idle_wait
             except PyMongoError as exc:
                 log.warning("relay: MongoDB unavailable, retrying", extra={"error": str(exc)})
                 stop.wait(1.0)
             except Exception as exc:  # noqa: BLE001 - Kafka down: keep rows unsent and retry
                 log.warning("relay: publish failed, retrying", extra={"error": repr(exc)})
                 stop.wait(1.0)
-
-    def _wait_for_insert(self, stop: threading.Event, idle_wait: float) -> None:
-        # A change stream wakes the relay within milliseconds of a commit without busy polling.
-        with self.db[OUTBOX].watch([{"$match": {"operationType": "insert"}}],
-                                   max_await_time_ms=int(idle_wait * 1000)) as stream:
-            if not stop.is_set():
-                stream.try_next()
