@@ -13,7 +13,7 @@ from tenacity import retry_if_exception_type, Retrying, stop_after_delay, wait_f
 
 from . import paths
 from .ports import port_open
-from .process import ChildProcess, ensure_ports_free, ProcessExited
+from .process import ChildProcess, ensure_ports_free, ManagedServer, ProcessExited
 
 _SERVER_PROPERTIES = """\
 # Written by shared.devstack on every start; edit shared/devstack/kafka.py instead.
@@ -69,8 +69,10 @@ def _new_cluster_id() -> str:
             return text
 
 
-class KafkaBroker:
+class KafkaBroker(ManagedServer):
     """One local Kafka broker process; data survives stop/start with the same data_dir."""
+
+    stop_timeout = 60.0  # a broker flushing its logs takes longer than mongod
 
     def __init__(self, port: int = 9092, controller_port: int = 9093, data_dir: Path = paths.KAFKA_DATA,
                  heap_mb: int = 256, libs_dir: Path = paths.KAFKA_LIBS):
@@ -165,20 +167,8 @@ class KafkaBroker:
         finally:
             admin.close()
 
-    def stop(self, timeout: float = 60.0) -> int | None:
-        """Clean shutdown: SIGTERM, wait, then SIGKILL."""
-        return self.process.stop(timeout)
-
-    def kill(self) -> int | None:
-        """SIGKILL the broker (crash simulation)."""
-        return self.process.kill()
-
-    def restart(self, hard: bool = False, timeout: float = 60.0) -> None:
-        """Stop (or kill if `hard`) and start again on the same data, then wait until ready."""
-        if hard:
-            self.kill()
-        else:
-            self.stop()
+    def start_ready(self, timeout: float) -> None:
+        """Start and wait until the broker answers."""
         self.start()
         self.wait_ready(timeout)
 

@@ -8,7 +8,7 @@ from pymongo.errors import PyMongoError
 from tenacity import retry_if_exception_type, Retrying, stop_after_delay, wait_fixed
 
 from . import paths
-from .process import ChildProcess, ensure_ports_free, ProcessExited
+from .process import ChildProcess, ensure_ports_free, ManagedServer, ProcessExited
 
 REPLICA_SET = "rs0"
 
@@ -41,7 +41,7 @@ def _check_primary(client: MongoClient) -> None:
         raise NotPrimaryYet("not primary yet")
 
 
-class Mongod:
+class Mongod(ManagedServer):
     """One local mongod process, a one-member replica set; data survives stop/start with the same data_dir."""
 
     def __init__(self, port: int = 27017, data_dir: Path = paths.MONGO_DATA, cache_gb: float = 0.25,
@@ -97,20 +97,8 @@ class Mongod:
         """Same as start(): it already waits; here for symmetry with KafkaBroker."""
         self.start(timeout)
 
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """Clean shutdown: SIGTERM, wait, then SIGKILL."""
-        return self.process.stop(timeout)
-
-    def kill(self) -> int | None:
-        """SIGKILL mongod (crash simulation; the journal makes acknowledged writes survive)."""
-        return self.process.kill()
-
-    def restart(self, hard: bool = False, timeout: float = 60.0) -> None:
-        """Stop (or kill if `hard`) and start again on the same data, then wait for PRIMARY."""
-        if hard:
-            self.kill()
-        else:
-            self.stop()
+    def start_ready(self, timeout: float) -> None:
+        """Start and wait until this member is PRIMARY."""
         self.start(timeout)
 
     def __repr__(self) -> str:

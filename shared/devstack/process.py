@@ -95,6 +95,33 @@ class ChildProcess:
             return b"".join(deque(log, maxlen=lines)).decode(errors="replace")
 
 
+class ManagedServer:
+    """A server process we own (Kafka, mongod): clean stop, crash by SIGKILL, restart on the same data."""
+
+    process: ChildProcess
+    stop_timeout = 30.0
+
+    def start_ready(self, timeout: float) -> None:
+        """Start and wait until the server serves."""
+        raise NotImplementedError
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """Clean shutdown: SIGTERM, wait, then SIGKILL."""
+        return self.process.stop(timeout or self.stop_timeout)
+
+    def kill(self) -> int | None:
+        """SIGKILL the server (crash simulation; journals make acknowledged writes survive)."""
+        return self.process.kill()
+
+    def restart(self, hard: bool = False, timeout: float = 60.0) -> None:
+        """Stop (or kill if `hard`) and start again on the same data, then wait until it serves."""
+        if hard:
+            self.kill()
+        else:
+            self.stop()
+        self.start_ready(timeout)
+
+
 def rss_bytes(pid: int) -> int:
     """Resident set size of a process, from /proc (Linux only)."""
     with open(f"/proc/{pid}/statm") as statm:
