@@ -279,6 +279,11 @@ def grant_credit_limit(cmd: commands.GrantCreditLimit, tx: Tx) -> tuple[dict, in
     def compute():
         repo = LedgerRepository(tx)
         account = repo.account(cmd.account_id)
+        member = model.parse_member_account_id(cmd.account_id)
+        if account is None and member and member[0] == cmd.actor.community_id:
+            # An admin may grant a loan right after registering a member, before MemberJoined has reached
+            # the ledger: member accounts open on demand, as they do for transfers.
+            account = member_account(tx, repo, *member)
         if account is None or account.community_id != cmd.actor.community_id:
             raise NotFound("No such account.", code="unknown_account")
         account.check_new_limit(cmd.credit_limit)

@@ -40,6 +40,14 @@ def member_account_id(community_id: str, member_id: str, unit: str) -> str:
     return f"m:{community_id}:{member_id}:{unit}"
 
 
+def parse_member_account_id(account_id: str) -> tuple[str, str, str] | None:
+    """(community_id, member_id, unit) of a member account id, or None if it is not one."""
+    parts = account_id.split(":")
+    if len(parts) == 4 and parts[0] == "m" and all(parts[1:3]) and parts[3] in UNITS:
+        return parts[1], parts[2], parts[3]
+    return None
+
+
 def system_account_id(community_id: str, name: str, unit: str) -> str:
     """The id of a community system account (issuance, expiry, penalty, fees, sponsor)."""
     return f"s:{community_id}:{name}:{unit}"

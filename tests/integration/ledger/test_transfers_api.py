@@ -271,3 +271,15 @@ def test_audit_detects_tampering(kit, c):
     assert not report["ok"]
     assert any("tampered" in p for p in report["problems"])
     assert any("sum to" in p for p in report["problems"])
+
+
+def test_a_loan_granted_before_member_joined_reaches_the_ledger_opens_the_account(kit):
+    community = kit.community()
+    account = f"m:{community}:m_brand_new:HOUR"
+    granted = kit.grant(account, community, 120)
+    assert granted["credit_limit"] == 120 and granted["available"] == 120
+    assert kit.db.accounts.find_one({"_id": account})["credit_limit"] == 120
+    other = kit.http.post("/v1/admin/accounts/m:c_elsewhere:m_x:HOUR/credit-limit", json={"credit_limit": 10},
+                          headers=kit.h("root", community, "admin"))
+    assert other.status_code == 404 and kit.db.accounts.find_one({"_id": "m:c_elsewhere:m_x:HOUR"}) is None
+    kit.log.wait("AccountOpened", account_id=account)
