@@ -132,6 +132,26 @@ def statement(args, account_id):
                            since=args.get("since"), until=args.get("until"))
 
 
+@blp.get("/preferences")
+@authenticated
+@blp.response(200, schemas.GiftPreferenceSchema)
+def my_preferences():
+    """Whether gifts to me post at once (auto-accept) or wait for my confirmation."""
+    actor = _actor()
+    doc = current_db().accounts.find_one({"_id": member_account_id(actor.community_id, actor.member_id, "HOUR")},
+                                         {"auto_accept_credits": 1})
+    return {"auto_accept_credits": bool(doc and doc.get("auto_accept_credits"))}
+
+
+@blp.put("/preferences")
+@authenticated
+@blp.arguments(schemas.GiftPreferenceSchema)
+@blp.response(200, schemas.GiftPreferenceSchema)
+def set_my_preferences(body):
+    """Opt in (or out) of accepting gifts automatically."""
+    return current_bus().handle(commands.SetGiftPreference(_actor(), body["auto_accept_credits"]))
+
+
 @blp.post("/admin/accounts/<account_id>/credit-limit")
 @require_roles("admin")
 @limiter.limit(_money_limit)

@@ -68,6 +68,14 @@ class GrantCreditLimit:
 
 
 @dataclass(frozen=True)
+class SetGiftPreference:
+    """A member opts in (or out) of accepting gifts automatically (SPEC §4 `credit` auto-accept)."""
+
+    actor: Actor
+    auto_accept_credits: bool
+
+
+@dataclass(frozen=True)
 class IssuePayCode:
     """A member asks for a one-time code to show at a shop's till."""
 

@@ -227,6 +227,9 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
             t = new_transfer(workflow="credit", amount=amount, debit=mine, credit=other, payer_id=actor.member_id,
                               payee_id=other.owner_id, **common)
             t = start_pending(tx, repo, t, mine, other, require_funds=True)
+            if other.auto_accept_credits:
+                # The payee's standing consent is their confirmation: pending then posted, by them.
+                t = post_pending(tx, repo, t, other.owner_id, now)
         return transfer_view(t), 201
 
     return _idempotent(tx, actor, "transfers", cmd.idempotency_key, cmd.body, compute, stored=snap.key_record)
@@ -298,6 +301,14 @@ def grant_credit_limit(cmd: commands.GrantCreditLimit, tx: Tx) -> tuple[dict, in
     return _idempotent(tx, cmd.actor, f"limit:{cmd.account_id}", cmd.idempotency_key, cmd.body, compute)
 
 
+def set_gift_preference(cmd: commands.SetGiftPreference, tx: Tx) -> dict:
+    """Opt in or out of accepting gifts automatically, for both units."""
+    repo = LedgerRepository(tx)
+    accounts = [member_account(tx, repo, cmd.actor.community_id, cmd.actor.member_id, unit) for unit in model.UNITS]
+    repo.set_auto_accept([a.account_id for a in accounts], cmd.auto_accept_credits)
+    return {"auto_accept_credits": cmd.auto_accept_credits}
+
+
 def issue_pay_code(cmd: commands.IssuePayCode, tx: Tx) -> tuple[dict, int]:
     """A one-time code for the till; only its sha256 is stored (no idempotent replay: that would keep it)."""
     repo = LedgerRepository(tx)
@@ -361,6 +372,7 @@ HANDLERS = {
     commands.RejectTransfer: reject_transfer,
     commands.CancelTransfer: cancel_transfer,
     commands.GrantCreditLimit: grant_credit_limit,
+    commands.SetGiftPreference: set_gift_preference,
     commands.IssuePayCode: issue_pay_code,
     commands.ExpireTransfer: expire_transfer,
     commands.ReverseTransfer: reverse_transfer,

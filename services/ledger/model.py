@@ -85,6 +85,7 @@ class Account:
     shards: int = 0  # > 0: balance and chain live in shard documents
     seq: int = 0
     last_hash: str = GENESIS
+    auto_accept_credits: bool = False  # the owner accepts gifts (`credit`) without confirming each one
 
     @property
     def unlimited(self) -> bool:

@@ -135,6 +135,10 @@ class LedgerRepository:
         return self.tx["accounts"].update_many({"_id": {"$in": account_ids}, "status": {"$ne": status}},
                                                {"$set": {"status": status}}).modified_count
 
+    def set_auto_accept(self, account_ids: list[str], value: bool) -> None:
+        """Record a member's standing consent to gifts on their accounts."""
+        self.tx["accounts"].update_many({"_id": {"$in": account_ids}}, {"$set": {"auto_accept_credits": value}})
+
     def set_credit_limit(self, account_id: str, limit: int) -> None:
         """Store a new credit limit, only if it still covers the account's use (rechecked in the write)."""
         result = self.tx["accounts"].update_one(

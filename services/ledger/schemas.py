@@ -48,6 +48,10 @@ class CreditLimitSchema(Schema):
     credit_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
 
 
+class GiftPreferenceSchema(Schema):
+    auto_accept_credits = fields.Boolean(required=True)
+
+
 class PayCodeCreateSchema(Schema):
     max_points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
     ttl_seconds = fields.Integer(strict=True, load_default=300, validate=validate.Range(min=30, max=900))

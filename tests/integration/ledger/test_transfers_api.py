@@ -47,6 +47,31 @@ def test_credit_gift_reserves_then_posts_when_the_payee_accepts(kit, c):
     assert kit.audit(c)["ok"]
 
 
+def test_gifts_post_at_once_to_a_payee_who_opted_in_and_wait_again_after_opting_out(kit, c):
+    kit.fund("alice", c, points=100)
+    me = kit.h("bob", c)
+    assert kit.http.get("/v1/preferences", headers=me).json == {"auto_accept_credits": False}
+    assert kit.http.put("/v1/preferences", json={"auto_accept_credits": "yes please"}, headers=me).status_code == 422
+    opted = kit.http.put("/v1/preferences", json={"auto_accept_credits": True}, headers=me)
+    assert opted.status_code == 200 and kit.http.get("/v1/preferences", headers=me).json["auto_accept_credits"]
+
+    r = kit.transfer("alice", c, workflow="credit", unit="PT", counterparty_id="bob", amount=25)
+    assert r.status_code == 201 and r.json["state"] == "posted" and r.json["resolved_by"] == "bob"
+    assert kit.balance("bob", c, "PT")["posted"] == 25 and kit.balance("alice", c, "PT")["available"] == 75
+    assert _entries(kit, r.json["transfer_id"]) == 2
+    kit.log.wait("TransferPosted", transfer_id=r.json["transfer_id"])
+    assert kit.log.of("TransferPending", transfer_id=r.json["transfer_id"])  # the trail shows both steps
+
+    # Bills are never auto-accepted: consent covers being paid, not paying.
+    bill = kit.transfer("carol", c, workflow="bill", unit="PT", counterparty_id="bob", amount=5)
+    assert bill.status_code == 201 and bill.json["state"] == "pending"
+
+    kit.http.put("/v1/preferences", json={"auto_accept_credits": False}, headers=me)
+    again = kit.transfer("alice", c, workflow="credit", unit="PT", counterparty_id="bob", amount=5)
+    assert again.json["state"] == "pending"
+    assert kit.audit(c)["ok"]
+
+
 def test_bill_is_confirmed_by_the_payer_and_rechecks_funds(kit, c):
     r = kit.transfer("bob", c, workflow="bill", unit="HOUR", counterparty_id="alice", amount=90)
     assert r.status_code == 201 and r.json["payer_id"] == "alice" and r.json["funds_reserved"] is False
