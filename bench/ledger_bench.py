@@ -23,7 +23,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -343,13 +342,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--skip-unsharded", action="store_true")
     args = ap.parse_args()
+    with devstack.env_or_local("ledger-bench") as stack:
+        run(args, stack)
 
-    stack = devstack.from_env()
-    tmp = None
-    if stack is None:
-        tmp = tempfile.TemporaryDirectory(prefix="ledger-bench-")
-        print("starting Kafka and mongod ...", flush=True)
-        stack = devstack.start_local(Path(tmp.name))
+
+def run(args, stack) -> None:
+    """All the ledger runs against one Kafka + mongod stack."""
     run_id = uuid.uuid4().hex[:8]
     prefix, db_name = f"bench{run_id}.", f"bench_{run_id}_ledger"
     ensure_topics(stack.kafka_bootstrap, prefix)
@@ -451,9 +449,6 @@ def main() -> None:
                 os.killpg(p.pid, 9)
         runtime.client.drop_database(db_name)
         runtime.close()
-        if tmp is not None:
-            stack.close()
-            tmp.cleanup()
 
 
 if __name__ == "__main__":

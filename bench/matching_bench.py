@@ -17,7 +17,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -203,12 +202,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args()
+    with devstack.env_or_local("matching-bench") as stack:
+        run(args, stack)
 
-    stack = devstack.from_env()
-    owned = stack is None
-    if owned:
-        print("starting a private Kafka + mongod …", flush=True)
-        stack = devstack.start_local(Path(tempfile.mkdtemp(prefix="matching-bench-")))
+
+def run(args, stack) -> None:
+    """Build the community, measure suggestions, rebuild, measure again."""
     dep = Deployment(stack.kafka_bootstrap, stack.mongo_url, name=f"mbench{uuid.uuid4().hex[:6]}")
     config = dep.config("matching")
     gunicorn = None
@@ -277,8 +276,6 @@ def main() -> None:
             gunicorn.wait(timeout=30)
         dep.close()
         _cleanup(dep, config)
-        if owned:
-            stack.close()
 
 
 def _cleanup(dep, config) -> None:

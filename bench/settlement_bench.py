@@ -20,7 +20,6 @@ import hashlib
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -291,12 +290,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0, help="duration of each latency run")
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
+    with devstack.env_or_local("settlement-bench") as stack:
+        run(args, stack)
 
-    stack = devstack.from_env()
-    tmp = None
-    if stack is None:
-        tmp = tempfile.TemporaryDirectory(prefix="settlement-bench-")
-        stack = devstack.start_local(Path(tmp.name))
+
+def run(args, stack) -> None:
+    """The batch run and (unless skipped) the till latency runs, each in its own deployment."""
     print(f"kafka {stack.kafka_bootstrap}, mongo {stack.mongo_url} ({stack.origin})")
     deployments = []
     try:
@@ -318,9 +317,6 @@ def main() -> None:
                 if name.startswith(d.prefix.replace(".", "_")):
                     client.drop_database(name)
         client.close()
-        stack.close()
-        if tmp is not None:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":

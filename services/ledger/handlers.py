@@ -251,30 +251,27 @@ def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
     return _idempotent(tx, cmd.actor, scope, cmd.idempotency_key, {}, compute, stored=snap.key_record)
 
 
-def reject_transfer(cmd: commands.RejectTransfer, tx: Tx) -> tuple[dict, int]:
-    """The counterparty rejects: the hold is released."""
+def _close(cmd, tx: Tx, verb: str, state: str) -> tuple[dict, int]:
+    """Reject or cancel (`verb`, the Transfer's check of who may) a pending transfer: the hold is released."""
     def compute():
         repo = LedgerRepository(tx)
         now = utcnow()
         t = _load(repo, cmd.transfer_id, cmd.actor)
-        if t.reject(cmd.actor, now):
-            t = close_pending(tx, repo, t, REJECTED, cmd.actor.member_id, now, cmd.reason or "rejected")
+        if getattr(t, verb)(cmd.actor, now):
+            t = close_pending(tx, repo, t, state, cmd.actor.member_id, now, cmd.reason or state)
         return transfer_view(t), 200
-    return _idempotent(tx, cmd.actor, f"reject:{cmd.transfer_id}", cmd.idempotency_key,
+    return _idempotent(tx, cmd.actor, f"{verb}:{cmd.transfer_id}", cmd.idempotency_key,
                        {"reason": cmd.reason}, compute)
+
+
+def reject_transfer(cmd: commands.RejectTransfer, tx: Tx) -> tuple[dict, int]:
+    """The counterparty rejects: the hold is released."""
+    return _close(cmd, tx, "reject", REJECTED)
 
 
 def cancel_transfer(cmd: commands.CancelTransfer, tx: Tx) -> tuple[dict, int]:
     """The initiator withdraws a pending transfer."""
-    def compute():
-        repo = LedgerRepository(tx)
-        now = utcnow()
-        t = _load(repo, cmd.transfer_id, cmd.actor)
-        if t.cancel(cmd.actor, now):
-            t = close_pending(tx, repo, t, CANCELLED, cmd.actor.member_id, now, cmd.reason or "cancelled")
-        return transfer_view(t), 200
-    return _idempotent(tx, cmd.actor, f"cancel:{cmd.transfer_id}", cmd.idempotency_key,
-                       {"reason": cmd.reason}, compute)
+    return _close(cmd, tx, "cancel", CANCELLED)
 
 
 def grant_credit_limit(cmd: commands.GrantCreditLimit, tx: Tx) -> tuple[dict, int]:

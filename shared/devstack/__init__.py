@@ -7,10 +7,10 @@ from .kafka import KafkaBroker
 from .mongod import Mongod
 from .ports import free_port, port_open
 from .process import PortInUse, ProcessExited
-from .stack import docker_available, from_env, Stack, start_containers, start_local
+from .stack import docker_available, env_or_local, from_env, Stack, start_containers, start_local
 
 __all__ = [
-    "FetchError", "KafkaBroker", "Mongod", "PortInUse", "ProcessExited", "Stack", "create_topics",
+    "FetchError", "KafkaBroker", "Mongod", "PortInUse", "ProcessExited", "Stack", "env_or_local", "create_topics",
     "docker_available", "ensure_kafka", "ensure_mongod", "free_port", "from_env", "port_open",
     "start_containers", "start_local",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+import tempfile
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,22 @@ def from_env() -> Stack | None:
     if bootstrap and url:
         return Stack(kafka_bootstrap=bootstrap, mongo_url=url, origin="env")
     return None
+
+
+@contextmanager
+def env_or_local(name: str):
+    """The stack of KAFKA_BOOTSTRAP + MONGO_URL if set, else a throw-away local one, stopped and deleted after."""
+    stack = from_env()
+    if stack is not None:
+        yield stack
+        return
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as base:
+        print(f"{name}: starting a private Kafka + mongod …", flush=True)
+        stack = start_local(Path(base))
+        try:
+            yield stack
+        finally:
+            stack.close()
 
 
 def docker_available(timeout: float = 5.0) -> bool:
