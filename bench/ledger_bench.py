@@ -48,6 +48,12 @@ class _Conn:
     def __init__(self, host: str, port: int):
         self.host, self.port, self.reader, self.writer = host, port, None, None
 
+    def close(self) -> None:
+        """Drop the connection; the next request opens a new one."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     async def post(self, path: str, headers: dict, body: dict | None = None) -> tuple[int, bytes]:
         import asyncio
         import json
@@ -110,6 +116,10 @@ def _client_proc(args) -> tuple[list[float], float]:
             if status != 200:
                 raise RuntimeError(f"confirm failed: {status} {answer[:300]!r}")
             out.append(time.perf_counter() - t0)
+            # A new connection per transfer, as phones behind an ingress do. With a few long keep-alive
+            # connections one gunicorn worker can end up holding all of them (it accepted first) and
+            # the run measures one process's GIL; reconnecting lets whichever worker is free accept.
+            conn.close()
 
     async def run():
         deadline = time.perf_counter() + seconds

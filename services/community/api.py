@@ -28,7 +28,7 @@ def _check_operator_key() -> None:
 
 
 @blp.post("/communities")
-@blp.arguments(schemas.CommunityCreateSchema)
+@blp.arguments(schemas.CommunityCreateSchema())
 @blp.response(201, schemas.CommunityCreatedSchema)
 def create_community(body):
     """Create a community with its first admin (deployment operators only)."""
@@ -47,7 +47,7 @@ def get_community(community_id):
 
 
 @blp.patch("/communities/<community_id>")
-@blp.arguments(schemas.CommunityUpdateSchema)
+@blp.arguments(schemas.CommunityUpdateSchema())
 @blp.response(200, schemas.CommunitySchema)
 def update_community(body, community_id):
     """Change name, point value or settings (admins of the community)."""
@@ -56,7 +56,7 @@ def update_community(body, community_id):
 
 
 @blp.post("/communities/<community_id>/grids")
-@blp.arguments(schemas.GridCreateSchema)
+@blp.arguments(schemas.GridCreateSchema())
 @blp.response(201, schemas.GridSchema)
 def create_grid(body, community_id):
     """Add a grid (admins)."""
@@ -73,7 +73,7 @@ def list_grids(community_id):
 
 
 @blp.post("/communities/<community_id>/members")
-@blp.arguments(schemas.MemberCreateSchema)
+@blp.arguments(schemas.MemberCreateSchema())
 @blp.response(201, schemas.MemberSchema)
 def register_member(body, community_id):
     """Add a member (admins)."""
@@ -82,7 +82,7 @@ def register_member(body, community_id):
 
 
 @blp.get("/communities/<community_id>/members")
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 def list_members(args, community_id):
     """Members, oldest first (staff); phone numbers only for admins."""
     principal = require_community(community_id, *STAFF)
@@ -103,7 +103,7 @@ def get_member(community_id, member_id):
 
 
 @blp.patch("/communities/<community_id>/members/<member_id>")
-@blp.arguments(schemas.MemberAdminUpdateSchema)
+@blp.arguments(schemas.MemberAdminUpdateSchema())
 @blp.response(200, schemas.MemberSchema)
 def admin_update_member(body, community_id, member_id):
     """Change a member's roles, grid or profile (admins)."""
@@ -128,7 +128,7 @@ def my_profile():
 
 
 @blp.patch("/members/me")
-@blp.arguments(schemas.ProfileUpdateSchema)
+@blp.arguments(schemas.ProfileUpdateSchema())
 @blp.response(200, schemas.MemberSchema)
 def update_my_profile(body):
     """Change my display name, grid, skills, availability or password."""
@@ -148,7 +148,7 @@ def _login_account() -> str:
 # centre's shared kiosk or a neighbourhood NAT can still sign many residents in.
 @limiter.limit("10/minute", key_func=_login_account)
 @limiter.limit("60/minute")
-@blp.arguments(schemas.LoginSchema)
+@blp.arguments(schemas.LoginSchema())
 @blp.response(200, schemas.TokenSchema)
 def login(body):
     """Exchange community code, phone and PIN/password for a bearer token."""

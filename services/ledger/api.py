@@ -38,7 +38,7 @@ def my_balances():
 
 @blp.get("/entries")
 @authenticated
-@blp.arguments(schemas.EntriesArgsSchema, location="query")
+@blp.arguments(schemas.EntriesArgsSchema(), location="query")
 @blp.response(200, schemas.EntriesPageSchema)
 def my_entries(args):
     """My journal entries, newest first; filter by unit and date; page on with next_cursor."""
@@ -52,7 +52,7 @@ def my_entries(args):
 @blp.post("/transfers")
 @authenticated
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.TransferCreateSchema)
+@blp.arguments(schemas.TransferCreateSchema())
 @blp.response(201, schemas.TransferSchema)
 def create_transfer(body):
     """Create a pending transfer: `bill` (the counterparty pays me), `credit` (I pay the counterparty), or
@@ -68,7 +68,7 @@ def create_transfer(body):
 
 @blp.get("/transfers/awaiting")
 @authenticated
-@blp.arguments(schemas.LimitArgsSchema, location="query")
+@blp.arguments(schemas.LimitArgsSchema(), location="query")
 @blp.response(200, schemas.TransferSchema(many=True))
 def awaiting_me(args):
     """Pending transfers waiting for my confirmation, newest first."""
@@ -95,7 +95,7 @@ def confirm(transfer_id):
 @blp.post("/transfers/<transfer_id>/reject")
 @authenticated
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.ResolveSchema)
+@blp.arguments(schemas.ResolveSchema())
 @blp.response(200, schemas.TransferSchema)
 def reject(body, transfer_id):
     """Reject as the counterparty: the reserved funds are released."""
@@ -105,7 +105,7 @@ def reject(body, transfer_id):
 @blp.post("/transfers/<transfer_id>/cancel")
 @authenticated
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.ResolveSchema)
+@blp.arguments(schemas.ResolveSchema())
 @blp.response(200, schemas.TransferSchema)
 def cancel(body, transfer_id):
     """Cancel my own pending transfer."""
@@ -115,7 +115,7 @@ def cancel(body, transfer_id):
 @blp.post("/pay-codes")
 @authenticated
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.PayCodeCreateSchema)
+@blp.arguments(schemas.PayCodeCreateSchema())
 @blp.response(201, schemas.PayCodeSchema)
 def issue_pay_code(body):
     """A one-time code (valid a few minutes) that lets a shop charge me up to max_points at once."""
@@ -124,7 +124,7 @@ def issue_pay_code(body):
 
 @blp.get("/admin/accounts/<account_id>/statement")
 @require_roles("admin")
-@blp.arguments(schemas.StatementArgsSchema, location="query")
+@blp.arguments(schemas.StatementArgsSchema(), location="query")
 @blp.response(200, schemas.StatementSchema)
 def statement(args, account_id):
     """An account's balances and entries, newest first (admins of its community)."""
@@ -145,7 +145,7 @@ def my_preferences():
 
 @blp.put("/preferences")
 @authenticated
-@blp.arguments(schemas.GiftPreferenceSchema)
+@blp.arguments(schemas.GiftPreferenceSchema())
 @blp.response(200, schemas.GiftPreferenceSchema)
 def set_my_preferences(body):
     """Opt in (or out) of accepting gifts automatically."""
@@ -155,7 +155,7 @@ def set_my_preferences(body):
 @blp.post("/admin/accounts/<account_id>/credit-limit")
 @require_roles("admin")
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.CreditLimitSchema)
+@blp.arguments(schemas.CreditLimitSchema())
 @blp.response(200, schemas.AccountSchema)
 def grant_credit_limit(body, account_id):
     """Set an account's credit limit: a points loan or hours overdraft (admins of its community)."""
@@ -166,7 +166,7 @@ def grant_credit_limit(body, account_id):
 @blp.post("/admin/transfers/<transfer_id>/reverse")
 @require_roles("admin")
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.ResolveSchema)
+@blp.arguments(schemas.ResolveSchema())
 @blp.response(201, schemas.TransferSchema)
 def reverse(body, transfer_id):
     """Compensate a posted transfer with an opposite posted one that references it (admins)."""
@@ -175,7 +175,7 @@ def reverse(body, transfer_id):
 
 @blp.get("/admin/audit")
 @require_roles("admin")
-@blp.arguments(schemas.AuditArgsSchema, location="query")
+@blp.arguments(schemas.AuditArgsSchema(), location="query")
 @blp.response(200, schemas.AuditSchema)
 def audit(args):
     """Verify every hash chain of my community, recompute every balance, check the invariants."""

@@ -6,13 +6,13 @@ Collections: `accounts` (one document per account; running balance and chain hea
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from pymongo import UpdateOne
 
 from shared.errors import NotFound, Unprocessable
 from shared.idempotency import KEYS
-from shared.mongo import utcnow
+from shared.mongo import shallow_fields, utcnow
 from shared.uow import Tx
 from services.ledger import model
 from services.ledger.model import Account, Transfer
@@ -40,7 +40,7 @@ def to_transfer(doc: dict) -> Transfer:
 
 def transfer_doc(t: Transfer) -> dict:
     """The stored form of a transfer (`confirmer_id` indexed for "awaiting my confirmation")."""
-    doc = asdict(t)
+    doc = shallow_fields(t)
     doc["_id"] = doc.pop("transfer_id")
     doc["confirmer_id"] = t.confirmer_id()
     if doc["source"] is None:
@@ -118,7 +118,7 @@ class LedgerRepository:
         existing = self.account(account.account_id)  # a plain read: never writes a hot document
         if existing is not None:
             return existing, False
-        doc = asdict(account)
+        doc = shallow_fields(account)
         doc["_id"] = doc.pop("account_id")
         doc["opened_at"] = utcnow()
         result = self.tx["accounts"].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
@@ -193,7 +193,8 @@ class LedgerRepository:
             coll = self._holder(account, shard)
             # `account` was read in this same transaction (one snapshot), so an unsharded account's head is
             # already in hand; only a hot account's shard needs reading. A concurrent change is a write conflict.
-            head = asdict(account) if not account.shards else coll.find_one(self._holder_filter(account, shard))
+            head = (shallow_fields(account) if not account.shards
+                    else coll.find_one(self._holder_filter(account, shard)))
             if side == "debit" and not account.unlimited:
                 current = replace(account, posted=head["posted"], pending_out=head["pending_out"],
                                         credit_limit=head["credit_limit"])

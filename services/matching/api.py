@@ -17,7 +17,7 @@ def _ext(name: str):
 
 
 @blp.get("/requests/<request_id>/suggestions")
-@blp.arguments(schemas.LimitArgsSchema, location="query")
+@blp.arguments(schemas.LimitArgsSchema(), location="query")
 @blp.response(200, schemas.RequestSuggestionsSchema)
 @blp.doc(security=[{"bearer": []}])
 @authenticated
@@ -28,7 +28,7 @@ def request_suggestions(args, request_id):
 
 
 @blp.get("/members/<member_id>/suggested-requests")
-@blp.arguments(schemas.LimitArgsSchema, location="query")
+@blp.arguments(schemas.LimitArgsSchema(), location="query")
 @blp.response(200, schemas.MemberSuggestionsSchema)
 @blp.doc(security=[{"bearer": []}])
 @authenticated

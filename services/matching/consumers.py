@@ -29,6 +29,7 @@ def subscriptions(runtime, suggest: bool = True) -> dict[str, Subscription]:
         "RequestAccepted": Subscription(schemas.HelperEventSchema, p.request_accepted),
         "HelperReleased": Subscription(schemas.HelperEventSchema, p.helper_released),
         "HelpClaimed": Subscription(schemas.HelpClaimedSchema, p.help_claimed),
+        "ClaimLapsed": Subscription(schemas.HelperEventSchema, p.claim_lapsed),
         "RequestCancelled": Subscription(schemas.RequestRefSchema, p.request_ended("cancelled")),
         "RequestExpired": Subscription(schemas.RequestRefSchema, p.request_ended("expired")),
         "RequestCompleted": Subscription(schemas.RequestRefSchema, p.request_ended("completed", "completed")),

@@ -64,6 +64,10 @@ class Projector:
         if payload.get("source", "request") == "request":
             repository.end_commitment(tx, payload["request_id"], "claimed")
 
+    def claim_lapsed(self, event: Event, payload: dict, tx) -> None:
+        """ClaimLapsed: the commitment counts again until the helper claims anew."""
+        repository.reopen_commitment(tx, payload)
+
     def request_ended(self, state: str, counter: str | None = None):
         """A handler for RequestCancelled / RequestExpired / RequestCompleted / RequestDisputed."""
         def handle(event: Event, payload: dict, tx) -> None:

@@ -134,6 +134,15 @@ def end_commitment(tx, request_id: str, state: str, counter: str | None = None) 
     _touch_request(tx, doc["community_id"], request_id, {"$set": {"state": state, "commitment_open": False}})
 
 
+def reopen_commitment(tx, payload: dict) -> None:
+    """ClaimLapsed: the claim's transfer lapsed; the helper owes the request again (until re-claimed)."""
+    doc = get_request(tx, payload["request_id"])
+    if doc is None or doc.get("commitment_open") or doc.get("helper_id") != payload["helper_id"]:
+        return  # unknown, or already counted (a repeated event)
+    _touch_member(tx, doc["community_id"], payload["helper_id"], {"$inc": {"open_commitments": 1}})
+    _touch_request(tx, doc["community_id"], doc["_id"], {"$set": {"state": "in_progress", "commitment_open": True}})
+
+
 def rate(tx, community_id: str, helper_id: str, stars: int) -> None:
     """HelpRated: add to the helper's rating."""
     _touch_member(tx, community_id, helper_id, {"$inc": {"rating_sum": stars, "rating_count": 1}})

@@ -52,7 +52,7 @@ def _refused(result: dict) -> dict:
 
 # -- help requests -------------------------------------------------------------------------------------
 @blp.post("/requests")
-@blp.arguments(schemas.RequestCreateSchema)
+@blp.arguments(schemas.RequestCreateSchema())
 @blp.response(201, schemas.RequestSchema)
 def post_request(body):
     """Post a help request (求助); honours Idempotency-Key."""
@@ -60,7 +60,7 @@ def post_request(body):
 
 
 @blp.get("/requests")
-@blp.arguments(schemas.BrowseArgsSchema, location="query")
+@blp.arguments(schemas.BrowseArgsSchema(), location="query")
 @blp.response(200, schemas.RequestPageSchema)
 def browse_requests(args):
     """Open requests of my community: filter by grid, category, unit, time window (from/to) and text (q)."""
@@ -68,7 +68,7 @@ def browse_requests(args):
 
 
 @blp.get("/requests/mine")
-@blp.arguments(schemas.StatusArgsSchema, location="query")
+@blp.arguments(schemas.StatusArgsSchema(), location="query")
 @blp.response(200, schemas.RequestPageSchema)
 def my_requests(args):
     """Requests I posted, newest first."""
@@ -76,7 +76,7 @@ def my_requests(args):
 
 
 @blp.get("/requests/commitments")
-@blp.arguments(schemas.StatusArgsSchema, location="query")
+@blp.arguments(schemas.StatusArgsSchema(), location="query")
 @blp.response(200, schemas.RequestPageSchema)
 def my_commitments(args):
     """Requests I accepted as a helper (by default: accepted, in progress or claimed)."""
@@ -120,7 +120,7 @@ def issue_code(request_id):
 
 
 @blp.post("/requests/<request_id>/check-in")
-@blp.arguments(schemas.CodeSubmitSchema)
+@blp.arguments(schemas.CodeSubmitSchema())
 @blp.response(200, schemas.RequestSchema)
 def check_in(body, request_id):
     """The helper enters or scans the requester's check-in code; the help is in progress."""
@@ -128,7 +128,7 @@ def check_in(body, request_id):
 
 
 @blp.post("/requests/<request_id>/check-out")
-@blp.arguments(schemas.CodeSubmitSchema)
+@blp.arguments(schemas.CodeSubmitSchema())
 @blp.response(200, schemas.RequestSchema)
 def check_out(body, request_id):
     """The helper enters or scans the check-out code; the measured duration is fixed."""
@@ -136,7 +136,7 @@ def check_out(body, request_id):
 
 
 @blp.post("/requests/<request_id>/agree-claim")
-@blp.arguments(schemas.MinutesSchema)
+@blp.arguments(schemas.MinutesSchema())
 @blp.response(200, schemas.RequestSchema)
 def agree_claim(body, request_id):
     """The requester agrees that the helper may claim up to `minutes`, beyond the measured time."""
@@ -144,7 +144,7 @@ def agree_claim(body, request_id):
 
 
 @blp.post("/requests/<request_id>/claim")
-@blp.arguments(schemas.MinutesSchema)
+@blp.arguments(schemas.MinutesSchema())
 @blp.response(200, schemas.RequestSchema)
 def claim(body, request_id):
     """The helper claims the minutes; the ledger opens a pending transfer for the other side to confirm."""
@@ -153,7 +153,7 @@ def claim(body, request_id):
 
 
 @blp.post("/requests/<request_id>/rating")
-@blp.arguments(schemas.RatingCreateSchema)
+@blp.arguments(schemas.RatingCreateSchema())
 @blp.response(201, schemas.RequestSchema)
 def rate(body, request_id):
     """The requester rates completed help once: 1-5 stars and a comment, visible to the helper."""
@@ -162,7 +162,7 @@ def rate(body, request_id):
 
 
 @blp.get("/ratings/received")
-@blp.arguments(schemas.PageArgsSchema, location="query")
+@blp.arguments(schemas.PageArgsSchema(), location="query")
 @blp.response(200, schemas.ReceivedRatingPageSchema)
 def ratings_received(args):
     """Ratings my help received."""
@@ -171,7 +171,7 @@ def ratings_received(args):
 
 # -- offers ------------------------------------------------------------------------------------------------
 @blp.post("/offers")
-@blp.arguments(schemas.OfferCreateSchema)
+@blp.arguments(schemas.OfferCreateSchema())
 @blp.response(201, schemas.OfferSchema)
 def post_offer(body):
     """Offer help (I can help with …)."""
@@ -179,7 +179,7 @@ def post_offer(body):
 
 
 @blp.get("/offers")
-@blp.arguments(schemas.OfferBrowseArgsSchema, location="query")
+@blp.arguments(schemas.OfferBrowseArgsSchema(), location="query")
 @blp.response(200, schemas.OfferPageSchema)
 def browse_offers(args):
     """Open offers of my community (or mine=true: all my offers)."""
@@ -209,7 +209,7 @@ def _activity_view(result: dict) -> dict:
 
 
 @blp.post("/activities")
-@blp.arguments(schemas.ActivityCreateSchema)
+@blp.arguments(schemas.ActivityCreateSchema())
 @blp.response(201, schemas.ActivitySchema)
 def publish_activity(body):
     """Publish a community activity (organizers, grid workers, admins)."""
@@ -218,7 +218,7 @@ def publish_activity(body):
 
 
 @blp.get("/activities")
-@blp.arguments(schemas.ActivityBrowseArgsSchema, location="query")
+@blp.arguments(schemas.ActivityBrowseArgsSchema(), location="query")
 @blp.response(200, schemas.ActivityPageSchema)
 def browse_activities(args):
     """Activities of my community that are not over, soonest first."""
@@ -247,7 +247,7 @@ def withdraw(activity_id):
 
 
 @blp.get("/activities/<activity_id>/participants")
-@blp.arguments(schemas.PageArgsSchema, location="query")
+@blp.arguments(schemas.PageArgsSchema(), location="query")
 @blp.response(200, schemas.SignUpPageSchema)
 def participants(args, activity_id):
     """Who signed up (the organizer and staff)."""
@@ -255,7 +255,7 @@ def participants(args, activity_id):
 
 
 @blp.post("/activities/<activity_id>/attendance")
-@blp.arguments(schemas.AttendanceSchema)
+@blp.arguments(schemas.AttendanceSchema())
 @blp.response(200, schemas.SignUpSchema)
 def verify_attendance(body, activity_id):
     """The organizer verifies a member attended; a points award is claimed for them."""

@@ -8,7 +8,7 @@ from shared.uow import Tx
 PRODUCER = "requests"
 
 REQUEST_EVENTS = ("RequestPosted", "RequestAccepted", "HelperReleased", "RequestCancelled", "RequestExpired",
-                  "HelpStarted", "HelpClaimed", "RequestCompleted", "RequestDisputed", "HelpRated")
+                  "HelpStarted", "HelpClaimed", "ClaimLapsed", "RequestCompleted", "RequestDisputed", "HelpRated")
 OFFER_EVENTS = ("OfferPosted", "OfferWithdrawn")
 ACTIVITY_EVENTS = ("ActivityPublished", "ActivitySignedUp", "ActivityWithdrawn", "AttendanceVerified")
 

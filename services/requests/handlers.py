@@ -194,7 +194,7 @@ TRANSFER_STATES = {"TransferPending": "pending", "TransferPosted": "posted", "Tr
 
 
 def on_transfer(event: Event, payload: dict, tx: Tx) -> None:
-    """Follow the ledger's transfer for a claim: posted → completed, rejected → disputed (idempotent)."""
+    """Follow a claim's transfer: posted → completed, rejected → disputed, cancelled/expired → claim lapses."""
     reference = payload.get("reference") or {}
     kind, ref_id = reference.get("kind"), reference.get("id")
     if kind not in ("request", "activity") or not ref_id:

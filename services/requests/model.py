@@ -145,6 +145,7 @@ class HelpRequest:
     rating: dict | None = None
     code: CheckCode | None = None
     released_helpers: list = field(default_factory=list)
+    lapsed_claims: list = field(default_factory=list)  # claims whose transfer lapsed: {claim_id, transfer_id, state}
     version: int = 0
     events: list = field(default_factory=list, repr=False, compare=False)
 
@@ -316,21 +317,26 @@ class HelpRequest:
                                 max_minutes=limit, measured_minutes=self.measured_minutes)
         self.status, self.claimed_minutes, self.claimed_at = CLAIMED, minutes, now
         self.claim_id = claim_id or new_id("cl")
+        self.transfer_id = self.transfer_state = None  # a claim after a lapse waits for its own transfer
         self._record("HelpClaimed", helper_id=self.helper_id,
                      payer_id=self.requester_id if self.unit == "HOUR" else None, unit=self.unit,
                      minutes=minutes, activity_type=self.activity_type, service_class=self.service_class,
                      source="request", claim_id=self.claim_id)
 
+    def _lapsed(self, transfer_id: str) -> bool:
+        return any(c["transfer_id"] == transfer_id for c in self.lapsed_claims)
+
     def transfer_pending(self, transfer_id: str) -> bool:
         """The ledger opened the pending transfer for this claim; remember which it is."""
-        if self.status != CLAIMED or self.transfer_state not in (None, "pending"):
+        # A re-delivered pending of a lapsed claim's transfer must not attach to the helper's new claim.
+        if self.status != CLAIMED or self.transfer_state not in (None, "pending") or self._lapsed(transfer_id):
             return False
         self.transfer_id, self.transfer_state = transfer_id, "pending"
         return True
 
     def transfer_settled(self, transfer_id: str, posted: bool, now: datetime) -> bool:
         """TransferPosted completes, TransferRejected disputes; repeats and stale news change nothing."""
-        if self.status != CLAIMED or (self.transfer_id not in (None, transfer_id)):
+        if self.status != CLAIMED or (self.transfer_id not in (None, transfer_id)) or self._lapsed(transfer_id):
             return False
         self.transfer_id, self.settled_at = transfer_id, now
         self.transfer_state = "posted" if posted else "rejected"
@@ -339,10 +345,16 @@ class HelpRequest:
         return True
 
     def transfer_lapsed(self, transfer_id: str, state: str) -> bool:
-        """A cancelled or expired pending transfer is recorded (the request stays claimed for follow-up)."""
-        if self.status != CLAIMED or self.transfer_id not in (None, transfer_id):
+        """A cancelled or expired transfer lapses the claim: back to in_progress so the helper may claim again."""
+        if self.status != CLAIMED or self.transfer_id not in (None, transfer_id) or self._lapsed(transfer_id):
             return False
-        self.transfer_id, self.transfer_state = transfer_id, state
+        claim_id = self.claim_id
+        # Remembered so that late or repeated news about this transfer never touches a later claim.
+        self.lapsed_claims.append({"claim_id": claim_id, "transfer_id": transfer_id, "state": state})
+        self.status, self.transfer_id, self.transfer_state = IN_PROGRESS, None, state
+        self.claim_id = self.claimed_minutes = self.claimed_at = None
+        self._record("ClaimLapsed", helper_id=self.helper_id, transfer_id=transfer_id, state=state,
+                     claim_id=claim_id)
         return True
 
     # -- rating -------------------------------------------------------------------------------

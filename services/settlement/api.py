@@ -48,7 +48,7 @@ def _admin() -> str:
 
 # -- merchants -------------------------------------------------------------------------------------
 @blp.post("/merchants")
-@blp.arguments(schemas.MerchantCreateSchema)
+@blp.arguments(schemas.MerchantCreateSchema())
 @blp.response(201, schemas.MerchantDetailSchema)
 def register_merchant(body):
     """Register a shop partner or the property company (community admins)."""
@@ -71,7 +71,7 @@ def get_merchant(merchant_id):
 
 
 @blp.patch("/merchants/<merchant_id>")
-@blp.arguments(schemas.MerchantUpdateSchema)
+@blp.arguments(schemas.MerchantUpdateSchema())
 @blp.response(200, schemas.MerchantDetailSchema)
 def update_merchant(body, merchant_id):
     """Change a merchant's terms, staff or status (community admins)."""
@@ -80,7 +80,7 @@ def update_merchant(body, merchant_id):
 
 # -- catalogue -------------------------------------------------------------------------------------
 @blp.post("/merchants/<merchant_id>/items")
-@blp.arguments(schemas.ItemCreateSchema)
+@blp.arguments(schemas.ItemCreateSchema())
 @blp.response(201, schemas.ItemSchema)
 def add_item(body, merchant_id):
     """Add an item to the points mall (the merchant's staff or admins)."""
@@ -106,7 +106,7 @@ def get_item(item_id):
 
 
 @blp.patch("/items/<item_id>")
-@blp.arguments(schemas.ItemUpdateSchema)
+@blp.arguments(schemas.ItemUpdateSchema())
 @blp.response(200, schemas.ItemSchema)
 def update_item(body, item_id):
     """Change an item's name, price, stock or availability (the merchant's staff or admins)."""
@@ -115,7 +115,7 @@ def update_item(body, item_id):
 
 @blp.post("/items/<item_id>/orders")
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.OrderSchema)
+@blp.arguments(schemas.OrderSchema())
 @blp.response(201, schemas.RedemptionSchema)
 def order_item(body, item_id):
     """Order an item for its price in points; approve the charge in the ledger (or show a pay code)."""
@@ -126,7 +126,7 @@ def order_item(body, item_id):
 # -- redemptions -----------------------------------------------------------------------------------
 @blp.post("/merchants/<merchant_id>/redemptions")
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.RedemptionCreateSchema)
+@blp.arguments(schemas.RedemptionCreateSchema())
 @blp.response(201, schemas.RedemptionSchema)
 def create_redemption(body, merchant_id):
     """At the till: charge a member's points against a bill (the merchant's own staff)."""
@@ -136,7 +136,7 @@ def create_redemption(body, merchant_id):
 
 
 @blp.get("/merchants/<merchant_id>/redemptions")
-@blp.arguments(schemas.RedemptionListArgsSchema, location="query")
+@blp.arguments(schemas.RedemptionListArgsSchema(), location="query")
 @blp.response(200, schemas.RedemptionPageSchema)
 def list_merchant_redemptions(args, merchant_id):
     """The merchant's redemptions, newest first (its staff and admins)."""
@@ -145,7 +145,7 @@ def list_merchant_redemptions(args, merchant_id):
 
 
 @blp.get("/members/me/redemptions")
-@blp.arguments(schemas.RedemptionListArgsSchema, location="query")
+@blp.arguments(schemas.RedemptionListArgsSchema(), location="query")
 @blp.response(200, schemas.RedemptionPageSchema)
 def my_redemptions(args):
     """My own redemptions, newest first."""
@@ -168,7 +168,7 @@ def get_redemption(redemption_id):
 
 # -- batches, budget, statements ----------------------------------------------------------------------
 @blp.post("/merchants/<merchant_id>/batches")
-@blp.arguments(schemas.BatchCreateSchema)
+@blp.arguments(schemas.BatchCreateSchema())
 @blp.response(201, schemas.BatchSchema)
 def create_batch(body, merchant_id):
     """Settle now: a batch of every completed redemption not yet settled (admins); optionally closed at once."""
@@ -177,7 +177,7 @@ def create_batch(body, merchant_id):
 
 
 @blp.get("/merchants/<merchant_id>/batches")
-@blp.arguments(schemas.PageArgsSchema, location="query")
+@blp.arguments(schemas.PageArgsSchema(), location="query")
 @blp.response(200, schemas.BatchPageSchema)
 def list_batches(args, merchant_id):
     """The merchant's batches, newest first (its staff and admins)."""
@@ -214,7 +214,7 @@ def acknowledge_batch(batch_id):
 
 @blp.post("/batches/<batch_id>/pay")
 @limiter.limit(_money_limit)
-@blp.arguments(schemas.PaySchema)
+@blp.arguments(schemas.PaySchema())
 @blp.response(200, schemas.BatchSchema)
 def pay_batch(body, batch_id):
     """Record the cash payment of a closed batch with its reference (admins)."""
@@ -222,7 +222,7 @@ def pay_batch(body, batch_id):
 
 
 @blp.get("/batches/<batch_id>/statement")
-@blp.arguments(schemas.StatementArgsSchema, location="query")
+@blp.arguments(schemas.StatementArgsSchema(), location="query")
 @blp.response(200, schemas.StatementSchema, content_type="application/json")
 @blp.alt_response(200, description="format=csv: text/csv; format=html: printable page", success=True,
                   content_type="text/csv")
@@ -248,7 +248,7 @@ def get_budget():
 
 
 @blp.post("/sponsor-budget/top-ups")
-@blp.arguments(schemas.TopUpSchema)
+@blp.arguments(schemas.TopUpSchema())
 @blp.response(201, schemas.BudgetSchema)
 def top_up(body):
     """Record cash the sponsor added to the settlement budget (admins)."""
@@ -260,7 +260,7 @@ def top_up(body):
 
 # -- reconciliation and reports ---------------------------------------------------------------------------
 @blp.get("/merchants/<merchant_id>/reconciliation")
-@blp.arguments(schemas.PeriodArgsSchema, location="query")
+@blp.arguments(schemas.PeriodArgsSchema(), location="query")
 def reconciliation(args, merchant_id):
     """Posted redeem transfers in the ledger against settled batch lines for a period, with differences."""
     merchant = _merchant_for_insiders(merchant_id)
@@ -268,7 +268,7 @@ def reconciliation(args, merchant_id):
 
 
 @blp.get("/merchants/<merchant_id>/report")
-@blp.arguments(schemas.PeriodArgsSchema, location="query")
+@blp.arguments(schemas.PeriodArgsSchema(), location="query")
 def merchant_report(args, merchant_id):
     """Completed redemptions per day, points and fen, top items (the merchant's staff and admins)."""
     merchant = _merchant_for_insiders(merchant_id)
@@ -276,7 +276,7 @@ def merchant_report(args, merchant_id):
 
 
 @blp.get("/reports/community")
-@blp.arguments(schemas.PeriodArgsSchema, location="query")
+@blp.arguments(schemas.PeriodArgsSchema(), location="query")
 def community_report(args):
     """My community's redemptions per day and per merchant, points and fen, top items (admins)."""
     return views.community_report(current_db(), _admin(), args["since"], args["until"])

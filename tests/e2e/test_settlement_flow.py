@@ -95,11 +95,12 @@ def pending_for(member: Person, redemption_id: str) -> dict:
     return wait_until(find, message="the ledger's pending redeem transfer")
 
 
-def state_of(member: Person, redemption_id: str, state: str) -> dict:
+def state_of(member: Person, redemption_id: str, state: str, **expected) -> dict:
+    """The redemption once it is in `state` with the `expected` fields (settlement learns them from events)."""
     def check():
         body = member.call("settlement", "get", f"/v1/redemptions/{redemption_id}").get_json()
-        return body if body["state"] == state else None
-    return wait_until(check, message=f"redemption {state}")
+        return body if body["state"] == state and all(body.get(k) == v for k, v in expected.items()) else None
+    return wait_until(check, message=f"redemption {state} with {expected}")
 
 
 def available(member: Person) -> int:
@@ -117,7 +118,8 @@ def test_approved_redemption_is_settled_once_and_paid(world):
     assert (transfer["workflow"], transfer["amount"], transfer["state"]) == ("redeem", 100, "pending")
     assert bob.call("ledger", "post", f"/v1/transfers/{transfer['transfer_id']}/confirm").status_code == 403
     assert staff.call("ledger", "post", f"/v1/transfers/{transfer['transfer_id']}/confirm").status_code == 403
-    assert state_of(alice, rid, "requested")["transfer_id"] == transfer["transfer_id"]
+    # The settlement service learns the transfer id from the ledger's event, a moment after the ledger has it.
+    state_of(alice, rid, "requested", transfer_id=transfer["transfer_id"])
     assert alice.call("ledger", "post", f"/v1/transfers/{transfer['transfer_id']}/confirm").status_code == 200
     done = state_of(alice, rid, "completed")
     assert done["transfer_id"] == transfer["transfer_id"] and available(alice) == before - 100

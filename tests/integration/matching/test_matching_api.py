@@ -73,6 +73,14 @@ def test_reranks_when_the_helper_commits_elsewhere_and_drops_cancelled_requests(
                          minutes=30, source="request", service_class="ordinary", claim_id="x", activity_type=None)
     wait_until(lambda: world.member_view(m["bob"])["open_commitments"] == 2, message="claim ends a commitment")
     assert m["bob"] in world.suggested_ids(rid, m["alice"])
+    # The claim's transfer expired: the job is bob's again (twice delivered, counted once), until he re-claims.
+    for _ in range(2):
+        world.requests_event("ClaimLapsed", world.id("job0"), helper_id=m["bob"], transfer_id="t-old",
+                             state="expired", claim_id="x")
+    wait_until(lambda: world.member_view(m["bob"])["open_commitments"] == 3, message="a lapsed claim counts again")
+    world.requests_event("HelpClaimed", world.id("job0"), helper_id=m["bob"], payer_id=m["dan"], unit="HOUR",
+                         minutes=30, source="request", service_class="ordinary", claim_id="y", activity_type=None)
+    wait_until(lambda: world.member_view(m["bob"])["open_commitments"] == 2, message="the re-claim ends it again")
 
     before = next(s for s in world.suggestions(rid, m["alice"]).get_json()["suggestions"]
                   if s["member_id"] == m["bob"])

@@ -87,7 +87,7 @@ def emitted(svc):
 
 @pytest.fixture
 def ledger_says(module_deployment):
-    """ledger_says(type, payload): publish a ledger.events transfer event as the ledger would."""
-    def send(type_: str, **payload) -> None:
-        module_deployment.publish(topics.LEDGER, type_, payload, key=payload["transfer_id"])
+    """ledger_says(type, payload): publish a ledger.events transfer event as the ledger would; returns it."""
+    def send(type_: str, **payload):
+        return module_deployment.publish(topics.LEDGER, type_, payload, key=payload["transfer_id"])
     return send

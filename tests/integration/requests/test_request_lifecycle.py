@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from shared.testing import wait_until
+from services.ledger.handlers import source_transfer_id
 
 
 def post_request(client, window, **overrides):
@@ -86,6 +87,50 @@ def test_rejected_transfer_disputes_the_request(members, clock, window, emitted,
     wait_until(lambda: alice.get(f"/v1/requests/{rid}").get_json()["status"] == "disputed")
     wait_until(lambda: emitted("RequestDisputed", rid))
     assert alice.post(f"/v1/requests/{rid}/rating", {"stars": 1}).status_code == 409
+
+
+def test_expired_transfer_lapses_the_claim_and_the_helper_claims_again(svc, members, clock, window, emitted,
+                                                                        ledger_says):
+    alice, bob = members["alice"], members["bob"]
+    rid = do_help(members, clock, window, minutes=30)
+    first = bob.post(f"/v1/requests/{rid}/claim", {"minutes": 30}).get_json()
+    assert first["status"] == "claimed"
+    tid = source_transfer_id(f"claim:{first['claim_id']}")  # the id the ledger gives this claim's transfer
+    transfer = {"transfer_id": tid, "community_id": first["community_id"], "workflow": "bill", "unit": "HOUR",
+                "amount": 30, "payer_id": alice.member_id, "payee_id": bob.member_id, "reason": None,
+                "reference": {"kind": "request", "id": rid}}
+    ledger_says("TransferPending", state="pending", **transfer)
+    ledger_says("TransferExpired", state="expired", **transfer)
+    ledger_says("TransferExpired", state="expired", **transfer)  # a repeat changes nothing
+    lapsed = wait_until(lambda: (r := bob.get(f"/v1/requests/{rid}").get_json())["status"] == "in_progress" and r)
+    assert lapsed["claim_id"] is None and lapsed["transfer_id"] is None and lapsed["transfer_state"] == "expired"
+    assert lapsed["max_claim_minutes"] == 40
+    [event] = wait_until(lambda: emitted("ClaimLapsed", rid))
+    assert event["payload"] == {"request_id": rid, "community_id": first["community_id"],
+                                "helper_id": bob.member_id, "transfer_id": tid, "state": "expired",
+                                "claim_id": first["claim_id"]}
+
+    again = bob.post(f"/v1/requests/{rid}/claim", {"minutes": 30})
+    assert again.status_code == 200 and again.get_json()["status"] == "claimed"
+    second_claim = again.get_json()["claim_id"]
+    claims = [e["payload"]["claim_id"] for e in emitted("HelpClaimed", rid)]
+    assert claims == [first["claim_id"], second_claim] and second_claim != first["claim_id"]
+
+    # Old news re-delivered after the new claim (new event ids) neither attaches nor lapses it.
+    stale = [ledger_says("TransferPending", state="pending", **transfer).id,
+             ledger_says("TransferExpired", state="expired", **transfer).id]
+    wait_until(lambda: svc.db.processed_events.count_documents({"_id": {"$in": stale}}) == 2)
+    still = bob.get(f"/v1/requests/{rid}").get_json()
+    assert still["status"] == "claimed" and still["claim_id"] == second_claim and still["transfer_id"] is None
+    assert len(emitted("ClaimLapsed", rid)) == 1
+
+    # The new claim's own transfer settles it as usual.
+    tid2 = source_transfer_id(f"claim:{second_claim}")
+    ledger_says("TransferPending", state="pending", **{**transfer, "transfer_id": tid2})
+    ledger_says("TransferPosted", state="posted", **{**transfer, "transfer_id": tid2})
+    done = wait_until(lambda: (r := alice.get(f"/v1/requests/{rid}").get_json())["status"] == "completed" and r)
+    assert done["transfer_id"] == tid2 and done["transfer_state"] == "posted"
+    assert [e["type"] for e in emitted(key=rid)][-3:] == ["ClaimLapsed", "HelpClaimed", "RequestCompleted"]
 
 
 def test_requester_agreement_lets_the_helper_claim_more(members, clock, window):

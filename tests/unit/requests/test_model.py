@@ -263,6 +263,47 @@ def test_ledger_news_complete_or_dispute_once():
     assert req.status == "completed" and len(req.events) == 1
 
 
+def test_expired_transfer_lapses_the_claim_and_the_helper_claims_again():
+    req = finished()
+    req.claim("bob", 75, POLICY, T0)
+    first_claim = req.claim_id
+    assert req.transfer_pending("t1")
+    req.events.clear()
+    assert req.transfer_lapsed("t1", "expired")
+    assert req.status == "in_progress" and req.transfer_state == "expired"
+    assert (req.claim_id, req.claimed_minutes, req.claimed_at, req.transfer_id) == (None, None, None, None)
+    assert req.lapsed_claims == [{"claim_id": first_claim, "transfer_id": "t1", "state": "expired"}]
+    [(type_, payload)] = req.events
+    assert type_ == "ClaimLapsed"
+    assert payload == {"request_id": req.request_id, "community_id": "c1", "helper_id": "bob",
+                       "transfer_id": "t1", "state": "expired", "claim_id": first_claim}
+    req.events.clear()
+    assert not req.transfer_lapsed("t1", "expired")  # a repeat changes nothing
+    assert req.events == []
+
+    req.claim("bob", 70, POLICY, T0 + timedelta(days=8))
+    assert req.status == "claimed" and req.claim_id not in (None, first_claim)
+    assert req.transfer_id is None and req.transfer_state is None
+    [(type_, payload)] = req.events
+    assert type_ == "HelpClaimed" and payload["claim_id"] == req.claim_id and payload["minutes"] == 70
+
+
+def test_lapsed_transfer_news_never_touches_the_next_claim():
+    req = finished()
+    req.claim("bob", 75, POLICY, T0)
+    req.transfer_pending("t1")
+    assert not req.transfer_lapsed("t2", "cancelled")  # another transfer: not ours
+    assert req.status == "claimed" and req.transfer_id == "t1"
+    assert req.transfer_lapsed("t1", "cancelled")
+    req.claim("bob", 75, POLICY, T0)
+    req.events.clear()
+    assert not req.transfer_pending("t1")  # late pending of the lapsed transfer does not attach
+    assert not req.transfer_lapsed("t1", "cancelled") and not req.transfer_settled("t1", True, T0)
+    assert req.status == "claimed" and req.transfer_id is None and req.events == []
+    assert req.transfer_pending("t3") and req.transfer_id == "t3"
+    assert req.transfer_settled("t3", True, T0) and req.status == "completed"
+
+
 def test_rejection_disputes_even_without_pending_news():
     req = finished()
     req.claim("bob", 75, POLICY, T0)
