@@ -54,11 +54,12 @@ class _Conn:
             self.writer.close()
             self.writer = None
 
-    async def post(self, path: str, headers: dict, body: dict | None = None) -> tuple[int, bytes]:
+    async def post(self, path: str, headers: dict, body: dict | None = None, method: str = "POST"
+                   ) -> tuple[int, bytes]:
         import asyncio
         import json
         data = json.dumps(body).encode() if body is not None else b""
-        head = [f"POST {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(data)}"]
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(data)}"]
         if body is not None:
             head.append("Content-Type: application/json")
         head += [f"{k}: {v}" for k, v in headers.items()]
@@ -99,6 +100,12 @@ def _client_proc(args) -> tuple[list[float], float]:
         conn = _Conn(host, int(port))
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
+            if kind == "floor":  # the cost of HTTP + gunicorn + Flask alone: a trivial GET, kept alive
+                status, body = await conn.post("/healthz", {}, method="GET")
+                if status != 200:
+                    raise RuntimeError(f"healthz failed: {status}")
+                out.append(time.perf_counter() - t0)
+                continue
             if kind == "spread":
                 payer, payee = rnd.sample(members, 2)
                 status, body = await conn.post("/v1/transfers", _h(tokens[payer]), {
@@ -329,8 +336,8 @@ def _tokens(members, community) -> dict:
     return tokens
 
 
-def _print(name, f, extra=""):
-    print(f"  {name:<36} {f['per_s']:7.1f} transfers/s   p50 {f['p50']:6.1f} ms   p95 {f['p95']:6.1f} ms   "
+def _print(name, f, extra="", unit="transfers/s"):
+    print(f"  {name:<36} {f['per_s']:7.1f} {unit}   p50 {f['p50']:6.1f} ms   p95 {f['p95']:6.1f} ms   "
           f"p99 {f['p99']:6.1f} ms   ({f['transfers']} in run){extra}", flush=True)
     if f.get("cpu"):
         busy = f["cpu"].pop("machine busy", None)
@@ -351,6 +358,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--skip-unsharded", action="store_true")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure GET /healthz: what HTTP, gunicorn and Flask alone cost per request")
     args = ap.parse_args()
     with devstack.env_or_local("ledger-bench") as stack:
         run(args, stack)
@@ -398,6 +407,12 @@ def run(args, stack) -> None:
         watch = _CpuWatch(groups)
         if "mongod" not in groups:
             print("  (mongod and Kafka are not ours: their CPU is not shown; 'machine busy' still is)", flush=True)
+
+        if args.floor:
+            floor = _drive(url, "floor", {}, [], args.seconds, args.concurrency, args.client_procs, watch)
+            cpu_ms = floor["cpu"].get("gunicorn", 0) / floor["per_s"] * 1000 if floor["per_s"] else float("nan")
+            _print("floor (GET /healthz, keep-alive)", floor, unit="requests/s ",
+                   extra=f"  gunicorn {cpu_ms:.2f} ms CPU/request")
 
         spread_c = "c_spread" + run_id
         members = [f"m{i}" for i in range(args.members)]
