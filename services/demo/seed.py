@@ -265,13 +265,15 @@ def summary(gw: Gateway, seeder: Seeder, results: list[dict], base_url: str) -> 
     print(f"  every other demo resident: phones 139000100xx (lianhua) / 139000200xx (taoyuan), PIN {RESIDENT_PIN}")
     for result in results:
         c = result["community"]
-        for requester, helper, title, confirm, outcome in result["outcomes"]:
+        for requester, helper, title, _, outcome in result["outcomes"]:
             h = seeder.resident(c, helper)
             balances = gw.ok("GET", "ledger/v1/balances", seeder.token(c, helper))["items"]
             hours = next((a["posted"] for a in balances if a["unit"] == "HOUR"), 0)
+            # An exchange the demo leaves pending may since have been confirmed by hand (as the tips suggest).
+            transfer = outcome.get("transfer")
             print(f"\n[{c.code}] {h.display_name} helped with 「{title}」: HOUR balance {hours // 60} h {hours % 60} min"
-                  + ("" if confirm else f" (pending: {outcome['transfer']['amount']} min)"))
-    pending = [(r["community"], o) for r in results for o in r["outcomes"] if not o[3]]
+                  + (f" (pending: {transfer['amount']} min)" if transfer else ""))
+    pending = [(r["community"], o) for r in results for o in r["outcomes"] if o[4].get("transfer")]
     tips = [f"Open {base_url}/ on a phone or browser; log in with a community code, phone and PIN above."]
     for c, (requester, _, title, _, _) in pending:
         r = seeder.resident(c, requester)

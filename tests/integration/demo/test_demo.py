@@ -97,3 +97,18 @@ def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run):
     lianhua = COMMUNITIES[0]
     waiting = login(gateway, "lianhua", resident(lianhua, "requester2").phone)
     assert len(requests.get(f"{gateway}/api/ledger/v1/transfers/awaiting", headers=waiting).json()) == 1
+
+
+def test_a_run_after_the_pending_exchange_was_confirmed_by_hand(gateway, first_run):
+    # What the demo's own tips suggest: the requester confirms the pending exchange; then someone reruns it.
+    lianhua = COMMUNITIES[0]
+    waiting = login(gateway, "lianhua", resident(lianhua, "requester2").phone)
+    [transfer] = requests.get(f"{gateway}/api/ledger/v1/transfers/awaiting", headers=waiting).json()
+    confirmed = requests.post(f"{gateway}/api/ledger/v1/transfers/{transfer['transfer_id']}/confirm",
+                              headers=waiting)
+    assert confirmed.status_code == 200 and confirmed.json()["state"] == "posted"
+    code, output = run_demo(gateway)
+    assert code == 0, output
+    walk = "「周末陪老人散步」"  # lianhua's exchange confirmed above; taoyuan's stays pending
+    assert f"helped with {walk}: HOUR balance 1 h 30 min\n" in output, output
+    assert f"confirm the pending {walk}" not in output and "confirm the pending 「帮忙取快递」" in output
