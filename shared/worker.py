@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from pymongo.errors import PyMongoError
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from shared.config import Config
@@ -45,6 +46,16 @@ def build_consumer(service: str, runtime, producer) -> ConsumerRunner:
 
 
 ROLES = ("relay", "consumer", "scheduler")
+
+
+def every(interval: float, job, stop: threading.Event, name: str) -> None:
+    """Run job() now and then every `interval` seconds until `stop` is set (a scheduler role's loop)."""
+    while not stop.is_set():
+        try:
+            job()
+        except PyMongoError as exc:  # mongod restarting: the next round retries
+            log.warning(f"{name}: MongoDB unavailable, retrying", extra={"error": str(exc)})
+        stop.wait(interval)
 
 
 def run_role(service: str, role: str, runtime, producer, stop: threading.Event) -> None:

@@ -11,10 +11,10 @@ import logging
 import threading
 
 from pymongo import ASCENDING
-from pymongo.errors import PyMongoError
 
 from shared.errors import Problem
 from shared.mongo import utcnow
+from shared.worker import every
 from services.ledger import commands, model
 from services.ledger.bootstrap import bootstrap
 
@@ -41,10 +41,8 @@ def run(runtime, producer, stop: threading.Event) -> None:
     """Run the jobs every LEDGER_SCHEDULER_INTERVAL seconds (default 30) until `stop` is set."""
     interval = float(runtime.config.setting("SCHEDULER_INTERVAL", 30))
     bus = bootstrap(runtime)
-    while not stop.is_set():
-        try:
-            while expire_due(runtime, bus) >= BATCH and not stop.is_set():
-                pass
-        except PyMongoError as exc:
-            log.warning("scheduler: MongoDB unavailable, retrying", extra={"error": str(exc)})
-        stop.wait(interval)
+
+    def drain() -> None:
+        while expire_due(runtime, bus) >= BATCH and not stop.is_set():
+            pass
+    every(interval, drain, stop, "scheduler")

@@ -4,9 +4,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from pymongo.errors import PyMongoError
-
 from shared.mongo import utcnow
+from shared.worker import every
 from services.requests import commands
 from services.requests.bootstrap import bootstrap
 from services.requests.repository import REQUESTS
@@ -33,11 +32,9 @@ def run(runtime, producer, stop: threading.Event) -> None:
     """Run the expiry job every REQUESTS_EXPIRY_INTERVAL_SECONDS (default 60) until `stop` is set."""
     interval = float(runtime.config.setting("EXPIRY_INTERVAL_SECONDS", 60))
     bus = bootstrap(runtime)
-    while not stop.is_set():
-        try:
-            count = expire_due(runtime, bus)
-            if count:
-                log.info("requests expired", extra={"count": count})
-        except PyMongoError as exc:
-            log.warning("expiry: MongoDB unavailable, retrying", extra={"error": str(exc)})
-        stop.wait(interval)
+
+    def expire() -> None:
+        count = expire_due(runtime, bus)
+        if count:
+            log.info("requests expired", extra={"count": count})
+    every(interval, expire, stop, "expiry")

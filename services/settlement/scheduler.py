@@ -5,10 +5,9 @@ import logging
 import threading
 from datetime import datetime
 
-from pymongo.errors import PyMongoError
-
 from shared.errors import Problem
 from shared.mongo import utcnow
+from shared.worker import every
 from services.settlement import commands
 from services.settlement.bootstrap import bootstrap
 from services.settlement.model import batch_due, zone
@@ -46,9 +45,4 @@ def run(runtime, producer, stop_event: threading.Event) -> None:
     """Every SETTLEMENT_SCHEDULER_INTERVAL seconds (default 60) settle the merchants that are due."""
     interval = float(runtime.config.setting("SCHEDULER_INTERVAL", DEFAULT_INTERVAL_SECONDS))
     bus = bootstrap(runtime)
-    while not stop_event.is_set():
-        try:
-            settle_due(runtime, bus)
-        except PyMongoError as exc:
-            log.warning("scheduler: MongoDB unavailable, retrying", extra={"error": str(exc)})
-        stop_event.wait(interval)
+    every(interval, lambda: settle_due(runtime, bus), stop_event, "scheduler")
