@@ -6,6 +6,7 @@ import json
 from typing import Callable
 
 from flask import request
+from pymongo import InsertOne
 
 from shared.errors import BadRequest, Conflict
 from shared.mongo import utcnow
@@ -42,12 +43,16 @@ def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict
     """Run compute() once per (scope, key): a replay returns the first answer; another body is a 409.
 
     `stored` is the key's record (or None) when the caller already read it in this same transaction
-    (e.g. together with the documents the command needs, in one round trip); by default it is read here."""
+    (e.g. together with the documents the command needs, in one round trip); by default it is read here.
+    The record is written with the transaction's other deferred writes, and kept in its identity map, so a
+    second use of the key within the same transaction (a group commit) gets the first answer too."""
     if key is None:
         return compute()
     rid = record_id(scope, key)
     digest = fingerprint(body)
-    if stored is UNREAD:
+    if (KEYS, rid) in tx.cache:
+        stored = tx.cache[(KEYS, rid)]
+    elif stored is UNREAD:
         stored = tx[KEYS].find_one({"_id": rid})
     if stored:
         if stored["fingerprint"] != digest:
@@ -55,8 +60,9 @@ def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict
                            code="idempotency_key_reused")
         return stored["response"], stored["status"]
     response, status = compute()
-    tx[KEYS].insert_one({"_id": rid, "fingerprint": digest, "response": response, "status": status,
-                         "created_at": utcnow()})
+    record = {"_id": rid, "fingerprint": digest, "response": response, "status": status, "created_at": utcnow()}
+    tx.cache[(KEYS, rid)] = record
+    tx.defer(KEYS, InsertOne(record))
     return response, status
 
 

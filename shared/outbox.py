@@ -110,7 +110,9 @@ class Relay:
         while not stop.is_set():
             try:
                 # The stream opens before the first drain, so an insert committed in between still wakes us.
-                with self.db[OUTBOX].watch([{"$match": {"operationType": "insert"}}],
+                # Only the row ids: the rows are read in order by pending(), so the notices need not carry them.
+                with self.db[OUTBOX].watch([{"$match": {"operationType": "insert"}},
+                                            {"$project": {"documentKey": 1}}],
                                            max_await_time_ms=int(idle_wait * 1000)) as stream:
                     while not stop.is_set():
                         if self.drain_once() == self.batch_size:

@@ -180,18 +180,40 @@ def _counterparty_account(repo: LedgerRepository, actor: Actor, counterparty_id:
 
 
 # -- commands from the HTTP API ---------------------------------------------------------------------
-def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
-    """A resident bills (is paid by) or credits (pays) another member, or claims an award."""
+def _create_reads(cmd: commands.CreateTransfer) -> dict:
+    """What create_transfer decides on: the key's record, the community's settings, my account and the
+    counterparty's (or the issuance account for an award)."""
     actor = cmd.actor
-    repo = LedgerRepository(tx)
-    # Everything the decision needs, read in one round trip: the key's record, the community's settings,
-    # my account and the counterparty's (or the issuance account for an award).
     mine_id = model.member_account_id(actor.community_id, actor.member_id, cmd.unit)
     other_id = (model.system_account_id(actor.community_id, "issuance", cmd.unit) if cmd.workflow == "award"
                 else model.member_account_id(actor.community_id, cmd.counterparty_id, cmd.unit)
                 if cmd.counterparty_id else None)
-    snap = repo.snapshot(key_id=_key_id(actor, "transfers", cmd.idempotency_key), community_id=actor.community_id,
-                         account_ids=[a for a in (mine_id, other_id) if a])
+    return {"key_id": _key_id(actor, "transfers", cmd.idempotency_key), "community_id": actor.community_id,
+            "account_ids": [a for a in (mine_id, other_id) if a]}
+
+
+def _resolve_reads(cmd) -> dict:
+    """What confirm / reject / cancel decide on: the key's record, the transfer and both of its accounts."""
+    return {"key_id": _key_id(cmd.actor, f"{RESOLVE_VERBS[type(cmd)]}:{cmd.transfer_id}", cmd.idempotency_key),
+            "transfer_id": cmd.transfer_id}
+
+
+def prefetch(tx: Tx, cmds: list) -> None:
+    """Read what a group of HTTP commands needs in one round trip, before their handlers run (group commit)."""
+    reads = [_create_reads(c) if isinstance(c, commands.CreateTransfer) else _resolve_reads(c) for c in cmds]
+    LedgerRepository(tx).load(keys=[r["key_id"] for r in reads if r.get("key_id")],
+                              communities=[r["community_id"] for r in reads if r.get("community_id")],
+                              accounts=[a for r in reads for a in r.get("account_ids", ())],
+                              transfers=[r["transfer_id"] for r in reads if r.get("transfer_id")])
+
+
+def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
+    """A resident bills (is paid by) or credits (pays) another member, or claims an award."""
+    actor = cmd.actor
+    repo = LedgerRepository(tx)
+    reads = _create_reads(cmd)
+    mine_id, other_id = (reads["account_ids"] + [None])[:2]
+    snap = repo.snapshot(**reads)
 
     def compute():
         now = utcnow()
@@ -239,8 +261,7 @@ def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
     """The counterparty confirms: post it (a second confirm answers the same, posting nothing)."""
     scope = f"confirm:{cmd.transfer_id}"
     repo = LedgerRepository(tx)
-    # The key's record, the transfer and both of its accounts (chain heads, limits) in one round trip.
-    snap = repo.snapshot(key_id=_key_id(cmd.actor, scope, cmd.idempotency_key), transfer_id=cmd.transfer_id)
+    snap = repo.snapshot(**_resolve_reads(cmd))
 
     def compute():
         now = utcnow()
@@ -253,15 +274,17 @@ def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
 
 def _close(cmd, tx: Tx, verb: str, state: str) -> tuple[dict, int]:
     """Reject or cancel (`verb`, the Transfer's check of who may) a pending transfer: the hold is released."""
+    repo = LedgerRepository(tx)
+    snap = repo.snapshot(**_resolve_reads(cmd))
+
     def compute():
-        repo = LedgerRepository(tx)
         now = utcnow()
-        t = _load(repo, cmd.transfer_id, cmd.actor)
+        t = _load(repo, cmd.transfer_id, cmd.actor, snap)
         if getattr(t, verb)(cmd.actor, now):
             t = close_pending(tx, repo, t, state, cmd.actor.member_id, now, cmd.reason or state)
         return transfer_view(t), 200
     return _idempotent(tx, cmd.actor, f"{verb}:{cmd.transfer_id}", cmd.idempotency_key,
-                       {"reason": cmd.reason}, compute)
+                       {"reason": cmd.reason}, compute, stored=snap.key_record)
 
 
 def reject_transfer(cmd: commands.RejectTransfer, tx: Tx) -> tuple[dict, int]:
@@ -362,6 +385,11 @@ def reverse_transfer(cmd: commands.ReverseTransfer, tx: Tx) -> tuple[dict, int]:
         return transfer_view(post_at_once(tx, repo, t, debit, credit, now)), 201
     return _idempotent(tx, actor, f"reverse:{transfer_id}", cmd.idempotency_key, {"reason": reason}, compute)
 
+
+RESOLVE_VERBS = {commands.ConfirmTransfer: "confirm", commands.RejectTransfer: "reject",
+                 commands.CancelTransfer: "cancel"}
+# The residents' money moves: many arrive at once, so they share transactions (shared.groupcommit).
+GROUPED = (commands.CreateTransfer, *RESOLVE_VERBS)
 
 HANDLERS = {
     commands.CreateTransfer: create_transfer,

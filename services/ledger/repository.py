@@ -3,17 +3,24 @@
 Collections: `accounts` (one document per account; running balance and chain head), `account_shards`
 (the sub-chains of hot accounts, see model.HOT_SHARDS), `transfers`, `entries` (the immutable journal),
 `communities` (settings read from community.events), `pay_codes`, `limit_grants` (who changed a limit).
+
+Every read goes through the transaction's identity map (`tx.cache`) and every write is deferred
+(`tx.defer`) and sent in bulk when the unit of work ends. So several commands can share one transaction
+(group commit, `UnitOfWork.run_many`): each sees the changes of those before it, and one that is refused
+is undone alone. Each update carries a guard (the chain head's seq, the pending state, the limit) that
+must still match when it is written; under snapshot isolation a concurrent change is a write conflict
+and the whole transaction is retried, so a missed guard means a bug and aborts it (`WriteMissed`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
-from pymongo import UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 
 from shared.errors import NotFound, Unprocessable
 from shared.idempotency import KEYS
 from shared.mongo import shallow_fields, utcnow
-from shared.uow import Tx
+from shared.uow import Tx, WriteMissed
 from services.ledger import model
 from services.ledger.model import Account, Transfer
 
@@ -21,10 +28,6 @@ _ACCOUNT_FIELDS = {f.name for f in fields(Account)}
 _TRANSFER_FIELDS = {f.name for f in fields(Transfer)}
 DEFAULT_COMMUNITY = {"pending_ttl_days": model.DEFAULT_PENDING_TTL_DAYS, "bill_auto_confirm": False,
                      "point_value_fen": None, "settings": {}}
-
-
-class ChainMoved(RuntimeError):
-    """A chain head changed under a transaction (cannot happen under snapshot isolation; a bug if seen)."""
 
 
 def to_account(doc: dict) -> Account:
@@ -59,52 +62,69 @@ class Snapshot:
 
 
 class LedgerRepository:
-    """Reads and writes the ledger's collections through one transaction."""
+    """Reads (through the identity map) and deferred writes of the ledger's collections in one transaction."""
 
     def __init__(self, tx: Tx):
         self.tx = tx
+        self.cache = tx.cache
 
-    # -- one-round-trip reads ------------------------------------------------------------------
+    # -- reads --------------------------------------------------------------------------------
+    def load(self, *, keys=(), communities=(), accounts=(), transfers=()) -> None:
+        """Bring documents into the identity map in one round trip (one aggregate in this transaction's
+        snapshot), with each transfer's two accounts; what is already there, or known absent, is not read."""
+        wanted = {KEYS: keys, "communities": communities, "accounts": accounts, "transfers": transfers}
+        reads = {coll: (coll, missing) for coll, ids in wanted.items()
+                 if (missing := [i for i in dict.fromkeys(ids) if (coll, i) not in self.cache])}
+        if not reads:
+            return
+        follow = {}
+        if "transfers" in reads:
+            follow = {"debits": ("accounts", "transfers.debit_account"),
+                      "credits": ("accounts", "transfers.credit_account")}
+        docs = self.tx.fetch(reads, follow)
+        for coll, convert in ((KEYS, dict), ("communities", dict), ("accounts", to_account),
+                              ("transfers", to_transfer)):
+            for doc in docs.get(coll, ()):
+                self.cache.setdefault((coll, doc["_id"]), convert(doc))
+            for i in reads.get(coll, (None, ()))[1]:
+                self.cache.setdefault((coll, i), None)
+        for doc in (*docs.get("debits", ()), *docs.get("credits", ())):
+            self.cache.setdefault(("accounts", doc["_id"]), to_account(doc))
+
     def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
                  account_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
         """The key record, community settings, accounts and/or a transfer with both of its accounts, read
-        together (one aggregate in this transaction's snapshot) instead of one find per document."""
-        reads: dict = {}
-        follow: dict = {}
-        if key_id is not None:
-            reads["key"] = (KEYS, key_id)
-        if community_id is not None:
-            reads["community"] = ("communities", community_id)
-        if account_ids:
-            reads["accounts"] = ("accounts", list(account_ids))
-        if transfer_id is not None:
-            reads["transfer"] = ("transfers", [transfer_id])
-            follow["transfer_accounts"] = ("accounts", "transfer.debit_account")
-            follow["transfer_accounts_c"] = ("accounts", "transfer.credit_account")
-        docs = self.tx.fetch(reads, follow)
-        accounts = {d["_id"]: to_account(d) for name in ("accounts", "transfer_accounts", "transfer_accounts_c")
-                    for d in docs.get(name, ())}
-        transfer = docs.get("transfer")
-        return Snapshot(key_record=docs.get("key"),
-                        community={**DEFAULT_COMMUNITY, **(docs.get("community") or {}), "_id": community_id}
-                        if community_id is not None else None,
-                        transfer=to_transfer(transfer[0]) if transfer else None, accounts=accounts)
+        together (one round trip, or none when a group commit read them for all its commands first)."""
+        self.load(keys=[key_id] if key_id else (), communities=[community_id] if community_id else (),
+                  accounts=account_ids, transfers=[transfer_id] if transfer_id else ())
+        transfer = self.transfer(transfer_id) if transfer_id else None
+        ids = [*account_ids, *((transfer.debit_account, transfer.credit_account) if transfer else ())]
+        return Snapshot(key_record=self.cache.get((KEYS, key_id)) if key_id else None,
+                        community=self.community(community_id) if community_id else None,
+                        transfer=transfer, accounts={i: a for i in ids if (a := self.account(i)) is not None})
+
+    def _get(self, coll: str, doc_id, convert=dict):
+        """A document (converted) from the identity map, read on a miss; None when there is none."""
+        if (coll, doc_id) not in self.cache:
+            doc = self.tx[coll].find_one({"_id": doc_id})
+            self.cache[(coll, doc_id)] = convert(doc) if doc else None
+        return self.cache[(coll, doc_id)]
 
     # -- communities ------------------------------------------------------------------------
     def community(self, community_id: str) -> dict:
         """A community's ledger settings (defaults until CommunityCreated arrives)."""
-        doc = self.tx["communities"].find_one({"_id": community_id})
-        return {**DEFAULT_COMMUNITY, **(doc or {}), "_id": community_id}
+        return {**DEFAULT_COMMUNITY, **(self._get("communities", community_id) or {}), "_id": community_id}
 
     def save_community(self, community_id: str, values: dict) -> None:
         """Store a community's settings as last announced."""
-        self.tx["communities"].update_one({"_id": community_id}, {"$set": values}, upsert=True)
+        self.cache[("communities", community_id)] = {**(self._get("communities", community_id) or {}),
+                                                     "_id": community_id, **values}
+        self.tx.defer("communities", UpdateOne({"_id": community_id}, {"$set": values}, upsert=True))
 
     # -- accounts ---------------------------------------------------------------------------
     def account(self, account_id: str) -> Account | None:
         """An account by id, or None."""
-        doc = self.tx["accounts"].find_one({"_id": account_id})
-        return to_account(doc) if doc else None
+        return self._get("accounts", account_id, to_account)
 
     def require_account(self, account_id: str) -> Account:
         """An account by id, or 404."""
@@ -115,153 +135,161 @@ class LedgerRepository:
 
     def open(self, account: Account) -> tuple[Account, bool]:
         """Get or create `account`; returns (the stored account, whether it was created now)."""
-        existing = self.account(account.account_id)  # a plain read: never writes a hot document
+        existing = self.account(account.account_id)
         if existing is not None:
             return existing, False
         doc = shallow_fields(account)
         doc["_id"] = doc.pop("account_id")
         doc["opened_at"] = utcnow()
-        result = self.tx["accounts"].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
-        if account.shards:
-            for k in range(account.shards):
-                self.tx["account_shards"].update_one(
-                    {"_id": _shard_id(account.account_id, k)},
-                    {"$setOnInsert": {"account_id": account.account_id, "shard": k, "posted": 0, "pending_out": 0,
-                                      "pending_in": 0, "seq": 0, "last_hash": model.GENESIS}}, upsert=True)
-        return account, result.upserted_id is not None
+        # Two transactions opening the same account: the second one's insert is a write conflict, retried.
+        self.tx.defer("accounts", InsertOne(doc))
+        self.cache[("accounts", account.account_id)] = account
+        for k in range(account.shards):
+            shard = {"_id": _shard_id(account.account_id, k), "account_id": account.account_id, "shard": k,
+                     "posted": 0, "pending_out": 0, "pending_in": 0, "seq": 0, "last_hash": model.GENESIS}
+            self.tx.defer("account_shards", InsertOne(shard))
+            self.cache[("account_shards", shard["_id"])] = dict(shard)
+        return account, True
 
     def set_status(self, account_ids: list[str], status: str) -> int:
         """Mark accounts active or inactive; returns how many changed."""
-        return self.tx["accounts"].update_many({"_id": {"$in": account_ids}, "status": {"$ne": status}},
-                                               {"$set": {"status": status}}).modified_count
+        changed = [a for i in account_ids if (a := self.account(i)) is not None and a.status != status]
+        for a in changed:
+            self._update_account(a, {"$set": {"status": status}}, replace(a, status=status))
+        return len(changed)
 
     def set_auto_accept(self, account_ids: list[str], value: bool) -> None:
         """Record a member's standing consent to gifts on their accounts."""
-        self.tx["accounts"].update_many({"_id": {"$in": account_ids}}, {"$set": {"auto_accept_credits": value}})
+        for a in filter(None, map(self.account, account_ids)):
+            self._update_account(a, {"$set": {"auto_accept_credits": value}}, replace(a, auto_accept_credits=value))
 
     def set_credit_limit(self, account_id: str, limit: int) -> None:
         """Store a new credit limit, only if it still covers the account's use (rechecked in the write)."""
-        result = self.tx["accounts"].update_one(
-            {"_id": account_id, "$expr": {"$gte": [{"$add": [{"$subtract": ["$posted", "$pending_out"]}, limit]}, 0]}},
-            {"$set": {"credit_limit": limit}})
-        if result.matched_count != 1:
+        account = self.require_account(account_id)
+        if account.posted - account.pending_out + limit < 0:
             raise Unprocessable("The account already uses more credit than this limit.", code="limit_below_use")
+        self._update_account(account, {"$set": {"credit_limit": limit}}, replace(account, credit_limit=limit),
+                             guard={"$expr": {"$gte": [{"$add": [{"$subtract": ["$posted", "$pending_out"]},
+                                                                 limit]}, 0]}})
 
-    # -- reservations and posting ---------------------------------------------------------------
-    def reserve(self, t: Transfer, debit: Account, credit: Account) -> int:
-        """Hold the debit on the payer and note the pending credit on the payee; returns the amount held.
+    def _update_account(self, account: Account, update: dict, after: Account, guard: dict | None = None) -> None:
+        self.tx.defer("accounts", UpdateOne({"_id": account.account_id, **(guard or {})}, update), must_match=True)
+        self.cache[("accounts", account.account_id)] = after
 
-        `debit` and `credit` were read in this transaction. The limit is also checked in the write itself,
-        so a concurrent reservation cannot slip past it (a concurrent change to the document is a write
-        conflict, and the whole transaction is retried on a fresh snapshot)."""
-        credit_write = (self._holder_name(credit), self._holder_filter(credit, t.credit_shard),
-                        {"$inc": {"pending_in": t.amount}})
-        if debit.shards or debit.unlimited:
-            debit_write = (self._holder_name(debit), self._holder_filter(debit, t.debit_shard),
-                           {"$inc": {"pending_out": t.amount}})
-            will_hold = True
+    # -- balances: reservations and posting -------------------------------------------------------
+    def _head(self, account: Account, shard: int | None) -> dict:
+        """The running balance and chain head an account's transfer writes: the account or its shard."""
+        if not account.shards:
+            return shallow_fields(self.require_account(account.account_id))
+        head = self._get("account_shards", _shard_id(account.account_id, shard))
+        if head is None:
+            raise WriteMissed(f"no shard {shard} of {account.account_id}")
+        return head
+
+    def _move(self, account: Account, shard: int | None, inc: dict, last_hash: str | None = None,
+              guard: dict | None = None) -> None:
+        """Apply `inc` (and a new chain head) to the account or its shard: in the identity map now, in MongoDB
+        at flush, where `guard` must still hold."""
+        head = self._head(account, shard)
+        moved = {**head, **{k: head[k] + v for k, v in inc.items()}}
+        update: dict = {"$inc": inc}
+        if last_hash is not None:
+            moved["last_hash"] = last_hash
+            update["$set"] = {"last_hash": last_hash}
+        if account.shards:
+            self.tx.defer("account_shards", UpdateOne({"_id": head["_id"], **(guard or {})}, update), must_match=True)
+            self.cache[("account_shards", head["_id"])] = moved
         else:
-            debit_write = ("accounts", {"_id": debit.account_id, "$expr": {"$gte": [
-                {"$subtract": [{"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, t.amount]}},
-                {"$inc": {"pending_out": t.amount}})
-            will_hold = debit.can_reserve(t.amount)  # what the conditional write will find in this snapshot
-        matched = self._update_both(debit_write, credit_write)
-        if matched != (2 if will_hold else 1):
-            raise ChainMoved(debit.account_id)
-        return t.amount if will_hold else 0
+            current = self.require_account(account.account_id)
+            self._update_account(current, update, replace(current, **{k: moved[k] for k in (*inc, "last_hash")}),
+                                 guard)
 
-    def _update_both(self, first: tuple[str, dict, dict], second: tuple[str, dict, dict]) -> int:
-        """Apply two single-document updates (in order); one round trip when both are in one collection.
-        Returns how many documents matched."""
-        if first[0] == second[0]:
-            return self.tx[first[0]].bulk_write([UpdateOne(first[1], first[2]), UpdateOne(second[1], second[2])],
-                                                ordered=True).matched_count
-        return sum(self.tx[name].update_one(flt, upd).matched_count for name, flt, upd in (first, second))
+    def reserve(self, t: Transfer, debit: Account, credit: Account) -> int:
+        """Hold the debit on the payer and note the pending credit on the payee; returns the amount held
+        (0 when the payer's available balance does not cover it: nothing is held then)."""
+        debit = self.require_account(debit.account_id)
+        if debit.shards or debit.unlimited:
+            self._move(debit, t.debit_shard, {"pending_out": t.amount})
+            held = t.amount
+        elif debit.can_reserve(t.amount):
+            self._move(debit, None, {"pending_out": t.amount}, guard={"$expr": {"$gte": [
+                {"$subtract": [{"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, t.amount]}})
+            held = t.amount
+        else:
+            held = 0
+        self._move(credit, t.credit_shard, {"pending_in": t.amount})
+        return held
 
     def release(self, t: Transfer, debit: Account, credit: Account) -> None:
         """Drop a pending transfer's hold and pending credit (it was rejected, cancelled or expired)."""
         if t.reserved:
-            self._holder(debit, t.debit_shard).update_one(self._holder_filter(debit, t.debit_shard),
-                                                          {"$inc": {"pending_out": -t.reserved}})
-        self._holder(credit, t.credit_shard).update_one(self._holder_filter(credit, t.credit_shard),
-                                                        {"$inc": {"pending_in": -t.amount}})
+            self._move(debit, t.debit_shard, {"pending_out": -t.reserved})
+        self._move(credit, t.credit_shard, {"pending_in": -t.amount})
 
     def post(self, t: Transfer, debit: Account, credit: Account, now, was_pending: bool) -> list[dict]:
         """Write the transfer's debit and credit entries onto both chains and move the balances."""
-        entries, writes = [], []
+        current = self.require_account(debit.account_id)
+        if not current.unlimited and not current.shards and not current.can_post(t.amount, t.reserved):
+            raise Unprocessable("The payer's available balance does not cover this transfer.",
+                                code="insufficient_funds")
+        entries = []
         for side, account, shard in (("debit", debit, t.debit_shard), ("credit", credit, t.credit_shard)):
-            coll = self._holder(account, shard)
-            # `account` was read in this same transaction (one snapshot), so an unsharded account's head is
-            # already in hand; only a hot account's shard needs reading. A concurrent change is a write conflict.
-            head = (shallow_fields(account) if not account.shards
-                    else coll.find_one(self._holder_filter(account, shard)))
-            if side == "debit" and not account.unlimited:
-                current = replace(account, posted=head["posted"], pending_out=head["pending_out"],
-                                        credit_limit=head["credit_limit"])
-                if not current.can_post(t.amount, t.reserved):
-                    raise Unprocessable("The payer's available balance does not cover this transfer.",
-                                        code="insufficient_funds")
+            head = self._head(account, shard)
             entry = model.make_entry(t, side, shard or 0, head["seq"] + 1, head["last_hash"], now)
             inc = {"posted": entry["delta"], "seq": 1}
             if side == "debit" and t.reserved:
                 inc["pending_out"] = -t.reserved
             if side == "credit" and was_pending:
                 inc["pending_in"] = -t.amount
-            writes.append((self._holder_name(account), {**self._holder_filter(account, shard), "seq": head["seq"]},
-                           {"$inc": inc, "$set": {"last_hash": entry["hash"]}}))
             if not account.shards:
                 entry["balance_after"] = head["posted"] + entry["delta"]
+            # Each head moves only from the seq read here: a forked chain cannot be written.
+            self._move(account, shard, inc, last_hash=entry["hash"], guard={"seq": head["seq"]})
+            self.tx.defer("entries", InsertOne(entry))
             entries.append(entry)
-        if self._update_both(*writes) != 2:  # each head moves only from the seq this snapshot saw
-            raise ChainMoved(f"{debit.account_id} / {credit.account_id}")
-        self.tx["entries"].insert_many(entries, ordered=True)
         return entries
-
-    def _holder(self, account: Account, shard: int | None):
-        return self.tx[self._holder_name(account)]
-
-    @staticmethod
-    def _holder_name(account: Account) -> str:
-        return "account_shards" if account.shards else "accounts"
-
-    @staticmethod
-    def _holder_filter(account: Account, shard: int | None) -> dict:
-        return {"_id": _shard_id(account.account_id, shard) if account.shards else account.account_id}
 
     # -- transfers ----------------------------------------------------------------------------
     def transfer(self, transfer_id: str) -> Transfer | None:
         """A transfer by id, or None."""
-        doc = self.tx["transfers"].find_one({"_id": transfer_id})
-        return to_transfer(doc) if doc else None
+        return self._get("transfers", transfer_id, to_transfer)
 
     def add_transfer(self, t: Transfer) -> None:
         """Store a new transfer."""
-        self.tx["transfers"].insert_one(transfer_doc(t))
+        self.tx.defer("transfers", InsertOne(transfer_doc(t)))
+        self.cache[("transfers", t.transfer_id)] = t
 
     def save_transfer(self, t: Transfer) -> None:
         """Store a transfer's new state (only ever from pending, checked in the write)."""
-        result = self.tx["transfers"].replace_one({"_id": t.transfer_id, "state": model.PENDING}, transfer_doc(t))
-        if result.matched_count != 1:
-            raise ChainMoved(t.transfer_id)
+        self.tx.defer("transfers", ReplaceOne({"_id": t.transfer_id, "state": model.PENDING}, transfer_doc(t)),
+                      must_match=True)
+        self.cache[("transfers", t.transfer_id)] = t
 
     # -- pay codes ----------------------------------------------------------------------------
     def add_pay_code(self, code: dict) -> None:
         """Store a pay code (its sha256 only)."""
-        self.tx["pay_codes"].insert_one(code)
+        self.tx.defer("pay_codes", InsertOne(code))
+        self.cache[("pay_codes", code["_id"])] = dict(code)
 
     def pay_code(self, community_id: str, member_id: str, code_sha256: str) -> dict | None:
-        """The member's pay code with this hash, if any."""
-        return self.tx["pay_codes"].find_one({"code_sha256": code_sha256, "community_id": community_id,
-                                              "member_id": member_id})
+        """The member's pay code with this hash, if any (as this transaction last left it)."""
+        doc = self.tx["pay_codes"].find_one({"code_sha256": code_sha256, "community_id": community_id,
+                                             "member_id": member_id})
+        return self.cache.setdefault(("pay_codes", doc["_id"]), doc) if doc else None
 
     def use_pay_code(self, code_id: str, transfer_id: str, now) -> bool:
         """Mark a pay code used by `transfer_id`; False if it was already used."""
-        return self.tx["pay_codes"].update_one({"_id": code_id, "used_by": None},
-                                               {"$set": {"used_by": transfer_id, "used_at": now}}).modified_count == 1
+        code = self._get("pay_codes", code_id)
+        if code is None or code["used_by"] is not None:
+            return False
+        self.cache[("pay_codes", code_id)] = {**code, "used_by": transfer_id, "used_at": now}
+        self.tx.defer("pay_codes", UpdateOne({"_id": code_id, "used_by": None},
+                                             {"$set": {"used_by": transfer_id, "used_at": now}}), must_match=True)
+        return True
 
     def record_limit_grant(self, grant: dict) -> None:
         """Keep who changed which limit, when (audit trail)."""
-        self.tx["limit_grants"].insert_one(grant)
+        self.tx.defer("limit_grants", InsertOne(grant))
 
 
 def _shard_id(account_id: str, shard: int) -> str:

@@ -1,0 +1,88 @@
+"""Group commit: the residents' transfer commands that arrive together share one MongoDB transaction.
+
+Each test hands a whole group to the ledger's unit of work exactly as the GroupCommitter does
+(`run_many` with the ledger's prefetch), so the grouping is deterministic rather than left to timing."""
+from __future__ import annotations
+
+import uuid
+from functools import partial
+
+from shared.errors import Problem
+from services.ledger import commands, handlers
+from services.ledger.model import Actor
+
+
+def _group(kit, *cmds) -> list:
+    """Run commands as one group commit; each result is (body, status) or the Problem it raised."""
+    uow = kit.ledger.runtime.uow
+    return uow.run_many([partial(handlers.HANDLERS[type(c)], c) for c in cmds],
+                        prepare=lambda tx: handlers.prefetch(tx, cmds))
+
+
+def _credit(c, payer, payee, amount, key=None):
+    body = {"workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": amount}
+    return commands.CreateTransfer(actor=Actor(payer, c, ("resident",)), workflow="credit", unit="PT",
+                                   counterparty_id=payee, amount=amount, idempotency_key=key, body=body)
+
+
+def _confirm(c, member, transfer_id, key=None):
+    return commands.ConfirmTransfer(actor=Actor(member, c, ("resident",)), transfer_id=transfer_id,
+                                    idempotency_key=key)
+
+
+def test_a_group_commits_together_and_a_refused_command_changes_nothing(kit):
+    c = kit.community()
+    kit.join(c, "ann", "bob", "cat")
+    kit.fund("ann", c, points=30)
+    kit.fund("bob", c, points=5)
+    key = uuid.uuid4().hex
+    first, second, overdraft, replay, chained = _group(
+        kit,
+        _credit(c, "ann", "bob", 20, key),
+        _credit(c, "bob", "cat", 5),
+        _credit(c, "ann", "cat", 11),  # ann has 30, 20 of them now held by the first: refused
+        _credit(c, "ann", "bob", 20, key),  # the same key and body again, in the same group: the first answer
+        _credit(c, "bob", "ann", 1))  # bob's 5 are held by the second: refused as well
+    assert first[1] == 201 and second[1] == 201
+    assert isinstance(overdraft, Problem) and overdraft.status == 422
+    assert isinstance(chained, Problem) and chained.status == 422
+    assert replay == first
+    made = {first[0]["transfer_id"], second[0]["transfer_id"]}
+    stored = {d["_id"] for d in kit.db.transfers.find({"community_id": c, "workflow": "credit"})}
+    assert stored == made
+    ann, bob = kit.balance("ann", c, "PT"), kit.balance("bob", c, "PT")
+    assert (ann["posted"], ann["pending_out"], ann["available"]) == (30, 20, 10)
+    assert (bob["posted"], bob["pending_out"], bob["pending_in"]) == (5, 5, 20)
+    pending = kit.log.wait("TransferPending", 2, community_id=c, workflow="credit")
+    assert {e["payload"]["transfer_id"] for e in pending} == made
+
+    # The next group: both confirmed, one of them twice, and a stranger's try refused.
+    t1, t2 = first[0]["transfer_id"], second[0]["transfer_id"]
+    ok1, stranger, ok2, again = _group(kit, _confirm(c, "bob", t1), _confirm(c, "ann", t2), _confirm(c, "cat", t2),
+                                       _confirm(c, "bob", t1))
+    assert isinstance(stranger, Problem) and stranger.status == 403
+    assert ok1[0]["state"] == ok2[0]["state"] == again[0]["state"] == "posted"
+    assert kit.db.entries.count_documents({"transfer_id": {"$in": [t1, t2]}}) == 4
+    # bob's chain: funded (award) -> credited by ann -> debited to cat, each entry on the one before
+    chain = list(kit.db.entries.find({"account_id": f"m:{c}:bob:PT"}).sort("seq", 1))
+    assert [e["seq"] for e in chain] == [1, 2, 3]
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(chain, chain[1:]))
+    assert [kit.balance(m, c, "PT")["posted"] for m in ("ann", "bob", "cat")] == [10, 20, 5]
+    assert len(kit.log.wait("TransferPosted", 2, community_id=c, workflow="credit")) == 2
+    assert kit.audit(c)["ok"]
+
+
+def test_a_confirm_repeated_within_one_group_posts_once(kit):
+    c = kit.community()
+    kit.join(c, "dan", "eve")
+    kit.fund("dan", c, points=10)
+    created = _group(kit, _credit(c, "dan", "eve", 4))[0]
+    tid = created[0]["transfer_id"]
+    confirm_key = uuid.uuid4().hex
+    answers = _group(kit, _confirm(c, "eve", tid, confirm_key), _confirm(c, "eve", tid, confirm_key),
+                     _confirm(c, "dan", tid))
+    assert answers[0] == answers[1] and answers[0][0]["state"] == "posted"
+    assert isinstance(answers[2], Problem) and answers[2].status == 403  # the initiator may not confirm
+    assert kit.db.entries.count_documents({"transfer_id": tid}) == 2
+    assert kit.balance("eve", c, "PT")["posted"] == 4
+    assert kit.audit(c)["ok"]

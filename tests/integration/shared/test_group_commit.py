@@ -1,0 +1,80 @@
+"""shared.groupcommit on the real MongoDB: commands arriving together share a transaction; a refused one
+is undone alone; a failing group falls back to one transaction per command."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+from pymongo import InsertOne
+
+from shared.envelope import new_event
+from shared.errors import Unprocessable
+from shared.groupcommit import GroupCommitter
+from shared.outbox import OUTBOX
+from shared.runtime import build_runtime
+
+
+@dataclass(frozen=True)
+class Note:
+    """Write a note; `refuse` makes its handler say no after deferring a write, `crash` makes it fail."""
+
+    text: str
+    refuse: bool = False
+    crash: bool = False
+
+
+def write_note(cmd: Note, tx):
+    tx.defer("notes", InsertOne({"_id": cmd.text}))
+    tx.emit("notes.events", new_event("NoteWritten", {"text": cmd.text}, key=cmd.text, producer="notes"))
+    if cmd.refuse:
+        raise Unprocessable("No.", code="refused")
+    if cmd.crash:
+        raise RuntimeError("a bug in one handler")
+    return cmd.text
+
+
+@pytest.fixture
+def runtime(deployment):
+    rt = build_runtime(deployment.config("notes"))
+    yield rt
+    rt.close()
+
+
+def test_commands_arriving_together_share_transactions(runtime):
+    gate = threading.Event()
+    groups: list[int] = []
+
+    def prepare(tx, commands):
+        gate.wait(5)  # hold the first group so the rest queue up behind it
+        groups.append(len(commands))
+
+    committer = GroupCommitter(runtime.uow, {Note: write_note}, prepare=prepare)
+    with ThreadPoolExecutor(20) as pool:
+        futures = [pool.submit(committer.handle, Note(f"n{i}")) for i in range(20)]
+        threading.Timer(0.3, gate.set).start()
+        assert sorted(f.result() for f in futures) == sorted(f"n{i}" for i in range(20))
+    assert runtime.db.notes.count_documents({}) == 20
+    assert runtime.db[OUTBOX].count_documents({"type": "NoteWritten"}) == 20
+    assert sum(groups) == 20 and len(groups) < 20 and max(groups) > 1
+
+
+def test_a_refused_command_is_undone_alone_and_a_crash_falls_back_to_one_by_one(runtime):
+    got = runtime.uow.run_many([lambda tx, c=c: write_note(c, tx)
+                                for c in (Note("a"), Note("b", refuse=True), Note("c"))])
+    assert got[0] == "a" and got[2] == "c" and got[1].status == 422
+    assert sorted(d["_id"] for d in runtime.db.notes.find()) == ["a", "c"]
+    assert runtime.db[OUTBOX].count_documents({"key": "b"}) == 0  # its event went with it
+
+    committer = GroupCommitter(runtime.uow, {Note: write_note})
+    gate = threading.Event()
+    committer.prepare = lambda tx, commands: gate.wait(5)
+    with ThreadPoolExecutor(3) as pool:
+        futures = {text: pool.submit(committer.handle, Note(text, crash=text == "e"))
+                   for text in ("d", "e", "f")}
+        threading.Timer(0.3, gate.set).start()
+        assert futures["d"].result() == "d" and futures["f"].result() == "f"
+        with pytest.raises(RuntimeError, match="a bug in one handler"):
+            futures["e"].result()
+    assert sorted(d["_id"] for d in runtime.db.notes.find()) == ["a", "c", "d", "f"]
