@@ -28,29 +28,19 @@ class _Problems(list):
 
 
 def run_audit(client, db, community_id: str | None = None, max_problems: int = 100) -> dict:
-    """Audit one community (or the whole ledger) as of one snapshot; returns the report."""
+    """Audit one community (or the whole ledger) as of one snapshot; returns the report.
+
+    Entries stream in chain order and each chain is verified as it ends, so memory holds one chain, the
+    account heads and, per transfer, its state and its legs (account, side, amount), not the journal."""
     problems = _Problems(max_problems)
     sdb = client.get_database(db.name)  # snapshot sessions take no explicit read concern
     q = {"community_id": community_id} if community_id else {}
-    with client.start_session(snapshot=True) as s:
-        accounts = {d["_id"]: d for d in sdb.accounts.find(q, session=s)}
-        sharded = [a for a, d in accounts.items() if d.get("shards")]
-        heads = {(a, 0): d for a, d in accounts.items() if not d.get("shards")}
-        for d in sdb.account_shards.find({"account_id": {"$in": sharded}}, session=s):
-            heads[(d["account_id"], d["shard"])] = d
-        transfers = {d["_id"]: d for d in sdb.transfers.find(
-            q, {"state": 1, "amount": 1, "debit_account": 1, "credit_account": 1, "reserved": 1, "unit": 1,
-                "debit_shard": 1, "credit_shard": 1, "community_id": 1}, session=s)}
-        chains: dict[tuple, list] = defaultdict(list)
-        for e in sdb.entries.find(q, session=s).sort([("account_id", ASCENDING), ("shard", ASCENDING),
-                                                       ("seq", ASCENDING)]):
-            chains[(e["account_id"], e["shard"])].append(e)
-
-    # 1. every chain links and hashes; its head and running balance match the journal
     journal_balance: dict[str, int] = defaultdict(int)
-    n_entries = 0
-    for key, entries in chains.items():
-        n_entries += len(entries)
+    legs: dict[str, list] = defaultdict(list)
+    chains = n_entries = 0
+
+    def check_chain(key: tuple, entries: list) -> None:
+        # 1. every chain links and hashes; its head and running balance match the journal
         found, head_hash, last_seq, total = model.verify_chain(entries)
         for p in found:
             problems.add(p)
@@ -58,21 +48,41 @@ def run_audit(client, db, community_id: str | None = None, max_problems: int = 1
         head = heads.get(key)
         if head is None:
             problems.add(f"{key[0]}#{key[1]}: entries for an unknown account")
-            continue
+            return
         if head["seq"] != last_seq or head["last_hash"] != head_hash:
             problems.add(f"{key[0]}#{key[1]}: chain head (seq {head['seq']}) disagrees with the journal "
                          f"(seq {last_seq})")
         if head["posted"] != total:
             problems.add(f"{key[0]}#{key[1]}: stored balance {head['posted']} but the journal sums to {total}")
+
+    with client.start_session(snapshot=True) as s:
+        accounts = {d["_id"]: d for d in sdb.accounts.find(q, session=s)}
+        sharded = [a for a, d in accounts.items() if d.get("shards")]
+        heads = {(a, 0): d for a, d in accounts.items() if not d.get("shards")}
+        for d in sdb.account_shards.find({"account_id": {"$in": sharded}}, session=s):
+            heads[(d["account_id"], d["shard"])] = d
+        transfers = {d["_id"]: d for d in sdb.transfers.find(
+            q, {"state": 1, "amount": 1, "debit_account": 1, "credit_account": 1, "reserved": 1,
+                "debit_shard": 1, "credit_shard": 1}, session=s)}
+        seen: set[tuple] = set()
+        key, chain = None, []
+        for e in sdb.entries.find(q, session=s).sort([("account_id", ASCENDING), ("shard", ASCENDING),
+                                                       ("seq", ASCENDING)]):
+            if (e["account_id"], e["shard"]) != key:
+                if chain:
+                    check_chain(key, chain)
+                key, chain = (e["account_id"], e["shard"]), []
+                seen.add(key)
+            chain.append(e)
+            legs[e["transfer_id"]].append((e["side"], e["account_id"], e["amount"]))
+        if chain:
+            check_chain(key, chain)
+        chains, n_entries = len(seen), sum(len(v) for v in legs.values())
     for key, head in heads.items():
-        if key not in chains and (head["seq"] or head["posted"]):
+        if key not in seen and (head["seq"] or head["posted"]):
             problems.add(f"{key[0]}#{key[1]}: has a balance or sequence but no entries")
 
     # 2. each posted transfer has exactly one debit and one credit entry; others have none
-    legs: dict[str, list] = defaultdict(list)
-    for entries in chains.values():
-        for e in entries:
-            legs[e["transfer_id"]].append(e)
     counts: dict[str, int] = defaultdict(int)
     expected_out: dict[tuple, int] = defaultdict(int)
     expected_in: dict[tuple, int] = defaultdict(int)
@@ -80,7 +90,7 @@ def run_audit(client, db, community_id: str | None = None, max_problems: int = 1
         counts[t["state"]] += 1
         got = legs.pop(tid, [])
         if t["state"] == model.POSTED:
-            sides = sorted((e["side"], e["account_id"], e["amount"]) for e in got)
+            sides = sorted(got)
             want = [("credit", t["credit_account"], t["amount"]), ("debit", t["debit_account"], t["amount"])]
             if sides != want:
                 problems.add(f"transfer {tid}: posted but its entries are {sides}")
@@ -116,7 +126,7 @@ def run_audit(client, db, community_id: str | None = None, max_problems: int = 1
             problems.add(f"{key}: posted balances sum to {total}, not 0")
 
     return {"ok": problems.total == 0, "community_id": community_id, "accounts": len(accounts),
-            "chains": len(chains), "entries": n_entries, "transfers": dict(counts), "sums": dict(sums),
+            "chains": chains, "entries": n_entries, "transfers": dict(counts), "sums": dict(sums),
             "problems": list(problems) + ([f"... and {problems.total - len(problems)} more"]
                                           if problems.total > len(problems) else []),
             "checked_at": datetime.now(timezone.utc).isoformat()}

@@ -308,3 +308,16 @@ def test_a_loan_granted_before_member_joined_reaches_the_ledger_opens_the_accoun
                           headers=kit.h("root", community, "admin"))
     assert other.status_code == 404 and kit.db.accounts.find_one({"_id": "m:c_elsewhere:m_x:HOUR"}) is None
     kit.log.wait("AccountOpened", account_id=account)
+
+
+def test_audit_finds_a_missing_journal_entry_among_many_chains(kit, c):
+    for m in ("alice", "bob"):
+        kit.fund(m, c, points=5)
+    r = kit.transfer("alice", c, workflow="credit", unit="PT", counterparty_id="bob", amount=3)
+    assert kit.act("confirm", r.json["transfer_id"], "bob", c).json["state"] == "posted"
+    assert kit.audit(c)["ok"]
+    kit.db.entries.delete_one({"_id": f"{r.json['transfer_id']}:C"})
+    problems = kit.audit(c)["problems"]
+    assert any(f"transfer {r.json['transfer_id']}: posted but its entries are" in p for p in problems)
+    assert any(p.startswith(f"m:{c}:bob:PT#0: chain head") for p in problems)
+    assert not any(p.startswith(f"m:{c}:alice:PT") for p in problems)  # alice's chain is intact
