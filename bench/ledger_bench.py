@@ -95,9 +95,27 @@ def _client_proc(args) -> tuple[list[float], float]:
     """Run the users until the deadline; returns (create+confirm latencies, CPU seconds this process used)."""
     import asyncio
     import json
-    url, kind, tokens, members, seconds, concurrency, seed = args
+    url, kind, tokens, members, seconds, concurrency, seed, rate = args
     host, port = url.split("//")[1].split(":")
     out: list[float] = []
+
+    async def transfer(conn: _Conn, rnd: random.Random) -> None:
+        if kind == "spread":
+            payer, payee = rnd.sample(members, 2)
+            status, body = await conn.post("/v1/transfers", _h(tokens[payer]), {
+                "workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1})
+            confirmer = tokens[payee]
+        else:
+            payee = rnd.choice(members)
+            status, body = await conn.post("/v1/transfers", _h(tokens[payee]),
+                                           {"workflow": "award", "unit": "PT", "minutes": 6})
+            confirmer = tokens["__organizer__"]
+        if status != 201:
+            raise RuntimeError(f"create failed: {status} {body[:300]!r}")
+        status, answer = await conn.post(f"/v1/transfers/{json.loads(body)['transfer_id']}/confirm",
+                                         _h(confirmer))
+        if status != 200:
+            raise RuntimeError(f"confirm failed: {status} {answer[:300]!r}")
 
     async def user(i: int, deadline: float):
         rnd = random.Random(seed * 1000 + i)
@@ -110,31 +128,38 @@ def _client_proc(args) -> tuple[list[float], float]:
                     raise RuntimeError(f"healthz failed: {status}")
                 out.append(time.perf_counter() - t0)
                 continue
-            if kind == "spread":
-                payer, payee = rnd.sample(members, 2)
-                status, body = await conn.post("/v1/transfers", _h(tokens[payer]), {
-                    "workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1})
-                confirmer = tokens[payee]
-            else:
-                payee = rnd.choice(members)
-                status, body = await conn.post("/v1/transfers", _h(tokens[payee]),
-                                               {"workflow": "award", "unit": "PT", "minutes": 6})
-                confirmer = tokens["__organizer__"]
-            if status != 201:
-                raise RuntimeError(f"create failed: {status} {body[:300]!r}")
-            status, answer = await conn.post(f"/v1/transfers/{json.loads(body)['transfer_id']}/confirm",
-                                             _h(confirmer))
-            if status != 200:
-                raise RuntimeError(f"confirm failed: {status} {answer[:300]!r}")
+            await transfer(conn, rnd)
             out.append(time.perf_counter() - t0)
             # A new connection per transfer, as phones behind an ingress do. With a few long keep-alive
             # connections one gunicorn worker can end up holding all of them (it accepted first) and
             # the run measures one process's GIL; reconnecting lets whichever worker is free accept.
             conn.close()
 
+    async def arrival(scheduled: float, rnd: random.Random) -> None:
+        conn = _Conn(host, int(port))
+        try:
+            await transfer(conn, rnd)
+        finally:
+            conn.close()
+        # Timed from when the transfer was due, not when it was sent: a server falling behind cannot hide
+        # the queue it builds (no coordinated omission).
+        out.append(time.perf_counter() - scheduled)
+
+    async def open_loop(deadline: float) -> None:
+        rnd = random.Random(seed)
+        tasks, due = [], time.perf_counter()
+        while due < deadline:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(arrival(due, random.Random(rnd.random()))))
+            due += rnd.expovariate(rate)  # Poisson arrivals: residents do not take turns
+        await asyncio.gather(*tasks)
+
     async def run():
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(user(i, deadline) for i in range(concurrency)))
+        if rate:
+            await open_loop(deadline)
+        else:
+            await asyncio.gather(*(user(i, deadline) for i in range(concurrency)))
 
     cpu0 = time.process_time()
     asyncio.run(run())
@@ -145,9 +170,9 @@ def _h(token):
     return {"Authorization": "Bearer " + token, "Idempotency-Key": uuid.uuid4().hex}
 
 
-def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch) -> dict:
+def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch, rate: float = 0) -> dict:
     per = max(1, concurrency // procs)
-    jobs = [(url, kind, tokens, members, seconds, per, k) for k in range(procs)]
+    jobs = [(url, kind, tokens, members, seconds, per, k, rate / procs) for k in range(procs)]
     with mp.get_context("spawn").Pool(procs) as pool:
         pool.apply(time.time)  # the pool is up (imports done) before the clock starts
         with watch as usage:
@@ -474,6 +499,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--rate", type=float, default=0,
+                    help="open loop: transfers started per second (Poisson arrivals), timed from when each was due; "
+                         "default: closed loop with --concurrency users")
     ap.add_argument("--skip-unsharded", action="store_true")
     ap.add_argument("--skip-single", action="store_true",
                     help="skip the baseline that commits each create and confirm in its own transaction")
@@ -515,8 +543,10 @@ def run(args, stack) -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("ledger web did not start")
             time.sleep(0.2)
-        print(f"ledger bench: members={args.members} concurrency={args.concurrency} (transfers in flight, "
-              f"{args.client_procs} client process(es)) seconds={args.seconds} gunicorn {args.workers} workers x "
+        load = (f"open loop at {args.rate:g} transfers/s (HTTP runs; baselines: {args.concurrency} in flight)"
+                if args.rate else f"concurrency={args.concurrency} (transfers in flight)")
+        print(f"ledger bench: members={args.members} {load}, "
+              f"{args.client_procs} client process(es), seconds={args.seconds}, gunicorn {args.workers} workers x "
               f"{args.threads} threads; {os.cpu_count()} cores; mongo {stack.mongo_url}", flush=True)
         groups = {"gunicorn": lambda: [procs[0].pid, *_children(procs[0].pid)], "relay": lambda: [procs[1].pid]}
         for name, server in (("mongod", stack.mongod), ("kafka", stack.kafka)):
@@ -538,7 +568,7 @@ def run(args, stack) -> None:
         for i in range(0, len(members), 200):
             runtime.uow.run(lambda tx, ch=members[i:i + 200]: _open_chunk(tx, spread_c, ch, 10**9))
         spread = _drive(url, "spread", _tokens(members, spread_c), members, args.seconds,
-                        args.concurrency, args.client_procs, watch)
+                        args.concurrency, args.client_procs, watch, args.rate)
         _print("spread (HTTP, create+confirm)", spread)
 
         base_c = "c_base" + run_id
@@ -561,7 +591,7 @@ def run(args, stack) -> None:
         for i in range(0, len(hot_members), 200):
             runtime.uow.run(lambda tx, ch=hot_members[i:i + 200]: _open_chunk(tx, hot_c, ch, 0))
         hot = _drive(url, "hot", _tokens(hot_members, hot_c), hot_members, args.seconds,
-                     args.concurrency, args.client_procs, watch)
+                     args.concurrency, args.client_procs, watch, args.rate)
         _print("hot: issuance -> 1000 (32 shards)", hot)
 
         cold = None
@@ -577,7 +607,7 @@ def run(args, stack) -> None:
             for i in range(0, len(hot_members), 200):
                 runtime.uow.run(lambda tx, ch=hot_members[i:i + 200]: _open_chunk(tx, cold_c, ch, 0))
             cold = _drive(url, "hot", _tokens(hot_members, cold_c), hot_members, args.seconds,
-                          args.concurrency, args.client_procs, watch)
+                          args.concurrency, args.client_procs, watch, args.rate)
             _print("hot: issuance unsharded (1 doc)", cold)
 
         from services.ledger.audit import run_audit
@@ -592,7 +622,7 @@ def run(args, stack) -> None:
         if cold:
             print(f"  unsharded hot / spread     = {cold['per_s'] / spread['per_s']:.2f}")
         print(f"  spread: {spread['per_s']:.0f}/s (target >= 500), p99 {spread['p99']:.1f} ms (target < 50 ms), "
-              f"concurrency {args.concurrency}")
+              + (f"open loop at {args.rate:g}/s" if args.rate else f"concurrency {args.concurrency}"))
         print(f"  audit after the runs: {audits}")
     finally:
         for p in procs:
