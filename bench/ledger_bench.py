@@ -460,6 +460,34 @@ def _baseline(mongo_url, db_name, members, community, seconds, concurrency, proc
     return {**_figures(lat, seconds, usage.wall), "cpu": usage.shares()}
 
 
+def _step_floor(mongo_url: str, db_name: str, steps: int = 300) -> dict:
+    """The latency of one ledger step's MongoDB work alone, one at a time on an otherwise idle mongod: a
+    snapshot transaction with one aggregate read, five one-document bulk writes (accounts, transfers, key
+    records, entries, outbox) and a majority commit."""
+    from pymongo import InsertOne, UpdateOne
+    client = MongoClient(mongo_url, tz_aware=True)
+    db = client.get_database(db_name, write_concern=WriteConcern("majority"))
+    db.floor_accounts.insert_many([{"_id": f"f{i}", "posted": 0, "seq": 0} for i in range(10)])
+    lat = []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        with client.start_session() as s:
+            s.start_transaction(read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
+                                read_preference=ReadPreference.PRIMARY)
+            next(db.aggregate([{"$documents": [{}]}] + [
+                {"$lookup": {"from": coll, "pipeline": [{"$match": {"_id": {"$in": ids}}}], "as": coll}}
+                for coll, ids in (("floor_accounts", ["f1", "f2"]), ("floor_keys", [str(i)]),
+                                  ("floor_transfers", [str(i)]))], session=s))
+            db.floor_accounts.bulk_write([UpdateOne({"_id": "f1"}, {"$inc": {"posted": -1, "seq": 1}}),
+                                          UpdateOne({"_id": "f2"}, {"$inc": {"posted": 1, "seq": 1}})], session=s)
+            for coll in ("floor_transfers", "floor_keys", "floor_entries", "floor_outbox"):
+                db[coll].bulk_write([InsertOne({"_id": uuid.uuid4().hex, "v": "x" * 300})], session=s)
+            s.commit_transaction()
+        lat.append(time.perf_counter() - t0)
+    client.close()
+    return _figures(lat, sum(lat), sum(lat))
+
+
 # -- setup -------------------------------------------------------------------------------------------
 def _open_chunk(tx, community, members, limit):
     from services.ledger import handlers as h
@@ -506,7 +534,8 @@ def main() -> None:
     ap.add_argument("--skip-single", action="store_true",
                     help="skip the baseline that commits each create and confirm in its own transaction")
     ap.add_argument("--floor", action="store_true",
-                    help="also measure GET /healthz: what HTTP, gunicorn and Flask alone cost per request")
+                    help="also measure GET /healthz (what HTTP, gunicorn and Flask alone cost per request) and one "
+                         "step's MongoDB commands alone, one at a time (the latency floor of a create or confirm)")
     args = ap.parse_args()
     with devstack.env_or_local("ledger-bench") as stack:
         run(args, stack)
@@ -562,6 +591,7 @@ def run(args, stack) -> None:
             cpu_ms = floor["cpu"].get("gunicorn", 0) / floor["per_s"] * 1000 if floor["per_s"] else float("nan")
             _print("floor (GET /healthz, keep-alive)", floor, unit="requests/s ",
                    extra=f"  gunicorn {cpu_ms:.2f} ms CPU/request")
+            _print("floor (one step's MongoDB work)", _step_floor(stack.mongo_url, db_name), unit="steps/s    ")
 
         spread_c = "c_spread" + run_id
         members = [f"m{i}" for i in range(args.members)]
