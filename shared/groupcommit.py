@@ -66,7 +66,7 @@ class GroupCommitter:
             GROUP_COMMIT_COMMANDS.observe(len(items))
             try:
                 self._commit(items)
-            except BaseException as exc:  # noqa: BLE001 - the thread must outlive any one batch
+            except Exception as exc:  # noqa: BLE001 - the thread must outlive any one batch
                 log.exception("group commit: batch failed")
                 for _, done in items:
                     if not done.done():

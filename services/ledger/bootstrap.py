@@ -7,6 +7,5 @@ from services.ledger.handlers import GROUPED, HANDLERS, prefetch
 
 def bootstrap(runtime: Runtime) -> MessageBus:
     """The message bus with every ledger command handler; residents' transfers are group-committed."""
-    grouped = GroupCommitter(runtime.uow, {t: HANDLERS[t] for t in GROUPED},
-                             prepare=prefetch)
+    grouped = GroupCommitter(runtime.uow, {t: HANDLERS[t] for t in GROUPED}, prepare=prefetch)
     return MessageBus(runtime.uow, HANDLERS, grouped=grouped)
