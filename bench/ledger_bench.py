@@ -251,24 +251,28 @@ def _figures(lat: list[float], seconds: float, _wall: float) -> dict:
             "mean": statistics.fmean(lat) * 1000 if lat else float("nan")}
 
 
-# -- raw pymongo baseline: the same MongoDB commands the ledger sends for create + confirm ----------------
-# One transaction per create and per confirm, as the ledger committed them before group commit: per transfer
-# 13 commands, i.e. create = 1 aggregate (key, community, both accounts) + 1 two-update bulk on accounts + inserts of
-# the transfer, the key record and the outbox row + commit; confirm = 1 aggregate (key, transfer, its two
-# accounts) + 1 two-update bulk (chain heads) + entries + transfer replace + key record + outbox + commit.
-def _baseline_proc(args) -> tuple[list[float], float]:
-    mongo_url, db_name, members, community, seconds, threads, seed = args
-    from pymongo import UpdateOne
-    from services.ledger import model
+# -- raw pymongo baselines: the same MongoDB writes the ledger makes for create + confirm -----------------
+_TXN = dict(read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
+            read_preference=ReadPreference.PRIMARY)
+
+
+def _raw_db(mongo_url: str, db_name: str):
+    """A plain pymongo client and database (majority writes), as the ledger's own processes would open."""
     client = MongoClient(mongo_url, w="majority", tz_aware=True)
-    db = client.get_database(db_name, write_concern=WriteConcern("majority"), read_concern=ReadConcern("majority"))
+    return client, client.get_database(db_name, write_concern=WriteConcern("majority"),
+                                       read_concern=ReadConcern("majority"))
+
+
+def _lookup(name: str, coll: str, match: dict) -> dict:
+    return {"$lookup": {"from": coll, "pipeline": [{"$match": match}], "as": name}}
+
+
+def _client_threads(threads: int, seconds: float, seed: int, members: list, community: str, transfer) -> list:
+    """`threads` closed-loop clients, each calling transfer(debit account, credit account, payee) for random
+    pairs of members until the deadline; returns every transfer's latency."""
+    from services.ledger import model
     out, lock = [], threading.Lock()
     deadline = time.perf_counter() + seconds
-    opts = dict(read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
-                read_preference=ReadPreference.PRIMARY)
-
-    def lookup(name, coll, match):
-        return {"$lookup": {"from": coll, "pipeline": [{"$match": match}], "as": name}}
 
     def loop(i):
         rnd = random.Random(seed * 1000 + i)
@@ -276,60 +280,76 @@ def _baseline_proc(args) -> tuple[list[float], float]:
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             payer, payee = rnd.sample(members, 2)
-            da, ca = model.member_account_id(community, payer, "PT"), model.member_account_id(community, payee, "PT")
-            tid = "t_" + uuid.uuid4().hex
-            key = uuid.uuid4().hex
-
-            def create(s):
-                row = next(db.aggregate([{"$documents": [{}]}, lookup("key", "idempotency_keys", {"_id": key}),
-                                         lookup("community", "communities", {"_id": community}),
-                                         lookup("accounts", "accounts", {"_id": {"$in": [da, ca]}})], session=s))
-                assert len(row["accounts"]) == 2
-                r = db.accounts.bulk_write([
-                    UpdateOne({"_id": da, "$expr": {"$gte": [{"$subtract": [
-                        {"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, 1]}}, {"$inc": {"pending_out": 1}}),
-                    UpdateOne({"_id": ca}, {"$inc": {"pending_in": 1}})], ordered=True, session=s)
-                assert r.matched_count == 2
-                db.transfers.insert_one({"_id": tid, "state": "pending", "amount": 1, "debit_account": da,
-                                         "credit_account": ca, "confirmer_id": payee}, session=s)
-                db.idempotency_keys.insert_one({"_id": key, "response": {"transfer_id": tid}}, session=s)
-                db.bench_outbox.insert_one({"_id": uuid.uuid4().hex, "sent": False, "value": b"x" * 400}, session=s)
-
-            def confirm(s):
-                row = next(db.aggregate([
-                    {"$documents": [{}]}, lookup("key", "idempotency_keys", {"_id": key + "c"}),
-                    lookup("transfer", "transfers", {"_id": {"$in": [tid]}}),
-                    {"$lookup": {"from": "accounts", "localField": "transfer.debit_account", "foreignField": "_id",
-                                 "as": "debit"}},
-                    {"$lookup": {"from": "accounts", "localField": "transfer.credit_account", "foreignField": "_id",
-                                 "as": "credit"}}], session=s))
-                heads = [row["debit"][0], row["credit"][0]]
-                r = db.accounts.bulk_write([
-                    UpdateOne({"_id": acc, "seq": head["seq"]}, {"$inc": {"posted": delta, "seq": 1},
-                                                                 "$set": {"last_hash": tid}})
-                    for acc, head, delta in ((da, heads[0], -1), (ca, heads[1], 1))], ordered=True, session=s)
-                assert r.matched_count == 2
-                db.entries.insert_many([{"_id": tid + ":D", "account_id": da, "shard": 0, "seq": heads[0]["seq"] + 1},
-                                        {"_id": tid + ":C", "account_id": ca, "shard": 0,
-                                         "seq": heads[1]["seq"] + 1}], session=s)
-                db.transfers.replace_one({"_id": tid, "state": "pending"},
-                                         {"_id": tid, "state": "posted", "amount": 1}, session=s)
-                db.idempotency_keys.insert_one({"_id": key + "c", "response": {"transfer_id": tid}}, session=s)
-                db.bench_outbox.insert_one({"_id": uuid.uuid4().hex, "sent": False, "value": b"x" * 400}, session=s)
-
-            for fn in (create, confirm):
-                with client.start_session() as s:
-                    s.with_transaction(fn, **opts)
+            transfer(model.member_account_id(community, payer, "PT"), model.member_account_id(community, payee, "PT"),
+                     payee)
             mine.append(time.perf_counter() - t0)
         with lock:
             out.extend(mine)
 
-    cpu0 = time.process_time()
     ts = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
+    return out
+
+
+# One transaction per create and per confirm, as the ledger committed them before group commit: per transfer
+# 13 commands, i.e. create = 1 aggregate (key, community, both accounts) + 1 two-update bulk on accounts + inserts of
+# the transfer, the key record and the outbox row + commit; confirm = 1 aggregate (key, transfer, its two
+# accounts) + 1 two-update bulk (chain heads) + entries + transfer replace + key record + outbox + commit.
+def _baseline_proc(args) -> tuple[list[float], float]:
+    mongo_url, db_name, members, community, seconds, threads, seed = args
+    from pymongo import UpdateOne
+    client, db = _raw_db(mongo_url, db_name)
+
+    def transfer(da, ca, payee):
+        tid = "t_" + uuid.uuid4().hex
+        key = uuid.uuid4().hex
+
+        def create(s):
+            row = next(db.aggregate([{"$documents": [{}]}, _lookup("key", "idempotency_keys", {"_id": key}),
+                                     _lookup("community", "communities", {"_id": community}),
+                                     _lookup("accounts", "accounts", {"_id": {"$in": [da, ca]}})], session=s))
+            assert len(row["accounts"]) == 2
+            r = db.accounts.bulk_write([
+                UpdateOne({"_id": da, "$expr": {"$gte": [{"$subtract": [
+                    {"$add": ["$posted", "$credit_limit"]}, "$pending_out"]}, 1]}}, {"$inc": {"pending_out": 1}}),
+                UpdateOne({"_id": ca}, {"$inc": {"pending_in": 1}})], ordered=True, session=s)
+            assert r.matched_count == 2
+            db.transfers.insert_one({"_id": tid, "state": "pending", "amount": 1, "debit_account": da,
+                                     "credit_account": ca, "confirmer_id": payee}, session=s)
+            db.idempotency_keys.insert_one({"_id": key, "response": {"transfer_id": tid}}, session=s)
+            db.bench_outbox.insert_one({"_id": uuid.uuid4().hex, "sent": False, "value": b"x" * 400}, session=s)
+
+        def confirm(s):
+            row = next(db.aggregate([
+                {"$documents": [{}]}, _lookup("key", "idempotency_keys", {"_id": key + "c"}),
+                _lookup("transfer", "transfers", {"_id": {"$in": [tid]}}),
+                {"$lookup": {"from": "accounts", "localField": "transfer.debit_account", "foreignField": "_id",
+                             "as": "debit"}},
+                {"$lookup": {"from": "accounts", "localField": "transfer.credit_account", "foreignField": "_id",
+                             "as": "credit"}}], session=s))
+            heads = [row["debit"][0], row["credit"][0]]
+            r = db.accounts.bulk_write([
+                UpdateOne({"_id": acc, "seq": head["seq"]}, {"$inc": {"posted": delta, "seq": 1},
+                                                             "$set": {"last_hash": tid}})
+                for acc, head, delta in ((da, heads[0], -1), (ca, heads[1], 1))], ordered=True, session=s)
+            assert r.matched_count == 2
+            db.entries.insert_many([{"_id": tid + ":D", "account_id": da, "shard": 0, "seq": heads[0]["seq"] + 1},
+                                    {"_id": tid + ":C", "account_id": ca, "shard": 0,
+                                     "seq": heads[1]["seq"] + 1}], session=s)
+            db.transfers.replace_one({"_id": tid, "state": "pending"},
+                                     {"_id": tid, "state": "posted", "amount": 1}, session=s)
+            db.idempotency_keys.insert_one({"_id": key + "c", "response": {"transfer_id": tid}}, session=s)
+            db.bench_outbox.insert_one({"_id": uuid.uuid4().hex, "sent": False, "value": b"x" * 400}, session=s)
+
+        for fn in (create, confirm):
+            with client.start_session() as s:
+                s.with_transaction(fn, **_TXN)
+
+    cpu0 = time.process_time()
+    out = _client_threads(threads, seconds, seed, members, community, transfer)
     client.close()
     return out, time.process_time() - cpu0
 
@@ -343,15 +363,12 @@ def _grouped_proc(args) -> tuple[list[float], float]:
     from concurrent.futures import Future
     from pymongo import InsertOne, ReplaceOne, UpdateOne
     mongo_url, db_name, members, community, seconds, threads, seed = args
-    client = MongoClient(mongo_url, w="majority", tz_aware=True)
-    db = client.get_database(db_name, write_concern=WriteConcern("majority"), read_concern=ReadConcern("majority"))
-    opts = dict(read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
-                read_preference=ReadPreference.PRIMARY)
+    client, db = _raw_db(mongo_url, db_name)
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
 
     def lookup(name, coll, ids):
-        return {"$lookup": {"from": coll, "pipeline": [{"$match": {"_id": {"$in": ids}}}], "as": name}}
+        return _lookup(name, coll, {"_id": {"$in": ids}})
 
     def commit(items):
         def txn(s):
@@ -393,7 +410,7 @@ def _grouped_proc(args) -> tuple[list[float], float]:
             db.bench_outbox.insert_many([{"_id": uuid.uuid4().hex, "sent": False, "value": b"x" * 400}
                                          for _ in items], session=s)
         with client.start_session() as s:
-            s.with_transaction(txn, **opts)
+            s.with_transaction(txn, **_TXN)
 
     def committer():
         while not stop.is_set():
@@ -414,34 +431,17 @@ def _grouped_proc(args) -> tuple[list[float], float]:
                 for _, done in items:
                     done.set_exception(exc)
 
-    out, lock = [], threading.Lock()
-    deadline = time.perf_counter() + seconds
+    def transfer(da, ca, _payee):
+        op = {"da": da, "ca": ca, "tid": "t_" + uuid.uuid4().hex}
+        for kind in ("create", "confirm"):
+            done: Future = Future()
+            inbox.put(({**op, "kind": kind, "key": uuid.uuid4().hex}, done))
+            done.result()
 
-    def loop(i):
-        rnd = random.Random(seed * 1000 + i)
-        mine = []
-        while time.perf_counter() < deadline:
-            t0 = time.perf_counter()
-            payer, payee = rnd.sample(members, 2)
-            op = {"da": model.member_account_id(community, payer, "PT"),
-                  "ca": model.member_account_id(community, payee, "PT"), "tid": "t_" + uuid.uuid4().hex}
-            for kind in ("create", "confirm"):
-                done: Future = Future()
-                inbox.put(({**op, "kind": kind, "key": uuid.uuid4().hex}, done))
-                done.result()
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            out.extend(mine)
-
-    from services.ledger import model
     cpu0 = time.process_time()
     worker = threading.Thread(target=committer)
     worker.start()
-    ts = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    out = _client_threads(threads, seconds, seed, members, community, transfer)
     stop.set()
     worker.join()
     client.close()
@@ -465,15 +465,13 @@ def _step_floor(mongo_url: str, db_name: str, steps: int = 300) -> dict:
     snapshot transaction with one aggregate read, five one-document bulk writes (accounts, transfers, key
     records, entries, outbox) and a majority commit."""
     from pymongo import InsertOne, UpdateOne
-    client = MongoClient(mongo_url, tz_aware=True)
-    db = client.get_database(db_name, write_concern=WriteConcern("majority"))
+    client, db = _raw_db(mongo_url, db_name)
     db.floor_accounts.insert_many([{"_id": f"f{i}", "posted": 0, "seq": 0} for i in range(10)])
     lat = []
     for i in range(steps):
         t0 = time.perf_counter()
         with client.start_session() as s:
-            s.start_transaction(read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
-                                read_preference=ReadPreference.PRIMARY)
+            s.start_transaction(**_TXN)
             next(db.aggregate([{"$documents": [{}]}] + [
                 {"$lookup": {"from": coll, "pipeline": [{"$match": {"_id": {"$in": ids}}}], "as": coll}}
                 for coll, ids in (("floor_accounts", ["f1", "f2"]), ("floor_keys", [str(i)]),

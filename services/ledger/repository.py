@@ -190,19 +190,18 @@ class LedgerRepository:
               guard: dict | None = None) -> None:
         """Apply `inc` (and a new chain head) to the account or its shard: in the identity map now, in MongoDB
         at flush, where `guard` must still hold."""
-        head = self._head(account, shard)
-        moved = {**head, **{k: head[k] + v for k, v in inc.items()}}
         update: dict = {"$inc": inc}
         if last_hash is not None:
-            moved["last_hash"] = last_hash
             update["$set"] = {"last_hash": last_hash}
         if account.shards:
+            head = self._head(account, shard)
+            moved = {**head, **{k: head[k] + v for k, v in inc.items()}, **update.get("$set", {})}
             self.tx.defer("account_shards", UpdateOne({"_id": head["_id"], **(guard or {})}, update), must_match=True)
             self.cache[("account_shards", head["_id"])] = moved
         else:
             current = self.require_account(account.account_id)
-            self._update_account(current, update, replace(current, **{k: moved[k] for k in (*inc, "last_hash")}),
-                                 guard)
+            moved = {k: getattr(current, k) + v for k, v in inc.items()}
+            self._update_account(current, update, replace(current, **moved, **update.get("$set", {})), guard)
 
     def reserve(self, t: Transfer, debit: Account, credit: Account) -> int:
         """Hold the debit on the payer and note the pending credit on the payee; returns the amount held
