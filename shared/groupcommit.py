@@ -7,7 +7,8 @@ their command and wait; it takes every command queued meanwhile (up to `max_batc
 need in one round trip (`prepare`), runs their handlers one after another in one transaction
 (`UnitOfWork.run_many`, each seeing the changes of those before it) and answers each. A command refused
 with a Problem is undone alone; if the transaction itself fails, each command is retried on its own so one
-cannot fail the others.
+cannot fail the others. Each command carries the correlation id of the request that sent it, and its handler
+runs with that id current (the committer thread has none of its own), so its events and log lines keep it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any, Callable
 
+from shared.logs import get_correlation_id, reset_correlation_id, set_correlation_id
 from shared.metrics import GROUP_COMMIT_COMMANDS
 from shared.uow import Tx, UnitOfWork
 
@@ -42,7 +44,7 @@ class GroupCommitter:
         """Run `command` in the next group transaction and return its handler's result (or raise its error)."""
         self._ensure_thread()
         done: Future = Future()
-        self._queue.put((command, done))
+        self._queue.put((command, done, get_correlation_id()))
         return done.result()
 
     def _ensure_thread(self) -> None:
@@ -68,15 +70,23 @@ class GroupCommitter:
                 self._commit(items)
             except Exception as exc:  # noqa: BLE001 - the thread must outlive any one batch
                 log.exception("group commit: batch failed")
-                for _, done in items:
+                for _, done, _ in items:
                     if not done.done():
                         done.set_exception(exc)
 
-    def _commit(self, items: list[tuple[Any, Future]]) -> None:
-        commands = [command for command, _ in items]
+    def _step(self, command, correlation_id: str | None, tx: Tx) -> Any:
+        """One command's handler, run with the correlation id of the request that queued it."""
+        token = set_correlation_id(correlation_id)
+        try:
+            return self.handlers[type(command)](command, tx)
+        finally:
+            reset_correlation_id(token)
+
+    def _commit(self, items: list[tuple[Any, Future, str | None]]) -> None:
+        commands = [command for command, _, _ in items]
         prepare = (lambda tx: self.prepare(tx, commands)) if self.prepare else None
         try:
-            results = self.uow.run_many([partial(self.handlers[type(c)], c) for c in commands], prepare=prepare)
+            results = self.uow.run_many([partial(self._step, c, cid) for c, _, cid in items], prepare=prepare)
         except Exception as exc:  # noqa: BLE001 - answered below, per command
             if len(items) == 1:
                 items[0][1].set_exception(exc)
@@ -86,7 +96,7 @@ class GroupCommitter:
             for item in items:
                 self._commit([item])
             return
-        for (_, done), result in zip(items, results):
+        for (_, done, _), result in zip(items, results):
             if isinstance(result, Exception):
                 done.set_exception(result)
             else:

@@ -86,3 +86,26 @@ def test_a_confirm_repeated_within_one_group_posts_once(kit):
     assert kit.db.entries.count_documents({"transfer_id": tid}) == 2
     assert kit.balance("eve", c, "PT")["posted"] == 4
     assert kit.audit(c)["ok"]
+
+
+def test_events_of_grouped_commands_carry_each_request_s_correlation_id(kit):
+    """The handlers run on the committer thread; each event still names the request that caused it."""
+    c = kit.community()
+    kit.join(c, "fay", "gus")
+    kit.fund("fay", c, points=10)
+    sent = []
+    for amount in (1, 2):
+        cid = "corr-" + uuid.uuid4().hex
+        r = kit.http.post("/v1/transfers", json={"workflow": "credit", "unit": "PT", "counterparty_id": "gus",
+                                                 "amount": amount},
+                          headers=kit.h("fay", c, **{"X-Correlation-ID": cid}))
+        assert r.status_code == 201 and r.headers["X-Correlation-ID"] == cid, r.json
+        sent.append((r.json["transfer_id"], cid))
+    tid, cid = sent[0]
+    confirm_cid = "corr-" + uuid.uuid4().hex
+    r = kit.http.post(f"/v1/transfers/{tid}/confirm", headers=kit.h("gus", c, **{"X-Correlation-ID": confirm_cid}))
+    assert r.status_code == 200 and r.json["state"] == "posted"
+    for transfer_id, correlation_id in sent:
+        pending = kit.log.wait("TransferPending", transfer_id=transfer_id)[0]
+        assert pending["correlation_id"] == correlation_id
+    assert kit.log.wait("TransferPosted", transfer_id=tid)[0]["correlation_id"] == confirm_cid

@@ -2,6 +2,7 @@
 is undone alone; a failing group falls back to one transaction per command."""
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pymongo import InsertOne
 from shared.envelope import new_event
 from shared.errors import Unprocessable
 from shared.groupcommit import GroupCommitter
+from shared.logs import get_correlation_id, reset_correlation_id, set_correlation_id
 from shared.outbox import OUTBOX
 from shared.runtime import build_runtime
 
@@ -78,3 +80,30 @@ def test_a_refused_command_is_undone_alone_and_a_crash_falls_back_to_one_by_one(
         with pytest.raises(RuntimeError, match="a bug in one handler"):
             futures["e"].result()
     assert sorted(d["_id"] for d in runtime.db.notes.find()) == ["a", "c", "d", "f"]
+
+
+def test_each_command_s_events_carry_the_correlation_id_of_the_thread_that_queued_it(runtime):
+    seen = {}
+
+    def note_with_id(cmd: Note, tx):
+        seen[cmd.text] = get_correlation_id()
+        return write_note(cmd, tx)
+
+    committer = GroupCommitter(runtime.uow, {Note: note_with_id})
+
+    def send(i: int) -> str:
+        token = set_correlation_id(f"req-{i}")
+        try:
+            return committer.handle(Note(f"corr{i}", refuse=i == 3))
+        except Unprocessable:
+            return "refused"
+        finally:
+            reset_correlation_id(token)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(send, range(8)))
+    assert results.count("refused") == 1
+    assert seen == {f"corr{i}": f"req-{i}" for i in range(8)}
+    rows = {r["key"]: r for r in runtime.db[OUTBOX].find({"type": "NoteWritten", "key": {"$regex": "^corr"}})}
+    assert sorted(rows) == sorted(f"corr{i}" for i in range(8) if i != 3)
+    assert all(json.loads(row["value"])["correlation_id"] == f"req-{key[4:]}" for key, row in rows.items())
