@@ -225,11 +225,24 @@ def test_a_points_loan_granted_in_the_ledger_lets_the_till_accept(world):
     merchant, staff = shop(world)
     account = f"m:{world['cid']}:{carol.member_id}:PT"
     wait_until(lambda: world["dep"].services["settlement"].db.ledger_accounts.find_one({"_id": account}))
-    assert till(staff, merchant, carol, 60, 10_000).status_code == 422
+    refused = till(staff, merchant, carol, 60, 10_000)
+    assert (refused.status_code, refused.get_json()["code"]) == (422, "insufficient_points")
+    assert carol.call("settlement", "get", "/v1/members/me/redemptions").get_json()["total"] == 0
     granted = world["admin"].call("ledger", "post", f"/v1/admin/accounts/{account}/credit-limit",
                                   {"credit_limit": 100})
     assert granted.status_code == 200, granted.get_json()
+    assert (granted.get_json()["credit_limit"], granted.get_json()["posted"]) == (100, 0)
+    mine = next(a for a in carol.call("ledger", "get", "/v1/balances").get_json() if a["unit"] == "PT")
+    assert (mine["posted"], mine["credit_limit"], mine["available"]) == (0, 100, 100)
     wait_until(lambda: world["dep"].services["settlement"].db.ledger_accounts.find_one(
         {"_id": account, "credit_limit": 100}), message="settlement to learn of the points loan")
     accepted = till(staff, merchant, carol, 60, 10_000)
     assert accepted.status_code == 201, accepted.get_json()
+    rid = accepted.get_json()["redemption_id"]
+    transfer = pending_for(carol, rid)
+    assert (transfer["amount"], transfer["state"], transfer["funds_reserved"]) == (60, "pending", True)
+    assert available(carol) == 40  # the loan holds the pending redemption
+    assert carol.call("ledger", "post", f"/v1/transfers/{transfer['transfer_id']}/confirm").status_code == 200
+    state_of(carol, rid, "completed", transfer_id=transfer["transfer_id"])
+    mine = next(a for a in carol.call("ledger", "get", "/v1/balances").get_json() if a["unit"] == "PT")
+    assert (mine["posted"], mine["pending_out"], mine["available"]) == (-60, 0, 40)  # she owes the loan

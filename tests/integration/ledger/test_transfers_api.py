@@ -180,18 +180,39 @@ def test_overdraft_beyond_the_limit_is_422_and_changes_nothing(kit, c):
     ({"workflow": "credit", "unit": "PT", "amount": 5}, 422),
 ])
 def test_bad_input_is_a_clear_4xx(kit, c, body, status):
+    before = _written(kit, c)
     r = kit.transfer("alice", c, **body)
     assert r.status_code == status, r.json
     assert r.headers["Content-Type"].startswith("application/problem+json")
-    assert kit.db.transfers.count_documents({"community_id": c}) == 0
+    assert r.json["status"] == status and isinstance(r.json["code"], str) and r.json["code"]
+    assert _written(kit, c) == before
+
+
+def _written(kit, c) -> dict:
+    """Everything a refused command could have left behind: transfers, journal entries, outbox rows, accounts
+    (with their balances), Idempotency-Key records, pay codes."""
+    return {"transfers": kit.db.transfers.count_documents({"community_id": c}),
+            "entries": kit.db.entries.count_documents({"community_id": c}),
+            "outbox": kit.db.outbox.count_documents({}),
+            "accounts": sorted((a["_id"], a["posted"], a["pending_out"], a["pending_in"], a["credit_limit"])
+                               for a in kit.db.accounts.find({"community_id": c})),
+            "keys": kit.db.idempotency_keys.count_documents({}),
+            "pay_codes": kit.db.pay_codes.count_documents({"community_id": c})}
 
 
 def test_authentication_and_unknown_transfers(kit, c):
+    before = _written(kit, c)
     assert kit.http.get("/v1/balances").status_code == 401
-    assert kit.http.post("/v1/transfers", json={}, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert kit.http.post("/v1/transfers", json={"workflow": "credit", "unit": "PT", "counterparty_id": "bob",
+                                                "amount": 5},
+                         headers={"Authorization": "Bearer nope"}).status_code == 401
     assert kit.act("confirm", "t_missing", "bob", c).status_code == 404
-    assert kit.http.post("/v1/transfers", data="{", headers=kit.h("alice", c, **{
-        "Content-Type": "application/json"})).status_code in (400, 422)
+    broken = kit.http.post("/v1/transfers", data='{"workflow": "credit", "unit": "PT", "amount": 5',
+                           headers=kit.h("alice", c, **{"Content-Type": "application/json",
+                                                        "Idempotency-Key": "broken-body"}))
+    assert broken.status_code == 400, broken.json  # not JSON at all: a bad request, not a rule refusal
+    assert broken.headers["Content-Type"].startswith("application/problem+json") and broken.json["status"] == 400
+    assert _written(kit, c) == before
 
 
 def test_idempotency_key_replays_the_answer_and_refuses_another_body(kit, c):
