@@ -13,6 +13,7 @@ from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import handlers as h
 from services.ledger import events, model, rules, schemas
+from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
 
 GROUP = "ledger"
@@ -25,9 +26,25 @@ def on_community(event: Event, p: dict, tx: Tx) -> None:
     s = p["settings"]
     repo.save_community(p["community_id"], {"pending_ttl_days": s["pending_ttl_days"],
                                             "bill_auto_confirm": s["bill_auto_confirm"],
+                                            "hour_credit_limit": s["hour_credit_limit_minutes"],
                                             "point_value_fen": p["point_value_fen"],
                                             "settings": {"points_rules": s.get("points_rules")}})
     h.open_system_accounts(tx, repo, p["community_id"])
+
+
+def _party(repo: LedgerRepository, stand_in: Account) -> tuple[Account, bool]:
+    """The stored account with `stand_in`'s id and True, or `stand_in` itself (never stored) and False: an event
+    naming a party the ledger has not heard of opens nothing; the transfer is recorded refused instead."""
+    stored = repo.account(stand_in.account_id)
+    return (stored, True) if stored is not None else (stand_in, False)
+
+
+def _member(cid: str, member_id: str, unit: str) -> Account:
+    return Account(model.member_account_id(cid, member_id, unit), cid, "member", member_id, unit)
+
+
+def _merchant(cid: str, merchant_id: str) -> Account:
+    return Account(model.merchant_account_id(cid, merchant_id), cid, "merchant", merchant_id, "PT")
 
 
 def on_member(event: Event, p: dict, tx: Tx) -> None:
@@ -58,7 +75,7 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
         return
     cid, unit, now = p["community_id"], p["unit"], utcnow()
     community = repo.community(cid)
-    helper = h.member_account(tx, repo, cid, p["helper_id"], unit)
+    helper, helper_known = _party(repo, _member(cid, p["helper_id"], unit))
     award = not p["payer_id"]  # null payer: the community pays
     if unit == "HOUR":
         amount = p["minutes"]  # an hour of help is an hour, whatever the task
@@ -66,9 +83,12 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
         amount = rules.award_points(rules.rules_from_settings(community.get("settings")), minutes=p["minutes"],
                                     activity_type=p["activity_type"], service_class=p["service_class"])
     if award:
-        debit = h.system_account(tx, repo, cid, "issuance", unit)
+        issuance = Account(model.system_account_id(cid, "issuance", unit), cid, "system", "issuance", unit,
+                           credit_limit=None, shards=model.HOT_SHARDS)
+        debit, payer_known = (h.system_account(tx, repo, cid, "issuance", unit), True) if helper_known \
+            else _party(repo, issuance)
     else:
-        debit = h.member_account(tx, repo, cid, p["payer_id"], unit)
+        debit, payer_known = _party(repo, _member(cid, p["payer_id"], unit))
     t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="award" if award else "bill", unit=unit,
                         amount=max(amount, 1), debit=debit, credit=helper, payer_id=None if award else p["payer_id"],
                         payee_id=p["helper_id"], initiator_id=p["helper_id"], now=now,
@@ -76,7 +96,10 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
                         reference={"kind": p["source"], "id": p["request_id"]},
                         details={"minutes": p["minutes"], "activity_type": p["activity_type"],
                                  "service_class": p["service_class"], "claim_id": p["claim_id"]})
-    if amount <= 0:
+    if not (helper_known and payer_known):
+        # Requests named someone the ledger never heard of: refuse, so the request shows it (RequestDisputed).
+        h.store_rejected(tx, repo, t, "unknown_account", now, event.id)
+    elif amount <= 0:
         h.store_rejected(tx, repo, replace(t, amount=0), "no_points_under_rules", now, event.id)
     elif debit.account_id == helper.account_id:
         h.store_rejected(tx, repo, t, "self_transfer", now, event.id)
@@ -93,13 +116,16 @@ def on_redemption_requested(event: Event, p: dict, tx: Tx) -> None:
         return
     cid, now = p["community_id"], utcnow()
     community = repo.community(cid)
-    member = h.member_account(tx, repo, cid, p["member_id"], "PT")
-    merchant = h.merchant_account(tx, repo, cid, p["merchant_id"])
+    member, member_known = _party(repo, _member(cid, p["member_id"], "PT"))
+    merchant, merchant_known = _party(repo, _merchant(cid, p["merchant_id"]))
     t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="redeem", unit="PT", amount=p["points"],
                         debit=member, credit=merchant, payer_id=p["member_id"], payee_id=p["merchant_id"],
                         initiator_id=p["staff_id"] or p["merchant_id"], now=now,
                         ttl_days=community["pending_ttl_days"], source=source,
                         reference={"kind": "redemption", "id": p["redemption_id"]})
+    if not (member_known and merchant_known):
+        h.store_rejected(tx, repo, t, "unknown_account", now, event.id)  # settlement declines the redemption
+        return
     if p["pay_code"]:
         code = repo.pay_code(cid, p["member_id"], h.pay_code_hash(p["pay_code"]))
         if code is None or code["used_by"] is not None or code["expires_at"] <= now \
@@ -130,12 +156,16 @@ def on_settlement_batch_paid(event: Event, p: dict, tx: Tx) -> None:
     if repo.transfer(tid) is not None:
         return
     cid, now = p["community_id"], utcnow()
-    merchant = h.merchant_account(tx, repo, cid, p["merchant_id"])
-    sponsor = h.system_account(tx, repo, cid, "sponsor", "PT")
+    merchant, merchant_known = _party(repo, _merchant(cid, p["merchant_id"]))
+    sponsor = h.system_account(tx, repo, cid, "sponsor", "PT") if merchant_known else \
+        Account(model.system_account_id(cid, "sponsor", "PT"), cid, "system", "sponsor", "PT")
     t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="system", unit="PT", amount=p["points"],
                         debit=merchant, credit=sponsor, payer_id=p["merchant_id"], payee_id=None,
                         initiator_id="settlement", now=now, ttl_days=0, source=source,
                         reference={"kind": "settlement", "id": p["batch_id"]})
+    if not merchant_known:
+        h.store_rejected(tx, repo, t, "unknown_account", now, event.id)
+        return
     if not merchant.can_post(t.amount, 0):
         # Settlement paid cash for points the merchant does not hold: refuse, loudly, rather than break a limit.
         h.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)

@@ -55,13 +55,33 @@ def open_account(tx: Tx, repo: LedgerRepository, account: Account) -> Account:
 
 
 def member_account(tx: Tx, repo: LedgerRepository, community_id: str, member_id: str, unit: str) -> Account:
-    """A member's account in `unit`, opened on demand."""
+    """A member's account in `unit`, opened if it is not open yet: only for a member the community service
+    announced (MemberJoined / MemberUpdated / MemberDeactivated). An HOUR account opens with the community's
+    default credit limit (mutual credit: a newcomer can receive help first), a PT account at 0."""
+    limit = repo.community(community_id)["hour_credit_limit"] if unit == "HOUR" else 0
     return open_account(tx, repo, Account(model.member_account_id(community_id, member_id, unit), community_id,
-                                          "member", member_id, unit))
+                                          "member", member_id, unit, credit_limit=limit))
+
+
+def known_account(repo: LedgerRepository, account_id: str, detail: str) -> Account:
+    """An account the ledger opened when it heard of its owner through events; 404 (nothing written) otherwise:
+    a command never opens an account on the fly."""
+    account = repo.account(account_id)
+    if account is None:
+        raise NotFound(detail, code="unknown_account")
+    return account
+
+
+def own_account(repo: LedgerRepository, actor: Actor, unit: str, account: Account | None = None) -> Account:
+    """The caller's own account in `unit` (already read, or read now); 404 until MemberJoined has reached the
+    ledger."""
+    return account or known_account(repo, model.member_account_id(actor.community_id, actor.member_id, unit),
+                                    "您的账户尚未开通，请稍后再试。Your account is not open yet; try again in a moment.")
 
 
 def system_account(tx: Tx, repo: LedgerRepository, community_id: str, name: str, unit: str) -> Account:
-    """A community system account, opened on demand; `issuance` is unlimited and sharded (hot)."""
+    """A community system account, opened if it is not open yet (by CommunityCreated, or by the first move of a
+    member or merchant the ledger knows in that community); `issuance` is unlimited and sharded (hot)."""
     hot = name in model.SHARDED_SYSTEM_ACCOUNTS
     return open_account(tx, repo, Account(model.system_account_id(community_id, name, unit), community_id, "system",
                                           name, unit, credit_limit=None if name == "issuance" else 0,
@@ -69,7 +89,7 @@ def system_account(tx: Tx, repo: LedgerRepository, community_id: str, name: str,
 
 
 def merchant_account(tx: Tx, repo: LedgerRepository, community_id: str, merchant_id: str) -> Account:
-    """A merchant's points account, opened on demand."""
+    """A merchant's points account, opened if it is not open yet (only for MerchantRegistered/Updated)."""
     return open_account(tx, repo, Account(model.merchant_account_id(community_id, merchant_id), community_id,
                                           "merchant", merchant_id, "PT"))
 
@@ -219,7 +239,7 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
         now = utcnow()
         unit = model.check_unit(cmd.unit)
         community = snap.community
-        mine = snap.accounts.get(mine_id) or member_account(tx, repo, actor.community_id, actor.member_id, unit)
+        mine = own_account(repo, actor, unit, snap.accounts.get(mine_id))
         if mine.status != "active":
             raise Unprocessable("Your account is closed.", code="account_inactive")
         common = dict(transfer_id="t_" + uuid.uuid4().hex, community_id=actor.community_id, unit=unit,
@@ -302,13 +322,10 @@ def grant_credit_limit(cmd: commands.GrantCreditLimit, tx: Tx) -> tuple[dict, in
     def compute():
         repo = LedgerRepository(tx)
         account = repo.account(cmd.account_id)
-        member = model.parse_member_account_id(cmd.account_id)
-        if account is None and member and member[0] == cmd.actor.community_id:
-            # An admin may grant a loan right after registering a member, before MemberJoined has reached
-            # the ledger: member accounts open on demand, as they do for transfers.
-            account = member_account(tx, repo, *member)
+        # Only an account the ledger opened from events: a member who has not joined (or whose MemberJoined has
+        # not reached the ledger yet) has none, and a loan must not open one.
         if account is None or account.community_id != cmd.actor.community_id:
-            raise NotFound("No such account.", code="unknown_account")
+            raise NotFound("没有这个账户。No such account.", code="unknown_account")
         account.check_new_limit(cmd.credit_limit)
         repo.set_credit_limit(account.account_id, cmd.credit_limit)
         repo.record_limit_grant({"account_id": account.account_id, "community_id": account.community_id,
@@ -324,7 +341,7 @@ def grant_credit_limit(cmd: commands.GrantCreditLimit, tx: Tx) -> tuple[dict, in
 def set_gift_preference(cmd: commands.SetGiftPreference, tx: Tx) -> dict:
     """Opt in or out of accepting gifts automatically, for both units."""
     repo = LedgerRepository(tx)
-    accounts = [member_account(tx, repo, cmd.actor.community_id, cmd.actor.member_id, unit) for unit in model.UNITS]
+    accounts = [own_account(repo, cmd.actor, unit) for unit in model.UNITS]
     repo.set_auto_accept([a.account_id for a in accounts], cmd.auto_accept_credits)
     return {"auto_accept_credits": cmd.auto_accept_credits}
 
@@ -332,7 +349,8 @@ def set_gift_preference(cmd: commands.SetGiftPreference, tx: Tx) -> dict:
 def issue_pay_code(cmd: commands.IssuePayCode, tx: Tx) -> tuple[dict, int]:
     """A one-time code for the till; only its sha256 is stored (no idempotent replay: that would keep it)."""
     repo = LedgerRepository(tx)
-    member_account(tx, repo, cmd.actor.community_id, cmd.actor.member_id, "PT")
+    if own_account(repo, cmd.actor, "PT").status != "active":
+        raise Unprocessable("您的账户已停用。Your account is closed.", code="account_inactive")
     code = "".join(secrets.choice(PAY_CODE_ALPHABET) for _ in range(PAY_CODE_LENGTH))
     now = utcnow()
     doc = {"_id": "pc_" + uuid.uuid4().hex[:20], "community_id": cmd.actor.community_id,

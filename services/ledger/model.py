@@ -20,6 +20,7 @@ SYSTEM_ACCOUNTS = ("issuance", "expiry", "penalty", "fees", "sponsor")
 VERIFIER_ROLES = ("organizer", "grid_worker")
 GENESIS = "0" * 64
 DEFAULT_PENDING_TTL_DAYS = 14
+DEFAULT_HOUR_CREDIT_LIMIT = 600  # minutes: a member's HOUR account opens with 10 hours of mutual credit
 MAX_AMOUNT = 10**12  # far above any real balance; keeps amounts inside 64-bit integers
 
 # Hot accounts. A community's `issuance` account is debited by every award. Keeping its running

@@ -27,7 +27,7 @@ from services.ledger.model import Account, Transfer
 _ACCOUNT_FIELDS = {f.name for f in fields(Account)}
 _TRANSFER_FIELDS = {f.name for f in fields(Transfer)}
 DEFAULT_COMMUNITY = {"pending_ttl_days": model.DEFAULT_PENDING_TTL_DAYS, "bill_auto_confirm": False,
-                     "point_value_fen": None, "settings": {}}
+                     "hour_credit_limit": model.DEFAULT_HOUR_CREDIT_LIMIT, "point_value_fen": None, "settings": {}}
 
 
 def to_account(doc: dict) -> Account:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.ledger.model import MAX_AMOUNT, STATES, UNITS, WORKFLOWS
+from services.ledger.model import DEFAULT_HOUR_CREDIT_LIMIT, MAX_AMOUNT, STATES, UNITS, WORKFLOWS
 from services.ledger.rules import SERVICE_CLASSES
 
 Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -179,6 +179,8 @@ class _Lenient(Schema):
 class SettingsEventSchema(_Lenient):
     pending_ttl_days = fields.Integer(strict=True, load_default=14, validate=validate.Range(min=1, max=365))
     bill_auto_confirm = fields.Boolean(load_default=False)
+    hour_credit_limit_minutes = fields.Integer(strict=True, load_default=DEFAULT_HOUR_CREDIT_LIMIT,
+                                               validate=validate.Range(min=0, max=MAX_AMOUNT))
     points_rules = fields.Dict(load_default=None, allow_none=True)
 
 

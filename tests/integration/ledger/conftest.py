@@ -35,7 +35,8 @@ class Kit:
         self.dep, self.ledger, self.http, self.db, self.log = dep, ledger, ledger.http, ledger.db, log
 
     def community(self) -> str:
-        """A fresh community id (its CommunityCreated is not needed: accounts open on demand)."""
+        """A fresh community id (its CommunityCreated is not needed: system accounts open with the first move of a
+        member who joined; members must `join` first)."""
         return "c_" + uuid.uuid4().hex[:12]
 
     def token(self, member: str, community: str, *roles: str, merchant_id: str | None = None) -> str:

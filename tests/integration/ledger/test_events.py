@@ -156,3 +156,61 @@ def test_bad_events_go_to_the_dead_letter_topic(kit, c):
     kit.publish("requests.events", "HelpClaimed", good, good["request_id"])
     _by_ref(kit, good["request_id"])  # the consumer kept going
     assert kit.db.transfers.count_documents({"reference.id": "r_bad"}) == 0
+
+
+def test_members_open_with_the_community_s_mutual_credit_in_hours(kit):
+    c = kit.community()
+    kit.publish("community.events", "CommunityCreated",
+                {"community_id": c, "code": "x", "name": "x", "point_value_fen": 10,
+                 "settings": {"pending_ttl_days": 7, "bill_auto_confirm": False, "hour_credit_limit_minutes": 300}},
+                c)
+    wait_until(lambda: kit.db.communities.find_one({"_id": c}), message="the community's settings")
+    kit.join(c, "newcomer")
+    hour = kit.balance("newcomer", c, "HOUR")
+    assert (hour["posted"], hour["credit_limit"], hour["available"]) == (0, 300, 300)
+    assert kit.balance("newcomer", c, "PT")["credit_limit"] == 0
+    opened = kit.log.wait("AccountOpened", account_id=f"m:{c}:newcomer:HOUR")[0]["payload"]
+    assert opened["credit_limit"] == 300
+    other = kit.community()  # its CommunityCreated has not arrived: the default, 10 hours
+    kit.join(other, "newcomer")
+    assert kit.balance("newcomer", other, "HOUR")["credit_limit"] == 600
+
+
+def test_events_naming_parties_the_ledger_never_heard_of_are_refused_and_open_nothing(kit, c):
+    kit.publish("settlement.events", "MerchantRegistered",
+                {"merchant_id": "shop2", "community_id": c, "name": "x", "settlement_rate_fen_per_point": 10,
+                 "max_discount_share_bp": 3000, "min_points": 10, "schedule": "daily", "status": "active",
+                 "kind": "shop"}, "shop2")
+    wait_until(lambda: kit.db.accounts.find_one({"_id": f"x:{c}:shop2:PT"}))
+    kit.fund("alice", c, points=100)
+    accounts_before = kit.db.accounts.count_documents({})
+
+    def refused(topic, type_, payload, ref_id):
+        kit.publish(topic, type_, payload, ref_id)
+        t = _by_ref(kit, ref_id)
+        assert (t["state"], t["reason"]) == ("rejected", "unknown_account"), t
+        event = kit.log.wait("TransferRejected", transfer_id=t["_id"])[0]["payload"]
+        assert event["reason"] == "unknown_account" and event["reference"]["id"] == ref_id
+        return t
+
+    # A help claim by, or billed to, someone who never joined: the request hears of it (TransferRejected).
+    for claim in (_claim(c, helper_id="ghost"), _claim(c, payer_id="ghost"),
+                  _claim(c, helper_id="ghost", payer_id=None, unit="PT", activity_type="mediation")):
+        refused("requests.events", "HelpClaimed", claim, claim["request_id"])
+
+    def redemption(member, merchant):
+        rid = "rd_" + uuid.uuid4().hex[:8]
+        return {"redemption_id": rid, "community_id": c, "merchant_id": merchant, "member_id": member,
+                "points": 10, "bill_fen": 5000, "staff_id": "staff1", "pay_code": None, "item_id": None}
+    for payload in (redemption("ghost", "shop2"), redemption("alice", "shop_ghost")):
+        refused("settlement.events", "RedemptionRequested", payload, payload["redemption_id"])
+    batch = {"batch_id": "b_ghost" + c, "community_id": c, "merchant_id": "shop_ghost", "points": 10, "fen": 100,
+             "payment_reference": "bank-x"}
+    refused("settlement.events", "SettlementBatchPaid", batch, batch["batch_id"])
+
+    assert kit.db.accounts.count_documents({}) == accounts_before
+    assert kit.db.accounts.count_documents({"owner_id": {"$in": ["ghost", "shop_ghost"]}}) == 0
+    assert kit.db.entries.count_documents({"community_id": c, "account_id": {"$regex": "ghost"}}) == 0
+    assert kit.balance("alice", c, "PT")["available"] == 100  # nothing held for the refused redemption
+    report = kit.audit(c)
+    assert report["ok"], report["problems"]

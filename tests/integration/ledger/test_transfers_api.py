@@ -73,20 +73,24 @@ def test_gifts_post_at_once_to_a_payee_who_opted_in_and_wait_again_after_opting_
 
 
 def test_bill_is_confirmed_by_the_payer_and_rechecks_funds(kit, c):
-    r = kit.transfer("bob", c, workflow="bill", unit="HOUR", counterparty_id="alice", amount=90)
+    # A newcomer's HOUR account opens with the community's mutual credit (10 h by default), PT at 0.
+    a = kit.balance("alice", c, "HOUR")
+    assert (a["posted"], a["credit_limit"], a["available"]) == (0, 600, 600)
+    assert kit.balance("alice", c, "PT")["credit_limit"] == 0
+    r = kit.transfer("bob", c, workflow="bill", unit="HOUR", counterparty_id="alice", amount=690)
     assert r.status_code == 201 and r.json["payer_id"] == "alice" and r.json["funds_reserved"] is False
     tid = r.json["transfer_id"]
     r = kit.act("confirm", tid, "alice", c)
     assert r.status_code == 422 and r.json["code"] == "insufficient_funds"
     assert r.headers["Content-Type"].startswith("application/problem+json")
     assert kit.http.get(f"/v1/transfers/{tid}", headers=kit.h("alice", c)).json["state"] == "pending"
-    kit.grant(f"m:{c}:alice:HOUR", c, 120)  # an hours overdraft granted by the admin
+    kit.grant(f"m:{c}:alice:HOUR", c, 720)  # a larger hours overdraft granted by the admin
     r = kit.act("confirm", tid, "alice", c)
     assert r.status_code == 200 and r.json["state"] == "posted"
     a, b = kit.balance("alice", c, "HOUR"), kit.balance("bob", c, "HOUR")
-    assert (a["posted"], a["credit_limit"], a["available"], b["posted"]) == (-90, 120, 30, 90)
+    assert (a["posted"], a["credit_limit"], a["available"], b["posted"]) == (-690, 720, 30, 690)
     page = kit.http.get("/v1/entries?unit=HOUR", headers=kit.h("alice", c)).json
-    assert page["items"][0]["delta"] == -90 and page["items"][0]["balance_after"] == -90
+    assert page["items"][0]["delta"] == -690 and page["items"][0]["balance_after"] == -690
     assert kit.audit(c)["ok"]
 
 
@@ -319,16 +323,39 @@ def test_audit_detects_tampering(kit, c):
     assert any("sum to" in p for p in report["problems"])
 
 
-def test_a_loan_granted_before_member_joined_reaches_the_ledger_opens_the_account(kit):
-    community = kit.community()
-    account = f"m:{community}:m_brand_new:HOUR"
-    granted = kit.grant(account, community, 120)
-    assert granted["credit_limit"] == 120 and granted["available"] == 120
-    assert kit.db.accounts.find_one({"_id": account})["credit_limit"] == 120
-    other = kit.http.post("/v1/admin/accounts/m:c_elsewhere:m_x:HOUR/credit-limit", json={"credit_limit": 10},
-                          headers=kit.h("root", community, "admin"))
-    assert other.status_code == 404 and kit.db.accounts.find_one({"_id": "m:c_elsewhere:m_x:HOUR"}) is None
-    kit.log.wait("AccountOpened", account_id=account)
+def test_no_command_opens_an_account_for_someone_the_ledger_has_not_heard_of(kit, c):
+    """SPEC §4: accounts exist only for members, merchants and partners announced by events; every command
+    naming anyone else is 404 and writes nothing, and afterwards that person still cannot be paid."""
+    kit.fund("alice", c, points=20)
+    admin = kit.h("root", c, "admin")
+    before = _written(kit, c)
+    for account in (f"m:{c}:m_nobody:HOUR", f"m:{c}:m_nobody:PT", f"x:{c}:shop_nobody:PT",
+                    f"p:{c}:c_partner:HOUR", "m:c_elsewhere:m_x:HOUR"):
+        r = kit.http.post(f"/v1/admin/accounts/{account}/credit-limit", json={"credit_limit": 5}, headers=admin)
+        assert (r.status_code, r.json["code"]) == (404, "unknown_account"), (account, r.json)
+    gift = kit.transfer("alice", c, workflow="credit", unit="PT", counterparty_id="m_nobody", amount=5)
+    assert (gift.status_code, gift.json["code"]) == (404, "unknown_account")
+    # A token for someone whose MemberJoined never reached the ledger: their own account is not opened either.
+    ghost = kit.h("m_nobody", c)
+    for method, path, body in (("post", "/v1/transfers", {"workflow": "award", "unit": "PT", "minutes": 60}),
+                               ("post", "/v1/transfers", {"workflow": "bill", "unit": "HOUR",
+                                                          "counterparty_id": "alice", "amount": 30}),
+                               ("post", "/v1/pay-codes", {"max_points": 10}),
+                               ("put", "/v1/preferences", {"auto_accept_credits": True})):
+        r = getattr(kit.http, method)(path, json=body, headers=ghost)
+        assert (r.status_code, r.json["code"]) == (404, "unknown_account"), (path, r.json)
+        assert r.json["detail"].startswith("您的账户尚未开通")
+    assert _written(kit, c) == before
+    assert kit.db.accounts.count_documents({"owner_id": {"$in": ["m_nobody", "shop_nobody", "c_partner", "m_x"]}}) == 0
+    assert not kit.log.of("AccountOpened", owner_id="m_nobody")
+
+    # Once the member has joined, the same loan is granted on the account MemberJoined opened.
+    kit.join(c, "m_nobody")
+    granted = kit.grant(f"m:{c}:m_nobody:HOUR", c, 120)
+    assert (granted["credit_limit"], granted["available"]) == (120, 120)
+    assert kit.transfer("alice", c, workflow="credit", unit="PT", counterparty_id="m_nobody",
+                        amount=5).status_code == 201
+    assert len(kit.log.wait("AccountOpened", account_id=f"m:{c}:m_nobody:HOUR")) == 1
 
 
 def test_audit_finds_a_missing_journal_entry_among_many_chains(kit, c):
