@@ -19,3 +19,29 @@ max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
 # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default: one path for every
 # service under `make run`. We do not use it.
 control_socket_disable = True
+
+
+def _write_problem(sock, status_int, reason, mesg):
+    """gunicorn's answer to a request it cannot parse (400 bad request line, 414 URI too long, 431 header fields
+    too large…), as application/problem+json like every other error instead of gunicorn's text/html page.
+
+    gunicorn writes these before any WSGI application runs, from `Worker.handle_error` through
+    `gunicorn.util.write_error` (its only caller); replacing that function is the hook gunicorn leaves."""
+    import json as _json
+    from gunicorn.util import write_nonblock
+    reason = reason or "Bad Request"
+    body = _json.dumps({"type": f"https://timebank.example/problems/{status_int}", "title": reason,
+                        "status": int(status_int), "detail": mesg or reason,
+                        "code": "unparsable_request" if int(status_int) < 500 else "internal_error"},
+                       ensure_ascii=True).encode()
+    head = (f"HTTP/1.1 {int(status_int)} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    write_nonblock(sock, head + body)
+
+
+def _install_problem_errors():
+    import gunicorn.util
+    gunicorn.util.write_error = _write_problem
+
+
+_install_problem_errors()

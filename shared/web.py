@@ -1,25 +1,33 @@
 """Flask application-factory pieces every service uses: errors, probes, metrics, OpenAPI, logging."""
 from __future__ import annotations
 
+import http
 import logging
 import threading
 import time
 from typing import Callable
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from apispec import BasePlugin
+from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.utils import prepare_response
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 from limits.storage import MemoryStorage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import metrics
-from shared.errors import Problem, Unavailable
+from shared import jsonlimits, metrics
+from shared.errors import BadRequest, Problem, Unavailable
 from shared.kafka_bus import kafka_reachable
 from shared.logs import configure_logging, new_id, reset_correlation_id, set_correlation_id
 from shared.mongo import ping
 from shared.ratelimit import limiter
+from shared.schemas import ProblemSchema
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -33,8 +41,129 @@ def _problem(problem: Problem) -> Response:
     return response
 
 
+def _json_limit_problem(exc: jsonlimits.JSONLimitError) -> BadRequest:
+    return BadRequest(str(exc), code=exc.code)
+
+
+def _malformed_json() -> BadRequest:
+    return BadRequest("请求体不是有效的 JSON。 The request body is not valid JSON.", code="malformed_json")
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading with the limits of `shared.jsonlimits` (request.get_json, so rate-limit key
+    functions too): a body nested too deep or with an oversized number is refused, never recursed into."""
+
+    def loads(self, s, **kwargs):
+        return jsonlimits.loads(s)
+
+
+class ServiceRequest(Request):
+    """A request whose unreadable JSON body is a 400 problem saying why."""
+
+    def on_json_loading_failed(self, e: ValueError | None):
+        if isinstance(e, jsonlimits.JSONLimitError):
+            raise _json_limit_problem(e)
+        if e is not None:
+            raise _malformed_json()
+        return super().on_json_loading_failed(e)
+
+
+class BoundedFlaskParser(FlaskParser):
+    """webargs' parser of `@blp.arguments`, reading JSON bodies with the limits of `shared.jsonlimits`."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        data = req.get_data(cache=True)
+        if not data:
+            return webargs_core.missing
+        try:
+            return jsonlimits.loads(data)
+        except jsonlimits.JSONLimitError as exc:
+            raise _json_limit_problem(exc) from None
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise _malformed_json() from None
+
+
+class ServiceBlueprint(SmorestBlueprint):
+    """The flask-smorest Blueprint every service's `api.py` uses: bounded JSON parsing of its arguments."""
+
+    ARGUMENTS_PARSER = BoundedFlaskParser()
+
+
+# What the OpenAPI documents say each operation can answer besides its own responses (see ProblemResponses).
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: JSON that is not JSON, nested too deep or with an out-of-range number; bad cursor",
+    401: "No valid bearer token",
+    403: "The caller may not do this",
+    404: "No such resource (or not the caller's to see)",
+    409: "The resource is not in a state that allows this",
+    413: "The request body is too large",
+    422: "The request is not valid (messages per field in `errors`)",
+    429: "Too many requests; retry after Retry-After seconds",
+    503: "A dependency is unavailable; retry shortly (with the same Idempotency-Key for money moves)",
+}
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+class ProblemResponses(BasePlugin):
+    """Documents, once for every operation, the problems the shared stack can answer.
+
+    400 and 503 everywhere; 401 and 403 unless the operation says `security: []`; 404 where the path names a
+    resource; 413 and 422 where there is a body or query; 409 on changes; 429 where the view is rate-limited.
+    An operation's own documentation of a status wins."""
+
+    def __init__(self, app: Flask):
+        super().__init__()
+        self.app = app
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        rule = kwargs.get("rule")
+        view = self.app.view_functions.get(rule.endpoint) if rule is not None else None
+        for method, operation in (operations or {}).items():
+            if method not in _HTTP_METHODS:
+                continue
+            codes = {400, 503}
+            if operation.get("security") != []:
+                codes |= {401, 403}
+            if "{" in (path or ""):
+                codes.add(404)
+            if operation.get("requestBody"):
+                codes |= {413, 422}
+            if any(p.get("in") == "query" for p in operation.get("parameters", []) if isinstance(p, dict)):
+                codes.add(422)
+            if method != "get":
+                codes.add(409)
+            if view is not None and _rate_limited(view):
+                codes.add(429)
+            responses = operation.setdefault("responses", {})
+            for code in sorted(codes):
+                responses.setdefault(str(code), http.HTTPStatus(code).name)
+
+
+def _rate_limited(view) -> bool:
+    # Flask-Limiter keeps the limits of `@limiter.limit` per decorated callable's qualified name.
+    decorated = getattr(limiter.limit_manager, "_decorated_limits", {})
+    return f"{view.__module__}.{view.__name__}" in decorated
+
+
 class ProblemApi(Api):
-    """flask-smorest's Api, answering every HTTP error as application/problem+json."""
+    """flask-smorest's Api, answering every HTTP error as application/problem+json and documenting them so."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        """The responses operations refer to by status name (and DEFAULT_ERROR): errors are problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": _PROBLEM_DESCRIPTIONS.get(status.value, status.phrase)}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any other error", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         """Turn werkzeug/webargs errors (400, 404, 405, 413, 422…) into problem documents."""
@@ -142,6 +271,8 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
     `readiness` replaces the default /readyz check (MongoDB and Kafka reachable)."""
     configure_logging(config.service, config.log_level)
     app = Flask(config.service)
+    app.json = BoundedJSONProvider(app)
+    app.request_class = ServiceRequest
     if config.trusted_proxy_hops:
         # Behind the gateway / ingress the client address is in X-Forwarded-For: rate limits need it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxy_hops, x_proto=config.trusted_proxy_hops)
@@ -152,7 +283,8 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
         RATELIMIT_STORAGE_URI=_limiter_storage(config.rate_limit_storage), RATELIMIT_HEADERS_ENABLED=True,
     )
-    api = ProblemApi(app, spec_kwargs={"info": {"description": description or title}})
+    api = ProblemApi(app, spec_kwargs={"info": {"description": description or title},
+                                       "security": [{"bearer": []}], "extra_plugins": [ProblemResponses(app)]})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for bp in blueprints:
         api.register_blueprint(bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 
 from flask import current_app, request
-from flask_smorest import Blueprint
+from shared.web import ServiceBlueprint as Blueprint
 
 from shared.auth import Principal, current_principal, issue_token, require_community, require_member
 from shared.errors import Forbidden, Unauthorized
@@ -28,6 +28,8 @@ def _check_operator_key() -> None:
 
 
 @blp.post("/communities")
+@blp.doc(security=[], parameters=[{"in": "header", "name": "X-Operator-Key", "required": True,
+                                   "schema": {"type": "string"}, "description": "The deployment's operator key"}])
 @blp.arguments(schemas.CommunityCreateSchema())
 @blp.response(201, schemas.CommunityCreatedSchema)
 def create_community(body):
@@ -148,6 +150,7 @@ def _login_account() -> str:
 # centre's shared kiosk or a neighbourhood NAT can still sign many residents in.
 @limiter.limit("10/minute", key_func=_login_account)
 @limiter.limit("60/minute")
+@blp.doc(security=[])
 @blp.arguments(schemas.LoginSchema())
 @blp.response(200, schemas.TokenSchema)
 def login(body):

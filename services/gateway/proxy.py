@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import quote
 
@@ -123,6 +124,25 @@ def _send(upstreams: Upstreams, service: str, url: str, body: bytes) -> requests
                          service=service) from exc
 
 
+def _is_json(content_type: str | None) -> bool:
+    mimetype = (content_type or "").split(";", 1)[0].strip().lower()
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def _as_problem(upstream: requests.Response, service: str) -> Problem:
+    """An upstream error that is not JSON (a server's or a proxy's own page: 414, 431, a bare 502…) as the problem
+    every other error is: the client always gets application/problem+json from the gateway."""
+    upstream.close()
+    status = upstream.status_code
+    headers = {"Retry-After": upstream.headers["Retry-After"]} if "Retry-After" in upstream.headers else None
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = upstream.reason or "Error"
+    return Problem(f"{service} 服务拒绝了该请求（{status}）。 The {service} service answered {status} {title}.",
+                   status=status, title=title, code="upstream_error", headers=headers, service=service)
+
+
 def _relay(upstream: requests.Response, service: str):
     # Raw bytes, still encoded: Content-Length and Content-Encoding stay true for the client.
     try:
@@ -147,6 +167,8 @@ def proxy(service: str, path: str):
     if request.query_string:
         url = f"{url}?{request.query_string.decode('latin-1')}"
     upstream = _send(upstreams, service, url, body)
+    if upstream.status_code >= 400 and not _is_json(upstream.headers.get("Content-Type")):
+        raise _as_problem(upstream, service)
     headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS]
     response = Response(_relay(upstream, service), status=upstream.status_code, headers=headers,
                         direct_passthrough=True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from shared.schemas import AwareDateTime, PageCursor
+
 from services.ledger.model import DEFAULT_HOUR_CREDIT_LIMIT, MAX_AMOUNT, STATES, UNITS, WORKFLOWS
 from services.ledger.rules import SERVICE_CLASSES
 
@@ -59,10 +61,10 @@ class PayCodeCreateSchema(Schema):
 
 class EntriesArgsSchema(Schema):
     unit = fields.String(validate=validate.OneOf(UNITS))
-    since = fields.AwareDateTime(default_timezone=None)
-    until = fields.AwareDateTime(default_timezone=None)
+    since = AwareDateTime(default_timezone=None)
+    until = AwareDateTime(default_timezone=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(min=1, max=200))
+    cursor = PageCursor()
 
     @validates_schema
     def _ordered(self, data, **_):

@@ -1,14 +1,13 @@
 """Read side of the ledger: what the HTTP API shows (balances, entries, transfers, statements)."""
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import replace
 from datetime import datetime
 
 from pymongo import DESCENDING
 
-from shared.errors import BadRequest, NotFound
+from shared.errors import NotFound
+from shared.schemas import encode_cursor
 from services.ledger import model
 from services.ledger.model import Account, Actor, Transfer
 from services.ledger.repository import to_account, to_transfer
@@ -57,35 +56,21 @@ def balances(db, actor: Actor) -> list[dict]:
     return out
 
 
-def _cursor_encode(entry: dict) -> str:
-    raw = json.dumps([entry["posted_at_ms"], entry["_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _cursor_decode(cursor: str) -> tuple[int, str]:
-    try:
-        ms, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(ms, int) or not isinstance(entry_id, str):
-            raise ValueError
-        return ms, entry_id
-    except (ValueError, TypeError):
-        raise BadRequest("The page cursor is not valid.", code="bad_cursor") from None
-
-
-def entries_page(db, account_ids: list[str], *, limit: int, cursor: str | None = None,
+def entries_page(db, account_ids: list[str], *, limit: int, cursor: tuple[int, str] | None = None,
                  since: datetime | None = None, until: datetime | None = None) -> dict:
-    """Journal entries of some accounts, newest first, a page at a time (cursor = the last one seen)."""
+    """Journal entries of some accounts, newest first, a page at a time (cursor = (posted_at_ms, entry_id) of the
+    last one seen, as `shared.schemas.PageCursor` loads it)."""
     query: dict = {"account_id": {"$in": account_ids}}
     if since or until:
         query["posted_at"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v}
     if cursor:
-        ms, entry_id = _cursor_decode(cursor)
+        ms, entry_id = cursor
         query["$or"] = [{"posted_at_ms": {"$lt": ms}}, {"posted_at_ms": ms, "_id": {"$lt": entry_id}}]
     docs = list(db.entries.find(query).sort([("posted_at_ms", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
     more = len(docs) > limit
     docs = docs[:limit]
     return {"items": [entry_view(d) for d in docs],
-            "next_cursor": _cursor_encode(docs[-1]) if more and docs else None}
+            "next_cursor": encode_cursor(docs[-1]["posted_at_ms"], docs[-1]["_id"]) if more and docs else None}
 
 
 def entry_view(e: dict) -> dict:
@@ -122,7 +107,7 @@ def awaiting(db, actor: Actor, limit: int) -> list[dict]:
     return out
 
 
-def statement(db, actor: Actor, account_id: str, *, limit: int, cursor: str | None,
+def statement(db, actor: Actor, account_id: str, *, limit: int, cursor: tuple[int, str] | None,
               since: datetime | None, until: datetime | None) -> dict:
     """An account's balances and entries (admins of the account's community)."""
     doc = db.accounts.find_one({"_id": account_id})

@@ -5,9 +5,11 @@ from datetime import timezone
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from shared.schemas import AwareDateTime
+
 Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 OptionalId = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
-When = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+When = AwareDateTime(required=True, default_timezone=timezone.utc)
 
 
 class _Lenient(Schema):
@@ -101,7 +103,7 @@ class TransferPostedSchema(_Lenient):
     unit = fields.String(required=True, validate=validate.OneOf(("HOUR", "PT")))
     amount = fields.Integer(required=True, strict=True)
     payee_id = OptionalId
-    occurred_at = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=timezone.utc)
+    occurred_at = AwareDateTime(allow_none=True, load_default=None, default_timezone=timezone.utc)
 
 
 # -- HTTP -------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
+from shared.web import ServiceBlueprint as Blueprint
 
 from shared.auth import current_principal
 from shared.errors import Unprocessable

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
-from datetime import timezone
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import PageArgsSchema
+from shared.schemas import AwareDateTime, PageArgsSchema
 from services.requests.model import CATEGORIES, SERVICE_CLASSES, STATUSES, UNITS, URGENCIES
 
 ACTIVITY_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="2-40 lowercase letters, digits or underscores.")
@@ -14,21 +13,9 @@ ID = validate.Length(min=1, max=64)
 QR = re.compile(r"^timebank://(checkin|checkout)/([A-Za-z0-9_-]{1,64})/([0-9]{6})$")
 
 
-def _utc(data: dict, *names: str) -> dict:
-    # Stored and published in UTC, whatever offset the client used.
-    for name in names:
-        if data.get(name) is not None:
-            data[name] = data[name].astimezone(timezone.utc)
-    return data
-
-
 class WindowMixin(Schema):
-    window_start = fields.AwareDateTime(required=True)
-    window_end = fields.AwareDateTime(required=True)
-
-    @post_load
-    def _to_utc(self, data, **_):
-        return _utc(data, "window_start", "window_end")
+    window_start = AwareDateTime(required=True)
+    window_end = AwareDateTime(required=True)
 
 
 # -- requests -------------------------------------------------------------------------------------
@@ -91,8 +78,8 @@ class BrowseArgsSchema(PageArgsSchema):
     grid_id = fields.String(validate=ID)
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     unit = fields.String(validate=validate.OneOf(UNITS))
-    starts_from = fields.AwareDateTime(data_key="from")
-    ends_by = fields.AwareDateTime(data_key="to")
+    starts_from = AwareDateTime(data_key="from")
+    ends_by = AwareDateTime(data_key="to")
     q = fields.String(validate=validate.Length(min=1, max=100))
 
     @validates_schema
@@ -194,13 +181,9 @@ class ActivityCreateSchema(Schema):
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     place = fields.String(required=True, validate=validate.Length(min=1, max=200))
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = AwareDateTime(required=True)
+    ends_at = AwareDateTime(required=True)
     grid_id = fields.String(allow_none=True, load_default=None, validate=ID)
-
-    @post_load
-    def _to_utc(self, data, **_):
-        return _utc(data, "starts_at", "ends_at")
 
 
 class SignUpSchema(Schema):
@@ -242,8 +225,8 @@ SignUpPageSchema = _page(SignUpSchema)
 class ActivityBrowseArgsSchema(PageArgsSchema):
     grid_id = fields.String(validate=ID)
     activity_type = fields.String(validate=ACTIVITY_TYPE)
-    starts_from = fields.AwareDateTime(data_key="from")
-    ends_by = fields.AwareDateTime(data_key="to")
+    starts_from = AwareDateTime(data_key="from")
+    ends_by = AwareDateTime(data_key="to")
 
 
 class AttendanceSchema(Schema):

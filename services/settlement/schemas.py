@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import PageArgsSchema
+from shared.schemas import AwareDateTime, PageArgsSchema
 from services.settlement.model import MERCHANT_KINDS, MERCHANT_STATUSES, REDEMPTION_STATES, SCHEDULES
 
 
@@ -127,8 +127,8 @@ class RedemptionSchema(Schema):
 
 class RedemptionListArgsSchema(PageArgsSchema):
     state = fields.String(validate=validate.OneOf(REDEMPTION_STATES))
-    since = fields.AwareDateTime(default_timezone=None)
-    until = fields.AwareDateTime(default_timezone=None)
+    since = AwareDateTime(default_timezone=None)
+    until = AwareDateTime(default_timezone=None)
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
@@ -209,8 +209,8 @@ class BudgetSchema(Schema):
 
 
 class PeriodArgsSchema(Schema):
-    since = fields.AwareDateTime(required=True, default_timezone=None)
-    until = fields.AwareDateTime(required=True, default_timezone=None)
+    since = AwareDateTime(required=True, default_timezone=None)
+    until = AwareDateTime(required=True, default_timezone=None)
 
     @validates_schema
     def _ordered(self, data, **_):
