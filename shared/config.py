@@ -1,10 +1,17 @@
 """Service configuration, read only from environment variables with local defaults."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 
+# Development values, written in this repository: good only for a process nobody else can reach.
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+DEV_OPERATOR_KEY = "dev-operator-key"
+
+
+class InsecureConfig(RuntimeError):
+    """A service would serve other machines with a secret everyone can read in the repository."""
 
 
 @dataclass(frozen=True)
@@ -63,3 +70,42 @@ class Config:
     def setting(self, name: str, default=None):
         """A service-specific variable `<SERVICE>_<NAME>` (e.g. LEDGER_PENDING_TTL_DAYS)."""
         return self.settings.get(f"{self.service.upper()}_{name}", default)
+
+
+def dev_secrets_in_use(config: Config) -> list[str]:
+    """The environment variables whose value is still the repository's development value."""
+    found = []
+    # The gateway only forwards tokens; every other service verifies (community also signs) them.
+    if config.service != "gateway" and config.jwt_algorithm.upper().startswith("HS") \
+            and config.jwt_secret == DEV_JWT_SECRET:
+        found.append("JWT_SECRET")
+    if config.service == "community" and config.setting("OPERATOR_KEY", DEV_OPERATOR_KEY) == DEV_OPERATOR_KEY:
+        found.append("COMMUNITY_OPERATOR_KEY")
+    return found
+
+
+def is_loopback(bind: str) -> bool:
+    """Whether a gunicorn bind address ("host:port", "[v6]:port", "unix:/path", "fd://3") is local only."""
+    if bind.startswith(("unix:", "fd://")):
+        return bind.startswith("unix:")  # a socket file is as private as its directory; an fd is unknown
+    host = bind.rsplit(":", 1)[0] if bind.count(":") == 1 or bind.startswith("[") else bind
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name or "" (every interface): assume reachable
+
+
+def check_secrets(config: Config, binds: list[str]) -> None:
+    """Refuse (InsecureConfig) to serve on a non-loopback address with a development secret or key."""
+    exposed = [b for b in binds if not is_loopback(b)]
+    names = dev_secrets_in_use(config)
+    if exposed and names:
+        raise InsecureConfig(
+            f"{config.service} 拒绝启动：{', '.join(names)} 仍是代码仓库里公开的开发用值，而服务监听在非本机地址 "
+            f"{', '.join(exposed)}。请设置真实的随机值（例如 `openssl rand -hex 32`），或只监听 127.0.0.1 做本地开发。 / "
+            f"{config.service} refuses to start: {', '.join(names)} still has the development value published in "
+            f"the repository while it listens on {', '.join(exposed)}, which other machines can reach. Set a real "
+            f"random value (e.g. `openssl rand -hex 32`), or bind to 127.0.0.1 for local development.")

@@ -25,6 +25,10 @@ from shared.uow import Tx, UnitOfWork
 log = logging.getLogger(__name__)
 PROCESSED = "processed_events"
 BUG_ATTEMPTS = 3
+# A consumer that crashed (no LeaveGroup) keeps its partitions until the coordinator misses its
+# heartbeats for this long; 6 s is the broker's group.min.session.timeout.ms. A clean stop leaves at once.
+SESSION_TIMEOUT_MS = 6000
+HEARTBEAT_INTERVAL_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,12 @@ class ConsumerRunner:
         self.consumer_opts = dict(
             bootstrap_servers=config.kafka_bootstrap, group_id=config.topic(group),
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=200,
-            client_id=f"{config.service}-{group}", isolation_level="read_committed")
+            client_id=f"{config.service}-{group}", isolation_level="read_committed",
+            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS)
         self.consumer_opts.update(consumer_opts)
         self.stop_event = threading.Event()
         self._consumer: KafkaConsumer | None = None
+        self.assigned = 0  # partitions assigned at the last poll (worker liveness reports it)
 
     # -- applying one event -------------------------------------------------------------
     def decode(self, raw: bytes | None) -> tuple[Event, Subscription, dict] | None:
@@ -173,6 +179,7 @@ class ConsumerRunner:
         """Process one poll's records and commit their offsets; returns how many were seen."""
         consumer = self._ensure_consumer()
         batches = consumer.poll(timeout_ms=timeout_ms)
+        self.assigned = len(consumer.assignment())
         records = [r for rs in batches.values() for r in rs]
         if not records:
             return 0
@@ -218,9 +225,13 @@ class ConsumerRunner:
         self.stop_event.set()
 
     def close(self) -> None:
-        """Leave the group cleanly."""
+        """Leave the group cleanly (LeaveGroup), so the partitions move to a successor at once."""
+        self.assigned = 0
         if self._consumer is not None:
-            self._consumer.close(autocommit=False)
+            try:
+                self._consumer.close(autocommit=False)
+            except Exception as exc:  # noqa: BLE001 - broker already gone: the session then times out
+                log.warning("consumer: close failed", extra={"error": repr(exc)})
             self._consumer = None
 
     def _ensure_consumer(self) -> KafkaConsumer:

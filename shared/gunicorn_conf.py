@@ -1,5 +1,6 @@
 """gunicorn settings for every service's web role (`gunicorn -c shared/gunicorn_conf.py 'services.X.app:create_app()'`)."""
 import os
+import sys
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # Threads rather than processes by default: small community servers are memory-bound, and the
@@ -45,3 +46,17 @@ def _install_problem_errors():
 
 
 _install_problem_errors()
+
+
+def on_starting(server):
+    """Before any socket is bound: refuse to serve other machines with a development secret (shared.config)."""
+    from shared.config import check_secrets, Config, InsecureConfig
+    app = getattr(server.app, "app_uri", None) or server.cfg.wsgi_app or ""
+    service = app.split(".")[1] if app.startswith("services.") else os.environ.get("SERVICE", "")
+    if not service:
+        return
+    try:
+        check_secrets(Config.from_env(service), list(server.cfg.bind))
+    except InsecureConfig as exc:
+        server.log.error(str(exc))
+        sys.exit(3)  # gunicorn's own code for "cannot boot"

@@ -16,7 +16,9 @@ from shared.mongo import utcnow
 log = logging.getLogger(__name__)
 OUTBOX = "outbox"
 LEASES = "relay_lease"
-LEASE_SECONDS = 10
+# A crashed relay's lease blocks its successor this long at most; a live relay renews it every
+# LEASE_SECONDS / 2 (and a relay stopped cleanly releases it at once).
+LEASE_SECONDS = 6
 ROW_FIELDS = {"topic": str, "key": str, "value": bytes}
 
 
@@ -67,6 +69,19 @@ class Relay:
         self._lease_until = now + timedelta(seconds=LEASE_SECONDS)
         return True
 
+    @property
+    def holding(self) -> bool:
+        """Whether this relay holds a live lease (it is the one publishing)."""
+        return self._lease_until is not None and utcnow() < self._lease_until
+
+    def release_lease(self) -> None:
+        """Give the lease up (clean stop), so a successor publishes at once instead of after LEASE_SECONDS."""
+        self._lease_until = None
+        try:
+            self.db[LEASES].delete_one({"_id": "relay", "owner": self.owner})
+        except PyMongoError as exc:  # mongod already gone: the lease then expires by itself
+            log.warning("relay: could not release the lease", extra={"error": str(exc)})
+
     def pending(self) -> list[dict]:
         """The oldest unsent rows, oldest first; malformed rows are set aside so they cannot block the rest."""
         rows = list(self.db[OUTBOX].find({"sent": False}).sort(
@@ -106,7 +121,15 @@ class Relay:
         return any(row_id in batch for batch in self._recent)
 
     def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
-        """Relay until `stop` is set, woken within milliseconds of each commit by one long-lived change stream."""
+        """Relay until `stop` is set, woken within milliseconds of each commit by one long-lived change stream;
+        releases the lease when it stops."""
+        try:
+            self._run(stop, idle_wait)
+        finally:
+            if self._lease_until is not None:
+                self.release_lease()
+
+    def _run(self, stop: threading.Event, idle_wait: float) -> None:
         while not stop.is_set():
             try:
                 # The stream opens before the first drain, so an insert committed in between still wakes us.

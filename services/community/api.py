@@ -7,6 +7,7 @@ from flask import current_app, request
 from shared.web import ServiceBlueprint as Blueprint
 
 from shared.auth import Principal, current_principal, issue_token, require_community, require_member
+from shared.config import DEV_OPERATOR_KEY
 from shared.errors import Forbidden, Unauthorized
 from shared.ratelimit import limiter
 from shared.schemas import PageArgsSchema
@@ -21,7 +22,7 @@ STAFF = ("admin", "organizer", "grid_worker")
 
 def _check_operator_key() -> None:
     # Creating a community is a deployment operator's act, not any member's.
-    expected = current_app.config["SERVICE_CONFIG"].setting("OPERATOR_KEY", "dev-operator-key")
+    expected = current_app.config["SERVICE_CONFIG"].setting("OPERATOR_KEY", DEV_OPERATOR_KEY)
     given = request.headers.get("X-Operator-Key", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise Forbidden("Creating a community needs the deployment's operator key.", code="operator_key")

@@ -1,14 +1,15 @@
-"""Command line: `python -m shared.devstack {kafka,mongod,fetch,status}` (kafka/mongod are Procfile entries)."""
+"""Command line: `python -m shared.devstack {run,status,fetch,kafka,mongod}`.
+
+`run` is `make run` (the stack under supervisord, see supervise.py); `kafka` and `mongod` are the data
+programs it supervises."""
 from __future__ import annotations
 
 import argparse
 import os
 import signal
 import sys
-import threading
-import time
+from pathlib import Path
 
-import requests
 from kafka.admin import KafkaAdminClient
 from pymongo import MongoClient
 
@@ -19,9 +20,15 @@ from .fetch import ensure_all, ensure_kafka, ensure_mongod, FetchError
 from .kafka import KafkaBroker
 from .mongod import Mongod
 from .process import ChildProcess, PortInUse, ProcessExited
+from .readiness import readyz, workers_state
+from .supervise import Layout, program_pids, run_foreground
 
-SERVICE_PORTS = {"gateway": 8000, "community": 8001, "requests": 8002, "matching": 8003, "ledger": 8004,
-                 "settlement": 8005}
+
+def _data_dir(default: Path) -> Path:
+    """<DEVSTACK_DATA>/kafka|mongo for a private stack (tests, chaos), else the default under .local/data."""
+    base = os.environ.get("DEVSTACK_DATA")
+    return Path(base) / default.name if base else default
+
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
@@ -56,7 +63,8 @@ def cmd_kafka(_args) -> int:
     """Foreground Kafka broker for the Procfile."""
     ensure_kafka()
     broker = KafkaBroker(port=_env_int("KAFKA_PORT", 9092), controller_port=_env_int("KAFKA_CONTROLLER_PORT", 9093),
-                         heap_mb=_env_int("KAFKA_HEAP_MB", 256))
+                         heap_mb=_env_int("KAFKA_HEAP_MB", 256), data_dir=_data_dir(paths.KAFKA_DATA))
+    broker.process.die_with_parent = True
 
     def start():
         print(f"kafka starting (log: {broker.process.log_path})", flush=True)
@@ -74,7 +82,9 @@ def cmd_kafka(_args) -> int:
 def cmd_mongod(_args) -> int:
     """Foreground mongod for the Procfile."""
     ensure_mongod()
-    mongod = Mongod(port=_env_int("MONGO_PORT", 27017), cache_gb=float(os.environ.get("MONGO_CACHE_GB", 0.25)))
+    mongod = Mongod(port=_env_int("MONGO_PORT", 27017), cache_gb=float(os.environ.get("MONGO_CACHE_GB", 0.25)),
+                    data_dir=_data_dir(paths.MONGO_DATA))
+    mongod.process.die_with_parent = True
 
     def start():
         print(f"mongod starting (log: {mongod.process.log_path})", flush=True)
@@ -118,15 +128,6 @@ def _mongod_status(port: int) -> str:
         client.close()
 
 
-def _readyz(port: int) -> str:
-    try:
-        return f"HTTP {requests.get(f'http://127.0.0.1:{port}/readyz', timeout=2).status_code}"
-    except requests.ConnectionError:
-        return "down (connection refused)"
-    except requests.RequestException as exc:
-        return f"down ({type(exc).__name__})"
-
-
 def _running_workers() -> list[tuple[int, str, str]]:
     """(pid, service, roles) of every `shared.worker` process on this machine (Linux /proc)."""
     found = []
@@ -144,12 +145,22 @@ def _running_workers() -> list[tuple[int, str, str]]:
 
 
 def cmd_status(_args) -> int:
-    """Print whether kafka, mongod and each service's /readyz answer."""
-    kafka_port, mongo_port = _env_int("KAFKA_PORT", 9092), _env_int("MONGO_PORT", 27017)
-    print(f"kafka   127.0.0.1:{kafka_port:<5}  {_kafka_status(f'127.0.0.1:{kafka_port}')}")
-    print(f"mongod  127.0.0.1:{mongo_port:<5}  {_mongod_status(mongo_port)}")
-    for name, port in SERVICE_PORTS.items():
-        print(f"{name:<11} 127.0.0.1:{port:<5}  /readyz {_readyz(port)}")
+    """Print what supervisord runs, whether kafka/mongod answer, each service's /readyz and its workers."""
+    layout = Layout(kafka_port=_env_int("KAFKA_PORT", 9092), mongo_port=_env_int("MONGO_PORT", 27017))
+    if layout.socket_path.exists():
+        pids = program_pids(layout)
+        if pids:
+            print("supervisord: " + ", ".join(f"{name} {'pid ' + str(pid) if pid else 'NOT RUNNING'}"
+                                                for name, pid in pids.items()))
+    print(f"kafka   127.0.0.1:{layout.kafka_port:<5}  {_kafka_status(layout.kafka_bootstrap)}")
+    print(f"mongod  127.0.0.1:{layout.mongo_port:<5}  {_mongod_status(layout.mongo_port)}")
+    client = MongoClient(layout.mongo_url, serverSelectionTimeoutMS=1500, tz_aware=True)
+    try:
+        for name in layout.services:
+            print(f"{name:<11} 127.0.0.1:{layout.service_ports[name]:<5}  /readyz {readyz(layout.url(name))}; "
+                  f"workers {workers_state(client, name, layout.app_env())}")
+    finally:
+        client.close()
     workers = _running_workers()
     for pid, service, roles in workers:
         print(f"{service + ' workers':<19} pid {pid:<7} {roles}")
@@ -158,35 +169,25 @@ def cmd_status(_args) -> int:
     return 0
 
 
-def cmd_banner(args) -> int:
-    """Wait until the named services answer /readyz, print where each listens, then idle until stopped."""
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    waiting = {name: SERVICE_PORTS[name] for name in args.services}
-    started = time.monotonic()
-    while waiting and not stop.is_set():
-        for name, port in list(waiting.items()):
-            if _readyz(port) == "HTTP 200":
-                print(f"{name:<11} ready  http://127.0.0.1:{port}  (API docs: /openapi.json)", flush=True)
-                del waiting[name]
-        stop.wait(1.0)
-    if not stop.is_set():
-        print(f"all services ready after {time.monotonic() - started:.0f}s; `make status` shows their health, "
-              "Ctrl-C stops everything", flush=True)
-    stop.wait()
-    return 0
+def cmd_run(args) -> int:
+    """Run the whole stack under supervisord in the foreground (`make run`); Ctrl-C stops it all."""
+    ensure_all()
+    layout = Layout()
+    if args.home:  # data and run directories elsewhere than .local/ (same ports)
+        layout = layout.with_(data_dir=Path(args.home) / "data", run_dir=Path(args.home) / "run")
+    return run_foreground(layout)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="python -m shared.devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in (("kafka", cmd_kafka), ("mongod", cmd_mongod), ("fetch", cmd_fetch), ("status", cmd_status)):
+    run = sub.add_parser("run", help=cmd_run.__doc__)
+    run.add_argument("--home", help="keep data/ and run/ under this directory instead of .local/")
+    run.set_defaults(func=cmd_run)
+    for name, func in (("kafka", cmd_kafka), ("mongod", cmd_mongod), ("fetch", cmd_fetch),
+                       ("status", cmd_status)):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
-    banner = sub.add_parser("banner", help=cmd_banner.__doc__)
-    banner.add_argument("services", nargs="+", choices=sorted(SERVICE_PORTS))
-    banner.set_defaults(func=cmd_banner)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

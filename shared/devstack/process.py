@@ -1,7 +1,9 @@
 """A long-running child process whose output goes to a log file."""
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 from collections import deque
 from pathlib import Path
@@ -33,6 +35,10 @@ class ChildProcess:
         self.argv = argv
         self.log_path = log_path
         self.popen: subprocess.Popen | None = None
+        # Set by the long-running wrappers `make run` supervises: if the wrapper is killed (kill -9), the
+        # kernel sends the server SIGTERM, so its restarted wrapper does not find the ports taken by an orphan.
+        # Only for a child started from a thread that lives as long as the wrapper (PDEATHSIG is per thread).
+        self.die_with_parent = False
 
     @property
     def running(self) -> bool:
@@ -52,7 +58,8 @@ class ChildProcess:
         with open(self.log_path, "ab") as log:
             # stdin from /dev/null: the child must never compete with honcho/pytest for the terminal.
             self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, close_fds=True)
+                                          stderr=subprocess.STDOUT, close_fds=True,
+                                          preexec_fn=_term_with_parent if self.die_with_parent else None)
 
     def check_alive(self) -> None:
         """Raise ProcessExited (with the log tail) if the child is not running."""
@@ -93,6 +100,11 @@ class ChildProcess:
             return "(no log)"
         with open(self.log_path, "rb") as log:
             return b"".join(deque(log, maxlen=lines)).decode(errors="replace")
+
+
+def _term_with_parent() -> None:
+    """In the forked child: ask the kernel for SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 class ManagedServer:

@@ -202,12 +202,18 @@ def test_every_image_gets_a_tag(base, roles):
 
 def test_the_local_overlay_supplies_what_the_base_leaves_to_operators(env_names):
     doc = kustomization(LOCAL)
-    generated = {g["name"]: dict(item.split("=", 1) for item in g["literals"]) for g in doc["secretGenerator"]}
+    generated = {g["name"]: dict(item.split("=", 1) for item in g.get("literals", [])) for g in doc["secretGenerator"]}
     assert set(generated) == {"timebank-secrets", "community-secrets"}
     for values in generated.values():
         assert not set(values) - env_names
+    # Secrets come from git-ignored env files named after their secret, never from literals in the repository.
+    env_files = {g["name"]: g.get("envs", []) for g in doc["secretGenerator"]}
+    assert env_files == {"timebank-secrets": ["timebank-secrets.env"], "community-secrets": ["community-secrets.env"]}
+    assert not {"JWT_SECRET", "COMMUNITY_OPERATOR_KEY"} & {k for v in generated.values() for k in v}
+    ignored = (ROOT / ".gitignore").read_text()
+    assert "k8s/overlays/local/*.env" in ignored
     config = {k: v for g in doc["configMapGenerator"] for k, v in (i.split("=", 1) for i in g["literals"])}
-    assert config["JWT_ALGORITHM"] == "HS256" and "JWT_SECRET" in generated["timebank-secrets"]
+    assert config["JWT_ALGORITHM"] == "HS256"
     local = {d["metadata"]["name"]: d for d in resources(LOCAL)}
     # The broker and replica set the overlay runs are the ones the configuration names.
     assert config["KAFKA_BOOTSTRAP"] == "kafka-0.kafka:9092" and local["kafka"]["kind"] in ("Service", "StatefulSet")
@@ -218,8 +224,13 @@ def test_the_local_overlay_supplies_what_the_base_leaves_to_operators(env_names)
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 @pytest.mark.parametrize("directory", [BASE, LOCAL], ids=["base", "local"])
-def test_kubectl_kustomize_builds(directory):
-    built = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
+def test_kubectl_kustomize_builds(directory, tmp_path):
+    # A copy, with the git-ignored secret files an operator creates (random values, as the overlay says).
+    shutil.copytree(K8S, tmp_path / "k8s", ignore=shutil.ignore_patterns("*.env"))
+    copy = tmp_path / "k8s" / directory.relative_to(K8S)
+    (tmp_path / "k8s" / "overlays" / "local" / "timebank-secrets.env").write_text("JWT_SECRET=0123abcd\n")
+    (tmp_path / "k8s" / "overlays" / "local" / "community-secrets.env").write_text("COMMUNITY_OPERATOR_KEY=4567ef\n")
+    built = subprocess.run(["kubectl", "kustomize", str(copy)], capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
     docs = [d for d in yaml.safe_load_all(built.stdout) if d]
     assert any(d["kind"] == "Deployment" for d in docs)
@@ -227,6 +238,8 @@ def test_kubectl_kustomize_builds(directory):
         assert all(d["metadata"].get("namespace") == "timebank" for d in docs if d["kind"] != "Namespace")
         # Generated secret names carry a hash; every reference must follow it.
         secrets = {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"}
+        values = {k for d in docs if d["kind"] == "Secret" for k in d.get("data", {})}
+        assert {"JWT_SECRET", "COMMUNITY_OPERATOR_KEY", "MONGO_URL"} <= values
         for d in docs:
             if d["kind"] == "Deployment":
                 for source in d["spec"]["template"]["spec"]["containers"][0]["envFrom"]:
