@@ -92,3 +92,17 @@ class ProblemSchema(Schema):
     errors = fields.Raw(metadata={"description": "Validation messages per field (validation_failed)."})
     instance = fields.String(metadata={"description": "A URI naming this occurrence."})
     correlation_id = fields.String(metadata={"description": "The request's correlation id (server errors)."})
+
+
+def problem_responses(blp, *statuses: int):
+    """Document `statuses` of an endpoint as problem+json answers in its OpenAPI operation."""
+    from shared.web import PROBLEM_JSON
+    reasons = {400: "Bad request", 401: "No or invalid bearer token", 403: "Not allowed",
+               404: "Not found", 409: "Conflict", 422: "Invalid input", 429: "Too many requests"}
+
+    def decorate(fn):
+        for status in statuses:
+            fn = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON,
+                                  description=reasons.get(status, "Problem"))(fn)
+        return fn
+    return decorate

@@ -10,7 +10,7 @@ from shared.auth import Principal, current_principal, issue_token, require_commu
 from shared.config import DEV_OPERATOR_KEY
 from shared.errors import Forbidden, Unauthorized
 from shared.ratelimit import limiter
-from shared.schemas import PageArgsSchema
+from shared.schemas import PageArgsSchema, problem_responses
 from shared.web import current_bus, current_db
 from services.community import commands, schemas, views
 
@@ -164,3 +164,21 @@ def login(body):
     return {"token": issue_token(config, principal), "token_type": "Bearer",
             "expires_in": config.token_ttl_seconds, "member_id": member.member_id,
             "community_id": member.community_id, "roles": member.roles}
+
+
+@blp.get("/directory")
+@blp.arguments(schemas.DirectoryArgsSchema(), location="query")
+@blp.response(200, schemas.DirectorySchema)
+@problem_responses(blp, 401, 422)
+@blp.doc(security=[{"bearer": []}])
+def directory(args):
+    """Display names, grids and handles of members of my own community, never phone numbers.
+
+    `?ids=m_1,m_2` (up to 100): those of them in my community, in the order asked; ids of other communities or
+    unknown ids are absent. `?q=王&limit=20`: active members whose name contains `q` or whose handle starts
+    with it (to gift to a neighbour found by name)."""
+    p = current_principal()
+    db = current_db()
+    if "ids" in args:
+        return {"members": views.directory_by_ids(db, p.community_id, args["ids"])}
+    return {"members": views.directory_search(db, p.community_id, args["q"], args["limit"])}

@@ -7,7 +7,7 @@ from shared.errors import Conflict, Unprocessable
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.community import commands, events
-from services.community.model import DEFAULT_SETTINGS, Member, check_roles, hash_secret, new_id
+from services.community.model import DEFAULT_SETTINGS, Member, check_roles, hash_secret, new_id, normalize_handle
 from services.community.repository import CommunityRepository
 
 
@@ -68,7 +68,7 @@ def register_member(cmd: commands.RegisterMember, tx: Tx) -> Member:
     repo.community(cmd.community_id)
     _check_grid(repo, cmd.community_id, cmd.fields.get("grid_id"))
     member = _new_member(cmd.community_id, cmd.fields)
-    _insert(lambda: repo.add_member(member), "A member with this phone number")
+    _insert(lambda: repo.add_member(member), "A member with this phone number or handle")
     events.member_changed(tx, member, "MemberJoined")
     return member
 
@@ -87,9 +87,11 @@ def update_member(cmd: commands.UpdateMember, tx: Tx) -> Member:
         member.change_secret(changes.pop("password"))
     if "roles" in changes or "merchant_id" in changes:
         member.roles = check_roles(changes.pop("roles", member.roles), changes.get("merchant_id", member.merchant_id))
+    if "handle" in changes:
+        changes["handle"] = _free_handle(repo, member, normalize_handle(changes["handle"]))
     for name, value in changes.items():
         setattr(member, name, value)
-    repo.save_member(member)
+    _insert(lambda: repo.save_member(member), "A member with this handle")
     events.member_changed(tx, member, "MemberUpdated")
     return member
 
@@ -124,6 +126,13 @@ def _new_member(community_id: str, fields: dict) -> Member:
                   grid_id=fields.get("grid_id"), skills=fields.get("skills", []),
                   availability=fields.get("availability", []), vulnerable=fields.get("vulnerable", False),
                   merchant_id=fields.get("merchant_id"), joined_at=utcnow())
+
+
+def _free_handle(repo: CommunityRepository, member: Member, handle: str) -> str:
+    other = repo.member_by_handle(member.community_id, handle)
+    if other is not None and other.member_id != member.member_id:
+        raise Conflict("这个公开账号已被占用。This handle is taken.", code="handle_taken")
+    return handle
 
 
 def _check_grid(repo: CommunityRepository, community_id: str, grid_id: str | None) -> None:

@@ -8,3 +8,8 @@ def ensure_indexes(db) -> None:
     db.grids.create_index([("community_id", ASCENDING), ("name", ASCENDING)], unique=True)
     db.members.create_index([("community_id", ASCENDING), ("phone", ASCENDING)], unique=True)
     db.members.create_index([("community_id", ASCENDING), ("joined_at", ASCENDING)])
+    # Public handles are unique per community (members stored before handles existed have none until saved).
+    db.members.create_index([("community_id", ASCENDING), ("handle", ASCENDING)], unique=True,
+                            partialFilterExpression={"handle": {"$type": "string"}})
+    # The directory's name search scans one community's members by name.
+    db.members.create_index([("community_id", ASCENDING), ("display_name", ASCENDING)])

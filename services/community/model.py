@@ -1,6 +1,8 @@
 """Community domain: communities, grids, members, credentials and the login lock-out policy."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +17,9 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 DEFAULT_SETTINGS = {"pending_ttl_days": 14, "bill_auto_confirm": False, "timezone": "Asia/Shanghai"}
 PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+# A public handle (公开昵称号): how neighbours and partner communities find a member without a phone number.
+HANDLE = re.compile(r"^[a-z0-9_]{3,20}$")
+HANDLE_PREFIX = "nb"  # derived handles: "nb" + 8 base32 characters (40 bits from the member id)
 
 
 def new_id(prefix: str) -> str:
@@ -35,6 +40,22 @@ def hash_secret(secret: str) -> str:
     """Slow salted KDF (scrypt) of a PIN or password."""
     check_secret_strength(secret)
     return generate_password_hash(secret, method="scrypt")
+
+
+def derive_handle(member_id: str) -> str:
+    """The handle a member gets at join time, derived from their id (stable, never from the phone number)."""
+    digest = base64.b32encode(hashlib.sha256(member_id.encode()).digest()).decode().lower()
+    return HANDLE_PREFIX + digest[:8]
+
+
+def normalize_handle(raw: str) -> str:
+    """A handle a member chose, lower-cased; 3-20 letters, digits or _ with at least one letter (so no phone
+    number can be a handle)."""
+    handle = raw.strip().lower()
+    if not HANDLE.match(handle) or not any(c.isalpha() for c in handle):
+        raise Unprocessable("公开账号为 3-20 位小写字母、数字或下划线，且至少含一个字母。"
+                            "A handle is 3-20 letters, digits or _, with at least one letter.", code="bad_handle")
+    return handle
 
 
 def check_roles(roles: list[str], merchant_id: str | None) -> list[str]:
@@ -66,6 +87,12 @@ class Member:
     joined_at: datetime | None = None
     failed_logins: int = 0
     locked_until: datetime | None = None
+    handle: str | None = None
+
+    def __post_init__(self):
+        # Members stored before handles existed get their derived one the first time they are loaded.
+        if self.handle is None:
+            self.handle = derive_handle(self.member_id)
 
     def public_facts(self) -> dict:
         """What other services may know about the member: no name, no phone."""

@@ -55,6 +55,11 @@ class CommunityRepository:
         doc = self.tx["members"].find_one({"community_id": community_id, "phone": phone})
         return _to_member(doc) if doc else None
 
+    def member_by_handle(self, community_id: str, handle: str) -> Member | None:
+        """A member by public handle within one community."""
+        doc = self.tx["members"].find_one({"community_id": community_id, "handle": handle})
+        return _to_member(doc) if doc else None
+
     def add_member(self, member: Member) -> None:
         """Store a new member."""
         self.tx["members"].insert_one({"_id": member.member_id, **asdict(member)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.fields import DelimitedList
 
 from shared.auth import ROLES
 from services.community.model import PHONE
@@ -118,6 +119,8 @@ class MemberAdminUpdateSchema(Schema):
 
 class ProfileUpdateSchema(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=50))
+    handle = fields.String(validate=validate.Length(min=3, max=20),
+                           metadata={"description": "Public handle: 3-20 letters, digits or _, at least one letter"})
     grid_id = fields.String(allow_none=True)
     skills = Skills
     availability = Availability
@@ -145,6 +148,7 @@ class MemberSchema(Schema):
     merchant_id = fields.String(allow_none=True)
     status = fields.String()
     joined_at = fields.DateTime()
+    handle = fields.String(allow_none=True)
 
 
 class MemberSummarySchema(MemberSchema):
@@ -166,3 +170,42 @@ class TokenSchema(Schema):
     member_id = fields.String()
     community_id = fields.String()
     roles = fields.List(fields.String())
+
+
+# -- the member directory ----------------------------------------------------------------------------
+MAX_DIRECTORY_IDS = 100
+
+
+class DirectoryArgsSchema(Schema):
+    """Exactly one of `ids` (comma-separated, up to 100) or `q` (a name fragment or handle prefix)."""
+
+    ids = DelimitedList(fields.String(validate=validate.Length(min=1, max=64)),
+                        validate=validate.Length(min=1, max=MAX_DIRECTORY_IDS),
+                        metadata={"description": "Comma-separated member ids (up to 100)"})
+    q = fields.String(validate=validate.Length(min=1, max=50),
+                      metadata={"description": "Part of a display name, or the start of a handle"})
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50),
+                           metadata={"description": "Most results of a `q` search"})
+
+    @validates_schema
+    def _one_of(self, data, **_):
+        if ("ids" in data) == ("q" in data):
+            raise ValidationError("Give either ids or q.", "_schema")
+        if "q" in data and not data["q"].strip():
+            raise ValidationError("Give a name fragment.", "q")
+
+
+class DirectoryEntrySchema(Schema):
+    member_id = fields.String()
+    display_name = fields.String()
+    grid_id = fields.String(allow_none=True)
+    grid_name = fields.String(allow_none=True)
+    handle = fields.String(metadata={"description": "Public handle, unique in the community (never a phone number)"})
+    roles = fields.List(fields.String())
+    active = fields.Boolean()
+    merchant_id = fields.String(allow_none=True, metadata={
+        "description": "Merchant staff: their shop (its name: settlement GET /v1/merchants/{merchant_id})"})
+
+
+class DirectorySchema(Schema):
+    members = fields.List(fields.Nested(DirectoryEntrySchema))

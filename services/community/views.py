@@ -1,7 +1,10 @@
 """Read-side queries of the community service (no unit of work needed)."""
 from __future__ import annotations
 
+import re
+
 from shared.errors import NotFound
+from services.community.model import derive_handle
 
 
 def community(db, community_id: str) -> dict:
@@ -31,3 +34,33 @@ def member(db, community_id: str, member_id: str) -> dict:
     if doc is None:
         raise NotFound(f"No member {member_id} in this community.", code="unknown_member")
     return doc
+
+
+# -- the member directory: people, not ids (names and grids within one's own community, never phones) --
+DIRECTORY_FIELDS = {"display_name": 1, "grid_id": 1, "handle": 1, "roles": 1, "status": 1, "merchant_id": 1}
+
+
+def _directory_entries(db, community_id: str, docs: list[dict]) -> list[dict]:
+    grid_names = {g["_id"]: g["name"] for g in db.grids.find({"community_id": community_id}, {"name": 1})}
+    return [{"member_id": d["_id"], "display_name": d["display_name"], "grid_id": d.get("grid_id"),
+             "grid_name": grid_names.get(d.get("grid_id")), "handle": d.get("handle") or derive_handle(d["_id"]),
+             "roles": d.get("roles", []), "active": d.get("status") == "active", "merchant_id": d.get("merchant_id")}
+            for d in docs]
+
+
+def directory_by_ids(db, community_id: str, member_ids: list[str]) -> list[dict]:
+    """The members among `member_ids` who belong to `community_id`, in the order asked (others are absent)."""
+    wanted = list(dict.fromkeys(member_ids))
+    found = {d["_id"]: d for d in db.members.find({"community_id": community_id, "_id": {"$in": wanted}},
+                                                   DIRECTORY_FIELDS)}
+    return _directory_entries(db, community_id, [found[i] for i in wanted if i in found])
+
+
+def directory_search(db, community_id: str, q: str, limit: int) -> list[dict]:
+    """Active members whose display name contains `q` or whose handle starts with it, by name."""
+    fragment = re.escape(q.strip())
+    query = {"community_id": community_id, "status": "active",
+             "$or": [{"display_name": {"$regex": fragment, "$options": "i"}},
+                     {"handle": {"$regex": "^" + fragment.lower()}}]}
+    docs = list(db.members.find(query, DIRECTORY_FIELDS).sort([("display_name", 1), ("_id", 1)]).limit(limit))
+    return _directory_entries(db, community_id, docs)

@@ -66,6 +66,15 @@ def on_merchant(event: Event, p: dict, tx: Tx) -> None:
     h.merchant_account(tx, LedgerRepository(tx), p["community_id"], p["merchant_id"])
 
 
+MEMO_MAX = 140  # as a memo typed through the API
+
+
+def memo_of(*parts: str | None) -> str | None:
+    """A transfer's human title from the facts an event carries ("茶馆 · 菊花茶"), None if it carries none."""
+    text = " · ".join(p.strip() for p in parts if p and p.strip())
+    return text[:MEMO_MAX] or None
+
+
 def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
     """HelpClaimed: a pending bill (a member pays the helper) or award (the community pays the helper)."""
     repo = LedgerRepository(tx)
@@ -93,7 +102,7 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
                         amount=max(amount, 1), debit=debit, credit=helper, payer_id=None if award else p["payer_id"],
                         payee_id=p["helper_id"], initiator_id=p["helper_id"], now=now,
                         ttl_days=community["pending_ttl_days"], source=source,
-                        reference={"kind": p["source"], "id": p["request_id"]},
+                        reference={"kind": p["source"], "id": p["request_id"]}, memo=memo_of(p["title"]),
                         details={"minutes": p["minutes"], "activity_type": p["activity_type"],
                                  "service_class": p["service_class"], "claim_id": p["claim_id"]})
     if not (helper_known and payer_known):
@@ -122,7 +131,8 @@ def on_redemption_requested(event: Event, p: dict, tx: Tx) -> None:
                         debit=member, credit=merchant, payer_id=p["member_id"], payee_id=p["merchant_id"],
                         initiator_id=p["staff_id"] or p["merchant_id"], now=now,
                         ttl_days=community["pending_ttl_days"], source=source,
-                        reference={"kind": "redemption", "id": p["redemption_id"]})
+                        reference={"kind": "redemption", "id": p["redemption_id"]},
+                        memo=memo_of(p["merchant_name"], p["item_name"]))
     if not (member_known and merchant_known):
         h.store_rejected(tx, repo, t, "unknown_account", now, event.id)  # settlement declines the redemption
         return

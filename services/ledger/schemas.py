@@ -214,6 +214,7 @@ class HelpClaimedSchema(_Lenient):
     service_class = fields.String(load_default="ordinary", validate=validate.OneOf(SERVICE_CLASSES))
     source = fields.String(load_default="request", validate=validate.OneOf(("request", "activity")))
     claim_id = Id
+    title = fields.String(load_default=None, allow_none=True)
 
 
 class MerchantEventSchema(_Lenient):
@@ -230,6 +231,8 @@ class RedemptionRequestedSchema(_Lenient):
     points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
     staff_id = fields.String(load_default=None, allow_none=True)
     pay_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    merchant_name = fields.String(load_default=None, allow_none=True)
+    item_name = fields.String(load_default=None, allow_none=True)
 
 
 class SettlementBatchPaidSchema(_Lenient):

@@ -1,4 +1,7 @@
-"""Events the requests service publishes on requests.events (member ids only; no names, no free text)."""
+"""Events the requests service publishes on requests.events (member ids only; no names, no phone numbers).
+
+The one free text that travels is a request's or activity's title, in HelpClaimed: the payer's bill must say
+what it is for, and a title is what the requester chose to show the whole community."""
 from __future__ import annotations
 
 from shared import topics

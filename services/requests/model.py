@@ -321,7 +321,7 @@ class HelpRequest:
         self._record("HelpClaimed", helper_id=self.helper_id,
                      payer_id=self.requester_id if self.unit == "HOUR" else None, unit=self.unit,
                      minutes=minutes, activity_type=self.activity_type, service_class=self.service_class,
-                     source="request", claim_id=self.claim_id)
+                     source="request", claim_id=self.claim_id, title=self.title)
 
     def _lapsed(self, transfer_id: str) -> bool:
         return any(c["transfer_id"] == transfer_id for c in self.lapsed_claims)
@@ -543,4 +543,5 @@ class Activity:
         self.events.append(("HelpClaimed", {
             "request_id": self.activity_id, "community_id": self.community_id, "helper_id": signup.member_id,
             "payer_id": None, "unit": "PT", "minutes": minutes, "activity_type": self.activity_type,
-            "service_class": "ordinary", "source": "activity", "claim_id": signup.claim_id}))
+            "service_class": "ordinary", "source": "activity", "claim_id": signup.claim_id,
+            "title": self.title}))

@@ -22,12 +22,16 @@ def catalog_item_changed(tx, item):
     return _emit(tx, "CatalogItemChanged", item.event_facts(), item.item_id)
 
 
-def redemption_requested(tx, redemption, pay_code: str | None):
-    """RedemptionRequested: the ledger makes the pending `redeem` transfer (or posts it on a valid pay code)."""
+def redemption_requested(tx, redemption, pay_code: str | None, merchant_name: str | None = None,
+                         item_name: str | None = None):
+    """RedemptionRequested: the ledger makes the pending `redeem` transfer (or posts it on a valid pay code).
+
+    The shop's and the item's names travel too, so the member's approval says what it is for."""
     payload = {"redemption_id": redemption.redemption_id, "community_id": redemption.community_id,
                "merchant_id": redemption.merchant_id, "member_id": redemption.member_id,
                "points": redemption.points, "bill_fen": redemption.bill_fen, "staff_id": redemption.staff_id,
-               "pay_code": pay_code, "item_id": redemption.item_id}
+               "pay_code": pay_code, "item_id": redemption.item_id, "merchant_name": merchant_name,
+               "item_name": item_name}
     return _emit(tx, "RedemptionRequested", payload, redemption.redemption_id)
 
 

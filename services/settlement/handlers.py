@@ -109,7 +109,8 @@ def order_catalog_item(cmd: commands.OrderCatalogItem, tx: Tx) -> tuple[dict, in
         value = points_to_fen(item.price_points, merchant.settlement_rate_fen_per_point)
         # The item is paid wholly in points: its "bill" is the points' value, so no share rule applies.
         redemption = _start_redemption(repo, tx, merchant, cmd.actor.member_id, item.price_points, value, value,
-                                       staff_id=None, item_id=item.item_id, pay_code=cmd.pay_code)
+                                       staff_id=None, item_id=item.item_id, pay_code=cmd.pay_code,
+                                       item_name=item.name)
         return to_doc(redemption, "redemption_id"), 201
     body = {"item_id": cmd.item_id, "pay_code": cmd.pay_code}
     return once(tx, f"order:{cmd.actor.member_id}", cmd.idempotency_key, body, compute)
@@ -117,7 +118,7 @@ def order_catalog_item(cmd: commands.OrderCatalogItem, tx: Tx) -> tuple[dict, in
 
 def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, member_id: str, points: int,
                       bill_fen: int, value_fen: int, *, staff_id: str | None, item_id: str | None,
-                      pay_code: str | None) -> Redemption:
+                      pay_code: str | None, item_name: str | None = None) -> Redemption:
     now = utcnow()
     check_member(repo.member(member_id), merchant.community_id)
     check_balance(repo.available_points(member_id), points)
@@ -135,7 +136,7 @@ def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, me
         repo.claim_pay_code(code, redemption.redemption_id)
         redemption.pay_code_sha256 = digest
     repo.add_redemption(redemption)
-    events.redemption_requested(tx, redemption, pay_code)
+    events.redemption_requested(tx, redemption, pay_code, merchant.name, item_name)
     # An outcome the ledger reported before this redemption was visible is applied now.
     early = repo.touch_outcome(redemption.redemption_id, requested=True)
     if early.get("pending_transfer_id"):

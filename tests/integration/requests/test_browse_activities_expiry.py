@@ -155,7 +155,8 @@ def test_activity_capacity_sign_up_withdrawal_and_award(svc, members, clock, emi
     claim = events[6]["payload"]
     assert claim == {"request_id": aid, "community_id": act["community_id"], "helper_id": bob.member_id,
                      "payer_id": None, "unit": "PT", "minutes": 120, "activity_type": "environment_cleanup",
-                     "service_class": "ordinary", "source": "activity", "claim_id": f"{aid}:{bob.member_id}"}
+                     "service_class": "ordinary", "source": "activity", "claim_id": f"{aid}:{bob.member_id}",
+                     "title": "Park clean-up"}
     assert events[5]["payload"] == {"activity_id": aid, "community_id": act["community_id"],
                                     "member_id": bob.member_id, "organizer_id": org.member_id, "minutes": 120}
 

@@ -47,7 +47,7 @@ def test_post_accept_check_in_out_claim_complete_and_rate(svc, members, clock, w
     assert help_claimed["payload"] == {
         "request_id": rid, "community_id": cid, "helper_id": bob.member_id, "payer_id": alice.member_id,
         "unit": "HOUR", "minutes": 80, "activity_type": None, "service_class": "ordinary", "source": "request",
-        "claim_id": claimed.get_json()["claim_id"]}
+        "claim_id": claimed.get_json()["claim_id"], "title": "Carry groceries upstairs"}
 
     transfer = {"transfer_id": f"t-{rid}", "community_id": cid, "workflow": "bill", "unit": "HOUR", "amount": 80,
                 "debit_account": "a1", "credit_account": "a2", "payer_id": alice.member_id,

@@ -217,7 +217,7 @@ def test_claim_up_to_measured_plus_tolerance():
     assert type_ == "HelpClaimed" and req.status == "claimed"
     assert payload == {"request_id": req.request_id, "community_id": "c1", "helper_id": "bob", "payer_id": "alice",
                        "unit": "HOUR", "minutes": 85, "activity_type": None, "service_class": "ordinary",
-                       "source": "request", "claim_id": req.claim_id}
+                       "source": "request", "claim_id": req.claim_id, "title": req.title}
 
 
 def test_requester_agreement_allows_a_longer_claim():
@@ -401,7 +401,8 @@ def test_organizer_verifies_attendance_and_claims_points():
     claim = act.events[1][1]
     assert claim == {"request_id": act.activity_id, "community_id": "c1", "helper_id": "bob", "payer_id": None,
                      "unit": "PT", "minutes": 120, "activity_type": "environment_cleanup",
-                     "service_class": "ordinary", "source": "activity", "claim_id": f"{act.activity_id}:bob"}
+                     "service_class": "ordinary", "source": "activity", "claim_id": f"{act.activity_id}:bob",
+                     "title": act.title}
     with pytest.raises(Conflict):
         act.verify_attendance("org", signup, None, T0 + timedelta(hours=3))
 

@@ -1,0 +1,9 @@
+"""Indexes of the notification centre's database."""
+from pymongo import ASCENDING, DESCENDING
+
+
+def ensure_indexes(db) -> None:
+    """A member's notifications newest first (all, or unread only); what is known of each request."""
+    db.notifications.create_index([("member_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)])
+    db.notifications.create_index([("member_id", ASCENDING), ("read", ASCENDING), ("created_at", DESCENDING),
+                                   ("_id", DESCENDING)])

@@ -1,0 +1,136 @@
+"""Marshmallow schemas: the notification centre's HTTP bodies and the payloads of the events it consumes."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.notifications.model import KINDS
+
+Id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+OptionalId = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+OptionalText = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+MAX_IDS = 200
+
+
+# -- HTTP -------------------------------------------------------------------------------------------
+class ListArgsSchema(Schema):
+    unread_only = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Length(min=1, max=200),
+                           metadata={"description": "next_cursor of the previous page"})
+
+
+class RefSchema(Schema):
+    kind = fields.String(metadata={"description": "transfer | request | redemption"})
+    id = fields.String()
+
+
+class NotificationSchema(Schema):
+    notification_id = fields.String()
+    member_id = fields.String()
+    community_id = fields.String()
+    kind = fields.String(validate=validate.OneOf(KINDS),
+                         metadata={"description": "Stable code the app turns into words", "enum": list(KINDS)})
+    created_at = fields.DateTime()
+    read = fields.Boolean()
+    ref = fields.Nested(RefSchema)
+    data = fields.Dict(metadata={"description": "Non-personal facts: ids, unit, amount, workflow, title…"})
+
+
+class NotificationPageSchema(Schema):
+    items = fields.List(fields.Nested(NotificationSchema))
+    unread = fields.Integer(metadata={"description": "How many of my notifications are unread"})
+    next_cursor = fields.String(allow_none=True)
+
+
+class MarkReadSchema(Schema):
+    """Either `ids` (my notifications to mark read) or `all: true`."""
+
+    ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                      validate=validate.Length(min=1, max=MAX_IDS))
+    all = fields.Boolean(truthy={True}, falsy={False})  # JSON true, not "yes"
+
+    @validates_schema
+    def _one_of(self, data, **_):
+        if ("ids" in data) == bool(data.get("all")):
+            raise ValidationError("Give either ids or all: true.", "_schema")
+        if data.get("all") is False:
+            raise ValidationError("all must be true when given.", "all")
+
+
+class UnreadSchema(Schema):
+    unread = fields.Integer()
+
+
+# -- consumed events (read leniently: unknown fields ignored) ----------------------------------------
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ReferenceSchema(_Lenient):
+    kind = fields.String(required=True)
+    id = fields.String(required=True)
+
+
+class TransferEventSchema(_Lenient):
+    transfer_id = Id
+    community_id = Id
+    workflow = fields.String(required=True)
+    unit = fields.String(required=True)
+    amount = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    debit_account = fields.String(required=True)
+    credit_account = fields.String(required=True)
+    payer_id = OptionalId
+    payee_id = OptionalId
+    reason = OptionalText
+    reference = fields.Nested(ReferenceSchema, load_default=None, allow_none=True)
+
+
+class RequestRefSchema(_Lenient):
+    """RequestCancelled / RequestExpired / HelperReleased: which request."""
+
+    request_id = Id
+    community_id = Id
+
+
+class RequestPostedSchema(RequestRefSchema):
+    requester_id = Id
+
+
+class RequestAcceptedSchema(RequestRefSchema):
+    requester_id = Id
+    helper_id = Id
+
+
+class HelpClaimedSchema(RequestRefSchema):
+    helper_id = Id
+    payer_id = OptionalId
+    unit = fields.String(required=True)
+    minutes = fields.Integer(strict=True, required=True)
+    claim_id = Id
+    source = fields.String(load_default="request")
+    title = OptionalText
+
+
+class RequestCompletedSchema(RequestRefSchema):
+    transfer_id = Id
+
+
+class MatchSuggestedSchema(_Lenient):
+    request_id = Id
+    community_id = Id
+    member_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True)
+
+
+class RedemptionEventSchema(_Lenient):
+    redemption_id = Id
+    community_id = Id
+    merchant_id = Id
+    member_id = Id
+    points = fields.Integer(strict=True, required=True)
+    bill_fen = fields.Integer(strict=True, load_default=None, allow_none=True)
+    item_id = OptionalId
+    pay_code = fields.String(load_default=None, allow_none=True)
+    merchant_name = OptionalText
+    item_name = OptionalText
+    transfer_id = OptionalId
