@@ -8,3 +8,8 @@ def ensure_indexes(db) -> None:
     db.grids.create_index([("community_id", ASCENDING), ("name", ASCENDING)], unique=True)
     db.members.create_index([("community_id", ASCENDING), ("phone", ASCENDING)], unique=True)
     db.members.create_index([("community_id", ASCENDING), ("joined_at", ASCENDING)])
+    # Partner agreements: at most one live (proposed, active, suspended) agreement per pair of communities.
+    db.partner_agreements.create_index("live_pair", unique=True, name="one_live_agreement_per_pair",
+                                       partialFilterExpression={"live_pair": {"$exists": True}})
+    db.partner_agreements.create_index([("proposer_id", ASCENDING), ("updated_at", ASCENDING)])
+    db.partner_agreements.create_index([("partner_id", ASCENDING), ("updated_at", ASCENDING)])
