@@ -5,11 +5,12 @@ from shared.config import Config
 from shared.web import service_app
 from services.community.api import blp
 from services.community.bootstrap import bootstrap
+from services.community.partners_api import blp as partners_blp
 
 
 def create_app(config: Config | None = None):
     """Build the Flask app with its own MongoDB client and message bus."""
-    app, runtime = service_app("community", config, title="Community service", blueprints=[blp],
+    app, runtime = service_app("community", config, title="Community service", blueprints=[blp, partners_blp],
                                description="Communities, grids (网格), members, roles, login and tokens.")
     app.extensions["bus"] = bootstrap(runtime)
     return app

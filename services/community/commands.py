@@ -50,3 +50,24 @@ class LogIn:
     community_code: str
     phone: str
     secret: str
+
+
+@dataclass(frozen=True)
+class ProposePartnership:
+    """An admin of `community_id` proposes a partner agreement to the community whose code is `partner_code`."""
+
+    community_id: str
+    partner_code: str
+    units: list
+    clearing_period: str
+    at: object  # datetime: time travels in commands
+
+
+@dataclass(frozen=True)
+class ActOnPartnership:
+    """An admin of `community_id` accepts, declines, suspends, resumes or ends an agreement."""
+
+    community_id: str
+    agreement_id: str
+    action: str
+    at: object

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shared import topics
 from shared.envelope import new_event
+from services.community.partners import EVENT_TYPES
 
 PRODUCER = "community"
 
@@ -33,3 +34,8 @@ def member_deactivated(tx, member):
     """MemberDeactivated."""
     return _emit(tx, "MemberDeactivated", {"community_id": member.community_id, "member_id": member.member_id},
                  member.member_id)
+
+
+def partner_agreement_changed(tx, agreement, action: str, by_community: str):
+    """PartnerAgreementProposed / Accepted / Declined / Suspended / Resumed / Ended (communities and terms only)."""
+    return _emit(tx, EVENT_TYPES[action], agreement.event_facts(action, by_community), agreement.agreement_id)

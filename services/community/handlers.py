@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.community import commands, events
 from services.community.model import DEFAULT_SETTINGS, Member, check_roles, hash_secret, new_id, normalize_handle
-from services.community.repository import CommunityRepository
+from services.community.partners import PartnerAgreement
+from services.community.repository import CommunityRepository, PartnerRepository
 
 
 def _insert(fn, what: str):
@@ -149,3 +150,41 @@ HANDLERS = {
     commands.DeactivateMember: deactivate_member,
     commands.LogIn: log_in,
 }
+
+
+# -- partner agreements ------------------------------------------------------------------------------
+def propose_partnership(cmd: commands.ProposePartnership, tx: Tx) -> PartnerAgreement:
+    """An admin proposes a partner agreement to another community of this deployment."""
+    repo, partners = CommunityRepository(tx), PartnerRepository(tx)
+    own = repo.community(cmd.community_id)
+    partner = repo.community_by_code(cmd.partner_code)
+    if partner is None:
+        raise NotFound(f"No community with code {cmd.partner_code!r}. 没有这个社区代码。", code="unknown_community")
+    agreement = PartnerAgreement.propose(
+        new_id("pa"), own["community_id"], partner["community_id"], list(cmd.units),
+        {own["community_id"]: own.get("point_value_fen"), partner["community_id"]: partner.get("point_value_fen")},
+        cmd.clearing_period, cmd.at)
+    if partners.live_for_pair(agreement.pair):
+        raise Conflict("These two communities already have a live agreement (proposed, active or suspended). "
+                       "两个社区之间已有未结束的互认协议。", code="agreement_exists")
+    _insert(lambda: partners.save(agreement), "A live agreement between these communities")
+    events.partner_agreement_changed(tx, agreement, "propose", cmd.community_id)
+    return agreement
+
+
+def act_on_partnership(cmd: commands.ActOnPartnership, tx: Tx) -> PartnerAgreement:
+    """Accept, decline, suspend, resume or end an agreement (an admin of one of its communities)."""
+    partners = PartnerRepository(tx)
+    agreement = partners.get(cmd.agreement_id)
+    if not agreement.involves(cmd.community_id):
+        raise NotFound(f"No partner agreement {cmd.agreement_id}. 没有这个互认协议。", code="unknown_agreement")
+    changed = agreement.act(cmd.action, cmd.community_id, cmd.at)
+    partners.save(changed)
+    events.partner_agreement_changed(tx, changed, cmd.action, cmd.community_id)
+    return changed
+
+
+HANDLERS.update({
+    commands.ProposePartnership: propose_partnership,
+    commands.ActOnPartnership: act_on_partnership,
+})

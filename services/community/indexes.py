@@ -13,3 +13,8 @@ def ensure_indexes(db) -> None:
                             partialFilterExpression={"handle": {"$type": "string"}})
     # The directory's name search scans one community's members by name.
     db.members.create_index([("community_id", ASCENDING), ("display_name", ASCENDING)])
+    # Partner agreements: at most one live (proposed, active, suspended) agreement per pair of communities.
+    db.partner_agreements.create_index("live_pair", unique=True, name="one_live_agreement_per_pair",
+                                       partialFilterExpression={"live_pair": {"$exists": True}})
+    db.partner_agreements.create_index([("proposer_id", ASCENDING), ("updated_at", ASCENDING)])
+    db.partner_agreements.create_index([("partner_id", ASCENDING), ("updated_at", ASCENDING)])

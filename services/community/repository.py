@@ -6,6 +6,7 @@ from dataclasses import asdict, fields
 from shared.errors import NotFound
 from shared.uow import Tx
 from services.community.model import Member
+from services.community.partners import PartnerAgreement
 
 _MEMBER_FIELDS = {f.name for f in fields(Member)}
 
@@ -71,3 +72,28 @@ class CommunityRepository:
 
 def _to_member(doc: dict) -> Member:
     return Member(**{k: v for k, v in doc.items() if k in _MEMBER_FIELDS})
+
+
+class PartnerRepository:
+    """Partner agreements (collection `partner_agreements`) through one transaction."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+
+    def get(self, agreement_id: str):
+        """An agreement by id, or 404."""
+        doc = self.tx["partner_agreements"].find_one({"_id": agreement_id})
+        if doc is None:
+            raise NotFound(f"No partner agreement {agreement_id}. 没有这个互认协议。", code="unknown_agreement")
+        return PartnerAgreement(**{k: v for k, v in doc.items() if k not in ("_id", "pair", "live_pair")})
+
+    def live_for_pair(self, pair: str) -> dict | None:
+        """The proposed, active or suspended agreement of a pair of communities, if any."""
+        return self.tx["partner_agreements"].find_one({"live_pair": pair})
+
+    def save(self, agreement) -> None:
+        """Insert or replace; `live_pair` (unique) is set only while the agreement is live."""
+        doc = {"_id": agreement.agreement_id, **asdict(agreement), "pair": agreement.pair}
+        if agreement.live:
+            doc["live_pair"] = agreement.pair
+        self.tx["partner_agreements"].replace_one({"_id": agreement.agreement_id}, doc, upsert=True)

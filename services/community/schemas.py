@@ -209,3 +209,70 @@ class DirectoryEntrySchema(Schema):
 
 class DirectorySchema(Schema):
     members = fields.List(fields.Nested(DirectoryEntrySchema))
+
+
+# -- partner agreements ------------------------------------------------------------------------------
+class PartnerUnitSchema(Schema):
+    unit = fields.String(required=True, validate=validate.OneOf(("HOUR", "PT")),
+                         metadata={"description": "HOUR (time credits) or PT (points)"})
+    net_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**12),
+                               metadata={"description": "净额上限: HOUR in minutes, PT in fen of cash value"})
+    rate_basis = fields.String(validate=validate.OneOf(("1:1", "point_value_fen")),
+                               metadata={"description": "HOUR: 1:1; PT: through each community's point_value_fen"})
+
+
+class PartnerProposeSchema(Schema):
+    partner_code = Code
+    units = fields.List(fields.Nested(PartnerUnitSchema), required=True, validate=validate.Length(min=1, max=2))
+    clearing_period = fields.String(load_default="monthly", validate=validate.OneOf(("daily", "weekly", "monthly")))
+
+
+class PartnerListArgsSchema(Schema):
+    direction = fields.String(load_default="all", validate=validate.OneOf(("all", "incoming", "outgoing")),
+                              metadata={"description": "incoming: proposed by the other community to mine"})
+    state = fields.String(validate=validate.OneOf(("proposed", "active", "suspended", "declined", "ended")))
+
+
+class PartnerTermSchema(Schema):
+    unit = fields.String()
+    net_limit = fields.Integer()
+    rate_basis = fields.String()
+    limit_measure = fields.String(metadata={"description": "minutes (HOUR) or fen (PT)"})
+
+
+class PartnerCommunitySchema(Schema):
+    community_id = fields.String()
+    code = fields.String()
+    name = fields.String()
+    point_value_fen = fields.Integer()
+
+
+class PartnerStepSchema(Schema):
+    action = fields.String()
+    by = fields.String(metadata={"description": "the community whose admin took the step"})
+    at = fields.DateTime()
+
+
+class PartnerAgreementSchema(Schema):
+    agreement_id = fields.String()
+    proposer_id = fields.String()
+    partner_id = fields.String()
+    proposer = fields.Nested(PartnerCommunitySchema)
+    partner = fields.Nested(PartnerCommunitySchema)
+    units = fields.List(fields.Nested(PartnerTermSchema))
+    clearing_period = fields.String()
+    state = fields.String()
+    suspended_by = fields.String(allow_none=True)
+    proposed_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    history = fields.List(fields.Nested(PartnerStepSchema))
+
+
+class ProblemDocumentSchema(Schema):
+    """An application/problem+json error document (RFC 9457)."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String()

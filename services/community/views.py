@@ -64,3 +64,30 @@ def directory_search(db, community_id: str, q: str, limit: int) -> list[dict]:
                      {"handle": {"$regex": "^" + fragment.lower()}}]}
     docs = list(db.members.find(query, DIRECTORY_FIELDS).sort([("display_name", 1), ("_id", 1)]).limit(limit))
     return _directory_entries(db, community_id, docs)
+
+
+def _with_communities(db, docs: list[dict]) -> list[dict]:
+    ids = {d[k] for d in docs for k in ("proposer_id", "partner_id")}
+    known = {c["_id"]: {"community_id": c["_id"], "code": c["code"], "name": c["name"],
+                        "point_value_fen": c.get("point_value_fen")}
+             for c in db.communities.find({"_id": {"$in": sorted(ids)}})}
+    return [{**d, "proposer": known.get(d["proposer_id"]), "partner": known.get(d["partner_id"])} for d in docs]
+
+
+def partner_agreements(db, community_id: str, direction: str = "all", state: str | None = None) -> list[dict]:
+    """The agreements of a community, newest change first: incoming = proposed to it, outgoing = by it."""
+    sides = {"incoming": [{"partner_id": community_id}], "outgoing": [{"proposer_id": community_id}],
+             "all": [{"partner_id": community_id}, {"proposer_id": community_id}]}[direction]
+    query: dict = {"$or": sides}
+    if state:
+        query["state"] = state
+    return _with_communities(db, list(db.partner_agreements.find(query).sort("updated_at", -1).limit(500)))
+
+
+def partner_agreement(db, community_id: str, agreement_id: str) -> dict:
+    """One agreement of the community (404 for anyone else's)."""
+    doc = db.partner_agreements.find_one({"_id": agreement_id,
+                                          "$or": [{"partner_id": community_id}, {"proposer_id": community_id}]})
+    if doc is None:
+        raise NotFound(f"No partner agreement {agreement_id}. 没有这个互认协议。", code="unknown_agreement")
+    return _with_communities(db, [doc])[0]
