@@ -6,10 +6,15 @@ import csv
 import io
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urljoin
 
+import requests
+
+from services.gateway.app import create_app as gateway_app
 from services.settlement.bootstrap import bootstrap
 from services.settlement.scheduler import settle_due
-from shared.testing import wait_until
+from shared.config import Config
+from shared.testing import serve, wait_until
 
 
 def completed(world, shop, member_id, member, points, bill_fen=100_000):
@@ -199,3 +204,33 @@ def test_scheduler_closes_due_batches(world, new_merchant, new_resident):
         closed[0]["batch_id"]
     assert not [b for b in settle_due(svc.runtime, bus, now=next_week) if b["merchant_id"] == shop["merchant_id"]]
     wait_until(lambda: world["up"].settlement_events("SettlementBatchClosed", closed[0]["batch_id"]))
+
+
+def test_the_printable_statement_and_its_assets_pass_through_the_gateway_under_its_csp(world, new_merchant,
+                                                                                       new_resident):
+    """The Print button's script is a static file served with the page (the gateway forbids inline handlers)."""
+    svc = world["svc"]
+    shop = new_merchant()
+    member_id, member = new_resident(1000)
+    completed(world, shop, member_id, member, 80)
+    batch = svc.http.post(f"/v1/merchants/{shop['merchant_id']}/batches", headers=world["admin"],
+                          json={"close": True}).json
+    with serve(svc.app) as settlement_url:
+        gateway = gateway_app(Config.from_env("gateway", env={"GATEWAY_SETTLEMENT_URL": settlement_url}))
+        try:
+            with serve(gateway) as site:
+                page_url = f"{site}/api/settlement/v1/batches/{batch['batch_id']}/statement?format=html"
+                page = requests.get(page_url, headers=world["admin"], timeout=10)
+                assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+                csp = page.headers["Content-Security-Policy"]
+                assert "default-src 'self'" in csp and "script-src" not in csp  # scripts: same origin only
+                html = page.text
+                assert "onclick" not in html and 'id="print"' in html
+                for asset, kind in (("../../assets/statement.js", "javascript"),
+                                    ("../../assets/statement.css", "text/css")):
+                    assert f'"{asset}"' in html
+                    got = requests.get(urljoin(page_url, asset), timeout=10)  # no token needed: a static file
+                    assert got.status_code == 200 and kind in got.headers["Content-Type"], (asset, got.status_code)
+                    assert got.url.startswith(f"{site}/api/settlement/v1/assets/")
+        finally:
+            gateway.extensions["upstreams"].close()
