@@ -110,3 +110,27 @@ def test_the_printable_statement_works_under_a_strict_csp_and_keeps_its_columns_
     assert "window.print()" in script and 'getElementById("print")' in script
     css = (assets / "statement.css").read_text()
     assert "@media (max-width: 600px)" in css and ".wide { display: none; }" in css
+
+
+def test_reversals_reconcile_against_chargebacks_and_reversals_before_payment():
+    ledger = [{"transfer_id": "t1", "amount": 100, "redemption_id": "r1"},   # paid in batch b1, then reversed
+              {"transfer_id": "t1x", "amount": -100, "redemption_id": None},
+              {"transfer_id": "t2", "amount": 150, "redemption_id": "r2"},   # paid in b2, which charges r1 back
+              {"transfer_id": "t3", "amount": 40, "redemption_id": "r3"},    # reversed before any batch
+              {"transfer_id": "t3x", "amount": -40, "redemption_id": None}]
+    lines = [{"redemption_id": "r1", "transfer_id": "t1", "points": 100, "batch_id": "b1", "fen": 1000},
+             {"redemption_id": "r2", "transfer_id": "t2", "points": 150, "batch_id": "b2", "fen": 1500},
+             {"redemption_id": "r1", "transfer_id": "t1x", "points": -100, "batch_id": "b2", "fen": -1000}]
+    offsets = [{"redemption_id": "r3", "transfer_id": "t3", "points": 40},
+               {"redemption_id": "r3", "transfer_id": "t3x", "points": -40}]
+    report = reconcile(ledger, lines, [], offsets)
+    assert report["balanced"], report["differences"]
+    assert (report["ledger"]["points"], report["batches"]["points"], report["batches"]["fen"]) == (150, 150, 1500)
+    assert report["reversed_before_payment"] == {"transfers": 2, "points": 0} and report["difference_points"] == 0
+    # A reversal the settlement never heard of (paid in cash for points the shop gave back) is a difference.
+    report = reconcile(ledger, lines[:2], [], offsets)
+    assert not report["balanced"] and report["difference_points"] == -100
+    assert [d["kind"] for d in report["differences"]] == ["missing_from_batches"]
+    # A chargeback no batch took yet is awaiting, not a difference.
+    report = reconcile(ledger, lines[:2], [{"redemption_id": "r1", "transfer_id": "t1x", "points": -100}], offsets)
+    assert report["balanced"] and report["awaiting_batch"]["points"] == -100
