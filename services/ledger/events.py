@@ -17,12 +17,16 @@ def _emit(tx, type_: str, payload: dict, key: str, causation_id: str | None = No
 
 
 def transfer_payload(t: Transfer, occurred_at) -> dict:
-    """The payload every transfer event carries."""
-    return {"transfer_id": t.transfer_id, "community_id": t.community_id, "workflow": t.workflow,
-            "unit": t.unit, "amount": t.amount, "debit_account": t.debit_account,
-            "credit_account": t.credit_account, "payer_id": t.payer_id, "payee_id": t.payee_id,
-            "initiator_id": t.initiator_id, "state": t.state, "reason": t.reason, "reference": t.reference,
-            "occurred_at": occurred_at.isoformat()}
+    """The payload every transfer event carries (a reversal also names the transfer it compensates: `reverses`,
+    with that transfer's workflow and reference)."""
+    payload = {"transfer_id": t.transfer_id, "community_id": t.community_id, "workflow": t.workflow,
+               "unit": t.unit, "amount": t.amount, "debit_account": t.debit_account,
+               "credit_account": t.credit_account, "payer_id": t.payer_id, "payee_id": t.payee_id,
+               "initiator_id": t.initiator_id, "state": t.state, "reason": t.reason, "reference": t.reference,
+               "occurred_at": occurred_at.isoformat()}
+    if t.details.get("reverses"):
+        payload["reverses"] = t.details["reverses"]
+    return payload
 
 
 def transfer_changed(tx, t: Transfer, occurred_at, causation_id: str | None = None):

@@ -399,7 +399,11 @@ def reverse_transfer(cmd: commands.ReverseTransfer, tx: Tx) -> tuple[dict, int]:
                           unit=original.unit, amount=original.amount, debit=debit, credit=credit,
                           payer_id=original.payee_id, payee_id=original.payer_id, initiator_id=actor.member_id,
                           now=now, ttl_days=0, reference={"kind": "reversal", "id": original.transfer_id},
-                          memo=reason, source=source)
+                          memo=reason, source=source,
+                          # What it compensates, so other services can act on it (settlement: a reversed
+                          # redemption leaves the merchant's next batch or is charged back against it).
+                          details={"reverses": {"transfer_id": original.transfer_id, "workflow": original.workflow,
+                                                "reference": original.reference}})
         return transfer_view(post_at_once(tx, repo, t, debit, credit, now)), 201
     return _idempotent(tx, actor, f"reverse:{transfer_id}", cmd.idempotency_key, {"reason": reason}, compute)
 

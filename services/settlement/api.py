@@ -229,15 +229,15 @@ def pay_batch(body, batch_id):
 def statement(args, batch_id):
     """The batch's statement as JSON, CSV (?format=csv) or a printable page (?format=html)."""
     batch, merchant = _batch_for_insiders(batch_id)
-    lines = views.lines(current_db(), batch_id)
+    lines, chargebacks = views.lines(current_db(), batch_id), views.chargebacks(current_db(), batch_id)
     if args["format"] == "json":
-        return {"batch": batch, "merchant": merchant, "lines": lines}
+        return {"batch": batch, "merchant": merchant, "lines": lines, "chargebacks": chargebacks}
     names = views.item_names(current_db(), [line.get("item_id") for line in lines])
     tz = views.timezone_of(current_db(), batch["community_id"])
     if args["format"] == "csv":
-        return Response(statements.to_csv(batch, merchant, lines, names, tz), mimetype="text/csv",
+        return Response(statements.to_csv(batch, merchant, lines, names, tz, chargebacks), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="statement-{batch_id}.csv"'})
-    return Response(statements.to_html(batch, merchant, lines, names, tz), mimetype="text/html")
+    return Response(statements.to_html(batch, merchant, lines, names, tz, chargebacks), mimetype="text/html")
 
 
 @blp.get("/sponsor-budget")

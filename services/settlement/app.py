@@ -1,6 +1,8 @@
 """Application factory of the settlement service (gunicorn: `services.settlement.app:create_app()`)."""
 from __future__ import annotations
 
+from flask import Blueprint
+
 from shared.config import Config
 from shared.web import service_app
 from services.settlement.api import blp
@@ -13,4 +15,7 @@ def create_app(config: Config | None = None):
                                description="商家结算 Merchant partners, points mall, till redemptions, "
                                            "settlement batches, statements and reconciliation.")
     app.extensions["bus"] = bootstrap(runtime)
+    # The statement page's stylesheet and Print script (static files: the gateway's CSP allows no inline script).
+    app.register_blueprint(Blueprint("statement_assets", __name__, static_folder="static",
+                                     static_url_path="/v1/assets"))
     return app

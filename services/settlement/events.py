@@ -36,11 +36,11 @@ def redemption_requested(tx, redemption, pay_code: str | None, merchant_name: st
 
 
 RESOLVED_TYPES = {"completed": "RedemptionCompleted", "declined": "RedemptionDeclined",
-                  "expired": "RedemptionExpired"}
+                  "expired": "RedemptionExpired", "reversed": "RedemptionReversed"}
 
 
 def redemption_resolved(tx, redemption):
-    """RedemptionCompleted / RedemptionDeclined / RedemptionExpired."""
+    """RedemptionCompleted / RedemptionDeclined / RedemptionExpired / RedemptionReversed."""
     return _emit(tx, RESOLVED_TYPES[redemption.state], redemption.event_facts(), redemption.redemption_id)
 
 

@@ -8,9 +8,9 @@ from shared.idempotency import once
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.settlement import commands, events
-from services.settlement.model import (COMPLETED, OUTCOME_OF, Batch, CatalogItem, Merchant, Redemption,
-                                       batch_line, check_balance, check_member, check_not_self, new_id,
-                                       pay_code_digest, require_staff_of)
+from services.settlement.model import (COMPLETED, OUTCOME_OF, PAID, Batch, CatalogItem, Merchant, Redemption,
+                                       batch_line, chargeback, check_balance, check_member, check_not_self,
+                                       fitting_chargebacks, new_id, pay_code_digest, require_staff_of)
 from services.settlement.money import points_to_fen
 from services.settlement.repository import SettlementRepository, to_doc
 
@@ -172,6 +172,42 @@ def apply_outcome(repo: SettlementRepository, tx: Tx, redemption: Redemption, ev
         if code is not None and code.claimed_by == redemption.redemption_id:
             repo.claim_pay_code(code, None)  # the ledger refused it; a still-valid code may be tried again
     events.redemption_resolved(tx, redemption)
+    if redemption.state == COMPLETED:
+        # A reversal the ledger reported before this completion reached us is applied now.
+        reversal = repo.outcome(redemption.redemption_id).get("reversal")
+        if reversal:
+            apply_reversal(repo, tx, redemption, reversal["transfer_id"], reversal["at"])
+    return True
+
+
+def apply_reversal(repo: SettlementRepository, tx: Tx, redemption: Redemption, reversal_transfer_id: str,
+                   at: datetime) -> bool:
+    """The ledger reversed a completed redemption (the shop gave the points back, SPEC §6): it is never paid in
+    cash. Unbatched, it simply never enters a batch; on an unpaid batch, its line is taken out; on a paid batch,
+    its cash is charged back against the merchant's next batch (the oldest unpaid one it fits, else the next
+    one made). Once only; a repeated or early reversal changes nothing here."""
+    if not redemption.reverse(reversal_transfer_id, at):
+        return False
+    if redemption.batch_id is not None:
+        batch = repo.batch(redemption.batch_id)
+        budget = repo.budget(batch.community_id)
+        if batch.state != PAID:
+            batch.take_out(redemption.points, redemption.fen, budget)
+            repo.remove_line(redemption.redemption_id)
+            redemption.removed_from_batch, redemption.batch_id = batch.batch_id, None
+            repo.save_batch(batch)
+        else:
+            cb = chargeback(redemption, batch.batch_id)
+            target = next((b for b in repo.unpaid_batches(redemption.merchant_id)
+                           if b.can_charge_back(redemption.points)), None)
+            if target is not None:
+                target.charge_back(cb["points"], cb["fen"], budget)
+                cb["batch_id"] = target.batch_id
+                repo.save_batch(target)
+            repo.add_chargeback(cb)
+        repo.save_budget(budget)
+    repo.save_redemption(redemption)
+    events.redemption_resolved(tx, redemption)
     return True
 
 
@@ -192,11 +228,18 @@ def create_batch(cmd: commands.CreateBatch, tx: Tx) -> dict:
     if repo.assign_to_batch([r["_id"] for r in rows], batch_id) != len(rows):
         raise Conflict("Another batch took some of these redemptions; try again.", code="batch_race")
     repo.add_lines(lines)
+    # Paid redemptions reversed since are charged back here, as far as this batch's redemptions cover them.
+    charged = fitting_chargebacks(sum(line["points"] for line in lines),
+                                  repo.pending_chargebacks(merchant.merchant_id, cmd.cutoff))
+    if repo.assign_chargebacks([cb["_id"] for cb in charged], batch_id) != len(charged):
+        raise Conflict("Another batch took some of these chargebacks; try again.", code="batch_race")
     starts = [line["completed_at"] for line in lines if line["completed_at"]]
     batch = Batch(batch_id=batch_id, community_id=merchant.community_id, merchant_id=merchant.merchant_id,
                   period_start=merchant.last_period_end or (min(starts) if starts else None),
                   period_end=cmd.cutoff, points=sum(line["points"] for line in lines),
                   fen=sum(line["fen"] for line in lines), redemption_count=len(lines), created_at=utcnow())
+    for cb in charged:
+        batch.charge_back(cb["points"], cb["fen"])
     # Writing the merchant also makes two concurrent batch runs for one merchant conflict (one retries).
     if merchant.last_period_end is None or merchant.last_period_end < cmd.cutoff:
         merchant.last_period_end = cmd.cutoff

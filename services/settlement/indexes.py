@@ -17,6 +17,8 @@ def ensure_indexes(db) -> None:
                             partialFilterExpression={"state": "open"})
     db.batch_lines.create_index([("batch_id", ASCENDING), ("completed_at", ASCENDING)])
     db.batch_lines.create_index([("merchant_id", ASCENDING), ("completed_at", ASCENDING)])
+    db.chargebacks.create_index([("merchant_id", ASCENDING), ("batch_id", ASCENDING), ("reversed_at", ASCENDING)])
+    db.chargebacks.create_index([("batch_id", ASCENDING), ("reversed_at", ASCENDING)])
     db.budget_top_ups.create_index([("community_id", ASCENDING), ("at", DESCENDING)])
     db.ledger_accounts.create_index([("owner_kind", ASCENDING), ("owner_id", ASCENDING), ("unit", ASCENDING)])
     db.ledger_transfers.create_index([("workflow", ASCENDING), ("credit_account", ASCENDING), ("at", ASCENDING)])

@@ -18,8 +18,8 @@ MERCHANT_KINDS = ("shop", "property")
 SCHEDULES = ("daily", "weekly")
 MERCHANT_STATUSES = ("active", "suspended")
 
-REQUESTED, COMPLETED, DECLINED, EXPIRED = "requested", "completed", "declined", "expired"
-REDEMPTION_STATES = (REQUESTED, COMPLETED, DECLINED, EXPIRED)
+REQUESTED, COMPLETED, DECLINED, EXPIRED, REVERSED = "requested", "completed", "declined", "expired", "reversed"
+REDEMPTION_STATES = (REQUESTED, COMPLETED, DECLINED, EXPIRED, REVERSED)
 # What a ledger transfer event means for the redemption it references.
 OUTCOME_OF = {"TransferPosted": COMPLETED, "TransferRejected": DECLINED, "TransferCancelled": DECLINED,
               "TransferExpired": EXPIRED}
@@ -212,6 +212,9 @@ class Redemption:
     created_at: datetime | None = None
     resolved_at: datetime | None = None
     batch_id: str | None = None
+    reversal_transfer_id: str | None = None  # the ledger's compensating transfer, once the shop gave points back
+    reversed_at: datetime | None = None
+    removed_from_batch: str | None = None  # the unpaid batch it was taken out of when reversed
 
     def note_transfer(self, transfer_id: str) -> None:
         """The ledger made the pending transfer the member approves."""
@@ -227,8 +230,21 @@ class Redemption:
         self.state, self.transfer_id, self.resolved_at, self.reason = outcome, transfer_id, at, reason
         return True
 
+    def reverse(self, reversal_transfer_id: str, at: datetime) -> bool:
+        """The ledger reversed the posted transfer (the points went back to the member): once, only when completed.
+        A reversal news that arrives before the completion is kept and applied right after it."""
+        if self.state != COMPLETED:
+            return False
+        self.state, self.reversal_transfer_id, self.reversed_at = REVERSED, reversal_transfer_id, at
+        return True
+
+    @property
+    def fen(self) -> int:
+        """The cash value of its points at the agreed rate (what a batch line pays)."""
+        return points_to_fen(self.points, self.rate_fen_per_point)
+
     def event_facts(self) -> dict:
-        """The RedemptionCompleted / Declined / Expired payload."""
+        """The RedemptionCompleted / Declined / Expired / Reversed payload."""
         return {"redemption_id": self.redemption_id, "community_id": self.community_id,
                 "merchant_id": self.merchant_id, "member_id": self.member_id, "points": self.points,
                 "transfer_id": self.transfer_id}
@@ -320,6 +336,9 @@ class Batch:
     fen: int
     redemption_count: int
     state: str = OPEN
+    chargeback_points: int = 0  # paid redemptions reversed since, charged back here (points and fen are net)
+    chargeback_fen: int = 0
+    chargeback_count: int = 0
     over_budget: bool = False
     budget_acknowledged: bool = False
     payment_reference: str | None = None
@@ -363,12 +382,40 @@ class Batch:
             budget.commit(self.fen)  # over-budget batches were not committed when they closed
         self.state, self.payment_reference, self.paid_at = PAID, reference, now
 
+    def _committed(self) -> bool:
+        """Whether this batch's cash is promised from the sponsor budget now."""
+        return self.state == CLOSED and not self.over_budget
+
+    def take_out(self, points: int, fen: int, budget: SponsorBudget) -> None:
+        """A redemption on this unpaid batch was reversed: its line leaves the batch (and its cash the budget)."""
+        if self.state == PAID:
+            raise Conflict("A paid batch cannot change; charge the reversal back instead.", code="batch_paid")
+        if self._committed():
+            budget.commit(-fen)
+        self.points, self.fen, self.redemption_count = self.points - points, self.fen - fen, self.redemption_count - 1
+
+    def can_charge_back(self, points: int) -> bool:
+        """Whether a chargeback of `points` fits this unpaid batch (what it pays never goes below zero)."""
+        return self.state != PAID and self.points >= points
+
+    def charge_back(self, points: int, fen: int, budget: SponsorBudget | None = None) -> None:
+        """A paid redemption was reversed since: its value comes off what this batch pays."""
+        if not self.can_charge_back(points):
+            raise Conflict("This chargeback does not fit this batch.", code="chargeback_too_large")
+        if budget is not None and self._committed():
+            budget.commit(-fen)
+        self.points, self.fen = self.points - points, self.fen - fen
+        self.chargeback_points += points
+        self.chargeback_fen += fen
+        self.chargeback_count += 1
+
     def closed_facts(self) -> dict:
         """The SettlementBatchClosed payload."""
         return {"batch_id": self.batch_id, "community_id": self.community_id, "merchant_id": self.merchant_id,
                 "period_start": self.period_start.isoformat() if self.period_start else None,
                 "period_end": self.period_end.isoformat(), "points": self.points, "fen": self.fen,
-                "redemption_count": self.redemption_count, "over_budget": self.over_budget}
+                "redemption_count": self.redemption_count, "chargeback_points": self.chargeback_points,
+                "chargeback_fen": self.chargeback_fen, "over_budget": self.over_budget}
 
     def paid_facts(self) -> dict:
         """The SettlementBatchPaid payload."""
@@ -384,6 +431,28 @@ def batch_line(redemption: dict, batch_id: str) -> dict:
             "rate_fen_per_point": redemption["rate_fen_per_point"],
             "fen": points_to_fen(redemption["points"], redemption["rate_fen_per_point"]),
             "item_id": redemption.get("item_id"), "completed_at": redemption.get("resolved_at")}
+
+
+def chargeback(redemption: Redemption, original_batch_id: str) -> dict:
+    """A paid redemption reversed afterwards: its cash comes off the merchant's next batch (batch_id None until
+    a batch takes it; keyed by the redemption, so one reversal is charged back once)."""
+    return {"_id": redemption.redemption_id, "redemption_id": redemption.redemption_id,
+            "community_id": redemption.community_id, "merchant_id": redemption.merchant_id,
+            "member_id": redemption.member_id, "transfer_id": redemption.reversal_transfer_id,
+            "original_transfer_id": redemption.transfer_id, "original_batch_id": original_batch_id,
+            "points": redemption.points, "rate_fen_per_point": redemption.rate_fen_per_point,
+            "fen": redemption.fen, "reversed_at": redemption.reversed_at, "batch_id": None}
+
+
+def fitting_chargebacks(line_points: int, pending: list[dict]) -> list[dict]:
+    """The pending chargebacks (oldest first) a new batch with `line_points` of redemptions takes: as many as keep
+    its net at zero or above; the rest wait for a later batch."""
+    taken, left = [], line_points
+    for cb in sorted(pending, key=lambda c: (c["reversed_at"], c["_id"])):
+        if cb["points"] <= left:
+            taken.append(cb)
+            left -= cb["points"]
+    return taken
 
 
 def schedule_cutoff(schedule: str, now: datetime, tz: ZoneInfo) -> datetime:

@@ -6,7 +6,7 @@ from datetime import datetime
 from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.settlement.handlers import apply_outcome
+from services.settlement.handlers import apply_outcome, apply_reversal
 from services.settlement.repository import (ACCOUNTS, COMMUNITIES, MEMBERS, PAY_CODES, TRANSFERS,
                                             SettlementRepository)
 
@@ -116,8 +116,13 @@ def _track_transfer(event: Event, payload: dict, tx: Tx) -> None:
 
 
 def transfer_changed(event: Event, payload: dict, tx: Tx) -> None:
-    """Track the transfer, then move the redemption it references (if any) to its outcome."""
+    """Track the transfer, then move the redemption it references (if any) to its outcome, or, for a posted
+    reversal of a redemption's transfer, take the redemption out of (or charge it back against) settlement."""
     _track_transfer(event, payload, tx)
+    reversed_ref = (payload.get("reverses") or {}).get("reference") or {}
+    if event.type == "TransferPosted" and reversed_ref.get("kind") == "redemption" and reversed_ref.get("id"):
+        _reversed(event, payload, tx, reversed_ref["id"])
+        return
     reference = payload.get("reference") or {}
     if reference.get("kind") != "redemption" or not reference.get("id"):
         return
@@ -136,3 +141,14 @@ def transfer_changed(event: Event, payload: dict, tx: Tx) -> None:
                                reason=payload.get("reason"))
         return
     apply_outcome(repo, tx, redemption, event.type, transfer_id, at, payload.get("reason"))
+
+
+def _reversed(event: Event, payload: dict, tx: Tx, redemption_id: str) -> None:
+    """A redemption's posted transfer was reversed in the ledger. Kept on the outcome record (the document the
+    till and every outcome also write) so a reversal arriving before the completion is applied right after it."""
+    at = parse_time(payload.get("occurred_at"), event.occurred_at)
+    repo = SettlementRepository(tx)
+    repo.touch_outcome(redemption_id, reversal={"transfer_id": payload["transfer_id"], "at": at})
+    redemption = repo.redemption(redemption_id)
+    if redemption is not None:
+        apply_reversal(repo, tx, redemption, payload["transfer_id"], at)

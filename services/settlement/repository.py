@@ -11,6 +11,7 @@ from services.settlement.model import Batch, CatalogItem, Merchant, PayCode, Red
 
 MERCHANTS, ITEMS, REDEMPTIONS, OUTCOMES = "merchants", "catalog_items", "redemptions", "redemption_outcomes"
 BATCHES, LINES, BUDGETS, TOP_UPS = "batches", "batch_lines", "sponsor_budgets", "budget_top_ups"
+CHARGEBACKS = "chargebacks"
 COMMUNITIES, MEMBERS = "communities", "members"
 ACCOUNTS, TRANSFERS, PAY_CODES = "ledger_accounts", "ledger_transfers", "pay_codes"
 
@@ -107,7 +108,8 @@ class SettlementRepository:
 
     def save_redemption(self, redemption: Redemption, **extra) -> None:
         """Write a redemption's changing fields."""
-        changes = {k: getattr(redemption, k) for k in ("state", "transfer_id", "reason", "resolved_at", "batch_id")}
+        changes = {k: getattr(redemption, k) for k in ("state", "transfer_id", "reason", "resolved_at", "batch_id",
+                                                       "reversal_transfer_id", "reversed_at", "removed_from_batch")}
         self.tx[REDEMPTIONS].update_one({"_id": redemption.redemption_id}, {"$set": {**changes, **extra}})
 
     def touch_outcome(self, redemption_id: str, **fields_) -> dict:
@@ -120,7 +122,36 @@ class SettlementRepository:
         return self.tx[OUTCOMES].find_one_and_update(
             {"_id": redemption_id}, {"$set": fields_}, upsert=True, return_document=ReturnDocument.AFTER)
 
+    def outcome(self, redemption_id: str) -> dict:
+        """The redemption's outcome record as this transaction sees it ({} if none)."""
+        return self.tx[OUTCOMES].find_one({"_id": redemption_id}) or {}
+
     # -- batches and budget -----------------------------------------------------------------
+    def unpaid_batches(self, merchant_id: str) -> list[Batch]:
+        """The merchant's open and closed (not yet paid) batches, oldest first."""
+        return [from_doc(Batch, d) for d in self.tx[BATCHES].find(
+            {"merchant_id": merchant_id, "state": {"$in": ["open", "closed"]}}).sort([("created_at", 1), ("_id", 1)])]
+
+    def remove_line(self, redemption_id: str) -> None:
+        """Take a reversed redemption's line out of its (unpaid) batch."""
+        self.tx[LINES].delete_one({"_id": redemption_id})
+
+    def add_chargeback(self, doc: dict) -> None:
+        """Record a paid redemption's reversal, to be charged back (inserted once: keyed by the redemption)."""
+        self.tx[CHARGEBACKS].insert_one(doc)
+
+    def pending_chargebacks(self, merchant_id: str, cutoff) -> list[dict]:
+        """Chargebacks of the merchant no batch has taken yet, reversed before cutoff."""
+        return list(self.tx[CHARGEBACKS].find({"merchant_id": merchant_id, "batch_id": None,
+                                               "reversed_at": {"$lt": cutoff}}))
+
+    def assign_chargebacks(self, ids: list[str], batch_id: str) -> int:
+        """Put chargebacks on a batch (only those on none); returns how many."""
+        if not ids:
+            return 0
+        return self.tx[CHARGEBACKS].update_many({"_id": {"$in": ids}, "batch_id": None},
+                                                {"$set": {"batch_id": batch_id}}).modified_count
+
     def open_batch(self, merchant_id: str) -> Batch | None:
         """The merchant's open (drafted, not closed) batch."""
         doc = self.tx[BATCHES].find_one({"merchant_id": merchant_id, "state": "open"})

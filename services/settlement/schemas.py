@@ -119,6 +119,9 @@ class RedemptionSchema(Schema):
     created_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
     batch_id = fields.String(allow_none=True)
+    reversal_transfer_id = fields.String(allow_none=True)
+    reversed_at = fields.DateTime(allow_none=True)
+    removed_from_batch = fields.String(allow_none=True)
 
     def _with_code(self, obj):
         return bool(obj.get("pay_code_sha256"))
@@ -159,6 +162,9 @@ class BatchSchema(Schema):
     points = fields.Integer()
     fen = fields.Integer()
     redemption_count = fields.Integer()
+    chargeback_points = fields.Integer(metadata={"description": "paid redemptions reversed since, taken off"})
+    chargeback_fen = fields.Integer()
+    chargeback_count = fields.Integer()
     over_budget = fields.Boolean()
     budget_acknowledged = fields.Boolean()
     payable = fields.Method("_payable")
@@ -185,10 +191,23 @@ class LineSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
 
 
+class ChargebackSchema(Schema):
+    redemption_id = fields.String()
+    transfer_id = fields.String(metadata={"description": "the ledger's reversal"})
+    original_transfer_id = fields.String(allow_none=True)
+    original_batch_id = fields.String()
+    member_id = fields.String()
+    points = fields.Integer()
+    rate_fen_per_point = fields.Integer()
+    fen = fields.Integer()
+    reversed_at = fields.DateTime(allow_none=True)
+
+
 class StatementSchema(Schema):
     batch = fields.Nested(BatchSchema)
     merchant = fields.Nested(MerchantSchema)
     lines = fields.List(fields.Nested(LineSchema))
+    chargebacks = fields.List(fields.Nested(ChargebackSchema))
 
 
 class StatementArgsSchema(Schema):
@@ -248,6 +267,14 @@ class ReferenceSchema(_Lenient):
     id = fields.String(required=True)
 
 
+class ReversesSchema(_Lenient):
+    """What a reversal compensates (ledger TransferPosted of a `reversal`)."""
+
+    transfer_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    workflow = fields.String(allow_none=True, load_default=None)
+    reference = fields.Nested(ReferenceSchema, allow_none=True, load_default=None)
+
+
 class TransferEventSchema(_Lenient):
     transfer_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     community_id = fields.String(required=True)
@@ -262,6 +289,7 @@ class TransferEventSchema(_Lenient):
     reason = fields.String(allow_none=True, load_default=None)
     reference = fields.Nested(ReferenceSchema, allow_none=True, load_default=None)
     occurred_at = fields.String(allow_none=True, load_default=None)
+    reverses = fields.Nested(ReversesSchema, allow_none=True, load_default=None)
 
 
 class AccountOpenedSchema(_Lenient):

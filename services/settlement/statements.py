@@ -34,7 +34,8 @@ def yuan(fen: int) -> str:
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
-def to_csv(batch: dict, merchant: dict, lines: list[dict], item_names: dict, tz_name: str) -> str:
+def to_csv(batch: dict, merchant: dict, lines: list[dict], item_names: dict, tz_name: str,
+           chargebacks: list[dict] = ()) -> str:
     """The statement as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese headers)."""
     tz = zone(tz_name)
     out = io.StringIO()
@@ -48,15 +49,24 @@ def to_csv(batch: dict, merchant: dict, lines: list[dict], item_names: dict, tz_
         writer.writerow([line["redemption_id"], _local(line.get("completed_at"), tz), line["member_id"],
                          _cell(item_names.get(line.get("item_id"), "")), line["points"], line["rate_fen_per_point"],
                          line["fen"], line.get("transfer_id") or ""])
+    for cb in chargebacks:
+        writer.writerow([cb["redemption_id"], _local(cb.get("reversed_at"), tz), cb["member_id"],
+                         f"退回扣减 Charged back (batch {cb['original_batch_id']})", -cb["points"],
+                         cb["rate_fen_per_point"], -cb["fen"], cb["transfer_id"]])
     writer.writerow(["合计 Total", "", "", "", batch["points"], "", batch["fen"], ""])
     return out.getvalue()
 
 
-def to_html(batch: dict, merchant: dict, lines: list[dict], item_names: dict, tz_name: str) -> str:
-    """The printable statement page."""
+def to_html(batch: dict, merchant: dict, lines: list[dict], item_names: dict, tz_name: str,
+            chargebacks: list[dict] = ()) -> str:
+    """The printable statement page (chargebacks as negative rows after the redemptions)."""
     tz = zone(tz_name)
     rows = [{**line, "completed": _local(line.get("completed_at"), tz),
              "item": item_names.get(line.get("item_id"), ""), "yuan": yuan(line["fen"])} for line in lines]
+    rows += [{"redemption_id": cb["redemption_id"], "completed": _local(cb.get("reversed_at"), tz),
+              "item": f"退回扣减 Charged back ({cb['original_batch_id']})", "points": -cb["points"],
+              "rate_fen_per_point": cb["rate_fen_per_point"], "yuan": yuan(-cb["fen"]),
+              "transfer_id": cb["transfer_id"], "minus": True} for cb in chargebacks]
     return _env.get_template("statement.html").render(
         batch=batch, merchant=merchant, rows=rows, state=STATE_LABELS.get(batch["state"], batch["state"]),
         period_start=_local(batch.get("period_start"), tz), period_end=_local(batch["period_end"], tz),

@@ -81,6 +81,11 @@ def lines(db, batch_id: str) -> list[dict]:
     return list(db.batch_lines.find({"batch_id": batch_id}).sort([("completed_at", 1), ("_id", 1)]))
 
 
+def chargebacks(db, batch_id: str) -> list[dict]:
+    """The paid-then-reversed redemptions a batch charges back, in reversal order."""
+    return list(db.chargebacks.find({"batch_id": batch_id}).sort([("reversed_at", 1), ("_id", 1)]))
+
+
 def item_names(db, item_ids) -> dict:
     """Item id → name."""
     ids = [i for i in set(item_ids) if i]
@@ -98,21 +103,42 @@ def budget(db, community_id: str) -> dict:
 
 
 def reconciliation(db, merchant_doc: dict, since: datetime, until: datetime) -> dict:
-    """Posted `redeem` transfers to the merchant (from ledger.events) against batch lines, for a period."""
+    """Ledger postings to and from the merchant for its redemptions (from ledger.events: posted `redeem`
+    transfers, and posted reversals of them) against settlement: batch lines, chargebacks, and redemptions
+    reversed before they were paid, for a period."""
     merchant_id = merchant_doc["_id"]
     account = db.ledger_accounts.find_one({"owner_kind": "merchant", "owner_id": merchant_id, "unit": "PT"})
     to_merchant = [{"payee_id": merchant_id}]
+    from_merchant = [{"payer_id": merchant_id}]
     if account is not None:
         to_merchant.append({"credit_account": account["_id"]})
+        from_merchant.append({"debit_account": account["_id"]})
     period = {"$gte": since, "$lt": until}
     ledger = [{"transfer_id": t["_id"], "amount": t["amount"], "redemption_id": t.get("reference_id")}
               for t in db.ledger_transfers.find({"workflow": "redeem", "state": "posted", "at": period,
                                                  "$or": to_merchant})]
+    ledger += [{"transfer_id": t["_id"], "amount": -t["amount"], "reverses": t.get("reference_id")}
+               for t in db.ledger_transfers.find({"reference_kind": "reversal", "state": "posted", "at": period,
+                                                  "$or": from_merchant})]
     batch_lines = list(db.batch_lines.find({"merchant_id": merchant_id, "completed_at": period}))
+    charged = [{**cb, "points": -cb["points"], "fen": -cb["fen"]}
+               for cb in db.chargebacks.find({"merchant_id": merchant_id, "reversed_at": period})]
     unbatched = [{"redemption_id": r["_id"], "transfer_id": r.get("transfer_id"), "points": r["points"]}
                  for r in db.redemptions.find({"merchant_id": merchant_id, "state": "completed", "batch_id": None,
                                                "resolved_at": period})]
-    report = reconcile(ledger, batch_lines, unbatched)
+    # Redemptions reversed before any cash was paid for them: the posting and its reversal cancel out.
+    offsets = []
+    for r in db.redemptions.find({"merchant_id": merchant_id, "state": "reversed", "$or": [
+            {"resolved_at": period}, {"reversed_at": period}]}):
+        if db.chargebacks.find_one({"_id": r["_id"]}, {"_id": 1}):
+            continue  # paid, then charged back: its line and its chargeback stand for it
+        if since <= r["resolved_at"] < until:
+            offsets.append({"redemption_id": r["_id"], "transfer_id": r.get("transfer_id"), "points": r["points"]})
+        if since <= r["reversed_at"] < until:
+            offsets.append({"redemption_id": r["_id"], "transfer_id": r.get("reversal_transfer_id"),
+                            "points": -r["points"]})
+    report = reconcile(ledger, [*batch_lines, *[c for c in charged if c["batch_id"]]],
+                       [*unbatched, *[c for c in charged if not c["batch_id"]]], offsets)
     return {"merchant_id": merchant_id, "since": since.isoformat(), "until": until.isoformat(), **report}
 
 

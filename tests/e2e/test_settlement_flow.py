@@ -246,3 +246,114 @@ def test_a_points_loan_granted_in_the_ledger_lets_the_till_accept(world):
     state_of(carol, rid, "completed", transfer_id=transfer["transfer_id"])
     mine = next(a for a in carol.call("ledger", "get", "/v1/balances").get_json() if a["unit"] == "PT")
     assert (mine["posted"], mine["pending_out"], mine["available"]) == (-60, 0, 40)  # she owes the loan
+
+
+def redeemed(world, staff: Person, merchant: dict, member: Person, points: int) -> tuple[str, str]:
+    """A till redemption the member approves; (redemption id, ledger transfer id) once completed."""
+    made = till(staff, merchant, member, points, 100_000)
+    assert made.status_code == 201, made.get_json()
+    rid = made.get_json()["redemption_id"]
+    transfer = pending_for(member, rid)
+    assert member.call("ledger", "post", f"/v1/transfers/{transfer['transfer_id']}/confirm").status_code == 200
+    state_of(member, rid, "completed", transfer_id=transfer["transfer_id"])
+    return rid, transfer["transfer_id"]
+
+
+def reverse(world, transfer_id: str) -> dict:
+    """The admin reverses a posted transfer in the ledger (the shop gave the points back)."""
+    r = world["admin"].call("ledger", "post", f"/v1/admin/transfers/{transfer_id}/reverse", {"reason": "退货 returned"})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["reference"] == {"kind": "reversal", "id": transfer_id}
+    return r.get_json()
+
+
+def settle_and_pay(world, merchant: dict, reference: str) -> dict:
+    """Close the merchant's next batch and pay it; returns the batch once the ledger moved its points."""
+    admin = world["admin"]
+    batch = admin.call("settlement", "post", f"/v1/merchants/{merchant['merchant_id']}/batches", {"close": True})
+    assert batch.status_code == 201, batch.get_json()
+    batch = batch.get_json()
+    paid = admin.call("settlement", "post", f"/v1/batches/{batch['batch_id']}/pay", {"payment_reference": reference})
+    assert paid.status_code == 200 and paid.get_json()["state"] == "paid", paid.get_json()
+    return batch
+
+
+def merchant_move(world, batch: dict) -> dict:
+    """The ledger's merchant → sponsor transfer for a paid batch, once it exists (any final state)."""
+    ledger = world["dep"].services["ledger"].db
+    return wait_until(lambda: ledger.transfers.find_one({"reference": {"kind": "settlement", "id": batch["batch_id"]}}),
+                      message="the ledger's settlement transfer")
+
+
+def ledger_posted(world, account_id: str) -> int:
+    return world["dep"].services["ledger"].db.accounts.find_one({"_id": account_id})["posted"]
+
+
+def reconciled(world, merchant: dict) -> dict:
+    now = datetime.now(timezone.utc)
+    r = world["admin"].call("settlement", "get", f"/v1/merchants/{merchant['merchant_id']}/reconciliation",
+                            since=(now - timedelta(hours=1)).isoformat(), until=(now + timedelta(hours=1)).isoformat())
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def test_a_redemption_reversed_before_its_batch_closes_is_never_paid(world):
+    alice, admin = world["alice"], world["admin"]
+    merchant, staff = shop(world)
+    assert admin.call("settlement", "post", "/v1/sponsor-budget/top-ups",
+                      {"amount_fen": 100_000, "reference": "赞助"}).status_code == 201
+    before = available(alice)
+    returned, returned_tid = redeemed(world, staff, merchant, alice, 100)
+    kept, _ = redeemed(world, staff, merchant, alice, 60)
+    reversal = reverse(world, returned_tid)
+    gone = state_of(alice, returned, "reversed", reversal_transfer_id=reversal["transfer_id"])
+    assert gone["batch_id"] is None and available(alice) == before - 60  # the points came back
+
+    batch = settle_and_pay(world, merchant, "BANK-R1")
+    assert (batch["redemption_count"], batch["points"], batch["fen"], batch["chargeback_points"]) == (1, 60, 600, 0)
+    lines = admin.call("settlement", "get", f"/v1/batches/{batch['batch_id']}/statement").get_json()["lines"]
+    assert [line["redemption_id"] for line in lines] == [kept]
+    move = merchant_move(world, batch)
+    assert (move["state"], move["amount"]) == ("posted", 60)  # never refused for points the shop gave back
+    assert ledger_posted(world, move["debit_account"]) == 0
+    recon = reconciled(world, merchant)
+    assert recon["balanced"], recon["differences"]
+    assert (recon["ledger"]["points"], recon["batches"]["points"], recon["awaiting_batch"]["points"]) == (60, 60, 0)
+    assert recon["reversed_before_payment"] == {"transfers": 2, "points": 0}  # posted +100, reversed −100
+
+
+def test_a_redemption_reversed_after_its_batch_was_paid_is_charged_back_in_the_next_batch(world):
+    alice, admin = world["alice"], world["admin"]
+    merchant, staff = shop(world)
+    assert admin.call("settlement", "post", "/v1/sponsor-budget/top-ups",
+                      {"amount_fen": 100_000, "reference": "赞助"}).status_code == 201
+    before = available(alice)
+    first, first_tid = redeemed(world, staff, merchant, alice, 100)
+    paid = settle_and_pay(world, merchant, "BANK-P1")
+    assert merchant_move(world, paid)["state"] == "posted"
+    later, _ = redeemed(world, staff, merchant, alice, 150)
+    reversal = reverse(world, first_tid)
+    state_of(alice, first, "reversed", reversal_transfer_id=reversal["transfer_id"], batch_id=paid["batch_id"])
+    assert available(alice) == before - 150
+
+    nxt = settle_and_pay(world, merchant, "BANK-P2")
+    assert (nxt["redemption_count"], nxt["points"], nxt["fen"]) == (1, 50, 500)  # 150 settled − 100 charged back
+    assert (nxt["chargeback_count"], nxt["chargeback_points"], nxt["chargeback_fen"]) == (1, 100, 1000)
+    statement = admin.call("settlement", "get", f"/v1/batches/{nxt['batch_id']}/statement").get_json()
+    assert [line["redemption_id"] for line in statement["lines"]] == [later]
+    [charged] = statement["chargebacks"]
+    assert (charged["redemption_id"], charged["points"], charged["fen"], charged["original_batch_id"],
+            charged["transfer_id"]) == (first, 100, 1000, paid["batch_id"], reversal["transfer_id"])
+    csv_text = admin.call("settlement", "get", f"/v1/batches/{nxt['batch_id']}/statement",
+                          format="csv").get_data(as_text=True)
+    assert f"{first}," in csv_text and ",-100," in csv_text and ",-1000," in csv_text
+    move = merchant_move(world, nxt)
+    assert (move["state"], move["amount"]) == ("posted", 50)
+    assert ledger_posted(world, move["debit_account"]) == 0  # the shop holds nothing it was not paid for
+    again = admin.call("settlement", "post", f"/v1/merchants/{merchant['merchant_id']}/batches", {"close": True})
+    assert (again.status_code, again.get_json()["code"]) == (422, "nothing_to_settle")  # charged back once
+    recon = reconciled(world, merchant)
+    assert recon["balanced"], recon["differences"]
+    # Ledger: +100 +150 −100; batches: line 100, line 150, chargeback −100.
+    assert (recon["ledger"]["points"], recon["batches"]["points"], recon["batches"]["fen"]) == (150, 150, 1500)
+    assert recon["difference_points"] == 0

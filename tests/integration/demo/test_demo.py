@@ -55,6 +55,8 @@ def test_the_demo_seeds_two_communities_through_the_gateway(gateway, first_run):
     code, output = first_run
     assert code == 0, output
     assert "Created:" in output and "Demo logins" in output
+    assert "exchange 「帮忙换灯泡并检查电路」: completed and rated\n" in output
+    assert "exchange 「周末陪老人散步」: claimed 90 min, waiting for" in output
     for c in COMMUNITIES:
         admin = login(gateway, c.code, c.admin_phone, ADMIN_PIN)
         me = requests.get(f"{gateway}/api/community/v1/members/me", headers=admin).json()
@@ -112,3 +114,11 @@ def test_a_run_after_the_pending_exchange_was_confirmed_by_hand(gateway, first_r
     walk = "「周末陪老人散步」"  # lianhua's exchange confirmed above; taoyuan's stays pending
     assert f"helped with {walk}: HOUR balance 1 h 30 min\n" in output, output
     assert f"confirm the pending {walk}" not in output and "confirm the pending 「帮忙取快递」" in output
+    # The demo did not act for the resident on an exchange it did not make in this run: no rating in their
+    # name, and it says where the exchange really stands.
+    mine = requests.get(f"{gateway}/api/requests/v1/requests/mine", headers=waiting).json()["items"]
+    request = next(r for r in mine if r["title"] == "周末陪老人散步")
+    assert request["status"] == "completed" and request["rating"] is None
+    assert f"exchange {walk}: completed (found from an earlier run, left as it is)\n" in output, output
+    assert f"exchange {walk}: claimed" not in output
+    assert "exchange 「帮忙取快递」: claimed 30 min, waiting for" in output

@@ -57,7 +57,8 @@ class Kit:
                           "skills": [], "availability": [], "vulnerable": False, "merchant_id": None,
                           "status": "active", "joined_at": "2025-01-01T00:00:00+00:00"}, m)
         ids = [f"m:{community}:{m}:{u}" for m in members for u in ("HOUR", "PT")]
-        wait_until(lambda: self.db.accounts.count_documents({"_id": {"$in": ids}}) == len(ids),
+        # The first join of a module also waits for the consumer to get its partitions (slow on a busy machine).
+        wait_until(lambda: self.db.accounts.count_documents({"_id": {"$in": ids}}) == len(ids), timeout=90,
                    message="member accounts")
 
     def balance(self, member: str, community: str, unit: str) -> dict:

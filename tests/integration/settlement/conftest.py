@@ -74,6 +74,21 @@ class Upstream:
                              payer_id=redemption["member_id"], payee_id=redemption["merchant_id"],
                              reference={"kind": "redemption", "id": redemption["redemption_id"]}, **kw)
 
+    def reverse(self, redemption: dict, event_id: str | None = None) -> tuple[str, str]:
+        """The ledger's posted reversal of a redemption's transfer (merchant → member); (its transfer id, event id)."""
+        original, account = self.tid(redemption), f"merchant:{self.cid}:{redemption['merchant_id']}:PT"
+        reversal_id = "t_rev_" + original
+        event = self.publish(topics.LEDGER, "TransferPosted", {
+            "transfer_id": reversal_id, "community_id": self.cid, "workflow": "system", "unit": "PT",
+            "amount": redemption["points"], "debit_account": account,
+            "credit_account": f"member:{self.cid}:{redemption['member_id']}:PT",
+            "payer_id": redemption["merchant_id"], "payee_id": redemption["member_id"], "initiator_id": "admin",
+            "state": "posted", "reason": None, "reference": {"kind": "reversal", "id": original},
+            "reverses": {"transfer_id": original, "workflow": "redeem",
+                         "reference": {"kind": "redemption", "id": redemption["redemption_id"]}},
+            "occurred_at": datetime.now(timezone.utc).isoformat()}, reversal_id, event_id)
+        return reversal_id, event
+
     def wait_processed(self, *event_ids: str) -> None:
         """Until the settlement consumer has applied these events."""
         wait_until(lambda: self.svc.db.processed_events.count_documents({"_id": {"$in": list(event_ids)}})

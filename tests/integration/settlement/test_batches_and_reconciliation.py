@@ -6,10 +6,15 @@ import csv
 import io
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urljoin
 
+import requests
+
+from services.gateway.app import create_app as gateway_app
 from services.settlement.bootstrap import bootstrap
 from services.settlement.scheduler import settle_due
-from shared.testing import wait_until
+from shared.config import Config
+from shared.testing import serve, wait_until
 
 
 def completed(world, shop, member_id, member, points, bill_fen=100_000):
@@ -199,3 +204,86 @@ def test_scheduler_closes_due_batches(world, new_merchant, new_resident):
         closed[0]["batch_id"]
     assert not [b for b in settle_due(svc.runtime, bus, now=next_week) if b["merchant_id"] == shop["merchant_id"]]
     wait_until(lambda: world["up"].settlement_events("SettlementBatchClosed", closed[0]["batch_id"]))
+
+
+def test_the_printable_statement_and_its_assets_pass_through_the_gateway_under_its_csp(world, new_merchant,
+                                                                                       new_resident):
+    """The Print button's script is a static file served with the page (the gateway forbids inline handlers)."""
+    svc = world["svc"]
+    shop = new_merchant()
+    member_id, member = new_resident(1000)
+    completed(world, shop, member_id, member, 80)
+    batch = svc.http.post(f"/v1/merchants/{shop['merchant_id']}/batches", headers=world["admin"],
+                          json={"close": True}).json
+    with serve(svc.app) as settlement_url:
+        gateway = gateway_app(Config.from_env("gateway", env={"GATEWAY_SETTLEMENT_URL": settlement_url}))
+        try:
+            with serve(gateway) as site:
+                page_url = f"{site}/api/settlement/v1/batches/{batch['batch_id']}/statement?format=html"
+                page = requests.get(page_url, headers=world["admin"], timeout=10)
+                assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+                csp = page.headers["Content-Security-Policy"]
+                assert "default-src 'self'" in csp and "script-src" not in csp  # scripts: same origin only
+                html = page.text
+                assert "onclick" not in html and 'id="print"' in html
+                for asset, kind in (("../../assets/statement.js", "javascript"),
+                                    ("../../assets/statement.css", "text/css")):
+                    assert f'"{asset}"' in html
+                    got = requests.get(urljoin(page_url, asset), timeout=10)  # no token needed: a static file
+                    assert got.status_code == 200 and kind in got.headers["Content-Type"], (asset, got.status_code)
+                    assert got.url.startswith(f"{site}/api/settlement/v1/assets/")
+        finally:
+            gateway.extensions["upstreams"].close()
+
+
+def test_reversals_out_of_order_on_an_unpaid_batch_and_charged_back_into_the_next_unpaid_one(world, new_merchant,
+                                                                                             new_resident):
+    svc, up, admin = world["svc"], world["up"], world["admin"]
+    shop = new_merchant(settlement_rate_fen_per_point=10)
+    mid = shop["merchant_id"]
+    member_id, member = new_resident(5000)
+    assert svc.http.post("/v1/sponsor-budget/top-ups", headers=admin,
+                         json={"amount_fen": 100_000, "reference": "赞助"}).status_code == 201
+
+    # A reversal that reaches settlement before the completion it reverses (another partition): applied after it.
+    early = svc.http.post(f"/v1/merchants/{mid}/redemptions", headers=shop["staff"],
+                          json={"member_id": member_id, "points": 70, "bill_fen": 100_000}).json
+    _, reversal_event = up.reverse(early)
+    up.wait_processed(reversal_event)
+    assert svc.http.get(f"/v1/redemptions/{early['redemption_id']}", headers=member).json["state"] == "requested"
+    up.redeem("TransferPosted", early)
+    up.redemption_state(member, early["redemption_id"], "reversed")
+    up.wait_event("RedemptionReversed", early["redemption_id"])
+
+    # Reversed while its batch is closed but unpaid: the line leaves the batch and its cash the budget.
+    kept, dropped = (completed(world, shop, member_id, member, p) for p in (100, 250))
+    remaining = svc.http.get("/v1/sponsor-budget", headers=admin).json["remaining_fen"]
+    batch = svc.http.post(f"/v1/merchants/{mid}/batches", headers=admin, json={"close": True}).json
+    assert (batch["points"], batch["redemption_count"]) == (350, 2)  # the early one never entered it
+    _, twice = up.reverse(dropped)
+    up.reverse(dropped, event_id=twice)  # redelivered
+    gone = up.redemption_state(member, dropped["redemption_id"], "reversed")
+    assert gone["batch_id"] is None and gone["removed_from_batch"] == batch["batch_id"]
+    now = svc.http.get(f"/v1/batches/{batch['batch_id']}", headers=admin).json
+    assert (now["points"], now["fen"], now["redemption_count"]) == (100, 1000, 1)
+    assert svc.http.get("/v1/sponsor-budget", headers=admin).json["remaining_fen"] == remaining - 1000
+    lines = svc.http.get(f"/v1/batches/{batch['batch_id']}/statement", headers=admin).json["lines"]
+    assert [line["redemption_id"] for line in lines] == [kept["redemption_id"]]
+    assert svc.http.post(f"/v1/batches/{batch['batch_id']}/pay", headers=admin,
+                         json={"payment_reference": "B-1"}).json["points"] == 100
+
+    # Paid, then reversed while the next batch is closed but unpaid: charged back against that batch.
+    later = completed(world, shop, member_id, member, 300)
+    second = svc.http.post(f"/v1/merchants/{mid}/batches", headers=admin, json={"close": True}).json
+    up.reverse(kept)
+    up.redemption_state(member, kept["redemption_id"], "reversed")
+    charged = wait_until(lambda: (lambda b: b if b["chargeback_count"] == 1 else None)(
+        svc.http.get(f"/v1/batches/{second['batch_id']}", headers=admin).json), message="the chargeback")
+    assert (charged["points"], charged["fen"], charged["chargeback_points"]) == (200, 2000, 100)
+    statement = svc.http.get(f"/v1/batches/{second['batch_id']}/statement", headers=admin).json
+    assert [line["redemption_id"] for line in statement["lines"]] == [later["redemption_id"]]
+    assert [c["redemption_id"] for c in statement["chargebacks"]] == [kept["redemption_id"]]
+    report = svc.http.get(f"/v1/merchants/{mid}/reconciliation", headers=admin, query_string=period()).json
+    assert report["balanced"], report["differences"]
+    # ledger: +70 −70 (early), +100 +250 −250 −100 +300 (the stand-in ledger posted each): 300
+    assert (report["ledger"]["points"], report["batches"]["points"]) == (300, 300)

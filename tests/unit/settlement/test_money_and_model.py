@@ -8,8 +8,8 @@ import pytest
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Unprocessable
 from services.settlement.model import (CatalogItem, Merchant, PayCode, Redemption, SponsorBudget, Batch, batch_due,
-                                       batch_line, check_balance, check_member, pay_code_digest, require_staff_of,
-                                       schedule_cutoff, zone)
+                                       batch_line, check_balance, check_member, fitting_chargebacks, pay_code_digest,
+                                       require_staff_of, schedule_cutoff, zone)
 from services.settlement.money import max_points_for_bill, points_to_fen, share_of_bill_fen
 
 NOW = datetime(2025, 3, 12, 10, 30, tzinfo=timezone.utc)  # a Wednesday; 18:30 in Shanghai
@@ -186,3 +186,47 @@ def test_schedules_in_local_time():
     assert batch_due("weekly", datetime(2025, 3, 3, tzinfo=SHANGHAI), created, NOW, SHANGHAI) == \
         datetime(2025, 3, 10, tzinfo=SHANGHAI)
     assert zone("Not/AZone") == SHANGHAI
+
+
+def test_only_a_completed_redemption_is_reversed_and_only_once():
+    r = Redemption("r1", "c_1", "mer_1", "m1", 100, 2000, 10, 1000, "s1")
+    assert not r.reverse("t_rev", NOW)  # not completed (yet): the news waits for the completion
+    r.resolve("completed", "t1", NOW)
+    assert r.reverse("t_rev", NOW) and (r.state, r.reversal_transfer_id, r.reversed_at) == ("reversed", "t_rev", NOW)
+    assert not r.reverse("t_rev", NOW) and r.fen == 1000
+
+
+def test_a_reversed_line_leaves_an_unpaid_batch_and_its_cash_the_budget():
+    budget = SponsorBudget("c_1", topped_up_fen=10_000)
+    b = Batch("b1", "c_1", "mer_1", None, NOW, points=350, fen=3_500, redemption_count=2)
+    b.close(budget, NOW)
+    assert budget.committed_fen == 3_500
+    b.take_out(100, 1_000, budget)
+    assert (b.points, b.fen, b.redemption_count, budget.committed_fen) == (250, 2_500, 1, 2_500)
+    b.pay("bank", budget, NOW)
+    with pytest.raises(Conflict) as err:
+        b.take_out(50, 500, budget)
+    assert err.value.code == "batch_paid"
+
+
+def test_chargebacks_come_off_what_a_batch_pays_never_below_zero():
+    budget = SponsorBudget("c_1", topped_up_fen=10_000)
+    b = Batch("b2", "c_1", "mer_1", None, NOW, points=150, fen=1_500, redemption_count=1)
+    b.close(budget, NOW)
+    assert b.can_charge_back(150) and not b.can_charge_back(151)
+    b.charge_back(100, 1_000, budget)
+    assert (b.points, b.fen, b.chargeback_points, b.chargeback_fen, b.chargeback_count) == (50, 500, 100, 1_000, 1)
+    assert budget.committed_fen == 500
+    with pytest.raises(Conflict):
+        b.charge_back(60, 600, budget)
+    b.pay("bank", budget, NOW)
+    assert not b.can_charge_back(1) and b.paid_facts()["points"] == 50  # the ledger moves the net points
+
+
+def test_a_new_batch_takes_the_oldest_chargebacks_its_redemptions_cover():
+    pending = [{"_id": f"r{i}", "points": p, "reversed_at": NOW + timedelta(minutes=i)}
+               for i, p in enumerate((80, 50, 30))]
+    assert [c["_id"] for c in fitting_chargebacks(100, pending)] == ["r0"]  # then 20 left: neither 50 nor 30 fit
+    assert [c["_id"] for c in fitting_chargebacks(110, pending)] == ["r0", "r2"]
+    assert [c["_id"] for c in fitting_chargebacks(160, pending)] == ["r0", "r1", "r2"]
+    assert fitting_chargebacks(20, pending) == []
