@@ -19,7 +19,7 @@ from shared.errors import Problem, Unavailable
 from shared.kafka_bus import kafka_reachable
 from shared.logs import configure_logging, new_id, reset_correlation_id, set_correlation_id
 from shared.mongo import ping
-from shared.ratelimit import limiter
+from shared.ratelimit import limiter, storage_settings
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -78,10 +78,6 @@ class SweptMemoryStorage(MemoryStorage):
                 self._MemoryStorage__expire_events()
             except Exception:  # noqa: BLE001 - housekeeping only; never let the sweeper die
                 log.debug("rate limit sweep failed", exc_info=True)
-
-
-def _limiter_storage(uri: str) -> str:
-    return "timebank-memory://" if uri == "memory://" else uri
 
 
 def _default_readiness(mongo_client) -> Callable[[], tuple[dict, int]]:
@@ -150,7 +146,7 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
         MAX_CONTENT_LENGTH=config.max_content_length,
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=_limiter_storage(config.rate_limit_storage), RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=True, **storage_settings(config),
     )
     api = ProblemApi(app, spec_kwargs={"info": {"description": description or title}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
