@@ -31,7 +31,8 @@ class Config:
     token_ttl_seconds: int = 8 * 3600
     max_content_length: int = 64 * 1024
     log_level: str = "INFO"
-    rate_limit_storage: str = "memory://"
+    # "" = the service's own MongoDB (shared by all its processes); "memory://" = per process (shared.ratelimit).
+    rate_limit_storage: str = ""
     trusted_proxy_hops: int = 0
     settings: dict = field(default_factory=dict)
 

@@ -26,7 +26,7 @@ from shared.errors import BadRequest, Problem, Unavailable
 from shared.kafka_bus import kafka_reachable
 from shared.logs import configure_logging, new_id, reset_correlation_id, set_correlation_id
 from shared.mongo import ping
-from shared.ratelimit import limiter
+from shared.ratelimit import limiter, storage_settings
 from shared.schemas import ProblemSchema
 
 log = logging.getLogger(__name__)
@@ -209,10 +209,6 @@ class SweptMemoryStorage(MemoryStorage):
                 log.debug("rate limit sweep failed", exc_info=True)
 
 
-def _limiter_storage(uri: str) -> str:
-    return "timebank-memory://" if uri == "memory://" else uri
-
-
 def _default_readiness(mongo_client) -> Callable[[], tuple[dict, int]]:
     def readiness():
         config = current_app.config["SERVICE_CONFIG"]
@@ -281,7 +277,7 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
         MAX_CONTENT_LENGTH=config.max_content_length,
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=_limiter_storage(config.rate_limit_storage), RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=True, **storage_settings(config),
     )
     api = ProblemApi(app, spec_kwargs={"info": {"description": description or title},
                                        "security": [{"bearer": []}], "extra_plugins": [ProblemResponses(app)]})

@@ -1,0 +1,80 @@
+"""Rate limits hold across gunicorn worker processes: counted in the service's MongoDB, not per process."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import requests
+from pymongo import MongoClient
+
+from shared.devstack import free_port
+from shared.testing import Deployment, wait_until
+
+ROOT = Path(__file__).resolve().parents[3]
+LOGIN_LIMIT_PER_ACCOUNT = 10  # services/community/api.py: 10/minute per community + phone
+
+
+def test_login_limit_holds_across_two_gunicorn_workers(infra, tmp_path):
+    dep = Deployment(infra.kafka_bootstrap, infra.mongo_url)
+    db_name = dep.config("community").mongo_db
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "RATE_LIMIT_STORAGE"}  # the default: shared MongoDB
+    env.update({"MONGO_URL": infra.mongo_url, "MONGO_DB": db_name, "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+                "TOPIC_PREFIX": dep.prefix, "WEB_CONCURRENCY": "2", "LOG_LEVEL": "WARNING"})
+    log = tmp_path / "gunicorn.log"
+    with open(log, "wb") as out:
+        # The access log records the pid of the worker that answered each request (%(p)s).
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "shared" / "gunicorn_conf.py"),
+             "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "--access-logformat", "%(p)s %(U)s %(s)s",
+             "services.community.app:create_app()"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _get(f"{base}/readyz") == 200, timeout=90, interval=0.3, message="gunicorn up")
+        code = f"rl-{uuid.uuid4().hex[:8]}"
+        made = requests.post(f"{base}/v1/communities", headers={"X-Operator-Key": "dev-operator-key"}, timeout=30,
+                             json={"code": code, "name": "限流 Limits", "admin": {
+                                 "display_name": "管理员", "phone": "13900000001", "password": "123456"}})
+        assert made.status_code == 201, made.text
+
+        # A fresh connection per attempt, so the kernel spreads them over both workers' accept loops.
+        answers = [requests.post(f"{base}/v1/auth/login", timeout=30, headers={"Connection": "close"},
+                                 json={"community_code": code, "phone": "13900000001", "password": "wrong-1"})
+                   for _ in range(3 * LOGIN_LIMIT_PER_ACCOUNT)]
+        statuses = [a.status_code for a in answers]
+        try:
+            served = wait_until(lambda: _login_pids(log, len(answers)), timeout=10, message="the access log")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; log tail:\n{log.read_text(errors='replace')[-3000:]}") from None
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+    # Both worker processes answered logins, and together they let exactly the limit through.
+    assert len(set(served)) == 2, served
+    assert statuses.count(429) == len(statuses) - LOGIN_LIMIT_PER_ACCOUNT, statuses
+    assert all(s == 429 for s in statuses[LOGIN_LIMIT_PER_ACCOUNT:]), statuses
+    assert answers[-1].headers["Content-Type"].startswith("application/problem+json")
+    # The count lives in the service's own database.
+    client = MongoClient(infra.mongo_url)
+    try:
+        counters = list(client[db_name]["ratelimit_counters"].find({"_id": {"$regex": "login"}}))
+    finally:
+        client.close()
+    assert any(c["count"] >= len(statuses) for c in counters), counters
+
+
+def _get(url: str) -> int:
+    try:
+        return requests.get(url, timeout=5).status_code
+    except requests.RequestException:
+        return 0
+
+
+def _login_pids(log: Path, count: int) -> list[str] | None:
+    # Plain or inside the services' JSON log lines.
+    pids = re.findall(r"<?(\d+)>? /v1/auth/login \d{3}\b", log.read_text(errors="replace"))
+    return pids if len(pids) >= count else None
