@@ -25,10 +25,9 @@ def suggestions_for_request(db, index: CandidateIndex, policy: Policy, principal
                             limit: int, now: datetime) -> dict:
     """Top helpers for an open request: for its requester and the staff of its community."""
     doc = repository.get_request(db, request_id)
-    if doc is None or doc.get("kind", "request") != "request":
+    # Another community's request is not theirs to know of: the same 404 as the requests service answers.
+    if doc is None or doc.get("kind", "request") != "request" or principal.community_id != doc["community_id"]:
         raise NotFound("No such request (it may not have reached matching yet).", code="request_not_found")
-    if principal.community_id != doc["community_id"]:
-        raise Forbidden("You can only see suggestions within your own community.", code="other_community")
     if principal.member_id != doc.get("requester_id") and not principal.has_role(*STAFF_ROLES):
         raise Forbidden("Only the requester or community staff can see who is suggested.", code="not_requester")
     ensure_open(doc)

@@ -1,0 +1,500 @@
+"""The world the authorization matrix runs in: every service on the real Kafka and MongoDB, two communities,
+residents, staff and two shops, built once per module through the services' own APIs; plus, for each
+operation, a factory that gives it real path parameters and a valid body."""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from services.ledger.model import member_account_id
+from shared.auth import Principal, issue_token
+from shared.testing import bearer, wait_until
+
+SERVICES = ("community", "requests", "matching", "ledger", "settlement")
+IDENTITIES = ("anonymous", "self", "resident", "organizer", "grid_worker", "admin", "other_admin", "staff",
+              "other_staff", "expired", "forged")
+OPERATOR = {"X-Operator-Key": "dev-operator-key"}
+PASSWORD = "pass-word-123"
+ALICE_HOURS = 6000  # minutes of credit
+# Written by the services' own machinery on a timer, not by a request: the relay's lease heartbeat.
+NOT_REQUEST_STATE = {"relay_lease"}
+# The matrix makes many money calls with one token; the per-token limits are tested elsewhere.
+UNLIMITED = {"ledger": {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"},
+             "settlement": {"SETTLEMENT_MONEY_RATE_LIMIT": "100000/minute"}}
+
+
+@dataclasses.dataclass
+class Call:
+    """One operation made concrete: the path with real ids, its body and query, and whose data it is."""
+
+    path: str
+    json: dict | Callable[[str], dict] | None = None
+    query: dict | None = None
+    self_id: str | None = None      # "self" is this member (default: alice)
+    headers: dict = dataclasses.field(default_factory=dict)
+
+
+class World:
+    """Two communities (A with everybody, B with only its admin), built through the real APIs."""
+
+    def __init__(self, dep):
+        self.dep = dep
+        for name in SERVICES:
+            dep.service(name, settings=UNLIMITED.get(name, {}))
+        self.svc = dep.services
+        self.now = datetime.now(timezone.utc)
+        self.phones: dict[str, str] = {}
+        self.codes: dict[str, str] = {}
+        self.roles: dict[str, tuple[str, ...]] = {}
+        self.community_of: dict[str, str] = {}
+        self.merchant_of: dict[str, str] = {}
+        self.A, self.admin_a = self._community("A")
+        self.B, self.admin_b = self._community("B")
+        self.grid = self.ok("community", "post", f"/v1/communities/{self.A}/grids", self.admin_a,
+                            {"name": "一网格"})["grid_id"]
+        wait_until(lambda: self.svc["settlement"].db.communities.find_one({"_id": self.B}),
+                   message="settlement knows the communities")
+        self.m1 = self.ok("settlement", "post", "/v1/merchants", self.admin_a,
+                          {"name": "好邻居便利店", "min_points": 1})["merchant_id"]
+        self.m2 = self.ok("settlement", "post", "/v1/merchants", self.admin_a, {"name": "阳光超市"})["merchant_id"]
+        self.alice = self.join("alice")
+        self.bob = self.join("bob")
+        self.carol = self.join("carol")
+        self.olga = self.join("olga", "organizer")
+        self.gwen = self.join("gwen", "grid_worker")
+        self.stan = self.join("stan", "merchant", merchant_id=self.m1)
+        self.sam = self.join("sam", "merchant", merchant_id=self.m2)
+        # Alice pays for help on mutual credit (an hours overdraft her admin grants).
+        self.ok("ledger", "post", f"/v1/admin/accounts/{member_account_id(self.A, self.alice, 'HOUR')}/credit-limit",
+                self.admin_a, {"credit_limit": ALICE_HOURS})
+        for member in (self.alice, self.bob, self.carol, self.gwen, self.admin_a, self.stan, self.sam):
+            self.earn(member, self.olga)
+        self.earn(self.olga, self.gwen)
+        for member in (self.alice, self.bob, self.carol, self.olga, self.gwen, self.admin_a, self.stan, self.sam):
+            wait_until(lambda m=member: self.svc["settlement"].db.ledger_accounts.find_one(
+                {"owner_kind": "member", "owner_id": m, "unit": "PT", "posted": {"$gte": 720}}),
+                message=f"settlement sees {member}'s points")
+        self.request = self.post_request()
+        self.offer = self.ok("requests", "post", "/v1/offers", self.alice,
+                             {"category": "errands", "title": "帮忙取快递", **self.window()})["offer_id"]
+        self.item = self.ok("settlement", "post", f"/v1/merchants/{self.m1}/items", self.stan,
+                            {"name": "食用油 5L", "price_points": 10, "stock": 100_000})["item_id"]
+        self._kafka = KafkaAdminClient(bootstrap_servers=dep.kafka_bootstrap)
+        self._offsets = KafkaConsumer(bootstrap_servers=dep.kafka_bootstrap, enable_auto_commit=False)
+        self.dirty = True
+        self.targets: dict = {}  # the current concrete call of each operation
+
+    # -- people and tokens ------------------------------------------------------------------------
+    def _community(self, name: str) -> tuple[str, str]:
+        made = self.svc["community"].http.post("/v1/communities", headers=OPERATOR, json={
+            "code": f"authz-{name.lower()}-{uuid.uuid4().hex[:6]}", "name": f"社区{name}", "point_value_fen": 10,
+            "admin": {"display_name": f"主任{name}", "phone": self.phone(f"admin_{name}"), "password": PASSWORD}})
+        assert made.status_code == 201, made.get_json()
+        body = made.get_json()
+        community, admin = body["community"]["community_id"], body["admin_member_id"]
+        self.phones[admin] = self.phones.pop(f"admin_{name}")
+        self.codes[community] = body["community"]["code"]
+        self.roles[admin], self.community_of[admin] = ("admin",), community
+        return community, admin
+
+    def phone(self, key: str) -> str:
+        self.phones[key] = f"139{uuid.uuid4().int % 10**8:08d}"
+        return self.phones[key]
+
+    def join(self, name: str, *roles: str, merchant_id: str | None = None, community: str | None = None) -> str:
+        """An admin registers a member; every service that needs to know them has heard of them."""
+        body = {"display_name": name, "phone": self.phone(name), "password": PASSWORD,
+                "roles": list(roles or ("resident",)), "grid_id": self.grid, "merchant_id": merchant_id}
+        member = self.ok("community", "post", f"/v1/communities/{self.A}/members", self.admin_a, body)["member_id"]
+        self.phones[member] = self.phones.pop(name)
+        self.roles[member], self.community_of[member] = tuple(body["roles"]), self.A
+        if merchant_id:
+            self.merchant_of[member] = merchant_id
+        ids = [member_account_id(self.A, member, u) for u in ("HOUR", "PT")]
+        wait_until(lambda: self.svc["ledger"].db.accounts.count_documents({"_id": {"$in": ids}}) == 2,
+                   message=f"ledger accounts of {name}")
+        wait_until(lambda: self.svc["settlement"].db.members.find_one({"_id": member}),
+                   message=f"settlement knows {name}")
+        return member
+
+    def token(self, member: str, community: str | None = None, roles=None, merchant_id=None, **kw) -> str:
+        community = community or self.community_of.get(member, self.A)
+        roles = roles or self.roles.get(member, ("resident",))
+        merchant_id = merchant_id or self.merchant_of.get(member)
+        config = self.dep.config("community")
+        if kw.get("secret"):
+            config = dataclasses.replace(config, jwt_secret=kw["secret"])
+        return issue_token(config, Principal(member, community, tuple(roles), merchant_id),
+                           ttl_seconds=kw.get("ttl"))
+
+    def headers(self, identity: str, call: Call) -> dict:
+        """The Authorization header of one identity column for one call."""
+        people = {"self": call.self_id or self.alice, "resident": self.bob, "organizer": self.olga,
+                  "grid_worker": self.gwen, "admin": self.admin_a, "other_admin": self.admin_b,
+                  "staff": self.stan, "other_staff": self.sam}
+        if identity == "anonymous":
+            return {}
+        if identity == "expired":
+            return bearer(self.token(self.alice, ttl=-120))
+        if identity == "forged":  # an admin token of community A signed with a key that is not the deployment's
+            return bearer(self.token(self.admin_a, secret="forged-" + uuid.uuid4().hex))
+        return bearer(self.token(people[identity]))
+
+    # -- calling ----------------------------------------------------------------------------------
+    def call(self, service: str, method: str, path: str, who: str | None, body=None, query=None, **headers):
+        if who is not None:
+            headers = {**bearer(self.token(who)), **headers}
+        return getattr(self.svc[service].http, method)(path, json=body, query_string=query, headers=headers)
+
+    def ok(self, service: str, method: str, path: str, who: str | None, body=None, query=None, **headers) -> dict:
+        """A setup call that must succeed (marks the world dirty: events may be in flight)."""
+        self.dirty = True
+        resp = self.call(service, method, path, who, body, query, **headers)
+        assert 200 <= resp.status_code < 300, (method, path, resp.status_code, resp.get_json())
+        return resp.get_json()
+
+    def window(self, start=timedelta(0), hours=4) -> dict:
+        now = datetime.now(timezone.utc)
+        return {"window_start": (now + start).isoformat(), "window_end": (now + start + timedelta(hours=hours)).isoformat()}
+
+    # -- money -------------------------------------------------------------------------------------
+    def earn(self, member: str, verifier: str) -> None:
+        """720 points from an award claim (a high-risk day) that a verifier confirms."""
+        claim = self.ok("ledger", "post", "/v1/transfers", member,
+                        {"workflow": "award", "unit": "PT", "minutes": 1440, "service_class": "high_risk"})
+        self.ok("ledger", "post", f"/v1/transfers/{claim['transfer_id']}/confirm", verifier)
+
+    def bill(self, payee: str, payer: str, amount: int = 5) -> str:
+        """A pending HOUR bill: the payee claims time from the payer (who confirms, on mutual credit)."""
+        made = self.ok("ledger", "post", "/v1/transfers", payee,
+                       {"workflow": "bill", "unit": "HOUR", "counterparty_id": payer, "amount": amount})
+        assert made["state"] == "pending", made
+        return made["transfer_id"]
+
+    def posted_bill(self) -> str:
+        """A posted bill from carol to alice."""
+        tid = self.bill(self.carol, self.alice)
+        self.ok("ledger", "post", f"/v1/transfers/{tid}/confirm", self.alice)
+        return tid
+
+    # -- help requests -----------------------------------------------------------------------------
+    def post_request(self, requester: str | None = None) -> str:
+        return self.ok("requests", "post", "/v1/requests", requester or self.alice,
+                       {"category": "errands", "title": "搬东西上楼", "estimated_minutes": 60,
+                        **self.window()})["request_id"]
+
+    def request_in(self, state: str, helper: str | None = None) -> tuple[str, str]:
+        """A request by alice in `state` (open, accepted, checked_in, checked_out, claimed, completed) and its
+        helper (a fresh member id: the commitment limit of three would stop one helper doing them all)."""
+        helper = helper or f"helper-{uuid.uuid4().hex[:8]}"
+        rid = self.post_request()
+        if state == "open":
+            return rid, helper
+        self.ok("requests", "post", f"/v1/requests/{rid}/accept", helper)
+        if state == "accepted":
+            return rid, helper
+        code = self.ok("requests", "post", f"/v1/requests/{rid}/codes", self.alice)["code"]
+        self.ok("requests", "post", f"/v1/requests/{rid}/check-in", helper, {"code": code})
+        if state == "checked_in":
+            return rid, helper
+        code = self.ok("requests", "post", f"/v1/requests/{rid}/codes", self.alice)["code"]
+        self.ok("requests", "post", f"/v1/requests/{rid}/check-out", helper, {"code": code})
+        if state == "checked_out":
+            return rid, helper
+        self.ok("requests", "post", f"/v1/requests/{rid}/claim", helper, {"minutes": 1})
+        if state == "claimed":
+            return rid, helper
+        transfer = wait_until(lambda: self.call("requests", "get", f"/v1/requests/{rid}", self.alice)
+                              .get_json().get("transfer_id"), message="the claim's transfer")
+        self.ok("ledger", "post", f"/v1/transfers/{transfer}/confirm", self.alice)
+        wait_until(lambda: self.call("requests", "get", f"/v1/requests/{rid}", self.alice)
+                   .get_json()["status"] == "completed", message="the request completed")
+        return rid, helper
+
+    def activity(self, start: timedelta) -> str:
+        now = datetime.now(timezone.utc)
+        return self.ok("requests", "post", "/v1/activities", self.olga, {
+            "activity_type": "environment_cleanup", "title": "楼道清洁", "place": "3号楼", "capacity": 50,
+            "starts_at": (now + start).isoformat(), "ends_at": (now + start + timedelta(hours=3)).isoformat()}
+        )["activity_id"]
+
+    # -- settlement --------------------------------------------------------------------------------
+    def redemption(self, complete: bool = False, points: int = 10) -> str:
+        """A till redemption at shop 1 for alice, left pending or approved by her in the ledger."""
+        rid = self.ok("settlement", "post", f"/v1/merchants/{self.m1}/redemptions", self.stan,
+                      {"member_id": self.alice, "points": points, "bill_fen": 100_000})["redemption_id"]
+        if complete:
+            tid = wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{rid}", self.alice)
+                             .get_json().get("transfer_id"), message="the redemption's transfer")
+            self.ok("ledger", "post", f"/v1/transfers/{tid}/confirm", self.alice)
+            wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{rid}", self.alice)
+                       .get_json()["state"] == "completed", message="the redemption completed")
+        return rid
+
+    def ready_to_settle(self) -> None:
+        """Shop 1 has a completed redemption waiting and no open batch (one it had is closed)."""
+        for open_batch in self.svc["settlement"].db.batches.find({"merchant_id": self.m1, "state": "open"}):
+            self.ok("settlement", "post", f"/v1/batches/{open_batch['_id']}/close", self.admin_a)
+        self.redemption(complete=True)
+
+    def batch(self, close: bool = False, acknowledge: bool = False) -> str:
+        """A batch of shop 1 holding one completed redemption (the sponsor budget is kept near zero, so a
+        closed batch is over budget)."""
+        self.ready_to_settle()
+        batch = self.ok("settlement", "post", f"/v1/merchants/{self.m1}/batches", self.admin_a, {"close": close})
+        if acknowledge:
+            assert batch["over_budget"], batch
+            self.ok("settlement", "post", f"/v1/batches/{batch['batch_id']}/acknowledge-over-budget", self.admin_a)
+        return batch["batch_id"]
+
+    def period(self) -> dict:
+        now = datetime.now(timezone.utc)
+        return {"since": (now - timedelta(days=1)).isoformat(), "until": (now + timedelta(days=1)).isoformat()}
+
+    # -- quiet before a snapshot ----------------------------------------------------------------------
+    def quiesce(self) -> None:
+        """Wait until every outbox is published and every consumer has applied all it was sent, so the only
+        writer left is the call under test."""
+        if not self.dirty:
+            return
+        groups = []
+        for name in SERVICES:
+            try:
+                module = importlib.import_module(f"services.{name}.consumers")
+            except ModuleNotFoundError:
+                continue
+            config = self.svc[name].config
+            groups.append((config.topic(module.GROUP), [config.topic(t) for t in module.TOPICS]))
+
+        def drained() -> bool:
+            return all(self.svc[n].db.outbox.count_documents({"sent": False}) == 0 for n in SERVICES)
+        # Outboxes, then consumers, then outboxes again: an event applied last may have written a new row.
+        wait_until(lambda: drained() and all(self._caught_up(*g) for g in groups) and drained(),
+                   message="outboxes published and consumers caught up")
+        self.dirty = False
+
+    def _caught_up(self, group: str, topic_names: list[str]) -> bool:
+        committed = self._kafka.list_group_offsets(group).get(group, {})
+        parts = [TopicPartition(t, p) for t in topic_names for p in self._offsets.partitions_for_topic(t) or ()]
+        ends = self._offsets.end_offsets(parts)
+        return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in parts)
+
+    def snapshot(self) -> dict:
+        """Every service database's collections: {"service.collection": (content hash, document count)}."""
+        out = {}
+        for name in SERVICES:
+            db = self.svc[name].db
+            for collection, digest in db.command("dbHash")["collections"].items():
+                if collection in NOT_REQUEST_STATE:
+                    continue
+                out[f"{name}.{collection}"] = (digest, db[collection].count_documents({}))
+        return out
+
+    def close(self) -> None:
+        self._kafka.close()
+        self._offsets.close()
+
+
+@pytest.fixture(scope="module")
+def world(module_deployment):
+    w = World(module_deployment)
+    yield w
+    w.close()
+
+
+# -- one factory per operation: real path parameters and a valid body ------------------------------------
+def _login(w: World) -> Call:
+    people = [w.alice, w.bob, w.carol, w.olga, w.gwen, w.admin_a, w.stan, w.sam]
+    # A different account per cell: the per-account login limit (10/minute) is not what this checks.
+    return Call("/v1/auth/login", json=lambda identity: {
+        "community_code": w.codes[w.A], "phone": w.phones[people[IDENTITIES.index(identity) % len(people)]],
+        "password": PASSWORD})
+
+
+def _new_member_body(w: World) -> Callable[[str], dict]:
+    return lambda identity: {"display_name": "新居民", "phone": f"137{uuid.uuid4().int % 10**8:08d}",
+                             "password": PASSWORD}
+
+
+def _deactivate(w: World) -> Call:
+    victim = w.join(f"leaver-{uuid.uuid4().hex[:4]}")
+    return Call(f"/v1/communities/{w.A}/members/{victim}/deactivate", self_id=victim)
+
+
+def _request(w: World, state: str, verb: str, body=None, helper_acts: bool = False, real_helper=False) -> Call:
+    helper = w.join(f"helper-{uuid.uuid4().hex[:4]}") if real_helper else None
+    rid, helper = w.request_in(state, helper)
+    if callable(body):
+        body = body(rid)
+    return Call(f"/v1/requests/{rid}/{verb}", json=body, self_id=helper if helper_acts else None)
+
+
+def _code_for(w: World, state: str, verb: str) -> Call:
+    rid, helper = w.request_in(state)
+    code = w.ok("requests", "post", f"/v1/requests/{rid}/codes", w.alice)["code"]
+    return Call(f"/v1/requests/{rid}/{verb}", json={"code": code}, self_id=helper)
+
+
+def _activity_call(w: World, verb: str, start: timedelta, signed_up: bool = False, body=None) -> Call:
+    aid = w.activity(start)
+    if signed_up:
+        w.ok("requests", "post", f"/v1/activities/{aid}/signup", w.alice)
+    return Call(f"/v1/activities/{aid}" + (f"/{verb}" if verb else ""), json=body)
+
+
+def _suggestions(w: World) -> Call:
+    path = f"/v1/requests/{w.request}/suggestions"
+    wait_until(lambda: w.call("matching", "get", path, w.alice).status_code == 200, message="matching knows it")
+    return Call(path)
+
+
+def _suggested_requests(w: World) -> Call:
+    path = f"/v1/members/{w.alice}/suggested-requests"
+    wait_until(lambda: w.call("matching", "get", path, w.alice).status_code == 200, message="matching knows alice")
+    return Call(path)
+
+
+SCENARIOS: dict[tuple[str, str, str], Callable[[World], Call]] = {
+    # community
+    ("community", "POST", "/v1/communities"): lambda w: Call("/v1/communities", json=lambda i: {
+        "code": f"x-{uuid.uuid4().hex[:8]}", "name": "新社区", "point_value_fen": 10,
+        "admin": {"display_name": "主任", "phone": f"136{uuid.uuid4().int % 10**8:08d}", "password": PASSWORD}}),
+    ("community", "GET", "/v1/communities/{community_id}"): lambda w: Call(f"/v1/communities/{w.A}"),
+    ("community", "PATCH", "/v1/communities/{community_id}"): lambda w: Call(f"/v1/communities/{w.A}",
+                                                                              json={"name": "社区A"}),
+    ("community", "POST", "/v1/communities/{community_id}/grids"): lambda w: Call(
+        f"/v1/communities/{w.A}/grids", json=lambda i: {"name": f"网格-{uuid.uuid4().hex[:4]}"}),
+    ("community", "GET", "/v1/communities/{community_id}/grids"): lambda w: Call(f"/v1/communities/{w.A}/grids"),
+    ("community", "POST", "/v1/communities/{community_id}/members"): lambda w: Call(
+        f"/v1/communities/{w.A}/members", json=_new_member_body(w)),
+    ("community", "GET", "/v1/communities/{community_id}/members"): lambda w: Call(f"/v1/communities/{w.A}/members"),
+    ("community", "GET", "/v1/communities/{community_id}/members/{member_id}"): lambda w: Call(
+        f"/v1/communities/{w.A}/members/{w.alice}"),
+    ("community", "PATCH", "/v1/communities/{community_id}/members/{member_id}"): lambda w: Call(
+        f"/v1/communities/{w.A}/members/{w.alice}", json={"display_name": "alice"}),
+    ("community", "POST", "/v1/communities/{community_id}/members/{member_id}/deactivate"): _deactivate,
+    ("community", "GET", "/v1/members/me"): lambda w: Call("/v1/members/me"),
+    ("community", "PATCH", "/v1/members/me"): lambda w: Call("/v1/members/me", json={"display_name": "邻居"}),
+    ("community", "POST", "/v1/auth/login"): _login,
+    # requests
+    ("requests", "POST", "/v1/requests"): lambda w: Call("/v1/requests", json=lambda i: {
+        "category": "errands", "title": "帮忙买菜", "estimated_minutes": 30, **w.window()}),
+    ("requests", "GET", "/v1/requests"): lambda w: Call("/v1/requests"),
+    ("requests", "GET", "/v1/requests/mine"): lambda w: Call("/v1/requests/mine"),
+    ("requests", "GET", "/v1/requests/commitments"): lambda w: Call("/v1/requests/commitments"),
+    ("requests", "GET", "/v1/requests/{request_id}"): lambda w: Call(f"/v1/requests/{w.request}"),
+    ("requests", "POST", "/v1/requests/{request_id}/accept"): lambda w: _request(w, "open", "accept"),
+    ("requests", "POST", "/v1/requests/{request_id}/release"): lambda w: _request(w, "accepted", "release"),
+    ("requests", "POST", "/v1/requests/{request_id}/cancel"): lambda w: _request(w, "open", "cancel"),
+    ("requests", "POST", "/v1/requests/{request_id}/codes"): lambda w: _request(w, "accepted", "codes"),
+    ("requests", "POST", "/v1/requests/{request_id}/check-in"): lambda w: _code_for(w, "accepted", "check-in"),
+    ("requests", "POST", "/v1/requests/{request_id}/check-out"): lambda w: _code_for(w, "checked_in", "check-out"),
+    ("requests", "POST", "/v1/requests/{request_id}/agree-claim"): lambda w: _request(
+        w, "checked_in", "agree-claim", {"minutes": 30}),
+    ("requests", "POST", "/v1/requests/{request_id}/claim"): lambda w: _request(
+        w, "checked_out", "claim", {"minutes": 1}, helper_acts=True, real_helper=True),
+    ("requests", "POST", "/v1/requests/{request_id}/rating"): lambda w: _request(
+        w, "completed", "rating", {"stars": 5, "comment": "谢谢"}, real_helper=True),
+    ("requests", "GET", "/v1/ratings/received"): lambda w: Call("/v1/ratings/received"),
+    ("requests", "POST", "/v1/offers"): lambda w: Call("/v1/offers", json=lambda i: {
+        "category": "errands", "title": "可以帮忙取快递", **w.window()}),
+    ("requests", "GET", "/v1/offers"): lambda w: Call("/v1/offers"),
+    ("requests", "GET", "/v1/offers/{offer_id}"): lambda w: Call(f"/v1/offers/{w.offer}"),
+    ("requests", "POST", "/v1/offers/{offer_id}/withdraw"): lambda w: Call(
+        f"/v1/offers/{w.ok('requests', 'post', '/v1/offers', w.alice, {'category': 'errands', 'title': '修自行车', **w.window()})['offer_id']}/withdraw"),
+    ("requests", "POST", "/v1/activities"): lambda w: Call("/v1/activities", json=lambda i: {
+        "activity_type": "environment_cleanup", "title": "捡垃圾", "place": "小广场", "capacity": 10,
+        **{k.replace("window_start", "starts_at").replace("window_end", "ends_at"): v
+           for k, v in w.window(timedelta(days=1), 2).items()}}),
+    ("requests", "GET", "/v1/activities"): lambda w: Call("/v1/activities"),
+    ("requests", "GET", "/v1/activities/{activity_id}"): lambda w: _activity_call(w, "", timedelta(days=1)),
+    ("requests", "POST", "/v1/activities/{activity_id}/signup"): lambda w: _activity_call(
+        w, "signup", timedelta(days=1)),
+    ("requests", "POST", "/v1/activities/{activity_id}/withdraw"): lambda w: _activity_call(
+        w, "withdraw", timedelta(days=1), signed_up=True),
+    ("requests", "GET", "/v1/activities/{activity_id}/participants"): lambda w: _activity_call(
+        w, "participants", timedelta(days=1), signed_up=True),
+    ("requests", "POST", "/v1/activities/{activity_id}/attendance"): lambda w: _activity_call(
+        w, "attendance", -timedelta(hours=1), signed_up=True, body={"member_id": w.alice, "minutes": 60}),
+    # matching
+    ("matching", "GET", "/v1/requests/{request_id}/suggestions"): _suggestions,
+    ("matching", "GET", "/v1/members/{member_id}/suggested-requests"): _suggested_requests,
+    # ledger
+    ("ledger", "GET", "/v1/balances"): lambda w: Call("/v1/balances"),
+    ("ledger", "GET", "/v1/entries"): lambda w: Call("/v1/entries"),
+    ("ledger", "POST", "/v1/transfers"): lambda w: Call("/v1/transfers", json={
+        "workflow": "bill", "unit": "HOUR", "counterparty_id": w.carol, "amount": 1}),
+    ("ledger", "GET", "/v1/transfers/awaiting"): lambda w: Call("/v1/transfers/awaiting"),
+    ("ledger", "GET", "/v1/transfers/{transfer_id}"): lambda w: Call(f"/v1/transfers/{w.bill(w.carol, w.alice)}"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm"): lambda w: Call(
+        f"/v1/transfers/{w.bill(w.carol, w.alice)}/confirm"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/reject"): lambda w: Call(
+        f"/v1/transfers/{w.bill(w.carol, w.alice)}/reject", json={"reason": "不认识"}),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/cancel"): lambda w: Call(
+        f"/v1/transfers/{w.bill(w.alice, w.carol)}/cancel", json={"reason": "转错了"}),
+    ("ledger", "POST", "/v1/pay-codes"): lambda w: Call("/v1/pay-codes", json={"max_points": 50, "ttl_seconds": 60}),
+    ("ledger", "GET", "/v1/admin/accounts/{account_id}/statement"): lambda w: Call(
+        f"/v1/admin/accounts/{member_account_id(w.A, w.alice, 'PT')}/statement"),
+    ("ledger", "GET", "/v1/preferences"): lambda w: Call("/v1/preferences"),
+    ("ledger", "PUT", "/v1/preferences"): lambda w: Call("/v1/preferences", json={"auto_accept_credits": False}),
+    ("ledger", "POST", "/v1/admin/accounts/{account_id}/credit-limit"): lambda w: Call(
+        f"/v1/admin/accounts/{member_account_id(w.A, w.alice, 'HOUR')}/credit-limit", json={"credit_limit": ALICE_HOURS}),
+    ("ledger", "POST", "/v1/admin/transfers/{transfer_id}/reverse"): lambda w: Call(
+        f"/v1/admin/transfers/{w.posted_bill()}/reverse", json={"reason": "录错了"}),
+    ("ledger", "GET", "/v1/admin/audit"): lambda w: Call("/v1/admin/audit"),
+    # settlement
+    ("settlement", "POST", "/v1/merchants"): lambda w: Call("/v1/merchants", json={"name": "新商家"}),
+    ("settlement", "GET", "/v1/merchants"): lambda w: Call("/v1/merchants"),
+    ("settlement", "GET", "/v1/merchants/{merchant_id}"): lambda w: Call(f"/v1/merchants/{w.m1}"),
+    ("settlement", "PATCH", "/v1/merchants/{merchant_id}"): lambda w: Call(f"/v1/merchants/{w.m1}",
+                                                                            json={"address": "3号楼底商"}),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/items"): lambda w: Call(
+        f"/v1/merchants/{w.m1}/items", json={"name": "酱油", "price_points": 10, "stock": 5}),
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/items"): lambda w: Call(f"/v1/merchants/{w.m1}/items"),
+    ("settlement", "GET", "/v1/items/{item_id}"): lambda w: Call(f"/v1/items/{w.item}"),
+    ("settlement", "PATCH", "/v1/items/{item_id}"): lambda w: Call(f"/v1/items/{w.item}", json={"name": "食用油 5L"}),
+    ("settlement", "POST", "/v1/items/{item_id}/orders"): lambda w: Call(f"/v1/items/{w.item}/orders", json={}),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions"): lambda w: Call(
+        f"/v1/merchants/{w.m1}/redemptions", json={"member_id": w.alice, "points": 10, "bill_fen": 100_000}),
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/redemptions"): lambda w: Call(
+        f"/v1/merchants/{w.m1}/redemptions"),
+    ("settlement", "GET", "/v1/members/me/redemptions"): lambda w: Call("/v1/members/me/redemptions"),
+    ("settlement", "GET", "/v1/redemptions/{redemption_id}"): lambda w: Call(f"/v1/redemptions/{w.redemption()}"),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/batches"): lambda w: (
+        w.ready_to_settle() or Call(f"/v1/merchants/{w.m1}/batches", json={"close": True})),
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/batches"): lambda w: Call(f"/v1/merchants/{w.m1}/batches"),
+    ("settlement", "GET", "/v1/batches/{batch_id}"): lambda w: Call(f"/v1/batches/{w.batch(close=True)}"),
+    ("settlement", "POST", "/v1/batches/{batch_id}/close"): lambda w: Call(f"/v1/batches/{w.batch()}/close"),
+    ("settlement", "POST", "/v1/batches/{batch_id}/acknowledge-over-budget"): lambda w: Call(
+        f"/v1/batches/{w.batch(close=True)}/acknowledge-over-budget"),
+    ("settlement", "POST", "/v1/batches/{batch_id}/pay"): lambda w: Call(
+        f"/v1/batches/{w.batch(close=True, acknowledge=True)}/pay", json={"payment_reference": "BANK-1"}),
+    ("settlement", "GET", "/v1/batches/{batch_id}/statement"): lambda w: Call(
+        f"/v1/batches/{w.batch(close=True)}/statement"),
+    ("settlement", "GET", "/v1/sponsor-budget"): lambda w: Call("/v1/sponsor-budget"),
+    ("settlement", "POST", "/v1/sponsor-budget/top-ups"): lambda w: Call("/v1/sponsor-budget/top-ups", json={
+        "amount_fen": 1, "reference": "街道赞助"}),
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/reconciliation"): lambda w: Call(
+        f"/v1/merchants/{w.m1}/reconciliation", query=w.period()),
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/report"): lambda w: Call(
+        f"/v1/merchants/{w.m1}/report", query=w.period()),
+    ("settlement", "GET", "/v1/reports/community"): lambda w: Call("/v1/reports/community", query=w.period()),
+}
+
+
+@pytest.fixture(scope="module")
+def scenarios():
+    """(service, METHOD, path template) → a factory of a concrete call in the world."""
+    return SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def identities():
+    """The identity columns, in the matrix's order."""
+    return IDENTITIES
