@@ -89,7 +89,7 @@ def update_member(cmd: commands.UpdateMember, tx: Tx) -> Member:
     if "roles" in changes or "merchant_id" in changes:
         member.roles = check_roles(changes.pop("roles", member.roles), changes.get("merchant_id", member.merchant_id))
     if "handle" in changes:
-        changes["handle"] = _free_handle(repo, member, normalize_handle(changes["handle"]))
+        changes["handle"] = _free_handle(repo, member, normalize_handle(changes["handle"], member.member_id))
     for name, value in changes.items():
         setattr(member, name, value)
     _insert(lambda: repo.save_member(member), "A member with this handle")

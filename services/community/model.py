@@ -20,6 +20,7 @@ PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 # A public handle (公开昵称号): how neighbours and partner communities find a member without a phone number.
 HANDLE = re.compile(r"^[a-z0-9_]{3,20}$")
 HANDLE_PREFIX = "nb"  # derived handles: "nb" + 8 base32 characters (40 bits from the member id)
+DERIVED_HANDLE = re.compile(r"^nb[a-z2-7]{8}$")
 
 
 def new_id(prefix: str) -> str:
@@ -48,13 +49,16 @@ def derive_handle(member_id: str) -> str:
     return HANDLE_PREFIX + digest[:8]
 
 
-def normalize_handle(raw: str) -> str:
+def normalize_handle(raw: str, member_id: str) -> str:
     """A handle a member chose, lower-cased; 3-20 letters, digits or _ with at least one letter (so no phone
-    number can be a handle)."""
+    number can be a handle), and not shaped like another member's derived handle (those stay theirs)."""
     handle = raw.strip().lower()
     if not HANDLE.match(handle) or not any(c.isalpha() for c in handle):
         raise Unprocessable("公开账号为 3-20 位小写字母、数字或下划线，且至少含一个字母。"
                             "A handle is 3-20 letters, digits or _, with at least one letter.", code="bad_handle")
+    if DERIVED_HANDLE.match(handle) and handle != derive_handle(member_id):
+        raise Unprocessable("这种形式的公开账号由系统分配，请换一个。"
+                            "Handles of this form are assigned by the system; choose another.", code="bad_handle")
     return handle
 
 

@@ -10,6 +10,7 @@ SERVICE_PORTS = {
     "ledger": 8004,
     "settlement": 8005,
     "exchange": 8006,
+    "notifications": 8007,
 }
 BACKENDS = tuple(name for name in SERVICE_PORTS if name != "gateway")
 

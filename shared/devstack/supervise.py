@@ -26,9 +26,11 @@ from shared.worker import worker_roles
 
 from .ports import free_port
 
-# Fixed ports of the architecture (docs/architecture.md); the gateway's upstreams use the same numbers.
-SERVICE_PORTS = {"gateway": 8000, "community": 8001, "requests": 8002, "matching": 8003, "ledger": 8004,
-                 "settlement": 8005}
+# The one table of fixed ports (docs/architecture.md), kept where the gateway's upstreams read it; the local
+# stack runs the services that have code.
+from services.gateway.upstreams import SERVICE_PORTS as _ALL_PORTS  # noqa: E402
+SERVICE_PORTS = {name: port for name, port in _ALL_PORTS.items()
+                 if (paths.ROOT / "services" / name / "app.py").exists()}
 # gunicorn worker processes per web service (WEB_CONCURRENCY); the rest use gunicorn_conf's default.
 WEB_CONCURRENCY = {"ledger": 2}
 # Start order (supervisord priority, lower first) and the reverse stop order: data before applications.
