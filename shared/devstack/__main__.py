@@ -21,7 +21,7 @@ from .mongod import Mongod
 from .process import ChildProcess, PortInUse, ProcessExited
 
 SERVICE_PORTS = {"gateway": 8000, "community": 8001, "requests": 8002, "matching": 8003, "ledger": 8004,
-                 "settlement": 8005}
+                 "settlement": 8005, "exchange": 8006}
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 

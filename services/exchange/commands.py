@@ -1,0 +1,15 @@
+"""Commands the exchange service accepts (imperative names); time travels in them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ClearTrustLine:
+    """Net a trust line's position into a clearing record and reset it (an admin of either side, or the
+    scheduler when `by_community` is None)."""
+
+    trust_line_id: str
+    at: datetime
+    by_community: str | None = None
