@@ -13,3 +13,16 @@ class ClearTrustLine:
     trust_line_id: str
     at: datetime
     by_community: str | None = None
+
+
+@dataclass(frozen=True)
+class GraftNode:
+    """Graft this deployment, for one unit, onto a trunkward node (a deployment operator's act)."""
+
+    unit: str
+    peer_node_path: str
+    our_node_path: str
+    url: str
+    rate: str
+    last_hash: str
+    at: datetime

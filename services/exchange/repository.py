@@ -1,20 +1,21 @@
 """MongoDB storage of the exchange service (always inside a unit of work)."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from shared.errors import NotFound
 from shared.uow import Tx
+from services.exchange.federation import TrunkwardNode
 from services.exchange.model import Position, TrustLine
 
-LINES, COMMUNITIES, AGREEMENTS, ENTRIES, CLEARINGS = (
-    "trust_lines", "communities", "agreements", "position_entries", "clearings")
+LINES, COMMUNITIES, AGREEMENTS, ENTRIES, CLEARINGS, NODES = (
+    "trust_lines", "communities", "agreements", "position_entries", "clearings", "cc_nodes")
 
 
 def line_from_doc(doc: dict) -> TrustLine:
     """A TrustLine from its stored document."""
-    fields = {k: v for k, v in doc.items() if k not in ("_id", "position")}
-    return TrustLine(**fields, position=Position(**doc.get("position") or {}))
+    values = {k: v for k, v in doc.items() if k not in ("_id", "position")}
+    return TrustLine(**values, position=Position(**doc.get("position") or {}))
 
 
 def line_to_doc(line: TrustLine) -> dict:
@@ -80,3 +81,31 @@ class ExchangeRepository:
         self.tx[CLEARINGS].insert_one({"_id": record["clearing_id"], **record})
         self.tx[ENTRIES].update_many({"trust_line_id": record["trust_line_id"], "clearing_id": None},
                                      {"$set": {"clearing_id": record["clearing_id"]}})
+
+
+_NODE_FIELDS = {f.name for f in fields(TrunkwardNode)}
+
+
+def node_from_doc(doc: dict | None) -> TrunkwardNode | None:
+    """A trunkward graft from its stored document."""
+    return TrunkwardNode(**{k: v for k, v in doc.items() if k in _NODE_FIELDS}) if doc else None
+
+
+def node_id(unit: str) -> str:
+    """The id of the graft of one unit (at most one trunkward node per unit)."""
+    return f"trunkward:{unit}"
+
+
+class NodeRepository:
+    """This deployment's grafts onto trunkward nodes (collection `cc_nodes`)."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+
+    def trunkward(self, unit: str) -> TrunkwardNode | None:
+        """The graft of a unit, or None."""
+        return node_from_doc(self.tx[NODES].find_one({"_id": node_id(unit)}))
+
+    def add(self, node: TrunkwardNode) -> None:
+        """Store a new graft (a second one for the unit is a duplicate key)."""
+        self.tx[NODES].insert_one({"_id": node_id(node.unit), **asdict(node)})

@@ -151,3 +151,32 @@ class TrustLineListArgsSchema(Schema):
 class ClearingListArgsSchema(Schema):
     trust_line_id = fields.String(validate=validate.Length(min=1, max=120))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+# -- federation ---------------------------------------------------------------------------------------
+class GraftSchema(Schema):
+    unit = Unit
+    peer_node_path = fields.String(required=True, validate=validate.Length(min=1, max=300),
+                                   metadata={"description": "the trunkward node's path, e.g. trunk"})
+    our_node_path = fields.String(required=True, validate=validate.Length(min=1, max=300),
+                                  metadata={"description": "our path below it, e.g. trunk/lianhua"})
+    url = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                        metadata={"description": "the trunkward node's base URL for this unit"})
+    rate = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                         metadata={"description": "trunkward quantity = local quantity × rate, e.g. \"1\""})
+    last_hash = fields.String(required=True, validate=validate.Length(min=1, max=128),
+                              metadata={"description": "the initial hash both operators agreed on"})
+
+
+class NodeSchema(Schema):
+    unit = fields.String()
+    peer_node_path = fields.String()
+    our_node_path = fields.String()
+    url = fields.String()
+    rate = fields.String()
+    last_hash = fields.String()
+    grafted_at = fields.DateTime()
+
+
+class CcWelcomeSchema(Schema):
+    message = fields.String()
