@@ -35,10 +35,15 @@ def _admin_community() -> str:
 @blp.get("/trust-lines")
 @blp.arguments(schemas.TrustLineListArgsSchema(), location="query")
 @blp.response(200, schemas.TrustLineSchema(many=True))
-@_problems(401, 403)
+@_problems(401, 422)
 def list_trust_lines(args):
-    """My community's trust lines: partner, unit, net limit, status, rate, net position and headroom."""
-    return views.trust_lines(current_db(), _admin_community(), args.get("status"))
+    """My community's trust lines: partner, unit, status and rate; admins also see the net limit, the net
+    position, the headroom and the next clearing (residents need the lines to pay or bill a partner member)."""
+    principal = current_principal()
+    lines = views.trust_lines(current_db(), principal.community_id, args.get("status"))
+    if principal.is_admin:
+        return lines
+    return [{k: v for k, v in line.items() if k not in schemas.ADMIN_ONLY_LINE_FIELDS} for line in lines]
 
 
 @blp.get("/trust-lines/<trust_line_id>")

@@ -102,6 +102,10 @@ class TrustLineSchema(Schema):
     next_clearing_at = fields.DateTime(allow_none=True)
 
 
+# What only admins see of a trust line (residents see partner, unit, status and rate).
+ADMIN_ONLY_LINE_FIELDS = ("position", "headroom", "net_limit", "last_cleared_at", "next_clearing_at")
+
+
 class QuoteArgsSchema(Schema):
     payer_community = fields.String(required=True, validate=validate.Length(min=1, max=120))
     amount = fields.Integer(required=True, validate=validate.Range(min=1, max=10**12))  # a query string

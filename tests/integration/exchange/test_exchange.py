@@ -223,7 +223,11 @@ def test_suspend_and_end_change_then_close_the_lines(world):
 def test_only_admins_and_bad_arguments_are_problems(world):
     http = world["http"]
     resident = bearer(world["dep"].token("m_x", world["a"]["cid"], "resident"))
-    assert http.get("/v1/trust-lines", headers=resident).status_code == 403
+    seen = http.get("/v1/trust-lines", headers=resident)
+    assert seen.status_code == 200 and {x["unit"] for x in seen.json} == {"HOUR", "PT"}
+    assert all("position" not in x and "net_limit" not in x and "rate" in x for x in seen.json)
+    assert http.get(f"/v1/trust-lines/{world['pt']}", headers=resident).status_code == 403
+    assert http.post(f"/v1/trust-lines/{world['pt']}/clearings", headers=resident).status_code == 403
     assert http.get("/v1/trust-lines").status_code == 401
     assert http.get("/v1/trust-lines?status=weird", headers=world["a"]["admin"]).status_code == 422
     r = http.get(f"/v1/trust-lines/{world['pt']}/quote", headers=world["a"]["admin"],
