@@ -30,6 +30,7 @@ def _data_dir(default: Path) -> Path:
     return Path(base) / default.name if base else default
 
 
+
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 

@@ -1,0 +1,1 @@
+"""Exchange service: trust lines, rates, net positions and clearing between partner communities."""
