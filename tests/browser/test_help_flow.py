@@ -72,7 +72,7 @@ def test_a_help_request_goes_from_posting_to_completed(site, phones):
     a.until(lambda: a.el("awaiting-badge").is_visible(), message="the claim to wait for Alice")
     assert a.text("awaiting-badge") == "1"
     a.tap("awaiting-link")
-    item = a.page.locator('[data-test^="transfer-"]').first
+    item = a.page.locator('[data-test="transfer"]').first
     item.wait_for()
     a.until(lambda: "帮忙买菜" in item.inner_text(), refresh=False, message="the request's title")
     text = item.inner_text()
