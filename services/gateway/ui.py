@@ -1,22 +1,62 @@
-"""The residents' web page: one HTML file and one script, served with a strict content security policy."""
+"""The web app (services/gateway/web, built by Vite into web/dist): served with a strict content security policy.
+
+- /assets/<hashed name>: the built scripts and styles, cached for a year (their names change with their content);
+- /api/…: never the app (an unknown API path is a problem+json 404, not a page);
+- any other GET path: index.html (no-cache), so the app's own router handles /r/…, /shop/… on reload.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from pathlib import Path
 
-bp = Blueprint("ui", __name__, static_folder="static", static_url_path="/assets")
+from flask import Blueprint, current_app, request, send_from_directory
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
 
+from shared.errors import NotFound, Unavailable
+
+bp = Blueprint("ui", __name__)
+
+DEFAULT_DIST = Path(__file__).resolve().parent / "web" / "dist"
+ASSET_CACHE = "public, max-age=31536000, immutable"
+# No inline or eval'd script anywhere; Vant sets element styles from script, hence style-src 'unsafe-inline'.
+# The camera (check-in and pay-code scanning) streams through media-src; QR images are data: URLs.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "font-src 'self' data:; media-src 'self' blob: mediastream:; connect-src 'self'; worker-src 'self' blob:; "
+       "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
 }
 
 
-@bp.get("/")
-def index():
-    """The page (login, balances, confirmations)."""
-    response = bp.send_static_file("index.html")
+def web_dist() -> Path:
+    """Where the built app is (GATEWAY_WEB_DIST, else services/gateway/web/dist)."""
+    return Path(current_app.config["SERVICE_CONFIG"].setting("WEB_DIST", DEFAULT_DIST))
+
+
+@bp.get("/assets/<path:name>")
+def asset(name: str):
+    """A built, content-hashed script, style or image."""
+    try:
+        response = send_from_directory(web_dist() / "assets", name, max_age=31536000)
+    except WerkzeugNotFound:
+        raise NotFound("No such asset; the app may have been rebuilt, reload the page.", code="unknown_asset") from None
+    response.headers["Cache-Control"] = ASSET_CACHE
+    return response
+
+
+@bp.get("/", defaults={"path": ""})
+@bp.get("/<path:path>")
+def index(path: str):
+    """The app's page for every route of the app (its router shows the right screen)."""
+    if path == "api" or path.startswith("api/"):
+        raise NotFound("There is no such API path.", code="unknown_service")
+    page = web_dist() / "index.html"
+    if not page.is_file():
+        raise Unavailable("The web app is not built; run `make web` (npm ci && npm run build in services/gateway/web).",
+                          code="web_not_built")
+    response = send_from_directory(page.parent, page.name)
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -25,4 +65,6 @@ def index():
 def _secure(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -1,0 +1,51 @@
+// A button's work: busy while it runs, its problem said inline in the reader's language, its success too.
+import { ref } from 'vue'
+import { useI18n } from 'vue-i18n'
+import { problemMessage } from './api.js'
+
+export function useAction() {
+  const { t, te } = useI18n()
+  const busy = ref(false)
+  const error = ref('')
+  const done = ref('')
+  async function run(work, successKey = '', params = {}) {
+    busy.value = true
+    error.value = ''
+    done.value = ''
+    try {
+      const result = await work()
+      if (successKey) done.value = t(successKey, params)
+      return result
+    } catch (problem) {
+      error.value = problemMessage(t, te, problem)
+      return undefined
+    } finally {
+      busy.value = false
+    }
+  }
+  return { busy, error, done, run, say: (error_) => problemMessage(t, te, error_) }
+}
+
+/** Load something for a screen: loading flag, result, error message. */
+export function useLoad(work) {
+  const { t, te } = useI18n()
+  const loading = ref(true)
+  const data = ref(null)
+  const error = ref('')
+  const failure = ref(null)
+  async function load(...args) {
+    loading.value = true
+    error.value = ''
+    failure.value = null
+    try {
+      data.value = await work(...args)
+    } catch (problem) {
+      failure.value = problem
+      error.value = problemMessage(t, te, problem)
+    } finally {
+      loading.value = false
+    }
+    return data.value
+  }
+  return { loading, data, error, failure, load }
+}

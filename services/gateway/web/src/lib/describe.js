@@ -1,0 +1,47 @@
+// What a ledger transfer is for, in words: the request, activity, shop item or gift behind it.
+import { reactive } from 'vue'
+import { api, session } from './session.js'
+
+const cache = reactive({})
+
+async function lookup(kind, id) {
+  if (kind === 'request') return (await api.get(`/requests/v1/requests/${id}`)).title
+  if (kind === 'activity') return (await api.get(`/requests/v1/activities/${id}`)).title
+  if (kind === 'redemption') {
+    const redemption = await api.get(`/settlement/v1/redemptions/${id}`)
+    const merchant = await api.get(`/settlement/v1/merchants/${redemption.merchant_id}`)
+    if (redemption.item_id) {
+      const item = await api.get(`/settlement/v1/items/${redemption.item_id}`)
+      return { shop: merchant.name, title: `${merchant.name} · ${item.name}`, redemption }
+    }
+    return { shop: merchant.name, title: merchant.name, redemption }
+  }
+  return null
+}
+
+/** {title, shop?, redemption?} for a transfer once known; null while loading or when nothing more is known. */
+export function whatFor(transfer) {
+  if (!transfer) return null
+  const ref = transfer.reference
+  if (!ref || !['request', 'activity', 'redemption'].includes(ref.kind)) {
+    return transfer.memo ? { title: transfer.memo } : null
+  }
+  const id = `${ref.kind}:${ref.id}`
+  if (!(id in cache)) {
+    cache[id] = null
+    lookup(ref.kind, ref.id).then((found) => {
+      cache[id] = typeof found === 'string' ? { title: found } : found
+    }).catch(() => {
+      cache[id] = transfer.memo ? { title: transfer.memo } : null
+    })
+  }
+  const found = cache[id]
+  if (transfer.memo && found) return { ...found, title: transfer.memo }
+  return found || (transfer.memo ? { title: transfer.memo } : null)
+}
+
+/** The member on the other side of a transfer from me. */
+export function otherSide(transfer) {
+  if (!transfer) return null
+  return transfer.payer_id === session.memberId ? transfer.payee_id : transfer.payer_id
+}

@@ -1,0 +1,45 @@
+// One entry per role face: /r/… for residents, /shop/… for a shop's or the property company's staff.
+// Staff (organizers, grid workers, admins) use the resident face until their console exists.
+import { createRouter, createWebHistory } from 'vue-router'
+import { session } from './lib/session.js'
+
+const resident = (path, name, load) => ({ path, name, component: load, meta: { face: 'resident' } })
+const shop = (path, name, load) => ({ path, name, component: load, meta: { face: 'shop' } })
+
+export const routes = [
+  { path: '/login', name: 'login', component: () => import('./views/Login.vue'), meta: { public: true } },
+  { path: '/', name: 'start', redirect: () => (session.face === 'shop' ? { name: 'till' } : { name: 'home' }) },
+  resident('/r', 'home', () => import('./views/resident/Home.vue')),
+  resident('/r/awaiting', 'awaiting', () => import('./views/resident/Awaiting.vue')),
+  resident('/r/requests', 'browse', () => import('./views/resident/Browse.vue')),
+  resident('/r/requests/new', 'post', () => import('./views/resident/Post.vue')),
+  resident('/r/requests/:id', 'request', () => import('./views/resident/RequestDetail.vue')),
+  resident('/r/mine', 'mine', () => import('./views/resident/Mine.vue')),
+  resident('/r/gift', 'gift', () => import('./views/resident/Gift.vue')),
+  resident('/r/activities', 'activities', () => import('./views/resident/Activities.vue')),
+  resident('/r/mall', 'mall', () => import('./views/resident/Mall.vue')),
+  resident('/r/pay-code', 'paycode', () => import('./views/resident/PayCode.vue')),
+  resident('/r/scan', 'scan', () => import('./views/resident/Scan.vue')),
+  resident('/r/history', 'history', () => import('./views/resident/History.vue')),
+  resident('/r/suggestions', 'suggestions', () => import('./views/resident/Suggestions.vue')),
+  resident('/r/notifications', 'notifications', () => import('./views/resident/Notifications.vue')),
+  resident('/r/approve/:transferId', 'approve', () => import('./views/resident/Approve.vue')),
+  shop('/shop', 'till', () => import('./views/shop/Till.vue')),
+  shop('/shop/redemptions', 'redemptions', () => import('./views/shop/Redemptions.vue')),
+  shop('/shop/catalogue', 'catalogue', () => import('./views/shop/Catalogue.vue')),
+  shop('/shop/statements', 'statements', () => import('./views/shop/Statements.vue')),
+  { path: '/:rest(.*)*', redirect: { name: 'start' } },
+]
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes,
+  scrollBehavior: () => ({ top: 0 }),
+})
+
+router.beforeEach((to) => {
+  if (to.meta.public) return true
+  if (!session.signedIn) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  if (to.meta.face === 'shop' && session.face !== 'shop') return { name: 'home' }
+  return true
+})
