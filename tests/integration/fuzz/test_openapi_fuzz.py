@@ -20,13 +20,16 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from shared.testing import bearer
+from shared.config import Config
+from shared.testing import bearer, serve
+from services.gateway.app import create_app as create_gateway
 
 SERVICES = ("community", "requests", "matching", "ledger", "settlement")
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 MAX_EXAMPLES = 15
 NEGATIVE_EXAMPLES = 8
 ANONYMOUS_EXAMPLES = 3
+THROUGH_GATEWAY_EXAMPLES = 4
 
 
 def _made(answer, key: str) -> str:
@@ -65,10 +68,28 @@ def known(full_stack) -> dict[str, str]:
     return ids
 
 
+@pytest.fixture(scope="module")
+def gateway(full_stack):
+    """The five services over real HTTP on free ports, behind the gateway (also over real HTTP)."""
+    from contextlib import ExitStack
+    with ExitStack() as stack:
+        env = {f"GATEWAY_{name.upper()}_URL": stack.enter_context(serve(harness.app))
+               for name, harness in full_stack.services.items()}
+        app = create_gateway(Config.from_env("gateway", env=env))
+        stack.callback(app.extensions["upstreams"].close)
+        yield stack.enter_context(serve(app))
+
+
 def _fuzz(stack, known: dict, service: str, token: str | None, max_examples: int,
-          mode: GenerationMode = GenerationMode.POSITIVE) -> dict[str, str]:
-    """Run every operation of the service's document; the failures, per operation."""
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", stack.services[service].app)
+          mode: GenerationMode = GenerationMode.POSITIVE, gateway: str | None = None) -> dict[str, str]:
+    """Run every operation of the service's document (in-process, or over HTTP through the gateway when its URL
+    is given); the failures, per operation."""
+    if gateway:
+        schema = schemathesis.openapi.from_dict(stack.specs[service])
+        call = {"base_url": f"{gateway}/api/{service}"}
+    else:
+        schema = schemathesis.openapi.from_wsgi("/openapi.json", stack.services[service].app)
+        call = {}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     failures: dict[str, str] = {}
     statuses: dict[int, int] = {}
@@ -87,7 +108,7 @@ def _fuzz(stack, known: dict, service: str, token: str | None, max_examples: int
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         @given(case=strategy)
         def run(case):
-            response = case.call_and_validate(checks=CHECKS)
+            response = case.call_and_validate(checks=CHECKS, **call)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
         try:
@@ -97,7 +118,8 @@ def _fuzz(stack, known: dict, service: str, token: str | None, max_examples: int
         except Exception as exc:  # noqa: BLE001 - every failing operation is reported, not only the first
             failures[operation.label] = str(exc)[:3000]
     assert operations > 0 and sum(statuses.values()) >= operations
-    print(f"\n{service} ({'authenticated' if token else 'anonymous'}, {mode.value}): {operations} operations, "
+    print(f"\n{service} ({'authenticated' if token else 'anonymous'}, {mode.value}"
+          f"{', through the gateway' if gateway else ''}): {operations} operations, "
           f"{sum(statuses.values())} requests, answers by status {dict(sorted(statuses.items()))}"
           + (f"; no invalid request possible for {unsatisfiable}" if unsatisfiable else ""))
     return failures
@@ -119,4 +141,11 @@ def test_invalid_requests_as_a_community_admin_get_documented_client_errors(full
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_operation_anonymously_answers_as_documented(full_stack, known, service):
     failures = _fuzz(full_stack, known, service, None, ANONYMOUS_EXAMPLES)
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_through_the_gateway_answers_as_documented(full_stack, known, gateway, service):
+    # The same documents over real HTTP through the gateway's proxy: what it relays must still be as documented.
+    failures = _fuzz(full_stack, known, service, full_stack.admin, THROUGH_GATEWAY_EXAMPLES, gateway=gateway)
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
