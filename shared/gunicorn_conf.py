@@ -1,6 +1,9 @@
 """gunicorn settings for every service's web role (`gunicorn -c shared/gunicorn_conf.py 'services.X.app:create_app()'`)."""
+import json
 import os
 import sys
+
+import gunicorn.util
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # Threads rather than processes by default: small community servers are memory-bound, and the
@@ -28,24 +31,17 @@ def _write_problem(sock, status_int, reason, mesg):
 
     gunicorn writes these before any WSGI application runs, from `Worker.handle_error` through
     `gunicorn.util.write_error` (its only caller); replacing that function is the hook gunicorn leaves."""
-    import json as _json
-    from gunicorn.util import write_nonblock
     reason = reason or "Bad Request"
-    body = _json.dumps({"type": f"https://timebank.example/problems/{status_int}", "title": reason,
-                        "status": int(status_int), "detail": mesg or reason,
+    body = json.dumps({"type": f"https://timebank.example/problems/{status_int}", "title": reason,
+                        "status": int(status_int), "detail": f"服务器无法解析该请求。 The request could not be parsed: {mesg or reason}",
                         "code": "unparsable_request" if int(status_int) < 500 else "internal_error"},
                        ensure_ascii=True).encode()
     head = (f"HTTP/1.1 {int(status_int)} {reason}\r\nConnection: close\r\n"
             f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin-1")
-    write_nonblock(sock, head + body)
+    gunicorn.util.write_nonblock(sock, head + body)
 
 
-def _install_problem_errors():
-    import gunicorn.util
-    gunicorn.util.write_error = _write_problem
-
-
-_install_problem_errors()
+gunicorn.util.write_error = _write_problem
 
 
 def on_starting(server):

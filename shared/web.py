@@ -10,6 +10,7 @@ from typing import Callable
 from apispec import BasePlugin
 from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from flask_limiter.util import get_qualified_name
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
@@ -143,9 +144,9 @@ class ProblemResponses(BasePlugin):
 
 
 def _rate_limited(view) -> bool:
-    # Flask-Limiter keeps the limits of `@limiter.limit` per decorated callable's qualified name.
+    # Flask-Limiter keeps the limits of `@limiter.limit` per decorated callable, by its qualified name.
     decorated = getattr(limiter.limit_manager, "_decorated_limits", {})
-    return f"{view.__module__}.{view.__name__}" in decorated
+    return get_qualified_name(view) in decorated
 
 
 class ProblemApi(Api):
@@ -245,6 +246,17 @@ def current_bus():
 def current_db():
     """The service's own MongoDB database, for read-side queries of this request."""
     return current_app.extensions["runtime"].db
+
+
+def openapi_document(service: str) -> dict:
+    """The OpenAPI document of a service's `/v1` API (its `services.<name>.api.blp`), built without a database
+    or broker, e.g. for tests that walk every operation."""
+    import importlib
+    from shared.config import Config
+    blp = importlib.import_module(f"services.{service}.api").blp
+    app = create_service_app(Config.from_env(service, env={}), title=service, blueprints=[blp],
+                             readiness=lambda: ({}, 200))
+    return app.test_client().get("/openapi.json").json
 
 
 def service_app(service: str, config=None, *, title: str, blueprints=(), description: str = ""):

@@ -86,6 +86,8 @@ def register_member(body, community_id):
 
 @blp.get("/communities/<community_id>/members")
 @blp.arguments(PageArgsSchema(), location="query")
+@blp.alt_response(200, schema=schemas.MemberPageSchema, success=True,
+                  description="A page of members (phone numbers only for admins)")
 def list_members(args, community_id):
     """Members, oldest first (staff); phone numbers only for admins."""
     principal = require_community(community_id, *STAFF)

@@ -156,6 +156,15 @@ class MemberSummarySchema(MemberSchema):
         exclude = ("phone",)
 
 
+class MemberPageSchema(Schema):
+    """A page of members, oldest first; `phone` only for admins."""
+
+    items = fields.List(fields.Nested(MemberSchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
 
 class LoginSchema(Schema):
     community_code = Code

@@ -63,6 +63,8 @@ def list_merchants():
 
 
 @blp.get("/merchants/<merchant_id>")
+@blp.alt_response(200, schema=schemas.MerchantDetailSchema, success=True,
+                  description="The merchant (`staff` only for its staff and the community's admins)")
 def get_merchant(merchant_id):
     """One merchant; staff and admins also see the staff list."""
     doc = _merchant_in_my_community(merchant_id)
@@ -261,6 +263,7 @@ def top_up(body):
 # -- reconciliation and reports ---------------------------------------------------------------------------
 @blp.get("/merchants/<merchant_id>/reconciliation")
 @blp.arguments(schemas.PeriodArgsSchema(), location="query")
+@blp.alt_response(200, schema=schemas.ReconciliationSchema, success=True, description="The reconciliation")
 def reconciliation(args, merchant_id):
     """Posted redeem transfers in the ledger against settled batch lines for a period, with differences."""
     merchant = _merchant_for_insiders(merchant_id)
@@ -269,6 +272,7 @@ def reconciliation(args, merchant_id):
 
 @blp.get("/merchants/<merchant_id>/report")
 @blp.arguments(schemas.PeriodArgsSchema(), location="query")
+@blp.alt_response(200, schema=schemas.MerchantReportSchema, success=True, description="The merchant's report")
 def merchant_report(args, merchant_id):
     """Completed redemptions per day, points and fen, top items (the merchant's staff and admins)."""
     merchant = _merchant_for_insiders(merchant_id)
@@ -277,6 +281,7 @@ def merchant_report(args, merchant_id):
 
 @blp.get("/reports/community")
 @blp.arguments(schemas.PeriodArgsSchema(), location="query")
+@blp.alt_response(200, schema=schemas.CommunityReportSchema, success=True, description="The community's report")
 def community_report(args):
     """My community's redemptions per day and per merchant, points and fen, top items (admins)."""
     return views.community_report(current_db(), _admin(), args["since"], args["until"])

@@ -210,6 +210,85 @@ class StatementSchema(Schema):
     chargebacks = fields.List(fields.Nested(ChargebackSchema))
 
 
+# -- reconciliation and reports -------------------------------------------------------------------------
+class _CountPointsSchema(Schema):
+    transfers = fields.Integer()
+    points = fields.Integer()
+
+
+class _BatchTotalsSchema(Schema):
+    lines = fields.Integer()
+    points = fields.Integer()
+    fen = fields.Integer()
+
+
+class _AwaitingBatchSchema(_CountPointsSchema):
+    items = fields.List(fields.Dict(), metadata={"description": "transfer_id, redemption_id, points"})
+
+
+class ReconciliationSchema(Schema):
+    """Posted redeem transfers (ledger) against settled batch lines for a period, with every difference."""
+
+    merchant_id = fields.String()
+    since = fields.String(metadata={"format": "date-time"})
+    until = fields.String(metadata={"format": "date-time"})
+    ledger = fields.Nested(_CountPointsSchema)
+    batches = fields.Nested(_BatchTotalsSchema)
+    awaiting_batch = fields.Nested(_AwaitingBatchSchema)
+    difference_points = fields.Integer()
+    differences = fields.List(fields.Dict(), metadata={"description": "kind, transfer_id, redemption_id, batch_id, "
+                                                                      "ledger_points, batch_points"})
+    balanced = fields.Boolean()
+
+
+class _DaySchema(Schema):
+    day = fields.String(metadata={"description": "YYYY-MM-DD in the community's time zone"})
+    redemptions = fields.Integer()
+    points = fields.Integer()
+    fen = fields.Integer()
+
+
+class _TotalsSchema(Schema):
+    redemptions = fields.Integer()
+    points = fields.Integer()
+    fen = fields.Integer()
+
+
+class _TopItemSchema(Schema):
+    item_id = fields.String()
+    name = fields.String(allow_none=True)
+    redemptions = fields.Integer()
+    points = fields.Integer()
+
+
+class _PerMerchantSchema(Schema):
+    merchant_id = fields.String()
+    name = fields.String(allow_none=True)
+    redemptions = fields.Integer()
+    points = fields.Integer()
+    fen = fields.Integer()
+
+
+class _ReportSchema(Schema):
+    timezone = fields.String()
+    since = fields.String(metadata={"format": "date-time"})
+    until = fields.String(metadata={"format": "date-time"})
+    per_day = fields.List(fields.Nested(_DaySchema))
+    totals = fields.Nested(_TotalsSchema)
+    top_items = fields.List(fields.Nested(_TopItemSchema))
+    requested_by_state = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                     metadata={"description": "redemptions requested in the period, per state"})
+
+
+class MerchantReportSchema(_ReportSchema):
+    merchant_id = fields.String()
+
+
+class CommunityReportSchema(_ReportSchema):
+    community_id = fields.String()
+    per_merchant = fields.List(fields.Nested(_PerMerchantSchema))
+
+
 class StatementArgsSchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "html")))
 

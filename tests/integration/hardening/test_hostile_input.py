@@ -9,14 +9,12 @@ service's database (outbox and processed events included):
 - a page cursor holding an integer of 2^63 or more (MongoDB's 8-byte integer limit before)."""
 from __future__ import annotations
 
-import importlib
 import uuid
 
 import pytest
 
-from shared.config import Config
 from shared.testing import bearer
-from shared.web import create_service_app
+from shared.web import openapi_document
 
 SERVICES = ("community", "requests", "matching", "ledger", "settlement")  # as the full_stack fixture runs them
 
@@ -26,16 +24,8 @@ BIG_CURSOR = "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAsIngiXQ"  # [1000000000
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def _document(service: str) -> dict:
-    """The service's OpenAPI document as its app serves it, built from its blueprint (no database needed), so the
-    cases can be listed when pytest collects them."""
-    blp = importlib.import_module(f"services.{service}.api").blp
-    app = create_service_app(Config.from_env(service, env={}), title=service, blueprints=[blp],
-                             readiness=lambda: ({}, 200))
-    return app.test_client().get("/openapi.json").json
-
-
-DOCUMENTS = {service: _document(service) for service in SERVICES}
+# Listed when pytest collects the cases, from the same blueprints the running services serve.
+DOCUMENTS = {service: openapi_document(service) for service in SERVICES}
 
 
 def _schema(doc: dict, ref_or_schema: dict) -> dict:
