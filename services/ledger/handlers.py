@@ -395,6 +395,12 @@ def reverse_transfer(cmd: commands.ReverseTransfer, tx: Tx) -> tuple[dict, int]:
         if existing is not None:
             return transfer_view(existing), 201
         debit, credit = repo.require_account(original.credit_account), repo.require_account(original.debit_account)
+        if not debit.can_post(original.amount, 0):
+            # E.g. a redemption whose points already went to `sponsor` with the merchant's paid batch.
+            raise Unprocessable(f"要退回的账户现有积分不足 {original.amount}（可能已随结算转出），待其再收到足够积分后再冲正。"
+                                f"The account to take the amount back from holds less than {original.amount} now "
+                                "(a merchant's points leave with each paid settlement batch); reverse it once it "
+                                "holds that much again.", code="insufficient_funds", account_id=debit.account_id)
         t = new_transfer(transfer_id=tid, community_id=original.community_id, workflow="system",
                           unit=original.unit, amount=original.amount, debit=debit, credit=credit,
                           payer_id=original.payee_id, payee_id=original.payer_id, initiator_id=actor.member_id,

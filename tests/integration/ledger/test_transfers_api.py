@@ -369,3 +369,17 @@ def test_audit_finds_a_missing_journal_entry_among_many_chains(kit, c):
     assert any(f"transfer {r.json['transfer_id']}: posted but its entries are" in p for p in problems)
     assert any(p.startswith(f"m:{c}:bob:PT#0: chain head") for p in problems)
     assert not any(p.startswith(f"m:{c}:alice:PT") for p in problems)  # alice's chain is intact
+
+
+def test_a_reversal_needs_the_amount_where_it_now_is_and_writes_nothing_otherwise(kit, c):
+    kit.fund("alice", c, points=20)
+    gift = kit.transfer("alice", c, workflow="credit", unit="PT", counterparty_id="bob", amount=20).json
+    kit.act("confirm", gift["transfer_id"], "bob", c)
+    onward = kit.transfer("bob", c, workflow="credit", unit="PT", counterparty_id="carol", amount=15).json
+    kit.act("confirm", onward["transfer_id"], "carol", c)
+    before = _written(kit, c)
+    r = kit.http.post(f"/v1/admin/transfers/{gift['transfer_id']}/reverse", json={"reason": "mistake"},
+                      headers=kit.h("root", c, "admin"))
+    assert (r.status_code, r.json["code"], r.json["account_id"]) == (422, "insufficient_funds", f"m:{c}:bob:PT")
+    assert r.json["detail"].startswith("要退回的账户现有积分不足 20")
+    assert _written(kit, c) == before and kit.balance("bob", c, "PT")["posted"] == 5
