@@ -48,7 +48,7 @@ def issue_token(config, principal: Principal, ttl_seconds: int | None = None) ->
     claims = {"sub": principal.member_id, "cid": principal.community_id, "roles": list(principal.roles),
               "iss": config.jwt_issuer, "iat": now,
               "exp": now + timedelta(seconds=ttl_seconds or config.token_ttl_seconds)}
-    if principal.merchant_id:
+    if principal.merchant_id and "merchant" in principal.roles:
         claims["mid"] = principal.merchant_id
     return jwt.encode(claims, _signing_key(config), algorithm=config.jwt_algorithm)
 
@@ -61,8 +61,10 @@ def decode_token(config, token: str) -> Principal:
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"Invalid token: {exc}", code="invalid_token") from exc
     roles = tuple(r for r in claims.get("roles", ()) if r in ROLES)
+    # A shop acts through its staff only: a merchant id without the merchant role (e.g. staff who left the
+    # shop and kept it on their record) gives no power over the shop in any service.
     return Principal(member_id=claims["sub"], community_id=claims["cid"], roles=roles,
-                     merchant_id=claims.get("mid"))
+                     merchant_id=claims.get("mid") if "merchant" in roles else None)
 
 
 def current_principal() -> Principal:
