@@ -12,6 +12,10 @@ from shared.errors import Forbidden, Unauthorized
 
 ROLES = ("resident", "organizer", "grid_worker", "admin", "merchant")
 STAFF_ROLES = ("organizer", "grid_worker", "admin")
+# app.extensions[LIVE_PRINCIPAL]: Principal -> Principal, for a service that holds the members' current roles
+# and status (the community service): a role taken away or a membership ended counts at once, not only when
+# the tokens signed before expire. It raises Unauthorized for a member who is gone or no longer active.
+LIVE_PRINCIPAL = "live_principal"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ def current_principal() -> Principal:
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("A bearer token is required.", code="missing_token")
         principal = decode_token(current_app.config["SERVICE_CONFIG"], token.strip())
+        live = current_app.extensions.get(LIVE_PRINCIPAL)
+        if live is not None:
+            principal = live(principal)
         g.principal = principal
     return principal
 
