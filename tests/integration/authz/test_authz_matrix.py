@@ -104,3 +104,36 @@ def test_staff_who_left_the_shop_keep_no_power_over_it(world):
     assert world.snapshot() == before
     still = world.call("ledger", "get", f"/v1/transfers/{transfer}", world.alice).get_json()
     assert still["state"] == "pending"
+
+
+def test_a_role_taken_away_or_a_membership_ended_counts_at_once_in_the_community_service(world):
+    """Tokens live for hours; the community service, which holds members' roles and status, must not let a
+    demoted admin keep managing members (or promote themself back), nor a deactivated member act."""
+    deputy = world.join("deputy", "admin")
+    old_token = {"Authorization": f"Bearer {world.token(deputy)}"}
+    http = world.svc["community"].http
+    assert http.get(f"/v1/communities/{world.A}/members", headers=old_token).status_code == 200
+    world.ok("community", "patch", f"/v1/communities/{world.A}/members/{deputy}", world.admin_a,
+             {"roles": ["resident"]})
+    world.quiesce()
+    before = world.snapshot()
+    refused = [
+        http.get(f"/v1/communities/{world.A}/members", headers=old_token),
+        http.patch(f"/v1/communities/{world.A}/members/{deputy}", json={"roles": ["admin"]}, headers=old_token),
+        http.post(f"/v1/communities/{world.A}/members", headers=old_token,
+                  json={"display_name": "x", "phone": "13700000000", "password": "pass-word-123"}),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403], [r.get_json() for r in refused]
+    assert world.snapshot() == before
+    assert world.call("community", "get", f"/v1/communities/{world.A}/members/{deputy}",
+                      world.admin_a).get_json()["roles"] == ["resident"]
+
+    leaver = world.join("leaver")
+    leaver_token = {"Authorization": f"Bearer {world.token(leaver)}"}
+    world.ok("community", "post", f"/v1/communities/{world.A}/members/{leaver}/deactivate", world.admin_a)
+    world.quiesce()
+    before = world.snapshot()
+    gone = [http.get("/v1/members/me", headers=leaver_token),
+            http.patch("/v1/members/me", json={"display_name": "还在"}, headers=leaver_token)]
+    assert [(r.status_code, r.get_json()["code"]) for r in gone] == [(401, "member_inactive")] * 2
+    assert world.snapshot() == before
