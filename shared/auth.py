@@ -12,6 +12,10 @@ from shared.errors import Forbidden, Unauthorized
 
 ROLES = ("resident", "organizer", "grid_worker", "admin", "merchant")
 STAFF_ROLES = ("organizer", "grid_worker", "admin")
+# app.extensions[LIVE_PRINCIPAL]: Principal -> Principal, for a service that holds the members' current roles
+# and status (the community service): a role taken away or a membership ended counts at once, not only when
+# the tokens signed before expire. It raises Unauthorized for a member who is gone or no longer active.
+LIVE_PRINCIPAL = "live_principal"
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def issue_token(config, principal: Principal, ttl_seconds: int | None = None) ->
     claims = {"sub": principal.member_id, "cid": principal.community_id, "roles": list(principal.roles),
               "iss": config.jwt_issuer, "iat": now,
               "exp": now + timedelta(seconds=ttl_seconds or config.token_ttl_seconds)}
-    if principal.merchant_id:
+    if principal.merchant_id and "merchant" in principal.roles:
         claims["mid"] = principal.merchant_id
     return jwt.encode(claims, _signing_key(config), algorithm=config.jwt_algorithm)
 
@@ -61,8 +65,10 @@ def decode_token(config, token: str) -> Principal:
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"Invalid token: {exc}", code="invalid_token") from exc
     roles = tuple(r for r in claims.get("roles", ()) if r in ROLES)
+    # A shop acts through its staff only: a merchant id without the merchant role (e.g. staff who left the
+    # shop and kept it on their record) gives no power over the shop in any service.
     return Principal(member_id=claims["sub"], community_id=claims["cid"], roles=roles,
-                     merchant_id=claims.get("mid"))
+                     merchant_id=claims.get("mid") if "merchant" in roles else None)
 
 
 def current_principal() -> Principal:
@@ -74,6 +80,9 @@ def current_principal() -> Principal:
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("A bearer token is required.", code="missing_token")
         principal = decode_token(current_app.config["SERVICE_CONFIG"], token.strip())
+        live = current_app.extensions.get(LIVE_PRINCIPAL)
+        if live is not None:
+            principal = live(principal)
         g.principal = principal
     return principal
 

@@ -1,8 +1,10 @@
 """Application factory of the community service (gunicorn: `services.community.app:create_app()`)."""
 from __future__ import annotations
 
+from shared.auth import LIVE_PRINCIPAL
 from shared.config import Config
 from shared.web import service_app
+from services.community import views
 from services.community.api import blp
 from services.community.bootstrap import bootstrap
 from services.community.partners_api import blp as partners_blp
@@ -13,4 +15,7 @@ def create_app(config: Config | None = None):
     app, runtime = service_app("community", config, title="Community service", blueprints=[blp, partners_blp],
                                description="Communities, grids (网格), members, roles, login and tokens.")
     app.extensions["bus"] = bootstrap(runtime)
+    # Community holds who is a member with which roles now: a demoted admin or a deactivated member loses
+    # their powers here at once, whatever their token still says.
+    app.extensions[LIVE_PRINCIPAL] = lambda principal: views.live_principal(runtime.db, principal)
     return app

@@ -14,7 +14,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from services.ledger.model import member_account_id
 from shared.auth import Principal, issue_token
-from shared.testing import bearer, wait_until
+from shared.testing import bearer, wait_until as _wait_until
+
+def wait_until(predicate, message: str = ""):
+    """Events cross Kafka between services; consumers' first group join, on a busy machine, can be slow."""
+    return _wait_until(predicate, timeout=120, message=message)
+
 
 SERVICES = ("community", "requests", "matching", "ledger", "settlement")
 IDENTITIES = ("anonymous", "self", "resident", "organizer", "grid_worker", "admin", "other_admin", "staff",
@@ -230,8 +235,7 @@ class World:
         rid = self.ok("settlement", "post", f"/v1/merchants/{self.m1}/redemptions", self.stan,
                       {"member_id": self.alice, "points": points, "bill_fen": 100_000})["redemption_id"]
         if complete:
-            tid = wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{rid}", self.alice)
-                             .get_json().get("transfer_id"), message="the redemption's transfer")
+            tid = self.transfer_of(rid)
             self.ok("ledger", "post", f"/v1/transfers/{tid}/confirm", self.alice)
             wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{rid}", self.alice)
                        .get_json()["state"] == "completed", message="the redemption completed")
@@ -242,6 +246,20 @@ class World:
         for open_batch in self.svc["settlement"].db.batches.find({"merchant_id": self.m1, "state": "open"}):
             self.ok("settlement", "post", f"/v1/batches/{open_batch['_id']}/close", self.admin_a)
         self.redemption(complete=True)
+
+    def redemption_transfer(self) -> str:
+        """The ledger's pending `redeem` transfer of a fresh till redemption at shop 1 for alice."""
+        return self.transfer_of(self.redemption())
+
+    def transfer_of(self, redemption_id: str) -> str:
+        """The ledger transfer of a redemption, once settlement has heard of it."""
+        return wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{redemption_id}", self.alice)
+                          .get_json().get("transfer_id"), message="the redemption's transfer")
+
+    def award_claim(self) -> str:
+        """Alice's pending claim of an award (an organizer or grid worker of her community confirms)."""
+        return self.ok("ledger", "post", "/v1/transfers", self.alice,
+                       {"workflow": "award", "unit": "PT", "minutes": 60})["transfer_id"]
 
     def batch(self, close: bool = False, acknowledge: bool = False) -> str:
         """A batch of shop 1 holding one completed redemption (the sponsor budget is kept near zero, so a
@@ -286,14 +304,13 @@ class World:
         return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in parts)
 
     def snapshot(self) -> dict:
-        """Every service database's collections: {"service.collection": (content hash, document count)}."""
+        """Every service database's collections: {"service.collection": content hash} (MongoDB's dbHash: an
+        md5 over every document, so any insert, update or delete changes it)."""
         out = {}
         for name in SERVICES:
-            db = self.svc[name].db
-            for collection, digest in db.command("dbHash")["collections"].items():
-                if collection in NOT_REQUEST_STATE:
-                    continue
-                out[f"{name}.{collection}"] = (digest, db[collection].count_documents({}))
+            for collection, digest in self.svc[name].db.command("dbHash")["collections"].items():
+                if collection not in NOT_REQUEST_STATE:
+                    out[f"{name}.{collection}"] = digest
         return out
 
     def close(self) -> None:
@@ -360,137 +377,160 @@ def _suggested_requests(w: World) -> Call:
     return Call(path)
 
 
-SCENARIOS: dict[tuple[str, str, str], Callable[[World], Call]] = {
+SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     # community
-    ("community", "POST", "/v1/communities"): lambda w: Call("/v1/communities", json=lambda i: {
+    ("community", "POST", "/v1/communities", ""): lambda w: Call("/v1/communities", json=lambda i: {
         "code": f"x-{uuid.uuid4().hex[:8]}", "name": "新社区", "point_value_fen": 10,
         "admin": {"display_name": "主任", "phone": f"136{uuid.uuid4().int % 10**8:08d}", "password": PASSWORD}}),
-    ("community", "GET", "/v1/communities/{community_id}"): lambda w: Call(f"/v1/communities/{w.A}"),
-    ("community", "PATCH", "/v1/communities/{community_id}"): lambda w: Call(f"/v1/communities/{w.A}",
+    ("community", "GET", "/v1/communities/{community_id}", ""): lambda w: Call(f"/v1/communities/{w.A}"),
+    ("community", "PATCH", "/v1/communities/{community_id}", ""): lambda w: Call(f"/v1/communities/{w.A}",
                                                                               json={"name": "社区A"}),
-    ("community", "POST", "/v1/communities/{community_id}/grids"): lambda w: Call(
+    ("community", "POST", "/v1/communities/{community_id}/grids", ""): lambda w: Call(
         f"/v1/communities/{w.A}/grids", json=lambda i: {"name": f"网格-{uuid.uuid4().hex[:4]}"}),
-    ("community", "GET", "/v1/communities/{community_id}/grids"): lambda w: Call(f"/v1/communities/{w.A}/grids"),
-    ("community", "POST", "/v1/communities/{community_id}/members"): lambda w: Call(
+    ("community", "GET", "/v1/communities/{community_id}/grids", ""): lambda w: Call(f"/v1/communities/{w.A}/grids"),
+    ("community", "POST", "/v1/communities/{community_id}/members", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members", json=_new_member_body(w)),
-    ("community", "GET", "/v1/communities/{community_id}/members"): lambda w: Call(f"/v1/communities/{w.A}/members"),
-    ("community", "GET", "/v1/communities/{community_id}/members/{member_id}"): lambda w: Call(
+    ("community", "GET", "/v1/communities/{community_id}/members", ""): lambda w: Call(f"/v1/communities/{w.A}/members"),
+    ("community", "GET", "/v1/communities/{community_id}/members/{member_id}", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members/{w.alice}"),
-    ("community", "PATCH", "/v1/communities/{community_id}/members/{member_id}"): lambda w: Call(
+    ("community", "PATCH", "/v1/communities/{community_id}/members/{member_id}", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members/{w.alice}", json={"display_name": "alice"}),
-    ("community", "POST", "/v1/communities/{community_id}/members/{member_id}/deactivate"): _deactivate,
-    ("community", "GET", "/v1/members/me"): lambda w: Call("/v1/members/me"),
-    ("community", "PATCH", "/v1/members/me"): lambda w: Call("/v1/members/me", json={"display_name": "邻居"}),
-    ("community", "POST", "/v1/auth/login"): _login,
+    ("community", "POST", "/v1/communities/{community_id}/members/{member_id}/deactivate", ""): _deactivate,
+    ("community", "GET", "/v1/members/me", ""): lambda w: Call("/v1/members/me"),
+    ("community", "PATCH", "/v1/members/me", ""): lambda w: Call("/v1/members/me", json={"display_name": "邻居"}),
+    ("community", "POST", "/v1/auth/login", ""): _login,
     # requests
-    ("requests", "POST", "/v1/requests"): lambda w: Call("/v1/requests", json=lambda i: {
+    ("requests", "POST", "/v1/requests", ""): lambda w: Call("/v1/requests", json=lambda i: {
         "category": "errands", "title": "帮忙买菜", "estimated_minutes": 30, **w.window()}),
-    ("requests", "GET", "/v1/requests"): lambda w: Call("/v1/requests"),
-    ("requests", "GET", "/v1/requests/mine"): lambda w: Call("/v1/requests/mine"),
-    ("requests", "GET", "/v1/requests/commitments"): lambda w: Call("/v1/requests/commitments"),
-    ("requests", "GET", "/v1/requests/{request_id}"): lambda w: Call(f"/v1/requests/{w.request}"),
-    ("requests", "POST", "/v1/requests/{request_id}/accept"): lambda w: _request(w, "open", "accept"),
-    ("requests", "POST", "/v1/requests/{request_id}/release"): lambda w: _request(w, "accepted", "release"),
-    ("requests", "POST", "/v1/requests/{request_id}/cancel"): lambda w: _request(w, "open", "cancel"),
-    ("requests", "POST", "/v1/requests/{request_id}/codes"): lambda w: _request(w, "accepted", "codes"),
-    ("requests", "POST", "/v1/requests/{request_id}/check-in"): lambda w: _code_for(w, "accepted", "check-in"),
-    ("requests", "POST", "/v1/requests/{request_id}/check-out"): lambda w: _code_for(w, "checked_in", "check-out"),
-    ("requests", "POST", "/v1/requests/{request_id}/agree-claim"): lambda w: _request(
+    ("requests", "GET", "/v1/requests", ""): lambda w: Call("/v1/requests"),
+    ("requests", "GET", "/v1/requests/mine", ""): lambda w: Call("/v1/requests/mine"),
+    ("requests", "GET", "/v1/requests/commitments", ""): lambda w: Call("/v1/requests/commitments"),
+    ("requests", "GET", "/v1/requests/{request_id}", ""): lambda w: Call(f"/v1/requests/{w.request}"),
+    ("requests", "POST", "/v1/requests/{request_id}/accept", ""): lambda w: _request(w, "open", "accept"),
+    ("requests", "POST", "/v1/requests/{request_id}/release", ""): lambda w: _request(w, "accepted", "release"),
+    ("requests", "POST", "/v1/requests/{request_id}/cancel", ""): lambda w: _request(w, "open", "cancel"),
+    ("requests", "POST", "/v1/requests/{request_id}/codes", ""): lambda w: _request(w, "accepted", "codes"),
+    ("requests", "POST", "/v1/requests/{request_id}/check-in", ""): lambda w: _code_for(w, "accepted", "check-in"),
+    ("requests", "POST", "/v1/requests/{request_id}/check-out", ""): lambda w: _code_for(w, "checked_in", "check-out"),
+    ("requests", "POST", "/v1/requests/{request_id}/agree-claim", ""): lambda w: _request(
         w, "checked_in", "agree-claim", {"minutes": 30}),
-    ("requests", "POST", "/v1/requests/{request_id}/claim"): lambda w: _request(
+    ("requests", "POST", "/v1/requests/{request_id}/claim", ""): lambda w: _request(
         w, "checked_out", "claim", {"minutes": 1}, helper_acts=True, real_helper=True),
-    ("requests", "POST", "/v1/requests/{request_id}/rating"): lambda w: _request(
+    ("requests", "POST", "/v1/requests/{request_id}/rating", ""): lambda w: _request(
         w, "completed", "rating", {"stars": 5, "comment": "谢谢"}, real_helper=True),
-    ("requests", "GET", "/v1/ratings/received"): lambda w: Call("/v1/ratings/received"),
-    ("requests", "POST", "/v1/offers"): lambda w: Call("/v1/offers", json=lambda i: {
+    ("requests", "GET", "/v1/ratings/received", ""): lambda w: Call("/v1/ratings/received"),
+    ("requests", "POST", "/v1/offers", ""): lambda w: Call("/v1/offers", json=lambda i: {
         "category": "errands", "title": "可以帮忙取快递", **w.window()}),
-    ("requests", "GET", "/v1/offers"): lambda w: Call("/v1/offers"),
-    ("requests", "GET", "/v1/offers/{offer_id}"): lambda w: Call(f"/v1/offers/{w.offer}"),
-    ("requests", "POST", "/v1/offers/{offer_id}/withdraw"): lambda w: Call(
+    ("requests", "GET", "/v1/offers", ""): lambda w: Call("/v1/offers"),
+    ("requests", "GET", "/v1/offers/{offer_id}", ""): lambda w: Call(f"/v1/offers/{w.offer}"),
+    ("requests", "POST", "/v1/offers/{offer_id}/withdraw", ""): lambda w: Call(
         f"/v1/offers/{w.ok('requests', 'post', '/v1/offers', w.alice, {'category': 'errands', 'title': '修自行车', **w.window()})['offer_id']}/withdraw"),
-    ("requests", "POST", "/v1/activities"): lambda w: Call("/v1/activities", json=lambda i: {
+    ("requests", "POST", "/v1/activities", ""): lambda w: Call("/v1/activities", json=lambda i: {
         "activity_type": "environment_cleanup", "title": "捡垃圾", "place": "小广场", "capacity": 10,
         **{k.replace("window_start", "starts_at").replace("window_end", "ends_at"): v
            for k, v in w.window(timedelta(days=1), 2).items()}}),
-    ("requests", "GET", "/v1/activities"): lambda w: Call("/v1/activities"),
-    ("requests", "GET", "/v1/activities/{activity_id}"): lambda w: _activity_call(w, "", timedelta(days=1)),
-    ("requests", "POST", "/v1/activities/{activity_id}/signup"): lambda w: _activity_call(
+    ("requests", "GET", "/v1/activities", ""): lambda w: Call("/v1/activities"),
+    ("requests", "GET", "/v1/activities/{activity_id}", ""): lambda w: _activity_call(w, "", timedelta(days=1)),
+    ("requests", "POST", "/v1/activities/{activity_id}/signup", ""): lambda w: _activity_call(
         w, "signup", timedelta(days=1)),
-    ("requests", "POST", "/v1/activities/{activity_id}/withdraw"): lambda w: _activity_call(
+    ("requests", "POST", "/v1/activities/{activity_id}/withdraw", ""): lambda w: _activity_call(
         w, "withdraw", timedelta(days=1), signed_up=True),
-    ("requests", "GET", "/v1/activities/{activity_id}/participants"): lambda w: _activity_call(
+    ("requests", "GET", "/v1/activities/{activity_id}/participants", ""): lambda w: _activity_call(
         w, "participants", timedelta(days=1), signed_up=True),
-    ("requests", "POST", "/v1/activities/{activity_id}/attendance"): lambda w: _activity_call(
+    ("requests", "POST", "/v1/activities/{activity_id}/attendance", ""): lambda w: _activity_call(
         w, "attendance", -timedelta(hours=1), signed_up=True, body={"member_id": w.alice, "minutes": 60}),
     # matching
-    ("matching", "GET", "/v1/requests/{request_id}/suggestions"): _suggestions,
-    ("matching", "GET", "/v1/members/{member_id}/suggested-requests"): _suggested_requests,
+    ("matching", "GET", "/v1/requests/{request_id}/suggestions", ""): _suggestions,
+    ("matching", "GET", "/v1/members/{member_id}/suggested-requests", ""): _suggested_requests,
     # ledger
-    ("ledger", "GET", "/v1/balances"): lambda w: Call("/v1/balances"),
-    ("ledger", "GET", "/v1/entries"): lambda w: Call("/v1/entries"),
-    ("ledger", "POST", "/v1/transfers"): lambda w: Call("/v1/transfers", json={
+    ("ledger", "GET", "/v1/balances", ""): lambda w: Call("/v1/balances"),
+    ("ledger", "GET", "/v1/entries", ""): lambda w: Call("/v1/entries"),
+    ("ledger", "POST", "/v1/transfers", ""): lambda w: Call("/v1/transfers", json={
         "workflow": "bill", "unit": "HOUR", "counterparty_id": w.carol, "amount": 1}),
-    ("ledger", "GET", "/v1/transfers/awaiting"): lambda w: Call("/v1/transfers/awaiting"),
-    ("ledger", "GET", "/v1/transfers/{transfer_id}"): lambda w: Call(f"/v1/transfers/{w.bill(w.carol, w.alice)}"),
-    ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm"): lambda w: Call(
+    ("ledger", "GET", "/v1/transfers/awaiting", ""): lambda w: Call("/v1/transfers/awaiting"),
+    ("ledger", "GET", "/v1/transfers/{transfer_id}", ""): lambda w: Call(f"/v1/transfers/{w.bill(w.carol, w.alice)}"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm", ""): lambda w: Call(
         f"/v1/transfers/{w.bill(w.carol, w.alice)}/confirm"),
-    ("ledger", "POST", "/v1/transfers/{transfer_id}/reject"): lambda w: Call(
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/reject", ""): lambda w: Call(
         f"/v1/transfers/{w.bill(w.carol, w.alice)}/reject", json={"reason": "不认识"}),
-    ("ledger", "POST", "/v1/transfers/{transfer_id}/cancel"): lambda w: Call(
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/cancel", ""): lambda w: Call(
         f"/v1/transfers/{w.bill(w.alice, w.carol)}/cancel", json={"reason": "转错了"}),
-    ("ledger", "POST", "/v1/pay-codes"): lambda w: Call("/v1/pay-codes", json={"max_points": 50, "ttl_seconds": 60}),
-    ("ledger", "GET", "/v1/admin/accounts/{account_id}/statement"): lambda w: Call(
+    ("ledger", "POST", "/v1/pay-codes", ""): lambda w: Call("/v1/pay-codes", json={"max_points": 50, "ttl_seconds": 60}),
+    ("ledger", "GET", "/v1/admin/accounts/{account_id}/statement", ""): lambda w: Call(
         f"/v1/admin/accounts/{member_account_id(w.A, w.alice, 'PT')}/statement"),
-    ("ledger", "GET", "/v1/preferences"): lambda w: Call("/v1/preferences"),
-    ("ledger", "PUT", "/v1/preferences"): lambda w: Call("/v1/preferences", json={"auto_accept_credits": False}),
-    ("ledger", "POST", "/v1/admin/accounts/{account_id}/credit-limit"): lambda w: Call(
+    ("ledger", "GET", "/v1/preferences", ""): lambda w: Call("/v1/preferences"),
+    ("ledger", "PUT", "/v1/preferences", ""): lambda w: Call("/v1/preferences", json={"auto_accept_credits": False}),
+    ("ledger", "POST", "/v1/admin/accounts/{account_id}/credit-limit", ""): lambda w: Call(
         f"/v1/admin/accounts/{member_account_id(w.A, w.alice, 'HOUR')}/credit-limit", json={"credit_limit": ALICE_HOURS}),
-    ("ledger", "POST", "/v1/admin/transfers/{transfer_id}/reverse"): lambda w: Call(
+    ("ledger", "POST", "/v1/admin/transfers/{transfer_id}/reverse", ""): lambda w: Call(
         f"/v1/admin/transfers/{w.posted_bill()}/reverse", json={"reason": "录错了"}),
-    ("ledger", "GET", "/v1/admin/audit"): lambda w: Call("/v1/admin/audit"),
+    ("ledger", "GET", "/v1/admin/audit", ""): lambda w: Call("/v1/admin/audit"),
     # settlement
-    ("settlement", "POST", "/v1/merchants"): lambda w: Call("/v1/merchants", json={"name": "新商家"}),
-    ("settlement", "GET", "/v1/merchants"): lambda w: Call("/v1/merchants"),
-    ("settlement", "GET", "/v1/merchants/{merchant_id}"): lambda w: Call(f"/v1/merchants/{w.m1}"),
-    ("settlement", "PATCH", "/v1/merchants/{merchant_id}"): lambda w: Call(f"/v1/merchants/{w.m1}",
+    ("settlement", "POST", "/v1/merchants", ""): lambda w: Call("/v1/merchants", json={"name": "新商家"}),
+    ("settlement", "GET", "/v1/merchants", ""): lambda w: Call("/v1/merchants"),
+    ("settlement", "GET", "/v1/merchants/{merchant_id}", ""): lambda w: Call(f"/v1/merchants/{w.m1}"),
+    ("settlement", "PATCH", "/v1/merchants/{merchant_id}", ""): lambda w: Call(f"/v1/merchants/{w.m1}",
                                                                             json={"address": "3号楼底商"}),
-    ("settlement", "POST", "/v1/merchants/{merchant_id}/items"): lambda w: Call(
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/items", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/items", json={"name": "酱油", "price_points": 10, "stock": 5}),
-    ("settlement", "GET", "/v1/merchants/{merchant_id}/items"): lambda w: Call(f"/v1/merchants/{w.m1}/items"),
-    ("settlement", "GET", "/v1/items/{item_id}"): lambda w: Call(f"/v1/items/{w.item}"),
-    ("settlement", "PATCH", "/v1/items/{item_id}"): lambda w: Call(f"/v1/items/{w.item}", json={"name": "食用油 5L"}),
-    ("settlement", "POST", "/v1/items/{item_id}/orders"): lambda w: Call(f"/v1/items/{w.item}/orders", json={}),
-    ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions"): lambda w: Call(
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/items", ""): lambda w: Call(f"/v1/merchants/{w.m1}/items"),
+    ("settlement", "GET", "/v1/items/{item_id}", ""): lambda w: Call(f"/v1/items/{w.item}"),
+    ("settlement", "PATCH", "/v1/items/{item_id}", ""): lambda w: Call(f"/v1/items/{w.item}", json={"name": "食用油 5L"}),
+    ("settlement", "POST", "/v1/items/{item_id}/orders", ""): lambda w: Call(f"/v1/items/{w.item}/orders", json={}),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/redemptions", json={"member_id": w.alice, "points": 10, "bill_fen": 100_000}),
-    ("settlement", "GET", "/v1/merchants/{merchant_id}/redemptions"): lambda w: Call(
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/redemptions", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/redemptions"),
-    ("settlement", "GET", "/v1/members/me/redemptions"): lambda w: Call("/v1/members/me/redemptions"),
-    ("settlement", "GET", "/v1/redemptions/{redemption_id}"): lambda w: Call(f"/v1/redemptions/{w.redemption()}"),
-    ("settlement", "POST", "/v1/merchants/{merchant_id}/batches"): lambda w: (
+    ("settlement", "GET", "/v1/members/me/redemptions", ""): lambda w: Call("/v1/members/me/redemptions"),
+    ("settlement", "GET", "/v1/redemptions/{redemption_id}", ""): lambda w: Call(f"/v1/redemptions/{w.redemption()}"),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/batches", ""): lambda w: (
         w.ready_to_settle() or Call(f"/v1/merchants/{w.m1}/batches", json={"close": True})),
-    ("settlement", "GET", "/v1/merchants/{merchant_id}/batches"): lambda w: Call(f"/v1/merchants/{w.m1}/batches"),
-    ("settlement", "GET", "/v1/batches/{batch_id}"): lambda w: Call(f"/v1/batches/{w.batch(close=True)}"),
-    ("settlement", "POST", "/v1/batches/{batch_id}/close"): lambda w: Call(f"/v1/batches/{w.batch()}/close"),
-    ("settlement", "POST", "/v1/batches/{batch_id}/acknowledge-over-budget"): lambda w: Call(
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/batches", ""): lambda w: Call(f"/v1/merchants/{w.m1}/batches"),
+    ("settlement", "GET", "/v1/batches/{batch_id}", ""): lambda w: Call(f"/v1/batches/{w.batch(close=True)}"),
+    ("settlement", "POST", "/v1/batches/{batch_id}/close", ""): lambda w: Call(f"/v1/batches/{w.batch()}/close"),
+    ("settlement", "POST", "/v1/batches/{batch_id}/acknowledge-over-budget", ""): lambda w: Call(
         f"/v1/batches/{w.batch(close=True)}/acknowledge-over-budget"),
-    ("settlement", "POST", "/v1/batches/{batch_id}/pay"): lambda w: Call(
+    ("settlement", "POST", "/v1/batches/{batch_id}/pay", ""): lambda w: Call(
         f"/v1/batches/{w.batch(close=True, acknowledge=True)}/pay", json={"payment_reference": "BANK-1"}),
-    ("settlement", "GET", "/v1/batches/{batch_id}/statement"): lambda w: Call(
+    ("settlement", "GET", "/v1/batches/{batch_id}/statement", ""): lambda w: Call(
         f"/v1/batches/{w.batch(close=True)}/statement"),
-    ("settlement", "GET", "/v1/sponsor-budget"): lambda w: Call("/v1/sponsor-budget"),
-    ("settlement", "POST", "/v1/sponsor-budget/top-ups"): lambda w: Call("/v1/sponsor-budget/top-ups", json={
+    ("settlement", "GET", "/v1/sponsor-budget", ""): lambda w: Call("/v1/sponsor-budget"),
+    ("settlement", "POST", "/v1/sponsor-budget/top-ups", ""): lambda w: Call("/v1/sponsor-budget/top-ups", json={
         "amount_fen": 1, "reference": "街道赞助"}),
-    ("settlement", "GET", "/v1/merchants/{merchant_id}/reconciliation"): lambda w: Call(
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/reconciliation", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/reconciliation", query=w.period()),
-    ("settlement", "GET", "/v1/merchants/{merchant_id}/report"): lambda w: Call(
+    ("settlement", "GET", "/v1/merchants/{merchant_id}/report", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/report", query=w.period()),
-    ("settlement", "GET", "/v1/reports/community"): lambda w: Call("/v1/reports/community", query=w.period()),
+    ("settlement", "GET", "/v1/reports/community", ""): lambda w: Call("/v1/reports/community", query=w.period()),
+    # extra rows: the same operations on the things where the rules are most precise
+    ("community", "GET", "/v1/communities/{community_id}/members/{member_id}", "a member of another community"):
+        lambda w: Call(f"/v1/communities/{w.A}/members/{w.admin_b}"),
+    ("community", "PATCH", "/v1/communities/{community_id}/members/{member_id}", "a member of another community"):
+        lambda w: Call(f"/v1/communities/{w.A}/members/{w.admin_b}", json={"display_name": "改名"}),
+    ("community", "POST", "/v1/communities/{community_id}/members/{member_id}/deactivate",
+     "a member of another community"): lambda w: Call(f"/v1/communities/{w.A}/members/{w.admin_b}/deactivate"),
+    ("ledger", "GET", "/v1/transfers/{transfer_id}", "a till redemption"): lambda w: Call(
+        f"/v1/transfers/{w.redemption_transfer()}"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm", "a till redemption"): lambda w: Call(
+        f"/v1/transfers/{w.redemption_transfer()}/confirm"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/cancel", "a till redemption"): lambda w: Call(
+        f"/v1/transfers/{w.redemption_transfer()}/cancel", json={"reason": "顾客不要了"}),
+    ("ledger", "GET", "/v1/transfers/{transfer_id}", "an award claim"): lambda w: Call(
+        f"/v1/transfers/{w.award_claim()}"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm", "an award claim"): lambda w: Call(
+        f"/v1/transfers/{w.award_claim()}/confirm"),
+    ("ledger", "POST", "/v1/admin/accounts/{account_id}/credit-limit", "an account of another community"):
+        lambda w: Call(f"/v1/admin/accounts/{member_account_id(w.B, w.admin_b, 'HOUR')}/credit-limit",
+                       json={"credit_limit": 60}),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions", "a member of another community"):
+        lambda w: Call(f"/v1/merchants/{w.m1}/redemptions",
+                       json={"member_id": w.admin_b, "points": 10, "bill_fen": 100_000}),
 }
 
 
 @pytest.fixture(scope="module")
 def scenarios():
-    """(service, METHOD, path template) → a factory of a concrete call in the world."""
+    """(service, METHOD, path template, case) → a factory of a concrete call in the world."""
     return SCENARIOS
 
 

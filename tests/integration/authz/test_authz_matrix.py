@@ -10,11 +10,13 @@ import pytest
 
 MATRIX = Path(__file__).resolve().parents[3] / "docs" / "authz-matrix.md"
 SERVICES = ("community", "requests", "matching", "ledger", "settlement")
-_ROW = re.compile(r"^\|\s*(\w+)\s*\|\s*`(GET|POST|PUT|PATCH|DELETE) (/\S*)`\s*\|(.*)\|\s*$")
+# | service | `METHOD /path` (optional case) | cells… | self is |
+_ROW = re.compile(r"^\|\s*(\w+)\s*\|\s*`(GET|POST|PUT|PATCH|DELETE) (/\S*)`\s*(?:\(([^)]*)\))?\s*\|(.*)\|\s*$")
 
 
-def parse_matrix(text: str) -> tuple[list[str], dict[tuple[str, str, str], dict[str, str]]]:
-    """The identity columns and {(service, METHOD, path): {identity: expected}} of the matrix's table."""
+def parse_matrix(text: str) -> tuple[list[str], dict[tuple[str, str, str, str], dict[str, str]]]:
+    """The identity columns and {(service, METHOD, path, case): {identity: expected}} of the matrix's table
+    (case is "" for an operation's main row, or what the extra row is about, e.g. "a till redemption")."""
     header = next(line for line in text.splitlines() if line.startswith("| service | operation |"))
     columns = [c.strip() for c in header.strip("|").split("|")][2:-1]
     rows: dict[tuple[str, str, str], dict[str, str]] = {}
@@ -22,11 +24,11 @@ def parse_matrix(text: str) -> tuple[list[str], dict[tuple[str, str, str], dict[
         match = _ROW.match(line)
         if not match:
             continue
-        service, method, path, rest = match.groups()
+        service, method, path, case, rest = match.groups()
         cells = [c.strip() for c in rest.split("|")][:-1]
         assert len(cells) == len(columns), f"{method} {path}: {len(cells)} cells for {len(columns)} identities"
         assert all(re.fullmatch(r"2xx|[1-5][0-9][0-9]", c) for c in cells), f"{method} {path}: {cells}"
-        key = (service, method, path)
+        key = (service, method, path, (case or "").strip())
         assert key not in rows, f"{key} listed twice"
         rows[key] = dict(zip(columns, cells))
     return columns, rows
@@ -43,18 +45,20 @@ def test_the_matrix_lists_every_operation_of_every_service_and_nothing_else(worl
         spec = world.svc[service].http.get("/openapi.json").get_json()
         served |= {(service, method.upper(), path) for path, ops in spec["paths"].items()
                    for method in ops if method in ("get", "post", "put", "patch", "delete")}
-    assert sorted(served - set(EXPECTED)) == [], "operations the matrix does not list"
-    assert sorted(set(EXPECTED) - served) == [], "matrix rows no service serves"
-    assert sorted(served - set(scenarios)) == [], "operations without a scenario in conftest.py"
+    main_rows = {(service, method, path) for service, method, path, case in EXPECTED if not case}
+    assert sorted(served - main_rows) == [], "operations the matrix does not list"
+    assert sorted({key[:3] for key in EXPECTED} - served) == [], "matrix rows no service serves"
+    assert sorted(set(EXPECTED) - set(scenarios)) == [], "rows without a scenario in conftest.py"
 
 
 def _allowed(expected: str, status: int) -> bool:
     return 200 <= status < 300 if expected == "2xx" else status == int(expected)
 
 
-@pytest.mark.parametrize("op,identity", CELLS, ids=[f"{s}:{m} {p}:{i}" for (s, m, p), i in CELLS])
+@pytest.mark.parametrize("op,identity", CELLS,
+                         ids=[f"{s}:{m} {p}{f' ({c})' if c else ''}:{i}" for (s, m, p, c), i in CELLS])
 def test_cell(world, scenarios, op, identity):
-    service, method, _ = op
+    service, method = op[:2]
     expected = EXPECTED[op][identity]
     call = world.targets.get(op)
     if call is None:
@@ -76,3 +80,60 @@ def test_cell(world, scenarios, op, identity):
         after = world.snapshot()
         changed = {c: (before.get(c), after.get(c)) for c in before.keys() | after.keys() if before.get(c) != after.get(c)}
         assert not changed, f"{identity} {method} {call.path} was refused but wrote: {changed}"
+
+
+def test_staff_who_left_the_shop_keep_no_power_over_it(world):
+    """An admin takes the merchant role away (the shop stays recorded on the member): their next token must
+    not let them see or cancel the shop's redemptions anywhere, the ledger included."""
+    leaver = world.join("ex-staff", "merchant", merchant_id=world.m1)
+    world.ok("community", "patch", f"/v1/communities/{world.A}/members/{leaver}", world.admin_a,
+             {"roles": ["resident"]})
+    login = world.call("community", "post", "/v1/auth/login", None, {
+        "community_code": world.codes[world.A], "phone": world.phones[leaver], "password": "pass-word-123"})
+    assert login.status_code == 200 and login.get_json()["roles"] == ["resident"], login.get_json()
+    headers = {"Authorization": f"Bearer {login.get_json()['token']}"}
+    transfer = world.redemption_transfer()
+    world.quiesce()
+    before = world.snapshot()
+    seen = world.svc["ledger"].http.get(f"/v1/transfers/{transfer}", headers=headers)
+    cancelled = world.svc["ledger"].http.post(f"/v1/transfers/{transfer}/cancel", json={"reason": "x"},
+                                              headers=headers)
+    listed = world.svc["settlement"].http.get(f"/v1/merchants/{world.m1}/redemptions", headers=headers)
+    assert (seen.status_code, cancelled.status_code, listed.status_code) == (404, 403, 403), (
+        seen.get_json(), cancelled.get_json(), listed.get_json())
+    assert world.snapshot() == before
+    still = world.call("ledger", "get", f"/v1/transfers/{transfer}", world.alice).get_json()
+    assert still["state"] == "pending"
+
+
+def test_a_role_taken_away_or_a_membership_ended_counts_at_once_in_the_community_service(world):
+    """Tokens live for hours; the community service, which holds members' roles and status, must not let a
+    demoted admin keep managing members (or promote themself back), nor a deactivated member act."""
+    deputy = world.join("deputy", "admin")
+    old_token = {"Authorization": f"Bearer {world.token(deputy)}"}
+    http = world.svc["community"].http
+    assert http.get(f"/v1/communities/{world.A}/members", headers=old_token).status_code == 200
+    world.ok("community", "patch", f"/v1/communities/{world.A}/members/{deputy}", world.admin_a,
+             {"roles": ["resident"]})
+    world.quiesce()
+    before = world.snapshot()
+    refused = [
+        http.get(f"/v1/communities/{world.A}/members", headers=old_token),
+        http.patch(f"/v1/communities/{world.A}/members/{deputy}", json={"roles": ["admin"]}, headers=old_token),
+        http.post(f"/v1/communities/{world.A}/members", headers=old_token,
+                  json={"display_name": "x", "phone": "13700000000", "password": "pass-word-123"}),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403], [r.get_json() for r in refused]
+    assert world.snapshot() == before
+    assert world.call("community", "get", f"/v1/communities/{world.A}/members/{deputy}",
+                      world.admin_a).get_json()["roles"] == ["resident"]
+
+    leaver = world.join("leaver")
+    leaver_token = {"Authorization": f"Bearer {world.token(leaver)}"}
+    world.ok("community", "post", f"/v1/communities/{world.A}/members/{leaver}/deactivate", world.admin_a)
+    world.quiesce()
+    before = world.snapshot()
+    gone = [http.get("/v1/members/me", headers=leaver_token),
+            http.patch("/v1/members/me", json={"display_name": "还在"}, headers=leaver_token)]
+    assert [(r.status_code, r.get_json()["code"]) for r in gone] == [(401, "member_inactive")] * 2
+    assert world.snapshot() == before

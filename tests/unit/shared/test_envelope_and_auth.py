@@ -1,6 +1,7 @@
 """Shared library pieces that need no infrastructure: envelope, tokens, problems, config."""
 import json
 
+import jwt
 import pytest
 from marshmallow import ValidationError
 
@@ -44,6 +45,19 @@ def test_expired_tokens_are_refused():
     token = issue_token(config, Principal("m_1", "c_1"), ttl_seconds=-1)
     with pytest.raises(Unauthorized):
         decode_token(config, token)
+
+
+def test_a_merchant_id_counts_only_for_merchant_staff():
+    config = Config.from_env("community", env={})
+    staff = decode_token(config, issue_token(config, Principal("m_1", "c_1", ("merchant",), "mer_1")))
+    assert staff.merchant_id == "mer_1"
+    # Staff who left the shop keep it on their record but lose the role: the shop is not theirs any more,
+    # whether the claim is left out when signing or present in a token signed before the rule.
+    left = issue_token(config, Principal("m_1", "c_1", ("resident",), "mer_1"))
+    assert "mid" not in jwt.decode(left, options={"verify_signature": False})
+    claims = jwt.decode(left, config.jwt_secret, algorithms=["HS256"], issuer=config.jwt_issuer)
+    old = jwt.encode({**claims, "mid": "mer_1"}, config.jwt_secret, algorithm="HS256")
+    assert decode_token(config, left).merchant_id is None and decode_token(config, old).merchant_id is None
 
 
 def test_problem_documents():
