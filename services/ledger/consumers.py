@@ -39,14 +39,6 @@ def _party(repo: LedgerRepository, stand_in: Account) -> tuple[Account, bool]:
     return (stored, True) if stored is not None else (stand_in, False)
 
 
-def _member(cid: str, member_id: str, unit: str) -> Account:
-    return Account(model.member_account_id(cid, member_id, unit), cid, "member", member_id, unit)
-
-
-def _merchant(cid: str, merchant_id: str) -> Account:
-    return Account(model.merchant_account_id(cid, merchant_id), cid, "merchant", merchant_id, "PT")
-
-
 def on_member(event: Event, p: dict, tx: Tx) -> None:
     """MemberJoined / MemberUpdated: the member's HOUR and PT accounts exist, open or closed per status."""
     repo = LedgerRepository(tx)
@@ -84,7 +76,7 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
         return
     cid, unit, now = p["community_id"], p["unit"], utcnow()
     community = repo.community(cid)
-    helper, helper_known = _party(repo, _member(cid, p["helper_id"], unit))
+    helper, helper_known = _party(repo, h.member_of(cid, p["helper_id"], unit))
     award = not p["payer_id"]  # null payer: the community pays
     if unit == "HOUR":
         amount = p["minutes"]  # an hour of help is an hour, whatever the task
@@ -92,12 +84,11 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
         amount = rules.award_points(rules.rules_from_settings(community.get("settings")), minutes=p["minutes"],
                                     activity_type=p["activity_type"], service_class=p["service_class"])
     if award:
-        issuance = Account(model.system_account_id(cid, "issuance", unit), cid, "system", "issuance", unit,
-                           credit_limit=None, shards=model.HOT_SHARDS)
+        # Issuance opens with the first award of a member the ledger knows, never for a stranger's claim.
         debit, payer_known = (h.system_account(tx, repo, cid, "issuance", unit), True) if helper_known \
-            else _party(repo, issuance)
+            else _party(repo, h.system_of(cid, "issuance", unit))
     else:
-        debit, payer_known = _party(repo, _member(cid, p["payer_id"], unit))
+        debit, payer_known = _party(repo, h.member_of(cid, p["payer_id"], unit))
     t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="award" if award else "bill", unit=unit,
                         amount=max(amount, 1), debit=debit, credit=helper, payer_id=None if award else p["payer_id"],
                         payee_id=p["helper_id"], initiator_id=p["helper_id"], now=now,
@@ -125,8 +116,8 @@ def on_redemption_requested(event: Event, p: dict, tx: Tx) -> None:
         return
     cid, now = p["community_id"], utcnow()
     community = repo.community(cid)
-    member, member_known = _party(repo, _member(cid, p["member_id"], "PT"))
-    merchant, merchant_known = _party(repo, _merchant(cid, p["merchant_id"]))
+    member, member_known = _party(repo, h.member_of(cid, p["member_id"], "PT"))
+    merchant, merchant_known = _party(repo, h.merchant_of(cid, p["merchant_id"]))
     t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="redeem", unit="PT", amount=p["points"],
                         debit=member, credit=merchant, payer_id=p["member_id"], payee_id=p["merchant_id"],
                         initiator_id=p["staff_id"] or p["merchant_id"], now=now,
@@ -166,9 +157,8 @@ def on_settlement_batch_paid(event: Event, p: dict, tx: Tx) -> None:
     if repo.transfer(tid) is not None:
         return
     cid, now = p["community_id"], utcnow()
-    merchant, merchant_known = _party(repo, _merchant(cid, p["merchant_id"]))
-    sponsor = h.system_account(tx, repo, cid, "sponsor", "PT") if merchant_known else \
-        Account(model.system_account_id(cid, "sponsor", "PT"), cid, "system", "sponsor", "PT")
+    merchant, merchant_known = _party(repo, h.merchant_of(cid, p["merchant_id"]))
+    sponsor = h.system_account(tx, repo, cid, "sponsor", "PT") if merchant_known else h.system_of(cid, "sponsor", "PT")
     t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="system", unit="PT", amount=p["points"],
                         debit=merchant, credit=sponsor, payer_id=p["merchant_id"], payee_id=None,
                         initiator_id="settlement", now=now, ttl_days=0, source=source,

@@ -15,7 +15,6 @@ from shared.kafka_bus import make_producer
 from shared.mongo import utcnow
 from shared.outbox import LEASES, OUTBOX, Relay
 from shared.runtime import build_runtime
-from shared.testing import wait_until
 
 
 class PingSchema(Schema):

@@ -134,3 +134,19 @@ def test_reversals_reconcile_against_chargebacks_and_reversals_before_payment():
     # A chargeback no batch took yet is awaiting, not a difference.
     report = reconcile(ledger, lines[:2], [{"redemption_id": "r1", "transfer_id": "t1x", "points": -100}], offsets)
     assert report["balanced"] and report["awaiting_batch"]["points"] == -100
+
+
+def test_statements_show_chargebacks_as_negative_rows_and_the_net_total():
+    batch = {"_id": "bat_2", "state": "closed", "period_start": AT, "period_end": AT, "points": 50, "fen": 500,
+             "redemption_count": 1, "chargeback_count": 1, "chargeback_points": 100, "chargeback_fen": 1000,
+             "over_budget": False, "closed_at": AT, "paid_at": None, "payment_reference": None}
+    lines = [{"redemption_id": "r2", "transfer_id": "t2", "member_id": "m1", "points": 150, "rate_fen_per_point": 10,
+              "fen": 1500, "item_id": None, "completed_at": AT}]
+    charged = [{"redemption_id": "r1", "transfer_id": "t1x", "member_id": "m1", "points": 100, "rate_fen_per_point": 10,
+                "fen": 1000, "original_batch_id": "bat_1", "reversed_at": AT}]
+    rows = list(csv.reader(io.StringIO(to_csv(batch, {"_id": "mer_1", "name": "店"}, lines, {}, "Asia/Shanghai",
+                                              charged).lstrip("\ufeff"))))
+    assert rows[4][0] == "r1" and rows[4][4] == "-100" and rows[4][6] == "-1000" and "bat_1" in rows[4][3]
+    assert rows[-1][4] == "50" and rows[-1][6] == "500"
+    html = to_html(batch, {"_id": "mer_1", "name": "店"}, lines, {}, "Asia/Shanghai", charged)
+    assert '<tr class="minus"><td class="id">r1</td>' in html and "-10.00" in html and "−100 积分" in html
