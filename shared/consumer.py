@@ -236,8 +236,23 @@ class ConsumerRunner:
 
     def _ensure_consumer(self) -> KafkaConsumer:
         if self._consumer is None:
+            # Subscribing before the topics exist (a worker that starts with the broker, before the topics
+            # are created) joins the group with no partitions, and kafka-python only notices the topics at
+            # its next metadata refresh, minutes later: wait for them instead (run() retries every second).
+            probe = KafkaConsumer(bootstrap_servers=self.consumer_opts["bootstrap_servers"],
+                                  client_id=f"{self.consumer_opts['client_id']}-probe")
+            try:
+                missing = set(self.topics) - probe.topics()
+            finally:
+                probe.close()
+            if missing:
+                raise TopicsMissing(f"topics not created yet: {sorted(missing)}")
             self._consumer = KafkaConsumer(*self.topics, **self.consumer_opts)
         return self._consumer
+
+
+class TopicsMissing(KafkaError):
+    """The consumer's topics do not exist yet."""
 
 
 class _Stopping(Exception):
