@@ -1,6 +1,7 @@
 """Application factory of the settlement service (gunicorn: `services.settlement.app:create_app()`)."""
 from __future__ import annotations
 
+from shared.auth import LIVE_PRINCIPAL, live_from_members
 from shared.config import Config
 from shared.web import service_app
 from services.settlement.api import blp
@@ -13,4 +14,7 @@ def create_app(config: Config | None = None):
                                description="商家结算 Merchant partners, points mall, till redemptions, "
                                            "settlement batches, statements and reconciliation.")
     app.extensions["bus"] = bootstrap(runtime)
+    # Members as the community service last announced them: staff taken off a shop, or a member deactivated,
+    # lose their powers here once the news arrives, not hours later when their token expires.
+    app.extensions[LIVE_PRINCIPAL] = live_from_members(runtime.db.members, trust_unknown=True)
     return app
