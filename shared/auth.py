@@ -1,6 +1,7 @@
 """Bearer tokens signed by the community service and verified by every service; role checks."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -85,6 +86,27 @@ def current_principal() -> Principal:
             principal = live(principal)
         g.principal = principal
     return principal
+
+
+def live_from_members(members, *, trust_unknown: bool):
+    """A LIVE_PRINCIPAL check over a collection of members ({_id, community_id, status, roles, merchant_id}):
+    the caller gets the roles and shop recorded now; an inactive member is refused (401). A member the
+    collection does not hold is refused too, unless `trust_unknown` (a read model that may not have heard of
+    a new member yet keeps the token's word for them)."""
+    def live(principal: Principal) -> Principal:
+        doc = members.find_one({"_id": principal.member_id}, {"community_id": 1, "status": 1, "roles": 1,
+                                                              "merchant_id": 1})
+        if doc is None or doc.get("community_id") != principal.community_id:
+            if trust_unknown:
+                return principal
+            raise Unauthorized("This token names no member of the community; please log in.",
+                               code="member_inactive")
+        if doc.get("status", "active") != "active":
+            raise Unauthorized("This membership is not active; please log in again.", code="member_inactive")
+        roles = tuple(r for r in doc.get("roles") or () if r in ROLES)
+        return dataclasses.replace(principal, roles=roles,
+                                   merchant_id=doc.get("merchant_id") if "merchant" in roles else None)
+    return live
 
 
 def authenticated(fn):

@@ -1,10 +1,9 @@
 """Application factory of the community service (gunicorn: `services.community.app:create_app()`)."""
 from __future__ import annotations
 
-from shared.auth import LIVE_PRINCIPAL
+from shared.auth import LIVE_PRINCIPAL, live_from_members
 from shared.config import Config
 from shared.web import service_app
-from services.community import views
 from services.community.api import blp
 from services.community.bootstrap import bootstrap
 from services.community.partners_api import blp as partners_blp
@@ -17,5 +16,5 @@ def create_app(config: Config | None = None):
     app.extensions["bus"] = bootstrap(runtime)
     # Community holds who is a member with which roles now: a demoted admin or a deactivated member loses
     # their powers here at once, whatever their token still says.
-    app.extensions[LIVE_PRINCIPAL] = lambda principal: views.live_principal(runtime.db, principal)
+    app.extensions[LIVE_PRINCIPAL] = live_from_members(runtime.db.members, trust_unknown=False)
     return app

@@ -1,11 +1,9 @@
 """Read-side queries of the community service (no unit of work needed)."""
 from __future__ import annotations
 
-import dataclasses
 import re
 
-from shared.auth import ROLES, Principal
-from shared.errors import NotFound, Unauthorized
+from shared.errors import NotFound
 from services.community.model import derive_handle
 
 
@@ -94,14 +92,3 @@ def partner_agreement(db, community_id: str, agreement_id: str) -> dict:
         raise NotFound(f"No partner agreement {agreement_id}. 没有这个互认协议。", code="unknown_agreement")
     return _with_communities(db, [doc])[0]
 
-
-def live_principal(db, principal: Principal) -> Principal:
-    """The caller with the roles and shop their membership has now (a token carries them as they were when
-    it was signed); a member who is gone or no longer active is refused."""
-    doc = db.members.find_one({"_id": principal.member_id, "community_id": principal.community_id},
-                              {"roles": 1, "status": 1, "merchant_id": 1})
-    if doc is None or doc.get("status", "active") != "active":
-        raise Unauthorized("This membership is not active; please log in again.", code="member_inactive")
-    roles = tuple(r for r in doc.get("roles", ()) if r in ROLES)
-    return dataclasses.replace(principal, roles=roles,
-                               merchant_id=doc.get("merchant_id") if "merchant" in roles else None)

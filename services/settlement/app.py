@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from shared.auth import LIVE_PRINCIPAL, live_from_members
 from shared.config import Config
 from shared.web import service_app
 from services.settlement.api import blp
@@ -18,4 +19,7 @@ def create_app(config: Config | None = None):
     # The statement page's stylesheet and Print script (static files: the gateway's CSP allows no inline script).
     app.register_blueprint(Blueprint("statement_assets", __name__, static_folder="static",
                                      static_url_path="/v1/assets"))
+    # Members as the community service last announced them: staff taken off a shop, or a member deactivated,
+    # lose their powers here once the news arrives, not hours later when their token expires.
+    app.extensions[LIVE_PRINCIPAL] = live_from_members(runtime.db.members, trust_unknown=True)
     return app

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.testing import wait_until
+
 MATRIX = Path(__file__).resolve().parents[3] / "docs" / "authz-matrix.md"
 SERVICES = ("community", "requests", "matching", "ledger", "settlement")
 # | service | `METHOD /path` (optional case) | cells… | self is |
@@ -86,6 +88,7 @@ def test_staff_who_left_the_shop_keep_no_power_over_it(world):
     """An admin takes the merchant role away (the shop stays recorded on the member): their next token must
     not let them see or cancel the shop's redemptions anywhere, the ledger included."""
     leaver = world.join("ex-staff", "merchant", merchant_id=world.m1)
+    old_token = {"Authorization": f"Bearer {world.token(leaver)}"}  # signed while they were staff
     world.ok("community", "patch", f"/v1/communities/{world.A}/members/{leaver}", world.admin_a,
              {"roles": ["resident"]})
     login = world.call("community", "post", "/v1/auth/login", None, {
@@ -104,6 +107,12 @@ def test_staff_who_left_the_shop_keep_no_power_over_it(world):
     assert world.snapshot() == before
     still = world.call("ledger", "get", f"/v1/transfers/{transfer}", world.alice).get_json()
     assert still["state"] == "pending"
+    # The token signed while they were staff: settlement, once it has heard of the change, refuses it too.
+    wait_until(lambda: world.svc["settlement"].db.members.find_one({"_id": leaver, "roles": ["resident"]}),
+               message="settlement hears the merchant role was taken away")
+    redemption = world.redemption()
+    assert [world.svc["settlement"].http.get(path, headers=old_token).status_code for path in (
+        f"/v1/merchants/{world.m1}/redemptions", f"/v1/redemptions/{redemption}")] == [403, 403]
 
 
 def test_a_role_taken_away_or_a_membership_ended_counts_at_once_in_the_community_service(world):
@@ -137,3 +146,8 @@ def test_a_role_taken_away_or_a_membership_ended_counts_at_once_in_the_community
             http.patch("/v1/members/me", json={"display_name": "还在"}, headers=leaver_token)]
     assert [(r.status_code, r.get_json()["code"]) for r in gone] == [(401, "member_inactive")] * 2
     assert world.snapshot() == before
+    # Settlement refuses them as soon as it has heard of the deactivation.
+    wait_until(lambda: world.svc["settlement"].db.members.find_one({"_id": leaver, "status": "inactive"}),
+               message="settlement hears of the deactivation")
+    mine = world.svc["settlement"].http.get("/v1/members/me/redemptions", headers=leaver_token)
+    assert (mine.status_code, mine.get_json()["code"]) == (401, "member_inactive")
