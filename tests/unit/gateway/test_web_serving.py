@@ -74,3 +74,14 @@ def test_an_unbuilt_app_says_how_to_build_it(tmp_path):
         assert answer.status_code == 503 and answer.get_json()["code"] == "web_not_built"
     finally:
         app.extensions["upstreams"].close()
+
+
+def test_scripts_are_gzipped_for_clients_that_accept_it(client):
+    import gzip
+
+    packed = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip" and packed.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.get_data()) == b"console.log('app')"
+    assert packed.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "javascript" in packed.mimetype
+    assert client.get("/assets/../index.html", headers={"Accept-Encoding": "gzip"}).status_code == 404
