@@ -106,3 +106,6 @@ def problem_responses(blp, *statuses: int):
                                   description=reasons.get(status, "Problem"))(fn)
         return fn
     return decorate
+
+
+ProblemDocumentSchema = ProblemSchema  # TODO(lead): fold at final merge

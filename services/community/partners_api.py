@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from shared.auth import current_principal, require_community
 from shared.mongo import utcnow
+from shared.schemas import ProblemDocumentSchema
 from shared.web import current_bus, current_db
 from services.community import commands, schemas, views
 
@@ -24,7 +25,7 @@ def _admin_community() -> str:
 
 def _document_errors(fn):
     for status, description in ERRORS.items():
-        fn = blp.alt_response(int(status), schema=schemas.ProblemDocumentSchema, description=description,
+        fn = blp.alt_response(int(status), schema=ProblemDocumentSchema, description=description,
                               content_type="application/problem+json")(fn)
     return fn
 

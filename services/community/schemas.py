@@ -275,13 +275,3 @@ class PartnerAgreementSchema(Schema):
     proposed_at = fields.DateTime()
     updated_at = fields.DateTime()
     history = fields.List(fields.Nested(PartnerStepSchema))
-
-
-class ProblemDocumentSchema(Schema):
-    """An application/problem+json error document (RFC 9457)."""
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    code = fields.String()

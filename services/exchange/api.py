@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from shared.auth import current_principal, require_community
 from shared.crossrate import convert
 from shared.mongo import utcnow
+from shared.schemas import ProblemDocumentSchema
 from shared.web import current_bus, current_db
 from services.exchange import commands, export, schemas, views
 from services.exchange.repository import line_from_doc
@@ -17,13 +18,18 @@ ERRORS = {401: "no or invalid bearer token", 403: "not an admin of a community o
           404: "no such trust line or clearing", 409: "nothing to clear", 422: "invalid arguments"}
 
 
-def _problems(*statuses: int):
+def problem_responses(blueprint: Blueprint, statuses: dict[int, str]):
+    """Document the application/problem+json answers of a route in the OpenAPI document."""
     def decorate(fn):
-        for status in statuses:
-            fn = blp.alt_response(status, schema=schemas.ProblemDocumentSchema, description=ERRORS[status],
-                                  content_type="application/problem+json")(fn)
+        for status, description in statuses.items():
+            fn = blueprint.alt_response(status, schema=ProblemDocumentSchema, description=description,
+                                        content_type="application/problem+json")(fn)
         return fn
     return decorate
+
+
+def _problems(*statuses: int):
+    return problem_responses(blp, {status: ERRORS[status] for status in statuses})
 
 
 def _admin_community() -> str:

@@ -14,6 +14,7 @@ from shared.errors import Forbidden
 from shared.mongo import utcnow
 from shared.web import current_bus, current_db
 from services.exchange import commands, schemas
+from services.exchange.api import problem_responses
 from services.exchange.federation import UNITS, CcUnauthorized, authenticate, response_trace
 from services.exchange.repository import NODES, node_from_doc, node_id
 
@@ -31,12 +32,8 @@ def _check_operator_key() -> None:
         raise Forbidden("Grafting needs the deployment's operator key. 需要部署运维密钥。", code="operator_key")
 
 
-def _problem_doc(fn):
-    for status, text in ((403, "no or wrong operator key"), (409, "this unit is already grafted"),
-                         (422, "invalid graft")):
-        fn = blp.alt_response(status, schema=schemas.ProblemDocumentSchema, description=text,
-                              content_type="application/problem+json")(fn)
-    return fn
+_problem_doc = problem_responses(blp, {403: "no or wrong operator key", 409: "this unit is already grafted",
+                                      422: "invalid graft"})
 
 
 @blp.post("/nodes")

@@ -59,16 +59,6 @@ class CrossTransferPostedSchema(Schema):
 
 
 # -- HTTP ---------------------------------------------------------------------------------------------
-class ProblemDocumentSchema(Schema):
-    """An application/problem+json error document (RFC 9457)."""
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    code = fields.String()
-
-
 class CommunityRefSchema(Schema):
     community_id = fields.String()
     code = fields.String(allow_none=True)
