@@ -31,6 +31,7 @@ def _check_operator_key() -> None:
 @blp.post("/communities")
 @blp.doc(security=[], parameters=[{"in": "header", "name": "X-Operator-Key", "required": True,
                                    "schema": {"type": "string"}, "description": "The deployment's operator key"}])
+@blp.alt_response(403, response="FORBIDDEN")
 @blp.arguments(schemas.CommunityCreateSchema())
 @blp.response(201, schemas.CommunityCreatedSchema)
 def create_community(body):
@@ -154,6 +155,7 @@ def _login_account() -> str:
 @limiter.limit("10/minute", key_func=_login_account)
 @limiter.limit("60/minute")
 @blp.doc(security=[])
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.arguments(schemas.LoginSchema())
 @blp.response(200, schemas.TokenSchema)
 def login(body):

@@ -19,6 +19,7 @@ def _ext(name: str):
 @blp.get("/requests/<request_id>/suggestions")
 @blp.arguments(schemas.LimitArgsSchema(), location="query")
 @blp.response(200, schemas.RequestSuggestionsSchema)
+@blp.alt_response(409, response="CONFLICT")
 @blp.doc(security=[{"bearer": []}])
 @authenticated
 def request_suggestions(args, request_id):

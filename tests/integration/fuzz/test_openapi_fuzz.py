@@ -8,6 +8,7 @@ a real community (so it gets past 401s into the handlers), with that community's
 paths that name them; a second, smaller pass is anonymous."""
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -26,10 +27,12 @@ from services.gateway.app import create_app as create_gateway
 
 SERVICES = ("community", "requests", "matching", "ledger", "settlement")
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-MAX_EXAMPLES = 15
-NEGATIVE_EXAMPLES = 8
-ANONYMOUS_EXAMPLES = 3
-THROUGH_GATEWAY_EXAMPLES = 4
+# FUZZ_SCALE=4 runs four times as many examples of each kind (a deeper run by hand; the suite keeps 1).
+_SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
+MAX_EXAMPLES = 15 * _SCALE
+NEGATIVE_EXAMPLES = 8 * _SCALE
+ANONYMOUS_EXAMPLES = 3 * _SCALE
+THROUGH_GATEWAY_EXAMPLES = 4 * _SCALE
 
 
 def _made(answer, key: str) -> str:
@@ -117,6 +120,7 @@ def _fuzz(stack, known: dict, service: str, token: str | None, max_examples: int
             unsatisfiable.append(operation.label)
         except Exception as exc:  # noqa: BLE001 - every failing operation is reported, not only the first
             failures[operation.label] = str(exc)[:3000]
+            print(f"\nFAILURE {operation.label}: " + str(exc)[:1500].replace("\n", " | "))
     assert operations > 0 and sum(statuses.values()) >= operations
     print(f"\n{service} ({'authenticated' if token else 'anonymous'}, {mode.value}"
           f"{', through the gateway' if gateway else ''}): {operations} operations, "
