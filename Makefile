@@ -82,6 +82,7 @@ WEB_SRC := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)
 
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20+ (Debian/Ubuntu: apt-get install -y nodejs npm)" >&2; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("error: Node.js " + process.version + " is too old for Vite 8; install Node.js 20.19+ (e.g. NodeSource, or Debian trixie nodejs)"); process.exit(1) }'
 	cd $(WEB) && npm ci --no-audit --no-fund
 	touch $@
 

@@ -98,9 +98,9 @@ class Site:
         assert made.status_code == 201, made.text
         person = {"name": name, "phone": phone, "password": "pass-word-1", "member_id": made.json()["member_id"]}
         person["token"] = self.login(phone, "pass-word-1")
-        wait_until(lambda: len(self.balances(person)) == 2, timeout=30, message=f"the ledger to open {name}'s accounts")
+        wait_until(lambda: len(self.balances(person)) == 2, timeout=90, message=f"the ledger to open {name}'s accounts")
         wait_until(lambda: self.dep.services["settlement"].db.members.find_one({"_id": person["member_id"]}),
-                   timeout=30, message=f"settlement to learn {name}")
+                   timeout=90, message=f"settlement to learn {name}")
         return person
 
     def balances(self, person: dict) -> dict:
@@ -125,7 +125,7 @@ class Site:
         points = self.balances(person)["PT"]["posted"]
         wait_until(lambda: self.dep.services["settlement"].db.ledger_accounts.find_one(
             {"owner_kind": "member", "owner_id": person["member_id"], "unit": "PT", "posted": points}),
-            timeout=30, message="settlement to see the member's points")
+            timeout=90, message="settlement to see the member's points")
         return points
 
     def shop(self, name: str, **terms) -> tuple[dict, dict]:
@@ -135,7 +135,7 @@ class Site:
         merchant = made.json()
         staff = self.member(f"{name}店员", roles=("merchant",), merchant_id=merchant["merchant_id"])
         wait_until(lambda: self.dep.services["ledger"].db.accounts.find_one(
-            {"owner_id": merchant["merchant_id"]}), timeout=30, message="the ledger to open the shop's account")
+            {"owner_id": merchant["merchant_id"]}), timeout=90, message="the ledger to open the shop's account")
         return merchant, staff
 
 
@@ -174,7 +174,7 @@ class Phone:
         self.site, self.who = site, who
         self.context = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=1, has_touch=True)
         self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.page.set_default_timeout(30_000)  # a loaded CI machine; nothing here is timed
         self.errors: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
@@ -218,7 +218,7 @@ class Phone:
     def text(self, test: str) -> str:
         return self.el(test).first.inner_text()
 
-    def until(self, check, refresh=True, timeout: float = 30.0, message: str = ""):
+    def until(self, check, refresh=True, timeout: float = 60.0, message: str = ""):
         """Reload the screen until check() holds (for what arrives through Kafka a moment later)."""
         deadline = time.monotonic() + timeout
         while True:

@@ -1,6 +1,8 @@
 """Two neighbours, each on their own phone, carry a help request from posting to completed."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from shared.testing import wait_until
 
 
@@ -61,6 +63,7 @@ def test_a_help_request_goes_from_posting_to_completed(site, phones):
 
     # Bob claims: the minutes are prefilled from the measured time (at least one).
     claim = b.el("claim-minutes").locator("input")
+    expect(claim).not_to_have_value("")
     assert int(claim.input_value()) >= 1
     claim.fill("5")
     b.tap("claim-submit")

@@ -79,9 +79,9 @@ def people(site):
                                                        "bill_fen": 2000, "pay_code": code})
         assert answer.status_code in (201, 422), answer.text
         return answer if answer.status_code == 201 else None
-    redeemed = wait_until(till, timeout=30, message="the pay code to reach settlement")
+    redeemed = wait_until(till, timeout=90, message="the pay code to reach settlement")
     wait_until(lambda: site.call("get", f"/settlement/v1/redemptions/{redeemed.json()['redemption_id']}",
-                                 token=staff["token"]).json()["state"] == "completed", timeout=30)
+                                 token=staff["token"]).json()["state"] == "completed", timeout=90)
     assert site.call("post", "/settlement/v1/sponsor-budget/top-ups", token=site.admin,
                      json={"amount_fen": 100_000, "reference": "街道赞助"}).status_code == 201
     batch = site.call("post", f"/settlement/v1/merchants/{merchant['merchant_id']}/batches", token=site.admin,
