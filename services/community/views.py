@@ -31,4 +31,3 @@ def member(db, community_id: str, member_id: str) -> dict:
     if doc is None:
         raise NotFound(f"No member {member_id} in this community.", code="unknown_member")
     return doc
-
