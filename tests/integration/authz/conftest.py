@@ -16,6 +16,7 @@ from services.ledger.model import member_account_id
 from shared.auth import Principal, issue_token
 from shared.testing import bearer, wait_until as _wait_until
 
+
 def wait_until(predicate, message: str = ""):
     """Events cross Kafka between services; consumers' first group join, on a busy machine, can be slow."""
     return _wait_until(predicate, timeout=120, message=message)
@@ -42,7 +43,6 @@ class Call:
     json: dict | Callable[[str], dict] | None = None
     query: dict | None = None
     self_id: str | None = None      # "self" is this member (default: alice)
-    headers: dict = dataclasses.field(default_factory=dict)
 
 
 class World:
@@ -53,7 +53,6 @@ class World:
         for name in SERVICES:
             dep.service(name, settings=UNLIMITED.get(name, {}))
         self.svc = dep.services
-        self.now = datetime.now(timezone.utc)
         self.phones: dict[str, str] = {}
         self.codes: dict[str, str] = {}
         self.roles: dict[str, tuple[str, ...]] = {}
@@ -347,8 +346,6 @@ def _deactivate(w: World) -> Call:
 def _request(w: World, state: str, verb: str, body=None, helper_acts: bool = False, real_helper=False) -> Call:
     helper = w.join(f"helper-{uuid.uuid4().hex[:4]}") if real_helper else None
     rid, helper = w.request_in(state, helper)
-    if callable(body):
-        body = body(rid)
     return Call(f"/v1/requests/{rid}/{verb}", json=body, self_id=helper if helper_acts else None)
 
 
@@ -356,6 +353,11 @@ def _code_for(w: World, state: str, verb: str) -> Call:
     rid, helper = w.request_in(state)
     code = w.ok("requests", "post", f"/v1/requests/{rid}/codes", w.alice)["code"]
     return Call(f"/v1/requests/{rid}/{verb}", json={"code": code}, self_id=helper)
+
+
+def _withdraw_offer(w: World) -> Call:
+    offer = w.ok("requests", "post", "/v1/offers", w.alice, {"category": "errands", "title": "修自行车", **w.window()})
+    return Call(f"/v1/offers/{offer['offer_id']}/withdraw")
 
 
 def _activity_call(w: World, verb: str, start: timedelta, signed_up: bool = False, body=None) -> Call:
@@ -423,8 +425,7 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         "category": "errands", "title": "可以帮忙取快递", **w.window()}),
     ("requests", "GET", "/v1/offers", ""): lambda w: Call("/v1/offers"),
     ("requests", "GET", "/v1/offers/{offer_id}", ""): lambda w: Call(f"/v1/offers/{w.offer}"),
-    ("requests", "POST", "/v1/offers/{offer_id}/withdraw", ""): lambda w: Call(
-        f"/v1/offers/{w.ok('requests', 'post', '/v1/offers', w.alice, {'category': 'errands', 'title': '修自行车', **w.window()})['offer_id']}/withdraw"),
+    ("requests", "POST", "/v1/offers/{offer_id}/withdraw", ""): _withdraw_offer,
     ("requests", "POST", "/v1/activities", ""): lambda w: Call("/v1/activities", json=lambda i: {
         "activity_type": "environment_cleanup", "title": "捡垃圾", "place": "小广场", "capacity": 10,
         **{k.replace("window_start", "starts_at").replace("window_end", "ends_at"): v
