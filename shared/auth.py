@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import jwt
 from flask import current_app, g, request
 
+from shared.config import DEV_OPERATOR_KEY
 from shared.errors import Forbidden, Unauthorized
 
 ROLES = ("resident", "organizer", "grid_worker", "admin", "merchant")
@@ -144,3 +146,12 @@ def require_community(community_id: str, *roles: str) -> Principal:
     if principal.community_id != community_id or (roles and not principal.has_role(*roles)):
         raise Forbidden("You can only act within your own community.", code="other_community")
     return principal
+
+
+def require_operator_key(act_zh: str, act_en: str) -> None:
+    """A deployment operator's act (creating a community, grafting onto a trunkward node) needs the service's
+    `<SERVICE>_OPERATOR_KEY` in `X-Operator-Key`, compared in constant time; anything else is 403 `operator_key`."""
+    expected = current_app.config["SERVICE_CONFIG"].setting("OPERATOR_KEY", DEV_OPERATOR_KEY)
+    given = request.headers.get("X-Operator-Key", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Forbidden(f"{act_zh}需要部署运维密钥。 {act_en} needs the deployment's operator key.", code="operator_key")

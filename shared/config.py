@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 # Development values, written in this repository: good only for a process nobody else can reach.
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_OPERATOR_KEY = "dev-operator-key"
+# Services with deployment-operator acts behind `X-Operator-Key` (<SERVICE>_OPERATOR_KEY): creating a community,
+# grafting this deployment onto a trunkward Credit Commons node.
+OPERATOR_KEY_SERVICES = ("community", "exchange")
 
 
 class InsecureConfig(RuntimeError):
@@ -80,8 +83,8 @@ def dev_secrets_in_use(config: Config) -> list[str]:
     if config.service != "gateway" and config.jwt_algorithm.upper().startswith("HS") \
             and config.jwt_secret == DEV_JWT_SECRET:
         found.append("JWT_SECRET")
-    if config.service == "community" and config.setting("OPERATOR_KEY", DEV_OPERATOR_KEY) == DEV_OPERATOR_KEY:
-        found.append("COMMUNITY_OPERATOR_KEY")
+    if config.service in OPERATOR_KEY_SERVICES and config.setting("OPERATOR_KEY", DEV_OPERATOR_KEY) == DEV_OPERATOR_KEY:
+        found.append(f"{config.service.upper()}_OPERATOR_KEY")
     return found
 
 

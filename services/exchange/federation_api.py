@@ -5,12 +5,11 @@ The /cc routes answer as the protocol's peers expect: `application/json` with `{
 failure (Komunitin's format); the same body also carries the problem fields (type, title, status, detail)."""
 from __future__ import annotations
 
-import hmac
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 
-from shared.errors import Forbidden
+from shared.auth import require_operator_key
 from shared.mongo import utcnow
 from shared.web import current_bus, current_db
 from services.exchange import commands, schemas
@@ -25,11 +24,6 @@ cc = Blueprint("creditcommons", __name__, url_prefix="/cc",
 WELCOME = "Welcome to the Credit Commons federation protocol."
 
 
-def _check_operator_key() -> None:
-    expected = current_app.config["SERVICE_CONFIG"].setting("OPERATOR_KEY", "dev-operator-key")
-    given = request.headers.get("X-Operator-Key", "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Forbidden("Grafting needs the deployment's operator key. 需要部署运维密钥。", code="operator_key")
 
 
 _problem_doc = problem_responses(blp, {403: "no or wrong operator key", 409: "this unit is already grafted",
@@ -42,7 +36,7 @@ _problem_doc = problem_responses(blp, {403: "no or wrong operator key", 409: "th
 @_problem_doc
 def graft(body):
     """Graft one unit of this deployment onto a trunkward node (deployment operators: X-Operator-Key)."""
-    _check_operator_key()
+    require_operator_key("联网挂接", "Grafting")
     return current_bus().handle(commands.GraftNode(at=utcnow(), **body))
 
 
@@ -51,7 +45,7 @@ def graft(body):
 @_problem_doc
 def list_nodes():
     """This deployment's grafts, with their current last-hash (deployment operators)."""
-    _check_operator_key()
+    require_operator_key("联网挂接", "Grafting")
     return list(current_db()[NODES].find().sort("_id", 1))
 
 

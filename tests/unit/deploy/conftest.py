@@ -43,6 +43,9 @@ def env_names_read() -> set[str]:
         for source in (ROOT / "services" / service).rglob("*.py"):
             names |= {f"{service.upper()}_{n}"
                       for n in re.findall(r"""\.setting\(\s*["']([A-Z0-9_]+)["']""", source.read_text())}
+    # shared.auth.require_operator_key reads <SERVICE>_OPERATOR_KEY for the services that name it.
+    operator = re.search(r"OPERATOR_KEY_SERVICES = \(([^)]*)\)", (ROOT / "shared" / "config.py").read_text()).group(1)
+    names |= {f"{s.upper()}_OPERATOR_KEY" for s in re.findall(r'"([a-z]+)"', operator)}
     spec = importlib.util.spec_from_file_location("_gw_upstreams", ROOT / "services" / "gateway" / "upstreams.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

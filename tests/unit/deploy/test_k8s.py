@@ -203,13 +203,13 @@ def test_every_image_gets_a_tag(base, roles):
 def test_the_local_overlay_supplies_what_the_base_leaves_to_operators(env_names):
     doc = kustomization(LOCAL)
     generated = {g["name"]: dict(item.split("=", 1) for item in g.get("literals", [])) for g in doc["secretGenerator"]}
-    assert set(generated) == {"timebank-secrets", "community-secrets"}
+    assert set(generated) == {"timebank-secrets", "community-secrets", "exchange-secrets"}
     for values in generated.values():
         assert not set(values) - env_names
     # Secrets come from git-ignored env files named after their secret, never from literals in the repository.
     env_files = {g["name"]: g.get("envs", []) for g in doc["secretGenerator"]}
-    assert env_files == {"timebank-secrets": ["timebank-secrets.env"], "community-secrets": ["community-secrets.env"]}
-    assert not {"JWT_SECRET", "COMMUNITY_OPERATOR_KEY"} & {k for v in generated.values() for k in v}
+    assert env_files == {name: [f"{name}.env"] for name in generated}
+    assert not {"JWT_SECRET", "COMMUNITY_OPERATOR_KEY", "EXCHANGE_OPERATOR_KEY"} & {k for v in generated.values() for k in v}
     ignored = (ROOT / ".gitignore").read_text()
     assert "k8s/overlays/local/*.env" in ignored
     config = {k: v for g in doc["configMapGenerator"] for k, v in (i.split("=", 1) for i in g["literals"])}
@@ -230,6 +230,7 @@ def test_kubectl_kustomize_builds(directory, tmp_path):
     copy = tmp_path / "k8s" / directory.relative_to(K8S)
     (tmp_path / "k8s" / "overlays" / "local" / "timebank-secrets.env").write_text("JWT_SECRET=0123abcd\n")
     (tmp_path / "k8s" / "overlays" / "local" / "community-secrets.env").write_text("COMMUNITY_OPERATOR_KEY=4567ef\n")
+    (tmp_path / "k8s" / "overlays" / "local" / "exchange-secrets.env").write_text("EXCHANGE_OPERATOR_KEY=89ab01\n")
     built = subprocess.run(["kubectl", "kustomize", str(copy)], capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
     docs = [d for d in yaml.safe_load_all(built.stdout) if d]
@@ -239,7 +240,7 @@ def test_kubectl_kustomize_builds(directory, tmp_path):
         # Generated secret names carry a hash; every reference must follow it.
         secrets = {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"}
         values = {k for d in docs if d["kind"] == "Secret" for k in d.get("data", {})}
-        assert {"JWT_SECRET", "COMMUNITY_OPERATOR_KEY", "MONGO_URL"} <= values
+        assert {"JWT_SECRET", "COMMUNITY_OPERATOR_KEY", "EXCHANGE_OPERATOR_KEY", "MONGO_URL"} <= values
         for d in docs:
             if d["kind"] == "Deployment":
                 for source in d["spec"]["template"]["spec"]["containers"][0]["envFrom"]:
