@@ -29,6 +29,7 @@ BUG_ATTEMPTS = 3
 # heartbeats for this long; 6 s is the broker's group.min.session.timeout.ms. A clean stop leaves at once.
 SESSION_TIMEOUT_MS = 6000
 HEARTBEAT_INTERVAL_MS = 2000
+RECONNECT_BACKOFF_MAX_MS = 3000
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ class ConsumerRunner:
             bootstrap_servers=config.kafka_bootstrap, group_id=config.topic(group),
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=200,
             client_id=f"{config.service}-{group}", isolation_level="read_committed",
-            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS)
+            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            # After a broker restart, reconnect within seconds, not kafka-python's default 30 s backoff cap.
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
         self.consumer_opts.update(consumer_opts)
         self.stop_event = threading.Event()
         self._consumer: KafkaConsumer | None = None

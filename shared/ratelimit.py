@@ -19,10 +19,11 @@ def _caller_key() -> str:
     return auth[-32:] if auth.lower().startswith("bearer ") else get_remote_address()
 
 
-def storage_settings(config) -> dict:
-    """Flask-Limiter settings (RATELIMIT_STORAGE_URI / _OPTIONS) for a service's Config."""
+def storage_settings(config, has_database: bool = True) -> dict:
+    """Flask-Limiter settings (RATELIMIT_STORAGE_URI / _OPTIONS) for a service's Config; a service without a
+    database of its own (the gateway, which limits nothing itself) counts in memory unless told otherwise."""
     uri = config.rate_limit_storage
-    if uri == MEMORY:
+    if uri == MEMORY or (not uri and not has_database):
         return {"RATELIMIT_STORAGE_URI": SWEPT_MEMORY, "RATELIMIT_STORAGE_OPTIONS": {}}
     if not uri or uri.startswith(("mongodb://", "mongodb+srv://")):
         return {"RATELIMIT_STORAGE_URI": uri or config.mongo_url, "RATELIMIT_STORAGE_OPTIONS": {

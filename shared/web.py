@@ -289,7 +289,7 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
         MAX_CONTENT_LENGTH=config.max_content_length,
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_HEADERS_ENABLED=True, **storage_settings(config),
+        RATELIMIT_HEADERS_ENABLED=True, **storage_settings(config, has_database=mongo_client is not None),
     )
     api = ProblemApi(app, spec_kwargs={"info": {"description": description or title},
                                        "security": [{"bearer": []}], "extra_plugins": [ProblemResponses(app)]})
