@@ -94,18 +94,20 @@ class ProblemSchema(Schema):
     correlation_id = fields.String(metadata={"description": "The request's correlation id (server errors)."})
 
 
-def problem_responses(blp, *statuses: int):
-    """Document `statuses` of an endpoint as problem+json answers in its OpenAPI operation."""
+def problem_responses(blp, *statuses, **_):
+    """Document an operation's own problem+json answers with what they mean *there* (`{409: "this unit is
+    already grafted"}`), on top of the generic ones `shared.web.ProblemResponses` gives every operation.
+    Takes statuses as ints (generic descriptions) or one dict of status → description."""
     from shared.web import PROBLEM_JSON
     reasons = {400: "Bad request", 401: "No or invalid bearer token", 403: "Not allowed",
                404: "Not found", 409: "Conflict", 422: "Invalid input", 429: "Too many requests"}
+    described = statuses[0] if len(statuses) == 1 and isinstance(statuses[0], dict) else \
+        {int(status): reasons.get(int(status), "Problem") for status in statuses}
 
     def decorate(fn):
-        for status in statuses:
-            fn = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON,
-                                  description=reasons.get(status, "Problem"))(fn)
+        for status, description in described.items():
+            fn = blp.alt_response(int(status), schema=ProblemSchema, content_type=PROBLEM_JSON,
+                                  description=description)(fn)
         return fn
     return decorate
 
-
-ProblemDocumentSchema = ProblemSchema  # TODO(lead): fold at final merge

@@ -167,3 +167,12 @@ def serve(app):
 def bearer(token: str, **headers) -> dict:
     """Authorization headers for a test request."""
     return {"Authorization": f"Bearer {token}", **headers}
+
+
+def openapi_response(spec: dict, operation: dict, status: int | str) -> dict:
+    """An operation's documented response for `status`, following a `$ref` to the document's components (the
+    shared problem responses are referenced by name)."""
+    response = operation["responses"][str(status)]
+    while "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response

@@ -2,12 +2,11 @@
 suspend, resume and end the agreements through which two communities honour each other's credits."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 
 from shared.auth import current_principal, require_community
 from shared.mongo import utcnow
-from shared.schemas import ProblemDocumentSchema
-from shared.web import current_bus, current_db
+from shared.schemas import problem_responses
+from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.community import commands, schemas, views
 
 blp = Blueprint("partners", __name__, url_prefix="/v1",
@@ -23,11 +22,7 @@ def _admin_community() -> str:
     return principal.community_id
 
 
-def _document_errors(fn):
-    for status, description in ERRORS.items():
-        fn = blp.alt_response(int(status), schema=ProblemDocumentSchema, description=description,
-                              content_type="application/problem+json")(fn)
-    return fn
+_document_errors = problem_responses(blp, ERRORS)
 
 
 def _agreement(community_id: str, agreement) -> dict:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from shared.auth import current_principal, require_community
 from shared.crossrate import convert
 from shared.mongo import utcnow
-from shared.schemas import ProblemDocumentSchema
-from shared.web import current_bus, current_db
+from shared.schemas import problem_responses
+from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.exchange import commands, export, schemas, views
 from services.exchange.repository import line_from_doc
 
@@ -17,15 +16,6 @@ blp = Blueprint("exchange", __name__, url_prefix="/v1",
 ERRORS = {401: "no or invalid bearer token", 403: "not an admin of a community of the trust line",
           404: "no such trust line or clearing", 409: "nothing to clear", 422: "invalid arguments"}
 
-
-def problem_responses(blueprint: Blueprint, statuses: dict[int, str]):
-    """Document the application/problem+json answers of a route in the OpenAPI document."""
-    def decorate(fn):
-        for status, description in statuses.items():
-            fn = blueprint.alt_response(status, schema=ProblemDocumentSchema, description=description,
-                                        content_type="application/problem+json")(fn)
-        return fn
-    return decorate
 
 
 def _problems(*statuses: int):

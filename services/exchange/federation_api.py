@@ -7,13 +7,12 @@ from __future__ import annotations
 
 
 from flask import jsonify, request
-from flask_smorest import Blueprint
 
 from shared.auth import require_operator_key
 from shared.mongo import utcnow
-from shared.web import current_bus, current_db
+from shared.schemas import problem_responses
+from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.exchange import commands, schemas
-from services.exchange.api import problem_responses
 from services.exchange.federation import UNITS, CcUnauthorized, authenticate, response_trace
 from services.exchange.repository import NODES, node_from_doc, node_id
 

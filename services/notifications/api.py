@@ -1,12 +1,11 @@
 """HTTP API of the notification centre (/v1): my notifications, newest first; mark them read."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 
 from shared.auth import authenticated, current_principal
 from shared.mongo import utcnow
 from shared.schemas import problem_responses
-from shared.web import current_bus, current_db
+from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.notifications import commands, schemas, views
 
 blp = Blueprint("notifications", __name__, url_prefix="/v1",
