@@ -57,7 +57,7 @@ class Gateway:
             raise DemoError(f"{method} /api/{path} answered {status}: {body.get('detail') or body.get('title')}")
         return body
 
-    def until(self, what: str, probe, timeout: float = 60.0, interval: float = 0.5):
+    def until(self, what: str, probe, timeout: float = 180.0, interval: float = 0.5):
         """Poll probe() until it returns something truthy (events take a moment to reach other services)."""
         deadline = time.monotonic() + timeout
         while True:
