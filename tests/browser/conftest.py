@@ -98,9 +98,9 @@ class Site:
         assert made.status_code == 201, made.text
         person = {"name": name, "phone": phone, "password": "pass-word-1", "member_id": made.json()["member_id"]}
         person["token"] = self.login(phone, "pass-word-1")
-        wait_until(lambda: len(self.balances(person)) == 2, timeout=90, message=f"the ledger to open {name}'s accounts")
+        wait_until(lambda: len(self.balances(person)) == 2, timeout=180, message=f"the ledger to open {name}'s accounts")
         wait_until(lambda: self.dep.services["settlement"].db.members.find_one({"_id": person["member_id"]}),
-                   timeout=90, message=f"settlement to learn {name}")
+                   timeout=180, message=f"settlement to learn {name}")
         return person
 
     def balances(self, person: dict) -> dict:
@@ -125,7 +125,7 @@ class Site:
         points = self.balances(person)["PT"]["posted"]
         wait_until(lambda: self.dep.services["settlement"].db.ledger_accounts.find_one(
             {"owner_kind": "member", "owner_id": person["member_id"], "unit": "PT", "posted": points}),
-            timeout=90, message="settlement to see the member's points")
+            timeout=180, message="settlement to see the member's points")
         return points
 
     def shop(self, name: str, **terms) -> tuple[dict, dict]:
@@ -135,7 +135,7 @@ class Site:
         merchant = made.json()
         staff = self.member(f"{name}店员", roles=("merchant",), merchant_id=merchant["merchant_id"])
         wait_until(lambda: self.dep.services["ledger"].db.accounts.find_one(
-            {"owner_id": merchant["merchant_id"]}), timeout=90, message="the ledger to open the shop's account")
+            {"owner_id": merchant["merchant_id"]}), timeout=180, message="the ledger to open the shop's account")
         return merchant, staff
 
 
