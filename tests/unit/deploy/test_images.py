@@ -32,14 +32,16 @@ def test_the_renderer_finds_the_same_services_and_roles_as_the_code(roles):
 
 
 def test_small_base_non_root_user_and_one_service_per_image():
-    stages = re.findall(r"^FROM (\S+)", DOCKERFILE, re.M)
-    assert stages and all(s == "${PYTHON_IMAGE}" for s in stages)
+    stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?", DOCKERFILE, re.M)
+    # Python stages, and one Node stage that only builds the web app's dist/.
+    assert stages and all(image == "${PYTHON_IMAGE}" for image, name in stages if name != "web")
+    assert ("${NODE_IMAGE}", "web") in stages and "COPY --from=web /web/dist" in DOCKERFILE
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in DOCKERFILE
     (user,) = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
     uid = int(user.split(":")[0])
     assert uid > 0 and "useradd" in DOCKERFILE and f"--uid {uid}" in DOCKERFILE
     assert re.search(r"^ARG SERVICE$", DOCKERFILE, re.M)
-    copies = re.findall(r"^COPY (?!--from)(?:--\S+ )?(\S+)", DOCKERFILE, re.M)
+    copies = re.findall(r"^COPY (?!--from)(?:--\S+ )?(\S+)", DOCKERFILE[DOCKERFILE.index("AS build"):], re.M)
     assert "services/${SERVICE}/" in copies and "services/" not in copies  # only this service's code
     assert copies.count("shared/") == 1  # the library goes in once, installed as a package
     assert "pip install --no-deps ." in DOCKERFILE
