@@ -1,6 +1,7 @@
 """Read-side queries of the requests service, with the privacy rules applied (no unit of work needed)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING
@@ -44,6 +45,13 @@ def request(db, principal: Principal, request_id: str, policy: Policy) -> dict:
     return request_view(doc, principal, policy)
 
 
+def words_in(q: str, *fields: str) -> dict:
+    """Every word of `q` somewhere in one of `fields`, as a substring, case-insensitive: Chinese has no spaces
+    between words, so 「取药」 must find 「帮忙取药」 (MongoDB's $text only matches whole space-separated words)."""
+    return {"$and": [{"$or": [{f: {"$regex": re.escape(word), "$options": "i"}} for f in fields]}
+                     for word in q.split()]}
+
+
 def browse(db, principal: Principal, args: dict, now: datetime, policy: Policy) -> dict:
     """Open requests of my community whose window is not over: by grid, category, unit, time window, text."""
     query: dict = {"community_id": principal.community_id, "status": "open", "window_end": {"$gt": now}}
@@ -54,8 +62,8 @@ def browse(db, principal: Principal, args: dict, now: datetime, policy: Policy) 
         query["window_end"] = {"$gt": max(now, args["starts_from"])}
     if args.get("ends_by"):
         query["window_start"] = {"$lt": args["ends_by"]}
-    if args.get("q"):
-        query["$text"] = {"$search": args["q"]}
+    if args.get("q", "").strip():
+        query.update(words_in(args["q"], "title", "description"))
     cursor = db[REQUESTS].find(query).sort([("window_start", ASCENDING), ("_id", ASCENDING)]) \
         .skip(args["offset"]).limit(args["limit"])
     return _page(cursor, db[REQUESTS].count_documents(query), args["limit"], args["offset"],
@@ -110,8 +118,8 @@ def offers(db, principal: Principal, args: dict, now: datetime) -> dict:
     for name in ("grid_id", "category"):
         if args.get(name):
             query[name] = args[name]
-    if args.get("q"):
-        query["$text"] = {"$search": args["q"]}
+    if args.get("q", "").strip():
+        query.update(words_in(args["q"], "title", "description"))
     cursor = db[OFFERS].find(query).sort([("created_at", DESCENDING), ("_id", ASCENDING)]) \
         .skip(args["offset"]).limit(args["limit"])
     return _page(cursor, db[OFFERS].count_documents(query), args["limit"], args["offset"], lambda d: d)

@@ -24,7 +24,8 @@ def test_browse_by_grid_category_time_text_and_pages(members, clock, window):
     dog = post(alice, window, category="pet_care", title="Walk my dog", grid_id="g1")
     maths = post(alice, lambda: window(hours=2, start_in=24), category="tutoring",
                  title="Maths homework for grade 5", description="fractions", grid_id="g2")
-    shop = post(bob, lambda: window(hours=3, start_in=2), category="errands", title="Pharmacy run", grid_id="g1")
+    shop = post(bob, lambda: window(hours=3, start_in=2), category="errands", title="Pharmacy run 帮忙取药",
+                grid_id="g1")
     taken = post(bob, window, title="Move a sofa")
     alice.post(f"/v1/requests/{taken}/accept")
 
@@ -33,6 +34,11 @@ def test_browse_by_grid_category_time_text_and_pages(members, clock, window):
     assert ids(carol.get("/v1/requests", category="tutoring")) == [maths]
     assert ids(carol.get("/v1/requests", q="homework")) == [maths]
     assert ids(carol.get("/v1/requests", q="fractions")) == [maths]
+    # Chinese is written without spaces: part of a phrase finds it; every word given must match.
+    assert ids(carol.get("/v1/requests", q="取药")) == [shop]
+    assert ids(carol.get("/v1/requests", q="pharmacy 取药")) == [shop]
+    assert ids(carol.get("/v1/requests", q="取药 homework")) == []
+    assert ids(carol.get("/v1/requests", q="a+b(")) == []  # regex characters are plain text
     later = (clock.now + timedelta(hours=12)).isoformat()
     assert ids(carol.get("/v1/requests", **{"from": later})) == [maths]
     assert ids(carol.get("/v1/requests", to=(clock.now + timedelta(hours=1)).isoformat())) == [dog]
