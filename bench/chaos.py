@@ -51,6 +51,7 @@ from pymongo import MongoClient  # noqa: E402
 from shared import topics  # noqa: E402
 from shared.devstack.fetch import ensure_all  # noqa: E402
 from shared.devstack.supervise import Layout, SupervisedStack  # noqa: E402
+from shared.testing import wait_until  # noqa: E402
 
 OPERATOR_KEY = "dev-operator-key"  # the stack binds 127.0.0.1 only, where the development key is allowed
 PIN = "chaos-pin-123"
@@ -108,16 +109,6 @@ class Client:
         return answer
 
 
-def wait_for(what: str, probe, timeout: float = 120.0, interval: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
 
 def _code(answer) -> str:
     return str(answer.get("code") or answer.get("detail", ""))[:60] if isinstance(answer, dict) else ""
@@ -148,9 +139,10 @@ class World:
         self.staff = self.join(2, ["merchant"], merchant_id=self.merchant_id)
         for member in self.residents:
             account = f"m:{self.cid}:{member['member_id']}:HOUR"
-            wait_for("the ledger to open accounts", lambda: self.gw.call(
+            wait_until(lambda: self.gw.call(
                 "POST", f"ledger/v1/admin/accounts/{account}/credit-limit", self.admin["token"],
-                {"credit_limit": 100_000}, key=f"{account}:limit")[0] == 200)
+                {"credit_limit": 100_000}, key=f"{account}:limit")[0] == 200,
+                       timeout=120, interval=0.3, message="the ledger to open accounts")
         self.earners = self.residents[:earners]
         for member in self.earners:  # 2 × 720 points: awards the organizer confirms
             for n in range(2):
@@ -241,14 +233,15 @@ class Load:
             elif status == "claimed":
                 record["claimed"] = True
                 try:  # a slow hop (Kafka or mongod coming back) only means another pass
-                    transfer = wait_for("the claim's pending transfer", lambda: next(
+                    transfer = wait_until(lambda: next(
                         (t for t in _items(self.gw.ok("GET", "ledger/v1/transfers/awaiting", r_tok))
-                         if (t.get("reference") or {}).get("id") == rid), None), timeout=60, interval=0.5)
+                         if (t.get("reference") or {}).get("id") == rid), None),
+                        timeout=60, interval=0.5, message="the claim's pending transfer")
                     self.gw.call("POST", f"ledger/v1/transfers/{transfer['transfer_id']}/confirm", r_tok,
                                  key=f"{op}:confirm")
-                    wait_for("the request to complete",
-                             lambda: self.gw.ok("GET", path, r_tok)["status"] == "completed", timeout=60, interval=0.5)
-                except RuntimeError as exc:
+                    wait_until(lambda: self.gw.ok("GET", path, r_tok)["status"] == "completed",
+                               timeout=60, interval=0.5, message="the request to complete")
+                except AssertionError as exc:  # wait_until's timeout
                     self.slow.append(f"claim {rid}: {exc}")
             elif status == "completed":
                 record["completed"] = True
@@ -269,9 +262,10 @@ class Load:
             self.refused[f"redemption {status} {_code(body)}"] += 1
             return
         rid = record["acked"] = body["redemption_id"]
-        transfer = wait_for("the redemption's pending transfer", lambda: next(
+        transfer = wait_until(lambda: next(
             (t for t in _items(self.gw.ok("GET", "ledger/v1/transfers/awaiting", member["token"]))
-             if (t.get("reference") or {}).get("id") == rid), None), timeout=180, interval=0.5)
+             if (t.get("reference") or {}).get("id") == rid), None),
+            timeout=180, interval=0.5, message="the redemption's pending transfer")
         status, _ = self.gw.call("POST", f"ledger/v1/transfers/{transfer['transfer_id']}/confirm", member["token"],
                                  key=f"{op}:confirm")
         record["confirmed"] = status == 200
@@ -433,8 +427,9 @@ def settle(layout: Layout, stack: SupervisedStack, timeout: float = 300) -> floa
     client = MongoClient(layout.mongo_url)
     try:
         dbs = [f"timebank_{s}" for s in layout.services if s != "gateway"]
-        wait_for("every outbox to drain", lambda: all(
-            client[db].outbox.count_documents({"sent": False}) == 0 for db in dbs), timeout=timeout, interval=1)
+        wait_until(lambda: all(
+            client[db].outbox.count_documents({"sent": False}) == 0 for db in dbs),
+            timeout=timeout, interval=1, message="every outbox to drain")
     finally:
         client.close()
     time.sleep(5)  # consumers apply what the relays just published
