@@ -6,5 +6,5 @@ export const URGENCIES = ['low', 'normal', 'high']
 export const SERVICE_CLASSES = ['ordinary', 'professional', 'high_risk']
 export const REQUEST_STATUSES = ['open', 'accepted', 'in_progress', 'claimed', 'completed', 'cancelled', 'expired',
   'disputed']
-export const REDEMPTION_STATES = ['requested', 'completed', 'declined', 'expired']
+export const REDEMPTION_STATES = ['requested', 'completed', 'declined', 'expired', 'reversed']
 export const PAGE = 10
