@@ -15,7 +15,10 @@ from shared.errors import Forbidden, Unprocessable
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-DEFAULT_SETTINGS = {"pending_ttl_days": 14, "bill_auto_confirm": False, "timezone": "Asia/Shanghai"}
+# hour_credit_limit_minutes: the mutual credit a member's HOUR account opens with (SPEC §4: 10 hours), so a
+# newcomer can receive help before giving any; the ledger reads it from CommunityCreated/Updated.
+DEFAULT_SETTINGS = {"pending_ttl_days": 14, "bill_auto_confirm": False, "timezone": "Asia/Shanghai",
+                    "hour_credit_limit_minutes": 600}
 PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 # A public handle (公开昵称号): how neighbours and partner communities find a member without a phone number.
 HANDLE = re.compile(r"^[a-z0-9_]{3,20}$")

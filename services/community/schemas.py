@@ -22,6 +22,9 @@ class SettingsSchema(Schema):
     pending_ttl_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=90))
     bill_auto_confirm = fields.Boolean()
     timezone = fields.String(validate=validate.Length(min=1, max=64))
+    hour_credit_limit_minutes = fields.Integer(strict=True, validate=validate.Range(min=0, max=100 * 60), metadata={
+        "description": "新成员时间账户的互助透支额度（分钟，默认 600 = 10 小时） / mutual credit of a new member's HOUR "
+                       "account, in minutes (default 600 = 10 h)"})
 
 
 class SlotSchema(Schema):

@@ -76,6 +76,26 @@ def test_events_reach_kafka_without_names_or_phone_numbers(svc):
     assert joined[0]["community_id"] == svc["cid"]
 
 
+def test_the_hour_credit_limit_of_new_members_is_a_community_setting(svc):
+    http, cid = svc["svc"].http, svc["cid"]
+    assert http.get(f"/v1/communities/{cid}", headers=svc["admin"]).json["settings"]["hour_credit_limit_minutes"] == 600
+    changed = http.patch(f"/v1/communities/{cid}", headers=svc["admin"],
+                         json={"settings": {"hour_credit_limit_minutes": 300}})
+    assert changed.status_code == 200, changed.json
+    assert changed.json["settings"]["hour_credit_limit_minutes"] == 300
+    assert changed.json["settings"]["pending_ttl_days"] == 14  # the other settings are kept
+    for bad in (-1, 100 * 60 + 1, "600", 1.5):
+        refused = http.patch(f"/v1/communities/{cid}", headers=svc["admin"],
+                             json={"settings": {"hour_credit_limit_minutes": bad}})
+        assert refused.status_code == 422 and refused.headers["Content-Type"] == "application/problem+json"
+    assert svc["svc"].db.communities.find_one({"_id": cid})["settings"]["hour_credit_limit_minutes"] == 300
+    # The ledger learns it from the event (a member who joins afterwards opens with 5 h of mutual credit).
+    wait_until(lambda: [e for e in svc["dep"].events(topics.COMMUNITY, "CommunityUpdated", key=cid)
+                        if e["payload"]["settings"]["hour_credit_limit_minutes"] == 300],
+               message="CommunityUpdated carrying the new limit")
+    http.patch(f"/v1/communities/{cid}", headers=svc["admin"], json={"settings": {"hour_credit_limit_minutes": 600}})
+
+
 def test_wrong_password_is_401_and_repeated_failures_lock_out(svc):
     http = svc["svc"].http
     body = {"community_code": "sunny-lane", "phone": "13900000009", "password": "wrong-one"}
