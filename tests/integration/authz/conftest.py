@@ -63,6 +63,7 @@ class World:
         for name in SERVICES:
             dep.service(name, settings=UNLIMITED.get(name, {}))
         self.svc = dep.services
+        wait_until(self._consumers_assigned, message="every consumer has all its partitions")
         self.phones: dict[str, str] = {}
         self.codes: dict[str, str] = {}
         self.roles: dict[str, tuple[str, ...]] = {}
@@ -115,6 +116,20 @@ class World:
         self._offsets = KafkaConsumer(bootstrap_servers=dep.kafka_bootstrap, enable_auto_commit=False)
         self.dirty = True
         self.targets: dict = {}  # the current concrete call of each operation
+
+    def _consumers_assigned(self) -> bool:
+        """Whether every service's consumer holds all the partitions of its topics. One that joined its group
+        while the broker had no partition metadata for a topic yet (a loaded machine) would wait for
+        kafka-python's five-minute metadata refresh before rejoining: ask for the refresh now instead."""
+        complete = True
+        for name in SERVICES:
+            runner = self.svc[name].consumer
+            if runner is None or runner.assigned >= len(runner.topics) * topics.PARTITIONS:
+                continue
+            complete = False
+            if runner._consumer is not None:
+                runner._consumer._client.cluster.request_update()
+        return complete
 
     # -- people and tokens ------------------------------------------------------------------------
     def _community(self, name: str) -> tuple[str, str]:
