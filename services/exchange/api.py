@@ -55,7 +55,8 @@ def get_trust_line(trust_line_id):
 @blp.response(200, schemas.QuoteSchema)
 @_problems(401, 404, 422)
 def quote(args, trust_line_id):
-    """What a cross payment would take and give at today's rate (any member of the two communities).
+    """What a cross payment would take and give at today's rate (any member of the two communities; the
+    headroom, which tells the net position, only to admins).
 
     `stated_by=payer`: the amount is what the payer pays (the payee's side is rounded down);
     `stated_by=payee`: the amount is what the payee receives (the payer's side is rounded up)."""
@@ -65,11 +66,14 @@ def quote(args, trust_line_id):
     payee = line.community_b if line.side(payer) == "a" else line.community_a
     c = convert(line.unit, args["amount"], args["stated_by"], line.point_value(payer), line.point_value(payee))
     net_after = line.position.net + (c.measure if payer == line.community_a else -c.measure)
-    return {"unit": line.unit, "payer_community": payer, "payee_community": payee,
-            "debit_amount": c.debit_amount, "credit_amount": c.credit_amount,
-            "payer_point_value_fen": c.payer_point_value_fen, "payee_point_value_fen": c.payee_point_value_fen,
-            "measure": c.measure, "headroom": line.headroom(),
-            "within_limit": line.status == "open" and abs(net_after) <= line.net_limit}
+    answer = {"unit": line.unit, "payer_community": payer, "payee_community": payee,
+              "debit_amount": c.debit_amount, "credit_amount": c.credit_amount,
+              "payer_point_value_fen": c.payer_point_value_fen, "payee_point_value_fen": c.payee_point_value_fen,
+              "measure": c.measure, "headroom": line.headroom(),
+              "within_limit": line.status == "open" and abs(net_after) <= line.net_limit}
+    # The headroom tells the line's net position: admins only, as in the list of lines.
+    return answer if principal.is_admin else {k: v for k, v in answer.items()
+                                              if k not in schemas.ADMIN_ONLY_LINE_FIELDS}
 
 
 @blp.post("/trust-lines/<trust_line_id>/clearings")

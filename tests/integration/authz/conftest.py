@@ -13,6 +13,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from services.ledger.model import member_account_id
+from shared import topics
 from shared.auth import Principal, issue_token
 from shared.testing import bearer, wait_until as _wait_until
 
@@ -22,10 +23,17 @@ def wait_until(predicate, message: str = ""):
     return _wait_until(predicate, timeout=120, message=message)
 
 
-SERVICES = ("community", "requests", "matching", "ledger", "settlement")
+SERVICES = ("community", "requests", "matching", "ledger", "settlement", "notifications", "exchange")
 IDENTITIES = ("anonymous", "self", "resident", "organizer", "grid_worker", "admin", "other_admin", "staff",
               "other_staff", "expired", "forged")
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
+PROBLEM = "application/problem+json"
+# Partner terms: an hour-only agreement for the ones the matrix acts on; the standing A–B one honours both units.
+HOUR_TERMS = [{"unit": "HOUR", "net_limit": 600}]
+BOTH_TERMS = HOUR_TERMS + [{"unit": "PT", "net_limit": 5000}]
+# Exchange is grafted for HOUR onto a trunkward node "trunk" with this agreed initial hash.
+GRAFT = {"unit": "HOUR", "peer_node_path": "trunk", "our_node_path": "trunk/authz", "url": "http://127.0.0.1:9/cc/HOUR",
+         "rate": "1", "last_hash": "authz-agreed-hash"}
 PASSWORD = "pass-word-123"
 ALICE_HOURS = 6000  # minutes of credit
 # Written by the services' own machinery on a timer, not by a request: the relay's lease heartbeat.
@@ -43,6 +51,8 @@ class Call:
     json: dict | Callable[[str], dict] | None = None
     query: dict | None = None
     self_id: str | None = None      # "self" is this member (default: alice)
+    headers: dict | None = None     # sent by every identity besides its Authorization (e.g. cc-node)
+    refusal: str = PROBLEM          # the media type of a refusal (the Credit Commons routes answer JSON)
 
 
 class World:
@@ -53,13 +63,16 @@ class World:
         for name in SERVICES:
             dep.service(name, settings=UNLIMITED.get(name, {}))
         self.svc = dep.services
+        wait_until(self._consumers_assigned, message="every consumer has all its partitions")
         self.phones: dict[str, str] = {}
         self.codes: dict[str, str] = {}
         self.roles: dict[str, tuple[str, ...]] = {}
         self.community_of: dict[str, str] = {}
         self.merchant_of: dict[str, str] = {}
+        self.admin_of: dict[str, str] = {}
         self.A, self.admin_a = self._community("A")
         self.B, self.admin_b = self._community("B")
+        self.C, self.admin_c = self._community("C")  # B's other partner: A's admin has no business with it
         self.grid = self.ok("community", "post", f"/v1/communities/{self.A}/grids", self.admin_a,
                             {"name": "一网格"})["grid_id"]
         wait_until(lambda: self.svc["settlement"].db.communities.find_one({"_id": self.B}),
@@ -89,13 +102,38 @@ class World:
                              {"category": "errands", "title": "帮忙取快递", **self.window()})["offer_id"]
         self.item = self.ok("settlement", "post", f"/v1/merchants/{self.m1}/items", self.stan,
                             {"name": "食用油 5L", "price_points": 10, "stock": 100_000})["item_id"]
+        # Exchange: A and B are partners (A proposed, B accepted), and so are B and C; HOUR is grafted.
+        self.agreement = self.partnership(self.A, self.B, BOTH_TERMS)
+        self.bc_agreement = self.partnership(self.B, self.C)
+        self.line, self.bc_line = f"tl:{self.agreement}:HOUR", f"tl:{self.bc_agreement}:HOUR"
+        self.clearing = self.clearing_of(self.line, self.A)
+        self.bc_clearing = self.clearing_of(self.bc_line, self.B)
+        self.ok("exchange", "post", "/v1/federation/nodes", None, GRAFT, **OPERATOR)
+        # Notifications: alice has some of her own (bills awaiting her confirmation).
+        wait_until(lambda: self.svc["notifications"].db.notifications.find_one({"member_id": self.alice}),
+                   message="alice has notifications")
         self._kafka = KafkaAdminClient(bootstrap_servers=dep.kafka_bootstrap)
         self._offsets = KafkaConsumer(bootstrap_servers=dep.kafka_bootstrap, enable_auto_commit=False)
         self.dirty = True
         self.targets: dict = {}  # the current concrete call of each operation
 
+    def _consumers_assigned(self) -> bool:
+        """Whether every service's consumer holds all the partitions of its topics. One that joined its group
+        while the broker had no partition metadata for a topic yet (a loaded machine) would wait for
+        kafka-python's five-minute metadata refresh before rejoining: ask for the refresh now instead."""
+        complete = True
+        for name in SERVICES:
+            runner = self.svc[name].consumer
+            if runner is None or runner.assigned >= len(runner.topics) * topics.PARTITIONS:
+                continue
+            complete = False
+            if runner._consumer is not None:
+                runner._consumer._client.cluster.request_update()
+        return complete
+
     # -- people and tokens ------------------------------------------------------------------------
     def _community(self, name: str) -> tuple[str, str]:
+        self.dirty = True  # every service hears of a new community
         made = self.svc["community"].http.post("/v1/communities", headers=OPERATOR, json={
             "code": f"authz-{name.lower()}-{uuid.uuid4().hex[:6]}", "name": f"社区{name}", "point_value_fen": 10,
             "admin": {"display_name": f"主任{name}", "phone": self.phone(f"admin_{name}"), "password": PASSWORD}})
@@ -105,7 +143,12 @@ class World:
         self.phones[admin] = self.phones.pop(f"admin_{name}")
         self.codes[community] = body["community"]["code"]
         self.roles[admin], self.community_of[admin] = ("admin",), community
+        self.admin_of[community] = admin
         return community, admin
+
+    def community(self) -> str:
+        """A fresh community with its admin (a new partner for every agreement the matrix changes)."""
+        return self._community(f"X{uuid.uuid4().hex[:6]}")[0]
 
     def phone(self, key: str) -> str:
         self.phones[key] = f"139{uuid.uuid4().int % 10**8:08d}"
@@ -143,12 +186,12 @@ class World:
                   "grid_worker": self.gwen, "admin": self.admin_a, "other_admin": self.admin_b,
                   "staff": self.stan, "other_staff": self.sam}
         if identity == "anonymous":
-            return {}
+            return dict(call.headers or {})
         if identity == "expired":
-            return bearer(self.token(self.alice, ttl=-120))
+            return {**bearer(self.token(self.alice, ttl=-120)), **(call.headers or {})}
         if identity == "forged":  # an admin token of community A signed with a key that is not the deployment's
-            return bearer(self.token(self.admin_a, secret="forged-" + uuid.uuid4().hex))
-        return bearer(self.token(people[identity]))
+            return {**bearer(self.token(self.admin_a, secret="forged-" + uuid.uuid4().hex)), **(call.headers or {})}
+        return {**bearer(self.token(people[identity])), **(call.headers or {})}
 
     # -- calling ----------------------------------------------------------------------------------
     def call(self, service: str, method: str, path: str, who: str | None, body=None, query=None, **headers):
@@ -274,6 +317,46 @@ class World:
         now = datetime.now(timezone.utc)
         return {"since": (now - timedelta(days=1)).isoformat(), "until": (now + timedelta(days=1)).isoformat()}
 
+    # -- partner communities and exchange ---------------------------------------------------------------
+    def propose(self, proposer: str, partner: str, units=HOUR_TERMS) -> str:
+        """A partner agreement `proposer`'s admin proposes to `partner` (left proposed)."""
+        return self.ok("community", "post", "/v1/partners", self.admin_of[proposer], {
+            "partner_code": self.codes[partner], "clearing_period": "weekly", "units": units})["agreement_id"]
+
+    def partnership(self, proposer: str, partner: str, units=HOUR_TERMS, *then: tuple[str, str]) -> str:
+        """An agreement `partner` accepted, then each (action, community) of `then` (e.g. suspended by one)."""
+        agreement = self.propose(proposer, partner, units)
+        for action, by in (("accept", partner), *then):
+            self.ok("community", "post", f"/v1/partners/{agreement}/{action}", self.admin_of[by])
+        return agreement
+
+    def cross_transfer(self, line: str, payer_community: str, payee_community: str, minutes: int = 30) -> None:
+        """A cross transfer of `minutes` posted on an HOUR trust line: CrossTransferPosted on ledger.events, as
+        the ledger publishes it (the contract in services/exchange/README.md), counted by the exchange."""
+        tid = "t_" + uuid.uuid4().hex[:12]
+        payer, payee = self.admin_of[payer_community], self.admin_of[payee_community]
+        self.dep.publish(topics.LEDGER, "CrossTransferPosted", {
+            "transfer_id": tid, "community_id": payer_community, "trust_line_id": line,
+            "agreement_id": line.split(":")[1], "unit": "HOUR", "workflow": "credit",
+            "payer_community": payer_community, "payee_community": payee_community,
+            "payer_id": payer, "payee_id": payee, "debit_amount": minutes, "credit_amount": minutes,
+            "payer_point_value_fen": None, "payee_point_value_fen": None, "measure": minutes, "rate_version": 1,
+            "debit_account": member_account_id(payer_community, payer, "HOUR"),
+            "payer_clearing_account": f"p:{payer_community}:{payee_community}:HOUR",
+            "payee_clearing_account": f"p:{payee_community}:{payer_community}:HOUR",
+            "credit_account": member_account_id(payee_community, payee, "HOUR"),
+            "posted_at": datetime.now(timezone.utc).isoformat()}, tid)
+        self.dirty = True
+        wait_until(lambda: self.svc["exchange"].db.position_entries.find_one({"_id": tid}), message="the exchange counts the cross transfer")
+
+    def clearing_of(self, line: str, by: str) -> str:
+        """A clearing of `line` (one cross transfer from `by`'s community) that `by`'s admin triggered."""
+        wait_until(lambda: self.svc["exchange"].db.trust_lines.find_one({"_id": line, "status": "open"}),
+                   message=f"the exchange opens {line}")
+        doc = self.svc["exchange"].db.trust_lines.find_one({"_id": line})
+        self.cross_transfer(line, by, doc["community_b"] if doc["community_a"] == by else doc["community_a"])
+        return self.ok("exchange", "post", f"/v1/trust-lines/{line}/clearings", self.admin_of[by])["clearing_id"]
+
     # -- quiet before a snapshot ----------------------------------------------------------------------
     def quiesce(self) -> None:
         """Wait until every outbox is published and every consumer has applied all it was sent, so the only
@@ -365,6 +448,13 @@ def _activity_call(w: World, verb: str, start: timedelta, signed_up: bool = Fals
     if signed_up:
         w.ok("requests", "post", f"/v1/activities/{aid}/signup", w.alice)
     return Call(f"/v1/activities/{aid}" + (f"/{verb}" if verb else ""), json=body)
+
+
+def _resume(w: World, by_partner: bool) -> Call:
+    """An active agreement between a fresh community and A, then suspended by A (or by the fresh partner)."""
+    partner = w.community()
+    agreement = w.partnership(partner, w.A, HOUR_TERMS, ("suspend", partner if by_partner else w.A))
+    return Call(f"/v1/partners/{agreement}/resume")
 
 
 def _suggestions(w: World) -> Call:
@@ -503,6 +593,39 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "GET", "/v1/merchants/{merchant_id}/report", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/report", query=w.period()),
     ("settlement", "GET", "/v1/reports/community", ""): lambda w: Call("/v1/reports/community", query=w.period()),
+    ("community", "GET", "/v1/directory", ""): lambda w: Call("/v1/directory", query={"ids": f"{w.alice},{w.bob}"}),
+    ("community", "GET", "/v1/partners", ""): lambda w: Call("/v1/partners"),
+    ("community", "POST", "/v1/partners", ""): lambda w: Call("/v1/partners", json={
+        "partner_code": w.codes[w.community()], "clearing_period": "weekly", "units": HOUR_TERMS}),
+    ("community", "GET", "/v1/partners/{agreement_id}", ""): lambda w: Call(f"/v1/partners/{w.agreement}"),
+    ("community", "POST", "/v1/partners/{agreement_id}/accept", ""): lambda w: Call(
+        f"/v1/partners/{w.propose(w.community(), w.A)}/accept"),
+    ("community", "POST", "/v1/partners/{agreement_id}/decline", ""): lambda w: Call(
+        f"/v1/partners/{w.propose(w.community(), w.A)}/decline"),
+    ("community", "POST", "/v1/partners/{agreement_id}/suspend", ""): lambda w: Call(
+        f"/v1/partners/{w.partnership(w.community(), w.A)}/suspend"),
+    ("community", "POST", "/v1/partners/{agreement_id}/resume", ""): lambda w: _resume(w, by_partner=False),
+    ("community", "POST", "/v1/partners/{agreement_id}/end", ""): lambda w: Call(
+        f"/v1/partners/{w.partnership(w.community(), w.A)}/end"),
+    # notifications
+    ("notifications", "GET", "/v1/notifications", ""): lambda w: Call("/v1/notifications"),
+    ("notifications", "POST", "/v1/notifications/read", ""): lambda w: Call("/v1/notifications/read",
+                                                                             json={"all": True}),
+    # exchange
+    ("exchange", "GET", "/v1/trust-lines", ""): lambda w: Call("/v1/trust-lines"),
+    ("exchange", "GET", "/v1/trust-lines/{trust_line_id}", ""): lambda w: Call(f"/v1/trust-lines/{w.line}"),
+    ("exchange", "GET", "/v1/trust-lines/{trust_line_id}/quote", ""): lambda w: Call(
+        f"/v1/trust-lines/{w.line}/quote", query={"payer_community": w.A, "amount": 60, "stated_by": "payer"}),
+    ("exchange", "POST", "/v1/trust-lines/{trust_line_id}/clearings", ""): lambda w: (
+        w.cross_transfer(w.line, w.A, w.B) or Call(f"/v1/trust-lines/{w.line}/clearings")),
+    ("exchange", "GET", "/v1/clearings", ""): lambda w: Call("/v1/clearings"),
+    ("exchange", "GET", "/v1/clearings/{clearing_id}", ""): lambda w: Call(f"/v1/clearings/{w.clearing}"),
+    ("exchange", "GET", "/v1/clearings/{clearing_id}/export.csv", ""): lambda w: Call(
+        f"/v1/clearings/{w.clearing}/export.csv"),
+    ("exchange", "POST", "/v1/federation/nodes", ""): lambda w: Call("/v1/federation/nodes",
+                                                                      json={**GRAFT, "unit": "PT"}),
+    ("exchange", "GET", "/v1/federation/nodes", ""): lambda w: Call("/v1/federation/nodes"),
+    ("exchange", "GET", "/cc/{unit}/", ""): lambda w: Call("/cc/HOUR/", refusal="application/json"),
     # extra rows: the same operations on the things where the rules are most precise
     ("community", "GET", "/v1/communities/{community_id}/members/{member_id}", "a member of another community"):
         lambda w: Call(f"/v1/communities/{w.A}/members/{w.admin_b}"),
@@ -526,6 +649,37 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions", "a member of another community"):
         lambda w: Call(f"/v1/merchants/{w.m1}/redemptions",
                        json={"member_id": w.admin_b, "points": 10, "bill_fen": 100_000}),
+    ("community", "GET", "/v1/directory", "a search by name or handle"): lambda w: Call(
+        "/v1/directory", query={"q": "alice"}),
+    ("community", "PATCH", "/v1/members/me", "a new handle"): lambda w: Call(
+        "/v1/members/me", json=lambda i: {"handle": f"hd_{uuid.uuid4().hex[:8]}"}),
+    ("community", "GET", "/v1/partners/{agreement_id}", "an agreement between two other communities"):
+        lambda w: Call(f"/v1/partners/{w.bc_agreement}"),
+    ("community", "POST", "/v1/partners/{agreement_id}/accept", "my community's own proposal"): lambda w: Call(
+        f"/v1/partners/{w.propose(w.A, w.community())}/accept"),
+    ("community", "POST", "/v1/partners/{agreement_id}/decline", "my community's own proposal"): lambda w: Call(
+        f"/v1/partners/{w.propose(w.A, w.community())}/decline"),
+    ("community", "POST", "/v1/partners/{agreement_id}/resume", "suspended by the partner"): lambda w: _resume(
+        w, by_partner=True),
+    ("community", "POST", "/v1/partners/{agreement_id}/end", "my community's own proposal"): lambda w: Call(
+        f"/v1/partners/{w.propose(w.A, w.community())}/end"),
+    ("community", "POST", "/v1/partners/{agreement_id}/end", "a proposal to my community"): lambda w: Call(
+        f"/v1/partners/{w.propose(w.community(), w.A)}/end"),
+    ("exchange", "GET", "/v1/trust-lines/{trust_line_id}", "a line between two other communities"): lambda w: Call(
+        f"/v1/trust-lines/{w.bc_line}"),
+    ("exchange", "GET", "/v1/trust-lines/{trust_line_id}/quote", "a line between two other communities"):
+        lambda w: Call(f"/v1/trust-lines/{w.bc_line}/quote",
+                       query={"payer_community": w.B, "amount": 60, "stated_by": "payer"}),
+    ("exchange", "POST", "/v1/trust-lines/{trust_line_id}/clearings", "a line between two other communities"):
+        lambda w: w.cross_transfer(w.bc_line, w.B, w.C) or Call(f"/v1/trust-lines/{w.bc_line}/clearings"),
+    ("exchange", "GET", "/v1/clearings/{clearing_id}", "a clearing between two other communities"): lambda w: Call(
+        f"/v1/clearings/{w.bc_clearing}"),
+    ("exchange", "GET", "/v1/clearings/{clearing_id}/export.csv", "a clearing between two other communities"):
+        lambda w: Call(f"/v1/clearings/{w.bc_clearing}/export.csv"),
+    ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node and last-hash"): lambda w: Call(
+        "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": GRAFT["last_hash"]}, refusal="application/json"),
+    ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node and a wrong last-hash"): lambda w: Call(
+        "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "not-our-head"}, refusal="application/json"),
 }
 
 

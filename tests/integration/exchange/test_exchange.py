@@ -227,6 +227,11 @@ def test_only_admins_and_bad_arguments_are_problems(world):
     assert seen.status_code == 200 and {x["unit"] for x in seen.json} == {"HOUR", "PT"}
     assert all("position" not in x and "net_limit" not in x and "rate" in x for x in seen.json)
     assert http.get(f"/v1/trust-lines/{world['pt']}", headers=resident).status_code == 403
+    # A resident may quote a payment, but not learn the line's position through the headroom.
+    quoted = http.get(f"/v1/trust-lines/{world['pt']}/quote", headers=resident,
+                      query_string={"payer_community": world["a"]["cid"], "amount": 7})
+    assert quoted.status_code == 200 and "headroom" not in quoted.json, quoted.json
+    assert quoted.json["debit_amount"] == 7 and isinstance(quoted.json["within_limit"], bool)
     assert http.post(f"/v1/trust-lines/{world['pt']}/clearings", headers=resident).status_code == 403
     assert http.get("/v1/trust-lines").status_code == 401
     assert http.get("/v1/trust-lines?status=weird", headers=world["a"]["admin"]).status_code == 422
