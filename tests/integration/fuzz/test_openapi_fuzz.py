@@ -22,10 +22,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from shared.config import Config
-from shared.testing import bearer, serve
+from shared.testing import bearer, serve, wait_until
 from services.gateway.app import create_app as create_gateway
 
-SERVICES = ("community", "requests", "matching", "ledger", "settlement")
+SERVICES = ("community", "requests", "matching", "ledger", "settlement", "exchange", "notifications")
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # FUZZ_SCALE=4 runs four times as many examples of each kind (a deeper run by hand; the suite keeps 1).
 _SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
@@ -44,14 +44,15 @@ def _made(answer, key: str) -> str:
 def known(full_stack) -> dict[str, str]:
     """Real ids for the paths that name something, so generated requests reach the handlers (not only 404s):
     the community and its resident, a grid, a request, an offer and an activity, a pending transfer and an
-    account, a merchant with an item."""
+    account, a merchant with an item, the partner agreement's trust line and its unit; and a notification waiting
+    for the admin (the resident's bill, which the admin is to confirm)."""
     s = full_stack
     now = datetime.now(timezone.utc)
     window = {"window_start": (now + timedelta(hours=2)).isoformat(),
               "window_end": (now + timedelta(days=3)).isoformat()}
     key = lambda: {"Idempotency-Key": str(uuid.uuid4())}  # noqa: E731
     ids = {"community_id": s.cid, "member_id": s.resident_id,
-           "account_id": f"m:{s.cid}:{s.resident_id}:HOUR"}
+           "account_id": f"m:{s.cid}:{s.resident_id}:HOUR", "trust_line_id": s.trust_line_id, "unit": "HOUR"}
     ids["grid_id"] = _made(s.http("community").post(f"/v1/communities/{s.cid}/grids", headers=bearer(s.admin),
                                                     json={"name": "一网格"}), "grid_id")
     ids["request_id"] = _made(s.http("requests").post("/v1/requests", headers=bearer(s.resident, **key()), json={
@@ -68,6 +69,10 @@ def known(full_stack) -> dict[str, str]:
     ids["item_id"] = _made(s.http("settlement").post(f"/v1/merchants/{ids['merchant_id']}/items",
                                                      headers=bearer(s.admin), json={
         "name": "大米 5kg", "price_points": 50, "stock": 5}), "item_id")
+    _made(s.http("ledger").post("/v1/transfers", headers=bearer(s.resident, **key()), json={
+        "workflow": "bill", "unit": "HOUR", "counterparty_id": s.admin_id, "amount": 20}), "transfer_id")
+    wait_until(lambda: s.services["notifications"].db.notifications.find_one({"member_id": s.admin_id}),
+               timeout=60, message="the admin's notification of the resident's bill")
     return ids
 
 
