@@ -33,6 +33,12 @@ MAX_EXAMPLES = 15 * _SCALE
 NEGATIVE_EXAMPLES = 8 * _SCALE
 ANONYMOUS_EXAMPLES = 3 * _SCALE
 THROUGH_GATEWAY_EXAMPLES = 4 * _SCALE
+OPERATOR = {"X-Operator-Key": "dev-operator-key"}
+GRAFT = {"unit": "HOUR", "peer_node_path": "trunk", "our_node_path": "trunk/harden-lane",
+         "url": "http://127.0.0.1:9/cc/HOUR/", "rate": "1", "last_hash": "trunk"}
+# The exchange's other credentials, sent with the admin's token: the deployment operator's key (federation
+# grafts) and the trunkward node's cc-node / last-hash (the Credit Commons endpoints of the grafted HOUR).
+CREDENTIALS = {"exchange": {**OPERATOR, "cc-node": GRAFT["peer_node_path"], "last-hash": GRAFT["last_hash"]}}
 
 
 def _made(answer, key: str) -> str:
@@ -69,6 +75,7 @@ def known(full_stack) -> dict[str, str]:
     ids["item_id"] = _made(s.http("settlement").post(f"/v1/merchants/{ids['merchant_id']}/items",
                                                      headers=bearer(s.admin), json={
         "name": "大米 5kg", "price_points": 50, "stock": 5}), "item_id")
+    assert s.http("exchange").post("/v1/federation/nodes", headers=OPERATOR, json=GRAFT).status_code == 201
     _made(s.http("ledger").post("/v1/transfers", headers=bearer(s.resident, **key()), json={
         "workflow": "bill", "unit": "HOUR", "counterparty_id": s.admin_id, "amount": 20}), "transfer_id")
     wait_until(lambda: s.services["notifications"].db.notifications.find_one({"member_id": s.admin_id}),
@@ -98,7 +105,7 @@ def _fuzz(stack, known: dict, service: str, token: str | None, max_examples: int
     else:
         schema = schemathesis.openapi.from_wsgi("/openapi.json", stack.services[service].app)
         call = {}
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Authorization": f"Bearer {token}", **CREDENTIALS.get(service, {})} if token else {}
     failures: dict[str, str] = {}
     statuses: dict[int, int] = {}
     unsatisfiable: list[str] = []
