@@ -29,6 +29,7 @@ class FullStack:
     resident: str = ""
     partner_cid: str = ""
     partner_admin: str = ""
+    agreement_id: str = ""
     trust_line_id: str = ""
     specs: dict = field(default_factory=dict)
 
@@ -84,7 +85,7 @@ def full_stack(infra) -> FullStack:
             "partner_code": "harden-partner", "clearing_period": "weekly",
             "units": [{"unit": "HOUR", "net_limit": 600}]})
         assert proposed.status_code == 201, proposed.get_json()
-        agreement = proposed.json["agreement_id"]
+        stack.agreement_id = agreement = proposed.json["agreement_id"]
         accepted = community.post(f"/v1/partners/{agreement}/accept", headers=bearer(stack.partner_admin))
         assert accepted.status_code == 200, accepted.get_json()
         stack.trust_line_id = f"tl:{agreement}:HOUR"

@@ -22,7 +22,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from shared.config import Config
-from shared.testing import bearer, serve, wait_until
+from shared import topics
+from shared.testing import bearer, cross_transfer_posted, serve, wait_until
 from services.gateway.app import create_app as create_gateway
 
 SERVICES = ("community", "requests", "matching", "ledger", "settlement", "exchange", "notifications")
@@ -50,7 +51,8 @@ def _made(answer, key: str) -> str:
 def known(full_stack) -> dict[str, str]:
     """Real ids for the paths that name something, so generated requests reach the handlers (not only 404s):
     the community and its resident, a grid, a request, an offer and an activity, a pending transfer and an
-    account, a merchant with an item, the partner agreement's trust line and its unit; and a notification waiting
+    account, a merchant with an item, the partner agreement's trust line, its unit and a clearing of a cross
+    transfer on it; and a notification waiting
     for the admin (the resident's bill, which the admin is to confirm)."""
     s = full_stack
     now = datetime.now(timezone.utc)
@@ -76,6 +78,16 @@ def known(full_stack) -> dict[str, str]:
                                                      headers=bearer(s.admin), json={
         "name": "大米 5kg", "price_points": 50, "stock": 5}), "item_id")
     assert s.http("exchange").post("/v1/federation/nodes", headers=OPERATOR, json=GRAFT).status_code == 201
+    # A cross transfer on the trust line, as the ledger publishes it, then cleared: a clearing record and its CSV.
+    quoted = s.http("exchange").get(f"/v1/trust-lines/{s.trust_line_id}/quote", headers=bearer(s.admin),
+                                    query_string={"payer_community": s.cid, "amount": 30})
+    assert quoted.status_code == 200, quoted.get_json()
+    s.dep.publish(topics.LEDGER, "CrossTransferPosted",
+                  cross_transfer_posted(quoted.json, s.trust_line_id, s.agreement_id, "t_fuzz_cross"), "t_fuzz_cross")
+    wait_until(lambda: s.http("exchange").get(f"/v1/trust-lines/{s.trust_line_id}", headers=bearer(s.admin))
+               .json["position"]["transfers"] == 1, timeout=60, message="the cross transfer on the trust line")
+    ids["clearing_id"] = _made(s.http("exchange").post(f"/v1/trust-lines/{s.trust_line_id}/clearings",
+                                                       headers=bearer(s.admin)), "clearing_id")
     _made(s.http("ledger").post("/v1/transfers", headers=bearer(s.resident, **key()), json={
         "workflow": "bill", "unit": "HOUR", "counterparty_id": s.admin_id, "amount": 20}), "transfer_id")
     wait_until(lambda: s.services["notifications"].db.notifications.find_one({"member_id": s.admin_id}),
