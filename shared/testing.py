@@ -176,3 +176,23 @@ def openapi_response(spec: dict, operation: dict, status: int | str) -> dict:
     while "$ref" in response:
         response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
     return response
+
+
+def cross_transfer_posted(quote: dict, trust_line_id: str, agreement_id: str, transfer_id: str,
+                          payer_id: str = "m_payer", payee_id: str = "m_payee") -> dict:
+    """The payload of ledger.events CrossTransferPosted for a cross-community transfer priced by the exchange's
+    `quote` (GET /v1/trust-lines/<id>/quote), as the ledger publishes it after posting (the contract)."""
+    from datetime import datetime, timezone
+    unit, payer, payee = trust_line_id.rsplit(":", 1)[1], quote["payer_community"], quote["payee_community"]
+    return {
+        "transfer_id": transfer_id, "community_id": payer, "trust_line_id": trust_line_id,
+        "agreement_id": agreement_id, "unit": unit, "workflow": "credit",
+        "payer_community": payer, "payee_community": payee, "payer_id": payer_id, "payee_id": payee_id,
+        "debit_amount": quote["debit_amount"], "credit_amount": quote["credit_amount"],
+        "payer_point_value_fen": quote["payer_point_value_fen"], "payee_point_value_fen": quote["payee_point_value_fen"],
+        "measure": quote["measure"], "rate_version": 1,
+        "debit_account": f"m:{payer}:{payer_id}:{unit}",
+        "payer_clearing_account": f"p:{payer}:{payee}:{unit}",
+        "payee_clearing_account": f"p:{payee}:{payer}:{unit}",
+        "credit_account": f"m:{payee}:{payee_id}:{unit}",
+        "posted_at": datetime.now(timezone.utc).isoformat()}

@@ -141,8 +141,12 @@ class ProblemResponses(BasePlugin):
             if view is not None and _rate_limited(view):
                 codes.add(429)
             responses = operation.setdefault("responses", {})
+            # flask-smorest keys the operation's own responses by int: one it documents itself (its meaning there,
+            # or another format) must not be shadowed by a generic "404" that wins when the keys become JSON.
+            own = {str(status) for status in responses}
             for code in sorted(codes):
-                responses.setdefault(str(code), http.HTTPStatus(code).name)
+                if str(code) not in own:
+                    responses[str(code)] = http.HTTPStatus(code).name
 
 
 def _rate_limited(view) -> bool:
@@ -249,12 +253,14 @@ def current_db():
 
 
 def openapi_document(service: str) -> dict:
-    """The OpenAPI document of a service's `/v1` API (its `services.<name>.api.blp`), built without a database
-    or broker, e.g. for tests that walk every operation."""
+    """The OpenAPI document of a service's API, built without a database or broker, e.g. for tests that walk
+    every operation: the blueprints its app serves (`services.<name>.app.BLUEPRINTS` where it serves more than
+    one, else `services.<name>.api.blp`)."""
     import importlib
     from shared.config import Config
-    blp = importlib.import_module(f"services.{service}.api").blp
-    app = create_service_app(Config.from_env(service, env={}), title=service, blueprints=[blp],
+    blueprints = getattr(importlib.import_module(f"services.{service}.app"), "BLUEPRINTS", None) \
+        or [importlib.import_module(f"services.{service}.api").blp]
+    app = create_service_app(Config.from_env(service, env={}), title=service, blueprints=blueprints,
                              readiness=lambda: ({}, 200))
     return app.test_client().get("/openapi.json").json
 

@@ -8,10 +8,12 @@ from services.community.api import blp
 from services.community.bootstrap import bootstrap
 from services.community.partners_api import blp as partners_blp
 
+BLUEPRINTS = (blp, partners_blp)  # everything the app serves, and its OpenAPI document lists
+
 
 def create_app(config: Config | None = None):
     """Build the Flask app with its own MongoDB client and message bus."""
-    app, runtime = service_app("community", config, title="Community service", blueprints=[blp, partners_blp],
+    app, runtime = service_app("community", config, title="Community service", blueprints=BLUEPRINTS,
                                description="Communities, grids (网格), members, roles, login and tokens.")
     app.extensions["bus"] = bootstrap(runtime)
     # Community holds who is a member with which roles now: a demoted admin or a deactivated member loses

@@ -104,7 +104,8 @@ def get_clearing(clearing_id):
 
 
 @blp.get("/clearings/<clearing_id>/export.csv")
-@blp.response(200, description="text/csv: the record, every transfer it netted and the totals")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="text/csv",
+              description="the record, every transfer it netted and the totals (UTF-8 with BOM)")
 @_problems(401, 403, 404)
 def export_clearing(clearing_id):
     """The clearing as CSV for spreadsheets (UTF-8 with BOM, zh-CN first with English)."""

@@ -73,9 +73,25 @@ def authenticated_node(unit: str):
     return authenticate(request.headers, node)
 
 
+# The protocol's own headers, and its own error format (application/json, not problem+json) for its refusals.
+CC_HEADERS = [{"in": "header", "name": name, "required": False, "schema": {"type": "string"},
+               "description": text} for name, text in (
+    ("cc-node", "the calling node's path: our trunkward node"),
+    ("last-hash", "the head of the hash chain we share with it"),
+    ("cc-node-trace", "the trace of nodes the request went through"))]
+
+
+def _cc_doc(view):
+    for status, text in ((401, "cc-node or last-hash missing or wrong, or this unit is not grafted"),
+                         (404, "no such unit on this node")):
+        view = cc.alt_response(status, schema=schemas.CcErrorSchema, content_type="application/json",
+                               description=f'Credit Commons error {{"errors": ["<message>"]}}: {text}')(view)
+    return cc.doc(parameters=CC_HEADERS)(view)
+
+
 @cc.get("/<unit>/")
 @cc.response(200, schemas.CcWelcomeSchema)
-@cc.alt_response(401, description='{"errors": ["<message>"]}: cc-node or last-hash missing or wrong')
+@_cc_doc
 def welcome(unit):
     """The authentication probe: 200 when `cc-node` names our trunkward node and `last-hash` is our head."""
     node = authenticated_node(unit)

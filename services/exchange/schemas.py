@@ -174,3 +174,15 @@ class NodeSchema(Schema):
 
 class CcWelcomeSchema(Schema):
     message = fields.String()
+
+
+class CcErrorSchema(Schema):
+    """A refusal on the /cc routes, in the Credit Commons dialect its peers parse (Komunitin's `errors` list),
+    carrying the problem fields too."""
+
+    errors = fields.List(fields.String(), required=True,
+                         metadata={"description": "what went wrong, as the protocol's peers read it"})
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)

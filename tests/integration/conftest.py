@@ -1,6 +1,7 @@
-"""A whole deployment for the tests that walk every service's OpenAPI document (hardening/ and fuzz/): the five
+"""A whole deployment for the tests that walk every service's OpenAPI document (hardening/ and fuzz/): the seven
 services in-process with their relays and consumers on the real Kafka and MongoDB, a real community made
-through the community API, its admin and a resident logged in."""
+through the community API, its admin and a resident logged in, and a partner community whose accepted agreement
+opened a trust line in the exchange."""
 from __future__ import annotations
 
 import time
@@ -10,9 +11,9 @@ import pytest
 
 from shared.testing import Deployment, bearer, wait_until
 
-SERVICES = ("community", "requests", "matching", "ledger", "settlement")
+SERVICES = ("community", "requests", "matching", "ledger", "settlement", "exchange", "notifications")
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
-ADMIN_PHONE, RESIDENT_PHONE, PIN = "13800000101", "13900000102", "246810"
+ADMIN_PHONE, RESIDENT_PHONE, PARTNER_PHONE, PIN = "13800000101", "13900000102", "13800000103", "246810"
 # The fuzzer and the hardening walk send many requests per token: limits are not what they test.
 UNLIMITED = {"LEDGER_MONEY_RATE_LIMIT": "1000000/minute", "SETTLEMENT_MONEY_RATE_LIMIT": "1000000/minute"}
 
@@ -26,6 +27,10 @@ class FullStack:
     resident_id: str = ""
     admin: str = ""
     resident: str = ""
+    partner_cid: str = ""
+    partner_admin: str = ""
+    agreement_id: str = ""
+    trust_line_id: str = ""
     specs: dict = field(default_factory=dict)
 
     def http(self, service: str):
@@ -69,14 +74,31 @@ def full_stack(infra) -> FullStack:
         ledger = services["ledger"].db
         wait_until(lambda: ledger.accounts.count_documents({"community_id": stack.cid, "kind": "member"}) >= 4,
                    timeout=60, message="the members' ledger accounts")
+        # A partner community and an accepted agreement: the exchange opens an HOUR trust line between the two.
+        partner = community.post("/v1/communities", headers=OPERATOR, json={
+            "code": "harden-partner", "name": "加固伙伴社区", "point_value_fen": 5,
+            "admin": {"display_name": "钱主任", "phone": PARTNER_PHONE, "password": PIN}})
+        assert partner.status_code == 201, partner.get_json()
+        stack.partner_cid = partner.json["community"]["community_id"]
+        stack.partner_admin = _login(community, PARTNER_PHONE, "harden-partner")
+        proposed = community.post("/v1/partners", headers=bearer(stack.admin), json={
+            "partner_code": "harden-partner", "clearing_period": "weekly",
+            "units": [{"unit": "HOUR", "net_limit": 600}]})
+        assert proposed.status_code == 201, proposed.get_json()
+        stack.agreement_id = agreement = proposed.json["agreement_id"]
+        accepted = community.post(f"/v1/partners/{agreement}/accept", headers=bearer(stack.partner_admin))
+        assert accepted.status_code == 200, accepted.get_json()
+        stack.trust_line_id = f"tl:{agreement}:HOUR"
+        wait_until(lambda: services["exchange"].db.trust_lines.find_one({"_id": stack.trust_line_id}),
+                   timeout=60, message="the partner agreement's trust line")
         stack.specs = {name: stack.http(name).get("/openapi.json").json for name in SERVICES}
         yield stack
     finally:
         dep.close()
 
 
-def _login(community, phone: str) -> str:
-    answer = community.post("/v1/auth/login", json={"community_code": "harden-lane", "phone": phone,
+def _login(community, phone: str, code: str = "harden-lane") -> str:
+    answer = community.post("/v1/auth/login", json={"community_code": code, "phone": phone,
                                                     "password": PIN})
     assert answer.status_code == 200, answer.get_json()
     return answer.json["token"]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared import topics
-from shared.testing import bearer, wait_until
+from shared.testing import bearer, cross_transfer_posted, wait_until
 from services.exchange import scheduler
 from services.exchange.bootstrap import bootstrap
 
@@ -67,20 +67,8 @@ def quote(world, tl: str, payer: str, amount: int, stated_by: str) -> dict:
 def post_cross(world, tl: str, q: dict, transfer_id: str | None = None, event_id: str | None = None) -> str:
     """Publish CrossTransferPosted as the ledger does after posting a confirmed cross transfer."""
     transfer_id = transfer_id or "t_" + uuid.uuid4().hex[:12]
-    unit = tl.rsplit(":", 1)[1]
-    world["dep"].publish(topics.LEDGER, "CrossTransferPosted", {
-        "transfer_id": transfer_id, "community_id": q["payer_community"], "trust_line_id": tl,
-        "agreement_id": world["aid"], "unit": unit, "workflow": "credit",
-        "payer_community": q["payer_community"], "payee_community": q["payee_community"],
-        "payer_id": "m_payer", "payee_id": "m_payee",
-        "debit_amount": q["debit_amount"], "credit_amount": q["credit_amount"],
-        "payer_point_value_fen": q["payer_point_value_fen"], "payee_point_value_fen": q["payee_point_value_fen"],
-        "measure": q["measure"], "rate_version": 1,
-        "debit_account": f"m:{q['payer_community']}:m_payer:{unit}",
-        "payer_clearing_account": f"p:{q['payer_community']}:{q['payee_community']}:{unit}",
-        "payee_clearing_account": f"p:{q['payee_community']}:{q['payer_community']}:{unit}",
-        "credit_account": f"m:{q['payee_community']}:m_payee:{unit}",
-        "posted_at": datetime.now(timezone.utc).isoformat()}, transfer_id, event_id)
+    world["dep"].publish(topics.LEDGER, "CrossTransferPosted",
+                         cross_transfer_posted(q, tl, world["aid"], transfer_id), transfer_id, event_id)
     return transfer_id
 
 

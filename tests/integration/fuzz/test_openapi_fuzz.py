@@ -22,10 +22,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from shared.config import Config
-from shared.testing import bearer, serve
+from shared import topics
+from shared.testing import bearer, cross_transfer_posted, serve, wait_until
 from services.gateway.app import create_app as create_gateway
 
-SERVICES = ("community", "requests", "matching", "ledger", "settlement")
+SERVICES = ("community", "requests", "matching", "ledger", "settlement", "exchange", "notifications")
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # FUZZ_SCALE=4 runs four times as many examples of each kind (a deeper run by hand; the suite keeps 1).
 _SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
@@ -33,6 +34,12 @@ MAX_EXAMPLES = 15 * _SCALE
 NEGATIVE_EXAMPLES = 8 * _SCALE
 ANONYMOUS_EXAMPLES = 3 * _SCALE
 THROUGH_GATEWAY_EXAMPLES = 4 * _SCALE
+OPERATOR = {"X-Operator-Key": "dev-operator-key"}
+GRAFT = {"unit": "HOUR", "peer_node_path": "trunk", "our_node_path": "trunk/harden-lane",
+         "url": "http://127.0.0.1:9/cc/HOUR/", "rate": "1", "last_hash": "trunk"}
+# The exchange's other credentials, sent with the admin's token: the deployment operator's key (federation
+# grafts) and the trunkward node's cc-node / last-hash (the Credit Commons endpoints of the grafted HOUR).
+CREDENTIALS = {"exchange": {**OPERATOR, "cc-node": GRAFT["peer_node_path"], "last-hash": GRAFT["last_hash"]}}
 
 
 def _made(answer, key: str) -> str:
@@ -44,14 +51,16 @@ def _made(answer, key: str) -> str:
 def known(full_stack) -> dict[str, str]:
     """Real ids for the paths that name something, so generated requests reach the handlers (not only 404s):
     the community and its resident, a grid, a request, an offer and an activity, a pending transfer and an
-    account, a merchant with an item."""
+    account, a merchant with an item, the partner agreement's trust line, its unit and a clearing of a cross
+    transfer on it; and a notification waiting
+    for the admin (the resident's bill, which the admin is to confirm)."""
     s = full_stack
     now = datetime.now(timezone.utc)
     window = {"window_start": (now + timedelta(hours=2)).isoformat(),
               "window_end": (now + timedelta(days=3)).isoformat()}
     key = lambda: {"Idempotency-Key": str(uuid.uuid4())}  # noqa: E731
     ids = {"community_id": s.cid, "member_id": s.resident_id,
-           "account_id": f"m:{s.cid}:{s.resident_id}:HOUR"}
+           "account_id": f"m:{s.cid}:{s.resident_id}:HOUR", "trust_line_id": s.trust_line_id, "unit": "HOUR"}
     ids["grid_id"] = _made(s.http("community").post(f"/v1/communities/{s.cid}/grids", headers=bearer(s.admin),
                                                     json={"name": "一网格"}), "grid_id")
     ids["request_id"] = _made(s.http("requests").post("/v1/requests", headers=bearer(s.resident, **key()), json={
@@ -68,6 +77,21 @@ def known(full_stack) -> dict[str, str]:
     ids["item_id"] = _made(s.http("settlement").post(f"/v1/merchants/{ids['merchant_id']}/items",
                                                      headers=bearer(s.admin), json={
         "name": "大米 5kg", "price_points": 50, "stock": 5}), "item_id")
+    assert s.http("exchange").post("/v1/federation/nodes", headers=OPERATOR, json=GRAFT).status_code == 201
+    # A cross transfer on the trust line, as the ledger publishes it, then cleared: a clearing record and its CSV.
+    quoted = s.http("exchange").get(f"/v1/trust-lines/{s.trust_line_id}/quote", headers=bearer(s.admin),
+                                    query_string={"payer_community": s.cid, "amount": 30})
+    assert quoted.status_code == 200, quoted.get_json()
+    s.dep.publish(topics.LEDGER, "CrossTransferPosted",
+                  cross_transfer_posted(quoted.json, s.trust_line_id, s.agreement_id, "t_fuzz_cross"), "t_fuzz_cross")
+    wait_until(lambda: s.http("exchange").get(f"/v1/trust-lines/{s.trust_line_id}", headers=bearer(s.admin))
+               .json["position"]["transfers"] == 1, timeout=60, message="the cross transfer on the trust line")
+    ids["clearing_id"] = _made(s.http("exchange").post(f"/v1/trust-lines/{s.trust_line_id}/clearings",
+                                                       headers=bearer(s.admin)), "clearing_id")
+    _made(s.http("ledger").post("/v1/transfers", headers=bearer(s.resident, **key()), json={
+        "workflow": "bill", "unit": "HOUR", "counterparty_id": s.admin_id, "amount": 20}), "transfer_id")
+    wait_until(lambda: s.services["notifications"].db.notifications.find_one({"member_id": s.admin_id}),
+               timeout=60, message="the admin's notification of the resident's bill")
     return ids
 
 
@@ -93,7 +117,7 @@ def _fuzz(stack, known: dict, service: str, token: str | None, max_examples: int
     else:
         schema = schemathesis.openapi.from_wsgi("/openapi.json", stack.services[service].app)
         call = {}
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Authorization": f"Bearer {token}", **CREDENTIALS.get(service, {})} if token else {}
     failures: dict[str, str] = {}
     statuses: dict[int, int] = {}
     unsatisfiable: list[str] = []

@@ -16,7 +16,7 @@ import pytest
 from shared.testing import bearer
 from shared.web import openapi_document
 
-SERVICES = ("community", "requests", "matching", "ledger", "settlement")  # as the full_stack fixture runs them
+SERVICES = ("community", "requests", "matching", "ledger", "settlement", "exchange", "notifications")  # as the full_stack fixture runs them
 
 DEEP = "[" * 1000 + "]" * 1000
 BAD_DATES = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00"]
