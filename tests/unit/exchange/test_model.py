@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.errors import Conflict, Forbidden, Unprocessable
-from services.exchange.model import Position, TrustLine, add_period, lines_of_agreement
+from services.exchange.model import Position, add_period, lines_of_agreement
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 ACCEPTED = {"agreement_id": "pa_1", "proposer_id": "cA", "partner_id": "cB", "clearing_period": "weekly",
