@@ -148,6 +148,11 @@ def require_community(community_id: str, *roles: str) -> Principal:
     return principal
 
 
+def admin_community() -> str:
+    """The community of a caller who must be its admin (403 `other_community` for anyone else)."""
+    return require_community(current_principal().community_id, "admin").community_id
+
+
 def require_operator_key(act_zh: str, act_en: str) -> None:
     """A deployment operator's act (creating a community, grafting onto a trunkward node) needs the service's
     `<SERVICE>_OPERATOR_KEY` in `X-Operator-Key`, compared in constant time; anything else is 403 `operator_key`."""

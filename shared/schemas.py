@@ -94,15 +94,10 @@ class ProblemSchema(Schema):
     correlation_id = fields.String(metadata={"description": "The request's correlation id (server errors)."})
 
 
-def problem_responses(blp, *statuses, **_):
+def problem_responses(blp, described: dict):
     """Document an operation's own problem+json answers with what they mean *there* (`{409: "this unit is
-    already grafted"}`), on top of the generic ones `shared.web.ProblemResponses` gives every operation.
-    Takes statuses as ints (generic descriptions) or one dict of status → description."""
+    already grafted"}`); `shared.web.ProblemResponses` already gives every operation the generic ones."""
     from shared.web import PROBLEM_JSON
-    reasons = {400: "Bad request", 401: "No or invalid bearer token", 403: "Not allowed",
-               404: "Not found", 409: "Conflict", 422: "Invalid input", 429: "Too many requests"}
-    described = statuses[0] if len(statuses) == 1 and isinstance(statuses[0], dict) else \
-        {int(status): reasons.get(int(status), "Problem") for status in statuses}
 
     def decorate(fn):
         for status, description in described.items():

@@ -94,7 +94,7 @@ class ServiceBlueprint(SmorestBlueprint):
 
 
 # What the OpenAPI documents say each operation can answer besides its own responses (see ProblemResponses).
-_PROBLEM_DESCRIPTIONS = {
+PROBLEM_DESCRIPTIONS = {
     400: "Malformed request: JSON that is not JSON, nested too deep or with an out-of-range number; bad cursor",
     401: "No valid bearer token",
     403: "The caller may not do this",
@@ -164,7 +164,7 @@ class ProblemApi(Api):
     def _register_responses(self):
         """The responses operations refer to by status name (`BAD_REQUEST`, `CONFLICT`…): errors are problem+json."""
         for status in http.HTTPStatus:
-            response = {"description": _PROBLEM_DESCRIPTIONS.get(status.value, status.phrase)}
+            response = {"description": PROBLEM_DESCRIPTIONS.get(status.value, status.phrase)}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)

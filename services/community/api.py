@@ -9,7 +9,7 @@ from shared.auth import (Principal, current_principal, issue_token, require_comm
                          require_operator_key)
 from shared.errors import Unauthorized
 from shared.ratelimit import limiter
-from shared.schemas import PageArgsSchema, problem_responses
+from shared.schemas import PageArgsSchema
 from shared.web import current_bus, current_db
 from services.community import commands, schemas, views
 
@@ -166,7 +166,6 @@ def login(body):
 @blp.get("/directory")
 @blp.arguments(schemas.DirectoryArgsSchema(), location="query")
 @blp.response(200, schemas.DirectorySchema)
-@problem_responses(blp, 401, 422)
 @blp.doc(security=[{"bearer": []}])
 def directory(args):
     """Display names, grids and handles of members of my own community, never phone numbers.

@@ -3,7 +3,7 @@ suspend, resume and end the agreements through which two communities honour each
 from __future__ import annotations
 
 
-from shared.auth import current_principal, require_community
+from shared.auth import admin_community
 from shared.mongo import utcnow
 from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
@@ -15,11 +15,6 @@ ERRORS = {"403": "not an admin of a community of the agreement", "404": "no such
           "409": "the agreement's state does not allow this, or the pair already has a live agreement",
           "422": "invalid terms"}
 
-
-def _admin_community() -> str:
-    principal = current_principal()
-    require_community(principal.community_id, "admin")
-    return principal.community_id
 
 
 _document_errors = problem_responses(blp, ERRORS)
@@ -35,7 +30,7 @@ def _agreement(community_id: str, agreement) -> dict:
 @_document_errors
 def propose(body):
     """Propose a partner agreement to another community (by its code): units, net limits, rate basis."""
-    community_id = _admin_community()
+    community_id = admin_community()
     agreement = current_bus().handle(commands.ProposePartnership(
         community_id, body["partner_code"], body["units"], body["clearing_period"], utcnow()))
     return _agreement(community_id, agreement)
@@ -47,7 +42,7 @@ def propose(body):
 @_document_errors
 def list_agreements(args):
     """My community's agreements; `direction=incoming&state=proposed` lists the proposals awaiting my answer."""
-    return views.partner_agreements(current_db(), _admin_community(), args["direction"], args.get("state"))
+    return views.partner_agreements(current_db(), admin_community(), args["direction"], args.get("state"))
 
 
 @blp.get("/partners/<agreement_id>")
@@ -55,7 +50,7 @@ def list_agreements(args):
 @_document_errors
 def get_agreement(agreement_id):
     """One agreement of my community, with its history."""
-    return views.partner_agreement(current_db(), _admin_community(), agreement_id)
+    return views.partner_agreement(current_db(), admin_community(), agreement_id)
 
 
 def _action_route(action: str, summary: str):
@@ -63,7 +58,7 @@ def _action_route(action: str, summary: str):
     @blp.response(200, schemas.PartnerAgreementSchema)
     @_document_errors
     def act(agreement_id):
-        community_id = _admin_community()
+        community_id = admin_community()
         agreement = current_bus().handle(commands.ActOnPartnership(community_id, agreement_id, action, utcnow()))
         return _agreement(community_id, agreement)
     act.__doc__ = summary

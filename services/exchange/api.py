@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from shared.auth import current_principal, require_community
+from shared.auth import admin_community, current_principal
 from shared.crossrate import convert
 from shared.mongo import utcnow
 from shared.schemas import problem_responses
@@ -21,11 +21,6 @@ ERRORS = {401: "no or invalid bearer token", 403: "not an admin of a community o
 def _problems(*statuses: int):
     return problem_responses(blp, {status: ERRORS[status] for status in statuses})
 
-
-def _admin_community() -> str:
-    principal = current_principal()
-    require_community(principal.community_id, "admin")
-    return principal.community_id
 
 
 @blp.get("/trust-lines")
@@ -47,7 +42,7 @@ def list_trust_lines(args):
 @_problems(401, 403, 404)
 def get_trust_line(trust_line_id):
     """One trust line of my community."""
-    return views.trust_line(current_db(), _admin_community(), trust_line_id)
+    return views.trust_line(current_db(), admin_community(), trust_line_id)
 
 
 @blp.get("/trust-lines/<trust_line_id>/quote")
@@ -81,7 +76,7 @@ def quote(args, trust_line_id):
 @_problems(401, 403, 404, 409)
 def clear(trust_line_id):
     """Clear now: net the position into a clearing record both admins see, and reset it (admins of either side)."""
-    community_id = _admin_community()
+    community_id = admin_community()
     views.trust_line_doc(current_db(), community_id, trust_line_id)  # 404 for lines of other communities
     return current_bus().handle(commands.ClearTrustLine(trust_line_id, utcnow(), community_id))
 
@@ -92,7 +87,7 @@ def clear(trust_line_id):
 @_problems(401, 403, 422)
 def list_clearings(args):
     """My community's clearing records, newest first (optionally of one trust line)."""
-    return views.clearings(current_db(), _admin_community(), args.get("trust_line_id"), args["limit"])
+    return views.clearings(current_db(), admin_community(), args.get("trust_line_id"), args["limit"])
 
 
 @blp.get("/clearings/<clearing_id>")
@@ -100,7 +95,7 @@ def list_clearings(args):
 @_problems(401, 403, 404)
 def get_clearing(clearing_id):
     """One clearing record (admins of either community)."""
-    return views.clearing(current_db(), _admin_community(), clearing_id)
+    return views.clearing(current_db(), admin_community(), clearing_id)
 
 
 @blp.get("/clearings/<clearing_id>/export.csv")
@@ -110,7 +105,7 @@ def get_clearing(clearing_id):
 def export_clearing(clearing_id):
     """The clearing as CSV for spreadsheets (UTF-8 with BOM, zh-CN first with English)."""
     db = current_db()
-    record = views.clearing(db, _admin_community(), clearing_id)
+    record = views.clearing(db, admin_community(), clearing_id)
     body = export.clearing_csv(record, views.clearing_entries(db, clearing_id),
                                views.names(db, record["community_a"], record["community_b"]))
     return Response(body, mimetype="text/csv", headers={

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from shared.auth import authenticated, current_principal
 from shared.mongo import utcnow
-from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.notifications import commands, schemas, views
 
@@ -15,7 +14,6 @@ blp = Blueprint("notifications", __name__, url_prefix="/v1",
 @blp.get("/notifications")
 @blp.arguments(schemas.ListArgsSchema(), location="query")
 @blp.response(200, schemas.NotificationPageSchema)
-@problem_responses(blp, 400, 401, 422)
 @blp.doc(security=[{"bearer": []}])
 @authenticated
 def list_notifications(args):
@@ -30,7 +28,6 @@ def list_notifications(args):
 @blp.post("/notifications/read")
 @blp.arguments(schemas.MarkReadSchema())
 @blp.response(200, schemas.UnreadSchema)
-@problem_responses(blp, 401, 422)
 @blp.doc(security=[{"bearer": []}])
 @authenticated
 def mark_read(body):

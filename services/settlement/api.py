@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, current_app
 from shared.web import ServiceBlueprint as Blueprint
 
-from shared.auth import current_principal, require_community
+from shared.auth import admin_community, current_principal, require_community
 from shared.errors import Forbidden
 from shared.idempotency import key_from_request
 from shared.mongo import utcnow
@@ -39,11 +39,6 @@ def _merchant_for_insiders(merchant_id: str) -> dict:
                         code="other_merchant")
     return doc
 
-
-def _admin() -> str:
-    principal = current_principal()
-    require_community(principal.community_id, "admin")
-    return principal.community_id
 
 
 # -- merchants -------------------------------------------------------------------------------------
@@ -174,7 +169,7 @@ def get_redemption(redemption_id):
 @blp.response(201, schemas.BatchSchema)
 def create_batch(body, merchant_id):
     """Settle now: a batch of every completed redemption not yet settled (admins); optionally closed at once."""
-    community_id = _admin()
+    community_id = admin_community()
     return current_bus().handle(commands.CreateBatch(merchant_id, community_id, utcnow(), close=body["close"]))
 
 
@@ -203,14 +198,14 @@ def get_batch(batch_id):
 @blp.response(200, schemas.BatchSchema)
 def close_batch(batch_id):
     """Close an open batch: commit its cash from the sponsor budget or flag it over budget (admins)."""
-    return current_bus().handle(commands.CloseBatch(batch_id, _admin()))
+    return current_bus().handle(commands.CloseBatch(batch_id, admin_community()))
 
 
 @blp.post("/batches/<batch_id>/acknowledge-over-budget")
 @blp.response(200, schemas.BatchSchema)
 def acknowledge_batch(batch_id):
     """Accept paying a batch beyond the remaining sponsor budget (admins)."""
-    community_id = _admin()
+    community_id = admin_community()
     return current_bus().handle(commands.AcknowledgeOverBudget(batch_id, community_id, current_principal().member_id))
 
 
@@ -220,7 +215,7 @@ def acknowledge_batch(batch_id):
 @blp.response(200, schemas.BatchSchema)
 def pay_batch(body, batch_id):
     """Record the cash payment of a closed batch with its reference (admins)."""
-    return current_bus().handle(commands.PayBatch(batch_id, _admin(), body["payment_reference"]))
+    return current_bus().handle(commands.PayBatch(batch_id, admin_community(), body["payment_reference"]))
 
 
 @blp.get("/batches/<batch_id>/statement")
@@ -246,7 +241,7 @@ def statement(args, batch_id):
 @blp.response(200, schemas.BudgetSchema)
 def get_budget():
     """My community's sponsor budget for settlements (admins)."""
-    return views.budget(current_db(), _admin())
+    return views.budget(current_db(), admin_community())
 
 
 @blp.post("/sponsor-budget/top-ups")
@@ -254,7 +249,7 @@ def get_budget():
 @blp.response(201, schemas.BudgetSchema)
 def top_up(body):
     """Record cash the sponsor added to the settlement budget (admins)."""
-    community_id = _admin()
+    community_id = admin_community()
     current_bus().handle(commands.TopUpSponsorBudget(community_id, body["amount_fen"], body["reference"],
                                               current_principal().member_id))
     return views.budget(current_db(), community_id)
@@ -284,4 +279,4 @@ def merchant_report(args, merchant_id):
 @blp.alt_response(200, schema=schemas.CommunityReportSchema, success=True, description="The community's report")
 def community_report(args):
     """My community's redemptions per day and per merchant, points and fen, top items (admins)."""
-    return views.community_report(current_db(), _admin(), args["since"], args["until"])
+    return views.community_report(current_db(), admin_community(), args["since"], args["until"])
