@@ -30,7 +30,6 @@ def _data_dir(default: Path) -> Path:
     return Path(base) / default.name if base else default
 
 
-
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
@@ -62,7 +61,7 @@ def _run_foreground(process: ChildProcess, start, on_ready) -> int:
 
 
 def cmd_kafka(_args) -> int:
-    """Foreground Kafka broker for the Procfile."""
+    """Foreground Kafka broker (a program supervisord runs, see supervise.py)."""
     ensure_kafka()
     broker = KafkaBroker(port=_env_int("KAFKA_PORT", 9092), controller_port=_env_int("KAFKA_CONTROLLER_PORT", 9093),
                          heap_mb=_env_int("KAFKA_HEAP_MB", 256), data_dir=_data_dir(paths.KAFKA_DATA))
@@ -82,7 +81,7 @@ def cmd_kafka(_args) -> int:
 
 
 def cmd_mongod(_args) -> int:
-    """Foreground mongod for the Procfile."""
+    """Foreground mongod (a program supervisord runs, see supervise.py)."""
     ensure_mongod()
     mongod = Mongod(port=_env_int("MONGO_PORT", 27017), cache_gb=float(os.environ.get("MONGO_CACHE_GB", 0.25)),
                     data_dir=_data_dir(paths.MONGO_DATA))

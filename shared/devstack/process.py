@@ -56,7 +56,7 @@ class ChildProcess:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            # stdin from /dev/null: the child must never compete with honcho/pytest for the terminal.
+            # stdin from /dev/null: the child must never compete with supervisord/pytest for the terminal.
             self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=subprocess.STDOUT, close_fds=True,
                                           preexec_fn=_term_with_parent if self.die_with_parent else None)
