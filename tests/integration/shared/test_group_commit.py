@@ -8,14 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from pymongo import InsertOne
+from pymongo import InsertOne, UpdateOne
 
 from shared.envelope import new_event
 from shared.errors import Unprocessable
 from shared.groupcommit import GroupCommitter, GroupUnitOfWork
 from shared.logs import get_correlation_id, reset_correlation_id, set_correlation_id
 from shared.outbox import OUTBOX
-from shared.uow import DirectWriteRefused
+from shared.uow import DirectWriteRefused, WriteMissed
 from shared.runtime import build_runtime
 
 
@@ -140,3 +140,15 @@ def test_the_identity_map_of_a_refused_command_is_restored_and_refuses_mutable_v
         tx.cache[("notes", "y")] = {"text": cmd.text}
     with pytest.raises(TypeError, match="immutable"):
         runtime.uow.run(lambda tx: mutable(Note("m"), tx))
+
+
+def test_flush_catches_a_missed_guard_beside_an_unguarded_update_of_the_same_collection(runtime):
+    """An unguarded update that matches does not hide a guarded one that does not (one count per bulk)."""
+    runtime.db.notes.insert_many([{"_id": "g1", "v": 0}, {"_id": "g2", "v": 0}])
+
+    def work(tx):
+        tx.defer("notes", UpdateOne({"_id": "g1"}, {"$set": {"v": 1}}))  # matches, unguarded
+        tx.defer("notes", UpdateOne({"_id": "g2", "v": 5}, {"$set": {"v": 1}}), must_match=True)  # misses
+    with pytest.raises(WriteMissed):
+        runtime.uow.run(work)
+    assert [d["v"] for d in runtime.db.notes.find({"_id": {"$in": ["g1", "g2"]}}).sort("_id")] == [0, 0]
