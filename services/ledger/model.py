@@ -122,13 +122,14 @@ class Book:
         """The book without a pending transfer's hold (`held`) and pending credit (`expected`)."""
         return replace(self, pending_out=self.pending_out - held, pending_in=self.pending_in - expected)
 
-    def appended(self, t: "Transfer", side: str, amount: int, now: datetime, *, held: int = 0,
-                 expected: int = 0) -> tuple["Book", dict]:
-        """Append `t`'s entry of `side` to this book's chain: (the moved book, the entry). `held` / `expected`
-        is what the pending transfer held or noted here, released as it posts."""
+    def appended(self, t: "Transfer", side: str, amount: int, now: datetime, *, leg: int = 0,
+                 counter_account: str | None = None, held: int = 0, expected: int = 0) -> tuple["Book", dict]:
+        """Append the entry of `side` of `t`'s leg `leg` (`amount`, against `counter_account`) to this book's
+        chain, which gives it its seq and hash: (the moved book, the entry). `held` / `expected` is what the
+        pending transfer held or noted here, released as it posts."""
         account_id, shard = self.key
         entry = make_entry(t, side, shard or 0, self.seq + 1, self.last_hash, now, account_id=account_id,
-                           amount=amount)
+                           amount=amount, leg=leg, counter_account=counter_account)
         if shard is None:  # one authoritative balance: the entry shows it
             entry["balance_after"] = self.posted + entry["delta"]
         moved = replace(self, posted=self.posted + entry["delta"], seq=self.seq + 1, last_hash=entry["hash"],
@@ -328,6 +329,9 @@ class Transfer:
                        reason=reason if reason is not None else self.reason)
 
     # -- balances: what the transfer does to the books it names -------------------------------------
+    # Everything below works on legs: the payer's hold is the first leg's amount on its debit book, the
+    # payee's pending credit the last leg's amount on its credit book. A cross-community transfer only has to
+    # give two legs (payer → clearing of `debit_amount`, clearing → payee of `credit_amount`).
     def legs(self) -> tuple[Leg, ...]:
         """The moves posting makes (one for a transfer inside one community)."""
         return (Leg((self.debit_account, self.debit_shard), (self.credit_account, self.credit_shard), self.amount),)
@@ -347,32 +351,31 @@ class Transfer:
         return self.legs()[-1].credit
 
     def reserve(self, books: dict, *, require_funds: bool) -> tuple["Transfer", dict]:
-        """Hold the amount on the payer's book if its available balance covers it, note the pending credit on
+        """Hold the payer's amount on their book if its available balance covers it, note the pending credit on
         the payee's: (the transfer with what it holds, the changed books). When the payer cannot cover it:
         422 `insufficient_funds` if `require_funds`, else nothing is held (a bill: the payee must not learn
         the payer's balance; confirm re-checks)."""
-        payer, payee = books[self.payer_book], books[self.payee_book]
-        if payer.can_reserve(self.amount):
-            held, changed = self.amount, {self.payer_book: payer.holding(self.amount)}
+        legs = self.legs()
+        pays, gets = legs[0].amount, legs[-1].amount
+        payer = books[self.payer_book]
+        if payer.can_reserve(pays):
+            held, changed = pays, {self.payer_book: payer.holding(pays)}
         elif require_funds:
             raise Unprocessable("The available balance does not cover this transfer.", code="insufficient_funds")
         else:
             held, changed = 0, {}
-        changed[self.payee_book] = changed.get(self.payee_book, payee).expecting(self.amount)
+        changed[self.payee_book] = changed.get(self.payee_book, books[self.payee_book]).expecting(gets)
         return replace(self, reserved=held), changed
-
-    def _released(self, books: dict) -> dict:
-        changed = {}
-        if self.reserved:
-            changed[self.payer_book] = books[self.payer_book].released(held=self.reserved)
-        book = changed.get(self.payee_book, books[self.payee_book])
-        changed[self.payee_book] = book.released(expected=self.amount)
-        return changed
 
     def close(self, state: str, by: str | None, now: datetime, reason: str | None, books: dict
               ) -> tuple["Transfer", dict]:
         """Reject, cancel or expire: the hold and the pending credit are released, nothing posts."""
-        return self.resolved(state, by, now, reason), self._released(books)
+        changed = {}
+        if self.reserved:
+            changed[self.payer_book] = books[self.payer_book].released(held=self.reserved)
+        payee = changed.get(self.payee_book, books[self.payee_book])
+        changed[self.payee_book] = payee.released(expected=self.legs()[-1].amount)
+        return self.resolved(state, by, now, reason), changed
 
     def post(self, books: dict, by: str | None, now: datetime, *, stored: bool = True
              ) -> tuple["Transfer", dict, list[dict]]:
@@ -380,19 +383,21 @@ class Transfer:
         credit released (`stored=False`: a transfer posted as it is made, which never held anything).
         422 `insufficient_funds` (nothing changes) when the payer's limit does not allow it any more.
         Returns (the posted transfer, the changed books, the entries)."""
+        legs = self.legs()
         reserved = self.reserved if stored else 0
-        if not books[self.payer_book].can_post(self.amount, reserved):
+        if not books[self.payer_book].can_post(legs[0].amount, reserved):
             raise Unprocessable("The payer's available balance does not cover this transfer.",
                                 code="insufficient_funds")
         changed: dict = {}
         entries = []
-        for i, leg in enumerate(self.legs()):
-            first, last = i == 0, i == len(self.legs()) - 1
-            for side, key in (("debit", leg.debit), ("credit", leg.credit)):
+        for i, leg in enumerate(legs):
+            first, last = i == 0, i == len(legs) - 1
+            for side, key, counter in (("debit", leg.debit, leg.credit), ("credit", leg.credit, leg.debit)):
                 book = changed.get(key, books[key])
                 changed[key], entry = book.appended(
-                    self, side, leg.amount, now, held=reserved if first and side == "debit" else 0,
-                    expected=self.amount if stored and last and side == "credit" else 0)
+                    self, side, leg.amount, now, leg=i, counter_account=counter[0],
+                    held=reserved if first and side == "debit" else 0,
+                    expected=leg.amount if stored and last and side == "credit" else 0)
                 entries.append(entry)
         done = self.resolved(POSTED, by, now) if stored else replace(
             self, state=POSTED, resolved_by=by, resolved_at=now, reserved=0)
@@ -447,17 +452,19 @@ def chain_hash(prev_hash: str, entry: dict) -> str:
 
 
 def make_entry(transfer: Transfer, side: str, shard: int, seq: int, prev_hash: str, posted_at: datetime, *,
-               account_id: str | None = None, amount: int | None = None) -> dict:
+               account_id: str | None = None, amount: int | None = None, leg: int = 0,
+               counter_account: str | None = None) -> dict:
     """One immutable journal entry of a posted transfer, linked to the previous entry of its chain: on the
-    transfer's account of `side` and of its amount, unless a leg names another (`account_id`, `amount`)."""
+    transfer's account of `side`, of its amount, against its other account, unless a leg names others. Its id
+    is `<transfer>:D|C` (a second leg's: `:D1|C1`)."""
     debit = side == "debit"
     amount = transfer.amount if amount is None else amount
     entry = {"account_id": account_id or (transfer.debit_account if debit else transfer.credit_account),
-             "counter_account": transfer.credit_account if debit else transfer.debit_account,
+             "counter_account": counter_account or (transfer.credit_account if debit else transfer.debit_account),
              "shard": shard, "seq": seq, "transfer_id": transfer.transfer_id, "side": side,
              "amount": amount, "delta": -amount if debit else amount,
              "unit": transfer.unit, "posted_at_ms": epoch_ms(posted_at)}
-    entry.update(_id=f"{transfer.transfer_id}:{'D' if debit else 'C'}", prev_hash=prev_hash,
+    entry.update(_id=f"{transfer.transfer_id}:{'D' if debit else 'C'}{leg or ''}", prev_hash=prev_hash,
                  hash=chain_hash(prev_hash, entry), posted_at=posted_at, community_id=transfer.community_id,
                  workflow=transfer.workflow, reference=transfer.reference)
     return entry

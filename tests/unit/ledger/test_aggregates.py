@@ -1,6 +1,6 @@
 """The aggregates without infrastructure: holds, limits, posting onto the hash chain, shards, and the
 difference the repository writes (with its guards) when a book changes."""
-from dataclasses import FrozenInstanceError, replace
+from dataclasses import FrozenInstanceError, dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -136,3 +136,39 @@ def test_the_repository_writes_the_difference_under_the_guards_the_aggregate_dec
     assert _difference(ann.with_limit(10), lowered)[1] == {
         "$expr": {"$gte": [{"$subtract": ["$posted", "$pending_out"]}, 0]}}
     assert _difference(ann, ann) == ({}, {})
+
+
+@dataclass(frozen=True)
+class CrossTransfer(model.Transfer):
+    """The shape a cross-community transfer will take (services/exchange/README.md, "The ledger's side"): two
+    legs of different amounts through the two clearing accounts. Only `legs` differs from a Transfer."""
+
+    clearing: tuple = ("", "")
+    credit_amount: int = 0
+
+    def legs(self):
+        return (model.Leg((self.debit_account, None), (self.clearing[0], None), self.amount),
+                model.Leg((self.clearing[1], None), (self.credit_account, None), self.credit_amount))
+
+
+def test_a_transfer_of_two_legs_holds_the_first_amount_and_posts_four_entries():
+    ann = pt("ann", posted=30)
+    bob = replace(member_of("c2", "bob", "PT"), posted=0)
+    clear_a = replace(member_of(C, "x", "PT"), account_id=model.partner_account_id(C, "c2", "PT"), kind="partner",
+                      credit_limit=None)
+    clear_b = replace(member_of("c2", "x", "PT"), account_id=model.partner_account_id("c2", C, "PT"),
+                      kind="partner", credit_limit=None)
+    t = CrossTransfer(transfer_id="tx", community_id=C, workflow="credit", unit="PT", amount=10,
+                      debit_account=ann.account_id, credit_account=bob.account_id, payer_id="ann", payee_id="bob",
+                      initiator_id="ann", clearing=(clear_a.account_id, clear_b.account_id), credit_amount=12)
+    all_books = books(ann, bob, clear_a, clear_b)
+    assert t.book_keys() == [ann.key, clear_a.key, clear_b.key, bob.key]
+    t, held = t.reserve(all_books, require_funds=True)
+    assert held[ann.key].pending_out == 10 and held[bob.key].pending_in == 12
+    done, moved, entries = t.post({**all_books, **held}, "bob", NOW)
+    assert [(e["_id"], e["account_id"], e["delta"], e["counter_account"]) for e in entries] == [
+        ("tx:D", ann.account_id, -10, clear_a.account_id), ("tx:C", clear_a.account_id, 10, ann.account_id),
+        ("tx:D1", clear_b.account_id, -12, bob.account_id), ("tx:C1", bob.account_id, 12, clear_b.account_id)]
+    assert [(moved[k].posted, moved[k].pending_out, moved[k].pending_in) for k in t.book_keys()] == [
+        (20, 0, 0), (10, 0, 0), (-12, 0, 0), (12, 0, 0)]
+    assert done.state == POSTED
