@@ -219,7 +219,10 @@ def replace_points_rules(cmd: commands.ReplacePointsRules, tx: Tx) -> RuleVersio
     """Replace a version that has not taken effect yet (409 once it has)."""
     community = CommunityRepository(tx).community(cmd.community_id)
     repo = PointsRulesRepository(tx)
-    version = replace_pending(repo.get(community, cmd.version), cmd.rules, cmd.effective_from, cmd.at, cmd.by)
+    current = repo.get(community, cmd.version)
+    previous = repo.get(community, cmd.version - 1) if cmd.version > 0 else current
+    version = replace_pending(current, previous, repo.find(community, cmd.version + 1), cmd.rules,
+                              cmd.effective_from, cmd.at, cmd.by)
     repo.replace(version)
     events.points_rules_versioned(tx, version)
     return version

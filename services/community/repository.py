@@ -111,14 +111,19 @@ class PointsRulesRepository:
         doc = self.tx["points_rules"].find_one({"community_id": community["community_id"]}, sort=[("version", -1)])
         return to_rule_version(doc) if doc else defaults_version(community["community_id"], community["created_at"])
 
-    def get(self, community: dict, version: int) -> RuleVersion:
-        """One version (0: the defaults), or 404."""
+    def find(self, community: dict, version: int) -> RuleVersion | None:
+        """One version (0: the defaults), or None."""
         if version == 0:
             return defaults_version(community["community_id"], community["created_at"])
         doc = self.tx["points_rules"].find_one({"_id": rule_version_id(community["community_id"], version)})
-        if doc is None:
+        return to_rule_version(doc) if doc else None
+
+    def get(self, community: dict, version: int) -> RuleVersion:
+        """One version (0: the defaults), or 404."""
+        found = self.find(community, version)
+        if found is None:
             raise unknown_version(version)
-        return to_rule_version(doc)
+        return found
 
     def add(self, version: RuleVersion) -> None:
         """Store a new version (a duplicate number, from a concurrent publish, is a DuplicateKeyError)."""

@@ -4,9 +4,9 @@
   until a version of its own takes effect; it is never stored.
 - A new version is numbered after the last; it takes effect at its `effective_from` (default: now), which may
   not lie in the past. Fields left out of its document keep the previous version's values.
-- A version is **immutable once in effect**. A future-dated (pending) version can be replaced, document and
-  date, until it takes effect; while one is pending no other can be published after it (replace it instead),
-  so versions take effect in the order of their numbers.
+- Versions take effect in the order of their numbers: a new one cannot take effect before the last one does.
+- A version is **immutable once in effect**. A future-dated (pending) version can be replaced — document and
+  date — until it takes effect, its date staying between its neighbours'.
 """
 from __future__ import annotations
 
@@ -60,22 +60,28 @@ def _effective_time(effective_from: datetime | None, now: datetime) -> datetime:
 def publish(community_id: str, latest: RuleVersion, document: dict, effective_from: datetime | None,
             now: datetime, by: str | None) -> RuleVersion:
     """The version after `latest` (the last stored one, or version 0), built on its rules."""
-    if latest.status(now) == "pending":
-        raise Conflict(f"第 {latest.version} 版规则尚未生效（{latest.effective_from.isoformat()}），请修改该版本。 "
-                       f"Version {latest.version} is still pending (from {latest.effective_from.isoformat()}); "
-                       "replace it instead.", code="rules_version_pending", pending_version=latest.version)
     at = _effective_time(effective_from, now)
+    if at < latest.effective_from:
+        raise Conflict(f"第 {latest.version} 版规则 {latest.effective_from.isoformat()} 才生效，新版本不能早于它；"
+                       f"请修改该版本或选更晚的日期。 Version {latest.version} takes effect only at "
+                       f"{latest.effective_from.isoformat()}; a new version cannot take effect before it (replace that "
+                       "one, or choose a later date).", code="rules_version_pending", pending_version=latest.version,
+                       pending_from=latest.effective_from.isoformat())
     rules = from_document(document, latest.version + 1, at, base=latest.rules)
     return RuleVersion(community_id, latest.version + 1, at, rules.document, now, by)
 
 
-def replace_pending(current: RuleVersion, document: dict, effective_from: datetime | None, now: datetime,
-                    by: str | None) -> RuleVersion:
-    """A pending version with a new document and date (left-out fields keep the pending version's values)."""
+def replace_pending(current: RuleVersion, previous: RuleVersion, following: RuleVersion | None, document: dict,
+                    effective_from: datetime | None, now: datetime, by: str | None) -> RuleVersion:
+    """A pending version with a new document and date (left-out fields keep the pending version's values); the
+    date stays between the previous and the following version's."""
     if current.version == 0 or current.status(now) == "effective":
         raise Conflict(f"第 {current.version} 版规则已生效，不能修改；请发布新版本。 Version {current.version} is in "
                        "effect and cannot change; publish a new version.", code="rules_version_effective")
     at = _effective_time(effective_from, now)
+    if at < previous.effective_from or (following is not None and at > following.effective_from):
+        raise Unprocessable("生效时间须在前后两个版本的生效时间之间。 The effective date must lie between the previous "
+                            "and the following version's.", code="rules_effective_order")
     rules = from_document(document, current.version, at, base=current.rules)
     return replace(current, effective_from=at, rules=rules.document, published_at=now, published_by=by,
                    revision=current.revision + 1)

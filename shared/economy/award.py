@@ -97,20 +97,20 @@ def next_streak(streak: int, days_since_last: int | None, rules: RuleSet) -> int
     return streak
 
 
-def _refuse(code: str, zh: str, en: str) -> Unprocessable:
+def _refuse(zh: str, en: str, *, code: str) -> Unprocessable:
     return Unprocessable(f"{zh} {en}", code=code)
 
 
 def _base(rules: RuleSet, activity: Activity) -> Item:
     if activity.minutes < 0:
-        raise _refuse("bad_minutes", "时长不能为负。", "Minutes must not be negative.")
+        raise _refuse("时长不能为负。", "Minutes must not be negative.", code="bad_minutes")
     fixed = rules.base_points(activity.activity_type)
     if fixed is not None:
         return Item("base_activity", fixed, {"activity_type": activity.activity_type})
     multiplier = rules.class_multiplier(activity.service_class)
     if multiplier is None:
-        raise _refuse("unknown_service_class", f"未知服务类别 {activity.service_class!r}。",
-                      f"Unknown service class {activity.service_class!r}.")
+        raise _refuse(f"未知服务类别 {activity.service_class!r}。",
+                      f"Unknown service class {activity.service_class!r}.", code="unknown_service_class")
     rate = rules["hourly_rate"]
     return Item("base_hourly", hourly(rate, multiplier, activity.minutes),
                 {"minutes": activity.minutes, "hourly_rate": rate, "service_class": activity.service_class,
@@ -122,8 +122,8 @@ def _situational(rules: RuleSet, activity: Activity) -> list[Item]:
     for code in dict.fromkeys(activity.bonuses):
         points = rules.bonus(activity.activity_type, code)
         if points is None:
-            raise _refuse("unknown_bonus", f"活动类型 {activity.activity_type!r} 没有加分项 {code!r}。",
-                          f"Activity type {activity.activity_type!r} has no bonus {code!r}.")
+            raise _refuse(f"活动类型 {activity.activity_type!r} 没有加分项 {code!r}。",
+                          f"Activity type {activity.activity_type!r} has no bonus {code!r}.", code="unknown_bonus")
         items.append(Item("situational_bonus", points, {"bonus": code}))
     return items
 
@@ -139,7 +139,7 @@ def _cap(items: list[Item], code: str, subtotal: int, room: int, figures: dict) 
 def compute(rules: RuleSet, history: History, activity: Activity) -> Award:
     """The award for `activity` by a member with `history`, under `rules` (see the module docstring)."""
     if activity.rating is not None and not 1 <= activity.rating <= 5:
-        raise _refuse("bad_rating", "评分须为 1 到 5 星。", "A rating is 1 to 5 stars.")
+        raise _refuse("评分须为 1 到 5 星。", "A rating is 1 to 5 stars.", code="bad_rating")
     items = [_base(rules, activity), *_situational(rules, activity)]
     subtotal = sum(i.points for i in items)
 

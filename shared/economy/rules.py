@@ -56,25 +56,26 @@ def default_document() -> dict:
     return copy.deepcopy(dict(DEFAULT_DOCUMENT))
 
 
-def _bad(code: str, zh: str, en: str, **extra) -> Unprocessable:
+def _bad(zh: str, en: str, *, code: str, **extra) -> Unprocessable:
     return Unprocessable(f"{zh} {en}", code=code, **extra)
 
 
 def _points(value, where: str, minimum: int = 0) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise _bad("rules_not_whole_points", f"{where} 须为整数。", f"{where} must be a whole number.", field=where)
+        raise _bad(f"{where} 须为整数。", f"{where} must be a whole number.", field=where,
+                   code="rules_not_whole_points")
     if value < minimum:
-        raise _bad("rules_negative_points", f"{where} 不能小于 {minimum}。", f"{where} must not be below {minimum}.",
-                   field=where)
+        raise _bad(f"{where} 不能小于 {minimum}。", f"{where} must not be below {minimum}.",
+                   field=where, code="rules_negative_points")
     if value > MAX_POINTS:
-        raise _bad("rules_points_too_large", f"{where} 不能超过 {MAX_POINTS}。",
-                   f"{where} must not exceed {MAX_POINTS}.", field=where)
+        raise _bad(f"{where} 不能超过 {MAX_POINTS}。",
+                   f"{where} must not exceed {MAX_POINTS}.", field=where, code="rules_points_too_large")
 
 
-def _range(value, low: int, high: int, where: str, code: str) -> None:
+def _range(value, low: int, high: int, where: str, *, code: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise _bad(code, f"{where} 须在 {low} 到 {high} 之间。", f"{where} must lie between {low} and {high}.",
-                   field=where)
+        raise _bad(f"{where} 须在 {low} 到 {high} 之间。", f"{where} must lie between {low} and {high}.",
+                   field=where, code=code)
 
 
 def clearing_day(text: str) -> tuple[int, int]:
@@ -83,8 +84,8 @@ def clearing_day(text: str) -> tuple[int, int]:
         month, day = (int(p) for p in text.split("-"))
         date(2024, month, day)
     except (ValueError, AttributeError):
-        raise _bad("rules_bad_expiry", f"清零日期 {text!r} 应为 MM-DD。", f"The clearing date {text!r} must be MM-DD.",
-                   field="expiry.clearing_date") from None
+        raise _bad(f"清零日期 {text!r} 应为 MM-DD。", f"The clearing date {text!r} must be MM-DD.",
+                   field="expiry.clearing_date", code="rules_bad_expiry") from None
     return month, day
 
 
@@ -125,7 +126,8 @@ def from_document(document: dict, version: int = 0, effective_from: datetime | N
     merged = {**(copy.deepcopy(base) if base is not None else default_document()), **copy.deepcopy(document)}
     unknown = sorted(set(merged) - set(TOP_LEVEL_KEYS))
     if unknown:
-        raise _bad("rules_unknown_field", f"未知的规则项：{', '.join(unknown)}。", f"Unknown rules: {', '.join(unknown)}.")
+        raise _bad(f"未知的规则项：{', '.join(unknown)}。", f"Unknown rules: {', '.join(unknown)}.",
+                   code="rules_unknown_field")
     return RuleSet(merged, version, effective_from)
 
 
@@ -140,29 +142,29 @@ def check(doc: dict) -> None:
     classes = doc["class_multipliers"]
     unknown = sorted(set(classes) - set(SERVICE_CLASSES))
     if unknown or "ordinary" not in classes:
-        raise _bad("rules_unknown_service_class", "服务类别只能是 ordinary / professional / high_risk，且须含 ordinary。",
+        raise _bad("服务类别只能是 ordinary / professional / high_risk，且须含 ordinary。",
                    "Service classes are ordinary / professional / high_risk, and ordinary must be set.",
-                   field="class_multipliers")
+                   field="class_multipliers", code="rules_unknown_service_class")
     for name, multiplier in classes.items():
-        _range(multiplier, 1, MAX_CLASS_MULTIPLIER, f"class_multipliers.{name}", "rules_multiplier_out_of_range")
+        _range(multiplier, 1, MAX_CLASS_MULTIPLIER, f"class_multipliers.{name}", code="rules_multiplier_out_of_range")
     _points(doc["first_participation_bonus"], "first_participation_bonus")
     streak = doc["streak"]
-    _range(streak["every"], 0, 1000, "streak.every", "rules_bad_streak")
+    _range(streak["every"], 0, 1000, "streak.every", code="rules_bad_streak")
     _points(streak["points"], "streak.points")
-    _range(streak["max_gap_days"], 1, 366, "streak.max_gap_days", "rules_bad_streak")
-    _range(doc["newcomer"]["activities"], 0, 1000, "newcomer.activities", "rules_bad_newcomer")
+    _range(streak["max_gap_days"], 1, 366, "streak.max_gap_days", code="rules_bad_streak")
+    _range(doc["newcomer"]["activities"], 0, 1000, "newcomer.activities", code="rules_bad_newcomer")
     _range(doc["newcomer"]["multiplier_percent"], 100, MAX_MULTIPLIER_PERCENT, "newcomer.multiplier_percent",
-           "rules_multiplier_out_of_range")
+           code="rules_multiplier_out_of_range")
     _range(doc["rating"]["five_star_bonus_percent"], 0, 100, "rating.five_star_bonus_percent",
-           "rules_multiplier_out_of_range")
-    _range(doc["rating"]["review_at_or_below"], 0, 4, "rating.review_at_or_below", "rules_bad_rating")
+           code="rules_multiplier_out_of_range")
+    _range(doc["rating"]["review_at_or_below"], 0, 4, "rating.review_at_or_below", code="rules_bad_rating")
     _check_caps(doc["caps"])
     _check_expiry(doc["expiry"])
     _check_levels(doc["honour_levels"])
     for reason, points in doc["penalties"].items():
         _points(points, f"penalties.{reason}", minimum=1)
-    _range(doc["repair"]["window_days"], 1, 3660, "repair.window_days", "rules_bad_repair")
-    _range(doc["repair"]["max_percent"], 0, 100, "repair.max_percent", "rules_bad_repair")
+    _range(doc["repair"]["window_days"], 1, 3660, "repair.window_days", code="rules_bad_repair")
+    _range(doc["repair"]["max_percent"], 0, 100, "repair.max_percent", code="rules_bad_repair")
     _points(doc["min_redemption_points"], "min_redemption_points")
     _points(doc["points_loan_limit"], "points_loan_limit")
 
@@ -174,21 +176,23 @@ def _check_caps(caps: dict) -> None:
     chain = [(n, caps[n]) for n in ("per_activity", "per_day", "per_year") if caps[n] is not None]
     for (low_name, low), (high_name, high) in zip(chain, chain[1:]):
         if low > high:
-            raise _bad("rules_caps_inconsistent", f"上限 {low_name}（{low}）不能大于 {high_name}（{high}）。",
-                       f"The cap {low_name} ({low}) cannot exceed {high_name} ({high}).", field=f"caps.{low_name}")
+            raise _bad(f"上限 {low_name}（{low}）不能大于 {high_name}（{high}）。",
+                       f"The cap {low_name} ({low}) cannot exceed {high_name} ({high}).", field=f"caps.{low_name}",
+                       code="rules_caps_inconsistent")
 
 
 def _check_expiry(expiry: dict) -> None:
     if expiry["mode"] not in EXPIRY_MODES:
-        raise _bad("rules_bad_expiry", "过期方式须为 rolling、annual 或 never。",
-                   "The expiry mode must be rolling, annual or never.", field="expiry.mode")
-    _range(expiry["months"], 1, 120, "expiry.months", "rules_bad_expiry")
+        raise _bad("过期方式须为 rolling、annual 或 never。",
+                   "The expiry mode must be rolling, annual or never.", field="expiry.mode", code="rules_bad_expiry")
+    _range(expiry["months"], 1, 120, "expiry.months", code="rules_bad_expiry")
     clearing_day(expiry["clearing_date"])
     days = expiry["reminder_days"]
     for d in days:
-        _range(d, 1, 365, "expiry.reminder_days", "rules_bad_expiry")
+        _range(d, 1, 365, "expiry.reminder_days", code="rules_bad_expiry")
     if len(set(days)) != len(days):
-        raise _bad("rules_bad_expiry", "提醒天数重复。", "A reminder day is listed twice.", field="expiry.reminder_days")
+        raise _bad("提醒天数重复。", "A reminder day is listed twice.", field="expiry.reminder_days",
+                   code="rules_bad_expiry")
 
 
 def _check_levels(levels: list) -> None:
@@ -196,15 +200,15 @@ def _check_levels(levels: list) -> None:
     for i, level in enumerate(levels):
         _points(level["threshold"], f"honour_levels[{i}].threshold", minimum=1)
         if level["threshold"] <= previous:
-            raise _bad("rules_threshold_order", "荣誉等级的门槛须从低到高严格递增。",
+            raise _bad("荣誉等级的门槛须从低到高严格递增。",
                        "Honour level thresholds must rise strictly from the first level to the last.",
-                       field=f"honour_levels[{i}].threshold")
+                       field=f"honour_levels[{i}].threshold", code="rules_threshold_order")
         previous = level["threshold"]
     for lang in ("title_zh", "title_en"):
         titles = [level[lang] for level in levels]
         if len(set(titles)) != len(titles):
-            raise _bad("rules_duplicate_title", "荣誉称号重复。", "Two honour levels share a title.",
-                       field=f"honour_levels.{lang}")
+            raise _bad("荣誉称号重复。", "Two honour levels share a title.",
+                       field=f"honour_levels.{lang}", code="rules_duplicate_title")
 
 
 DEFAULT_RULES = RuleSet()

@@ -117,7 +117,7 @@ def test_publish_now_then_a_future_version_replace_it_diff_and_the_events(world)
                      query_string={"at": _iso(start + timedelta(seconds=1))})
     assert later.json["version"] == 3 and later.json["rules"]["min_redemption_points"] == 100
 
-    # While v3 is pending nothing may be published after it, through either door.
+    # While v3 is pending no version may take effect before it, through either door.
     before = _state(svc)
     blocked = http.post(_rules_url(world), headers=world["admin"], json={"rules": {"hourly_rate": 15}})
     assert blocked.status_code == 409 and blocked.json["code"] == "rules_version_pending"
@@ -148,9 +148,21 @@ def test_publish_now_then_a_future_version_replace_it_diff_and_the_events(world)
     assert datetime.fromisoformat(replaced.json["effective_from"]) == start2.replace(
         microsecond=start2.microsecond // 1000 * 1000)
 
+    # v4 queues after v3 (built on v3's rules); v3 cannot then move past v4.
+    start4 = start2 + timedelta(days=5)
+    queued = http.post(_rules_url(world), headers=world["admin"],
+                       json={"effective_from": _iso(start4), "rules": {"hourly_rate": 14}})
+    assert queued.status_code == 201 and queued.json["version"] == 4, queued.json
+    assert queued.json["rules"]["min_redemption_points"] == 100 and queued.json["rules"]["hourly_rate"] == 14
+    before = _state(svc)
+    overtaking = http.put(_rules_url(world, "/3"), headers=world["admin"], json={
+        "effective_from": _iso(start4 + timedelta(days=1)), "rules": {}})
+    assert overtaking.status_code == 422 and overtaking.json["code"] == "rules_effective_order"
+    assert _state(svc) == before
+
     listed = http.get(_rules_url(world), headers=world["resident"]).json
     assert [(v["version"], v["status"], v["revision"]) for v in listed] == [
-        (0, "superseded", 0), (1, "superseded", 1), (2, "current", 1), (3, "pending", 2)]
+        (0, "superseded", 0), (1, "superseded", 1), (2, "current", 1), (3, "pending", 2), (4, "pending", 1)]
     assert all("rules" not in v for v in listed)
 
     compared = http.get(_rules_url(world, "/diff"), headers=world["resident"], query_string={"from": 1, "to": 3})
@@ -162,11 +174,12 @@ def test_publish_now_then_a_future_version_replace_it_diff_and_the_events(world)
     unknown = http.get(_rules_url(world, "/diff"), headers=world["resident"], query_string={"from": 1, "to": 42})
     assert unknown.status_code == 404 and unknown.json["code"] == "unknown_rules_version"
 
-    seen = wait_until(lambda: (lambda evs: evs if len(evs) == 4 else None)(
+    seen = wait_until(lambda: (lambda evs: evs if len(evs) == 5 else None)(
         world["dep"].events(topics.COMMUNITY, type_="PointsRulesVersioned", key=cid)), message="rules events")
-    assert [(e["payload"]["version"], e["payload"]["revision"]) for e in seen] == [(1, 1), (2, 1), (3, 1), (3, 2)]
-    last = seen[-1]["payload"]
-    assert last["rules"] == replaced.json["rules"] and last["community_id"] == cid == seen[-1]["community_id"]
+    assert [(e["payload"]["version"], e["payload"]["revision"]) for e in seen] == [
+        (1, 1), (2, 1), (3, 1), (3, 2), (4, 1)]
+    last = seen[3]["payload"]
+    assert last["rules"] == replaced.json["rules"] and last["community_id"] == cid == seen[3]["community_id"]
     assert datetime.fromisoformat(last["effective_from"]) == datetime.fromisoformat(replaced.json["effective_from"])
     raw = json.dumps(seen, ensure_ascii=False)
     for personal in (ADMIN_PHONE, RESIDENT_PHONE, "王主任", "李阿姨", world["admin_id"]):
