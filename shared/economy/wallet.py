@@ -74,8 +74,9 @@ def _item(code: str, points: int, **figures) -> dict:
 
 
 def _lot_item(code: str, lot: Lot, points: int) -> dict:
+    """A line about one lot: its id, when it was earned and expires, and the rule version it was earned under."""
     return _item(code, points, lot_id=lot.lot_id, earned_on=lot.earned_on.isoformat(),
-                 expires_on=lot.expires_on.isoformat() if lot.expires_on else None)
+                 expires_on=lot.expires_on.isoformat() if lot.expires_on else None, rule_version=lot.rule_version)
 
 
 @dataclass(frozen=True)
@@ -142,16 +143,26 @@ class Wallet:
         return sum(lot.remaining for lot in self.lots if lot.expires_on is not None and today < lot.expires_on
                    <= horizon)
 
-    def penalise(self, reason: str, amount: int) -> tuple["Wallet", list[dict]]:
-        """Take a penalty from the oldest lots; what the balance cannot cover is recorded as owed (debt)."""
-        _positive(amount)
+    def penalise(self, rules: RuleSet, reason: str) -> tuple["Wallet", list[dict]]:
+        """Take the penalty the rules set for `reason` from the oldest lots; what the balance cannot cover is
+        recorded as owed (debt). Every line names the reason and the rule version."""
+        amount = penalty_amount(rules, reason)
         wallet, items, short = self._take(amount, "penalty")
-        for item in items:
-            item["reason"] = reason
         if short:
             wallet = replace(wallet, debt=wallet.debt + short)
-            items.append(_item("penalty_debt", -short, reason=reason))
-        return wallet, items
+            items.append(_item("penalty_debt", -short))
+        return wallet, [{**item, "reason": reason, "rule_version": rules.version} for item in items]
+
+    def reminders(self, today: date, rules: RuleSet) -> list[dict]:
+        """The expiry reminders due today: for each of the rules' `reminder_days` on which lots expire exactly
+        that many days from today, `{days, expires_on, points}`."""
+        due = []
+        for days in sorted(rules["expiry"]["reminder_days"], reverse=True):
+            on = today + timedelta(days=days)
+            points = sum(lot.remaining for lot in self.lots if lot.expires_on == on)
+            if points:
+                due.append({"days": days, "expires_on": on.isoformat(), "points": points})
+        return due
 
     def repair(self, penalty: "Penalty", lot_id: str, amount: int, today: date,
                rules: RuleSet) -> tuple["Wallet", "Penalty", list[dict]]:
@@ -159,7 +170,8 @@ class Wallet:
         owed points are forgiven first, the rest comes back as a new lot earned today."""
         penalty = check_repair(penalty, amount, today, rules)
         forgiven = min(self.debt, amount)
-        items = [_item("repair_debt", forgiven, penalty_id=penalty.penalty_id)] if forgiven else []
+        items = [_item("repair_debt", forgiven, penalty_id=penalty.penalty_id, rule_version=rules.version)
+                 ] if forgiven else []
         wallet = replace(self, debt=self.debt - forgiven)
         if amount > forgiven:
             lot = Lot(lot_id, today, expiry_date(rules, today), amount - forgiven, amount - forgiven, rules.version,
@@ -241,3 +253,13 @@ def check_redemption(rules: RuleSet, amount: int) -> None:
     if amount < minimum:
         raise Unprocessable(f"每次兑换至少 {minimum} 分。 A redemption needs at least {minimum} points.",
                             code="below_redemption_threshold", minimum=minimum)
+
+
+def check_loan(rules: RuleSet, outstanding: int, amount: int) -> None:
+    """A points loan (积分贷款, 先用后还) of `amount` on top of `outstanding` may not pass the rules' limit."""
+    _positive(amount)
+    limit = rules["points_loan_limit"]
+    if outstanding + amount > limit:
+        raise Unprocessable(f"积分借用上限为 {limit} 分，已借 {outstanding} 分。 The points loan limit is {limit}; "
+                            f"{outstanding} is already lent.", code="loan_over_limit", limit=limit,
+                            outstanding=outstanding)

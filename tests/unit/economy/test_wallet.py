@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from shared.economy import Penalty, Wallet, check_redemption, expiry_date, from_document, honour_level, repairable
+from shared.economy import (Penalty, Wallet, check_loan, check_redemption, expiry_date, from_document, honour_level,
+                            repairable)
 from shared.economy.rules import default_document
 from shared.economy.wallet import add_months
 from shared.errors import Conflict, Unprocessable
@@ -86,16 +87,16 @@ def test_points_expiring_within_30_days_for_reminders():
 
 
 def test_a_penalty_within_the_balance_takes_from_the_oldest_lot():
-    wallet, items = wallet_of(("L1", 30, date(2026, 1, 5))).penalise("noise", 10)
+    wallet, items = wallet_of(("L1", 30, date(2026, 1, 5))).penalise(ROLLING, "noise")
     assert wallet.balance == 20 and wallet.debt == 0
     assert items == [{"code": "penalty", "points": -10, "lot_id": "L1", "earned_on": "2026-01-05",
-                      "expires_on": "2027-01-05", "reason": "noise"}]
+                      "expires_on": "2027-01-05", "rule_version": 1, "reason": "noise"}]
 
 
 def test_a_penalty_larger_than_the_balance_empties_it_and_records_the_rest_as_owed_then_repaid_from_later_points():
     # balance 6, penalty 10 → 6 taken, 4 owed; balance 0 (never negative).
     # next award 20 → 4 repay the debt, a lot of 16 is created.
-    wallet, items = wallet_of(("L1", 6, date(2026, 1, 5))).penalise("littering", 10)
+    wallet, items = wallet_of(("L1", 6, date(2026, 1, 5))).penalise(ROLLING, "littering")
     assert [(i["code"], i["points"]) for i in items] == [("penalty", -6), ("penalty_debt", -4)]
     assert (wallet.balance, wallet.debt) == (0, 4)
     wallet, items = wallet.earn("L2", 20, date(2026, 2, 1), ROLLING)
@@ -104,26 +105,26 @@ def test_a_penalty_larger_than_the_balance_empties_it_and_records_the_rest_as_ow
 
 
 def test_an_award_smaller_than_the_debt_only_repays_it():
-    wallet, _ = Wallet().penalise("noise", 10)     # nothing to take: 10 owed
+    wallet, _ = Wallet().penalise(ROLLING, "noise")     # nothing to take: 10 owed
     wallet, items = wallet.earn("L1", 5, date(2026, 2, 1), ROLLING)
     assert (wallet.balance, wallet.debt, len(wallet.lots)) == (0, 5, 0) and items[0]["points"] == -5
 
 
 def test_repair_restores_penalised_points_as_a_new_lot():
     # 30 earned, −10 noise → 20; repair 10 on Mar 1 → a new lot of 10 expiring 2027-03-01; balance 30
-    wallet, _ = wallet_of(("L1", 30, date(2026, 1, 5))).penalise("noise", 10)
+    wallet, _ = wallet_of(("L1", 30, date(2026, 1, 5))).penalise(ROLLING, "noise")
     penalty = Penalty("p1", "noise", 10, date(2026, 2, 1))
     wallet, penalty, items = wallet.repair(penalty, "R1", 10, date(2026, 3, 1), ROLLING)
     assert wallet.balance == 30 and penalty.repaired == 10
     assert items == [{"code": "repair_lot", "points": 10, "lot_id": "R1", "earned_on": "2026-03-01",
-                      "expires_on": "2027-03-01", "penalty_id": "p1"}]
+                      "expires_on": "2027-03-01", "rule_version": 1, "penalty_id": "p1"}]
     assert repairable(penalty, date(2026, 3, 2), ROLLING) == 0
 
 
 def test_repair_after_the_penalised_lot_expired_still_restores_the_points():
     # Lot L1 30 earned 2026-01-05 (expires 2027-01-05); penalty −10 on 2026-12-20 → 20 left;
     # 2027-01-05: L1 expires, −20 → balance 0; repair 10 on 2027-01-10 → new lot of 10 until 2028-01-10.
-    wallet, _ = wallet_of(("L1", 30, date(2026, 1, 5))).penalise("noise", 10)
+    wallet, _ = wallet_of(("L1", 30, date(2026, 1, 5))).penalise(ROLLING, "noise")
     penalty = Penalty("p1", "noise", 10, date(2026, 12, 20))
     wallet, expired = wallet.expire(date(2027, 1, 5))
     assert expired[0]["points"] == -20 and wallet.balance == 0
@@ -135,7 +136,7 @@ def test_repair_after_the_penalised_lot_expired_still_restores_the_points():
 
 def test_repair_first_forgives_points_still_owed():
     # balance 6, penalty 10 → 4 owed; repair 10 → 4 forgiven, 6 back as a lot
-    wallet, _ = wallet_of(("L1", 6, date(2026, 1, 5))).penalise("noise", 10)
+    wallet, _ = wallet_of(("L1", 6, date(2026, 1, 5))).penalise(ROLLING, "noise")
     wallet, _, items = wallet.repair(Penalty("p1", "noise", 10, date(2026, 1, 6)), "R1", 10, date(2026, 1, 7),
                                      ROLLING)
     assert [(i["code"], i["points"]) for i in items] == [("repair_debt", 4), ("repair_lot", 6)]
@@ -172,5 +173,30 @@ def test_minimum_redemption_threshold_50():
 
 def test_amounts_must_be_positive_whole_points():
     for bad in (0, -5, True, 2.5):
-        with pytest.raises(Unprocessable):
-            Wallet().penalise("noise", bad)
+        with pytest.raises(Unprocessable) as refused:
+            wallet_of(("L1", 30, date(2026, 1, 5))).spend(bad)
+        assert refused.value.code == "bad_amount"
+
+
+def test_a_penalty_reason_the_rules_do_not_set_is_refused():
+    with pytest.raises(Unprocessable) as refused:
+        Wallet().penalise(ROLLING, "parking")
+    assert refused.value.code == "unknown_penalty"
+
+
+def test_expiry_reminders_30_and_7_days_before():
+    # lots expiring 2027-01-05 (30) and 2027-03-05 (50); reminders at 30 and 7 days before
+    wallet = wallet_of(("L1", 30, date(2026, 1, 5)), ("L2", 50, date(2026, 3, 5)))
+    assert wallet.reminders(date(2026, 12, 6), ROLLING) == [{"days": 30, "expires_on": "2027-01-05", "points": 30}]
+    assert wallet.reminders(date(2026, 12, 29), ROLLING) == [{"days": 7, "expires_on": "2027-01-05", "points": 30}]
+    assert wallet.reminders(date(2026, 12, 7), ROLLING) == []
+
+
+def test_points_loans_stay_within_the_limit():
+    lending = from_document({**default_document(), "points_loan_limit": 100})
+    check_loan(lending, 60, 40)                     # 60 + 40 = 100: at the limit
+    with pytest.raises(Unprocessable) as refused:
+        check_loan(lending, 60, 41)                 # 101 > 100
+    assert refused.value.code == "loan_over_limit" and refused.value.extra["outstanding"] == 60
+    with pytest.raises(Unprocessable):
+        check_loan(ROLLING, 0, 1)                   # the default: no loans
