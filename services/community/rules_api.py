@@ -2,11 +2,14 @@
 reads them (so anyone can see the rules an award was computed under) and the staff console compares them."""
 from __future__ import annotations
 
+import re
+
 from shared.auth import require_community
 from shared.mongo import utcnow
 from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.community import commands, schemas, views
+from services.community.rulesets import unknown_version
 
 blp = Blueprint("points_rules", __name__, url_prefix="/v1",
                 description="积分规则 Points rules: versioned, with an effective date (admins write, members read)")
@@ -16,6 +19,13 @@ WRITE_ERRORS = {"409": "a version is pending (replace it), or the version is alr
                        "thresholds not rising…) or an effective date in the past"}
 _write_errors = problem_responses(blp, WRITE_ERRORS)
 _not_found = problem_responses(blp, {"404": "no such version"})
+
+
+def _number(version: str) -> int:
+    """A version number from the path (any other segment names no version: 404)."""
+    if not re.fullmatch(r"[0-9]{1,9}", version):
+        raise unknown_version(version)
+    return int(version)
 
 
 def _version(community_id: str, version) -> dict:
@@ -61,16 +71,16 @@ def compare(args, community_id):
     return views.rule_version_diff(current_db(), community_id, args["from_version"], args["to_version"], utcnow())
 
 
-@blp.get(f"{BASE}/<int:version>")
+@blp.get(f"{BASE}/<version>")
 @blp.response(200, schemas.RuleVersionSchema)
 @_not_found
 def get_version(community_id, version):
     """One version with its whole rule set."""
     require_community(community_id)
-    return views.rule_version(current_db(), community_id, version, utcnow())
+    return views.rule_version(current_db(), community_id, _number(version), utcnow())
 
 
-@blp.put(f"{BASE}/<int:version>")
+@blp.put(f"{BASE}/<version>")
 @blp.arguments(schemas.RulesPublishSchema())
 @blp.response(200, schemas.RuleVersionSchema)
 @_write_errors
@@ -78,6 +88,6 @@ def get_version(community_id, version):
 def replace(body, community_id, version):
     """Replace a version that has not taken effect yet (admins); a version in effect never changes (409)."""
     admin = require_community(community_id, "admin")
-    replaced = current_bus().handle(commands.ReplacePointsRules(community_id, version, body["rules"],
+    replaced = current_bus().handle(commands.ReplacePointsRules(community_id, _number(version), body["rules"],
                                                                 body["effective_from"], admin.member_id, utcnow()))
     return _version(community_id, replaced)

@@ -87,5 +87,5 @@ def replace_pending(current: RuleVersion, previous: RuleVersion, following: Rule
                    revision=current.revision + 1)
 
 
-def unknown_version(version: int) -> NotFound:
+def unknown_version(version: int | str) -> NotFound:
     return NotFound(f"没有第 {version} 版积分规则。 No points rules version {version}.", code="unknown_rules_version")

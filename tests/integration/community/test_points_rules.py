@@ -135,6 +135,9 @@ def test_publish_now_then_a_future_version_replace_it_diff_and_the_events(world)
     assert backdated.status_code == 422 and backdated.json["code"] == "rules_backdated"
     missing = http.put(_rules_url(world, "/9"), headers=world["admin"], json={"rules": {}})
     assert missing.status_code == 404 and missing.json["code"] == "unknown_rules_version"
+    for segment in ("/latest", "/-1", "/1e3", "/" + "9" * 12):
+        nothing = http.get(_rules_url(world, segment), headers=world["resident"])
+        assert nothing.status_code == 404 and nothing.json["code"] == "unknown_rules_version", segment
     assert http.put(_rules_url(world, "/3"), headers=world["resident"], json={"rules": {}}).status_code == 403
     assert _state(svc) == before
 
