@@ -49,6 +49,7 @@ DEFAULT_DOCUMENT = MappingProxyType({
     "points_loan_limit": 0,
 })
 TOP_LEVEL_KEYS = tuple(DEFAULT_DOCUMENT)
+OBJECT_KEYS = ("streak", "newcomer", "rating", "caps", "expiry", "repair")  # fixed fields, each with a default
 
 
 def default_document() -> dict:
@@ -124,6 +125,9 @@ def from_document(document: dict, version: int = 0, effective_from: datetime | N
     """A rule set from a (possibly partial) document: top-level keys left out keep `base`'s value (the SPEC
     defaults unless given); a key given replaces that key's value whole."""
     merged = {**(copy.deepcopy(base) if base is not None else default_document()), **copy.deepcopy(document)}
+    for key in OBJECT_KEYS:  # an object's left-out fields take their defaults (as the schema fills them)
+        if isinstance(merged.get(key), dict):
+            merged[key] = {**DEFAULT_DOCUMENT[key], **merged[key]}
     unknown = sorted(set(merged) - set(TOP_LEVEL_KEYS))
     if unknown:
         raise _bad(f"未知的规则项：{', '.join(unknown)}。", f"Unknown rules: {', '.join(unknown)}.",

@@ -72,6 +72,12 @@ def test_a_partial_document_keeps_the_base_versions_other_rules():
     assert changed["hourly_rate"] == 12 and changed["caps"]["per_day"] == 200 and changed.version == 2
 
 
+def test_an_objects_left_out_fields_take_their_defaults():
+    rules = from_document({"caps": {"per_day": 200}, "expiry": {"mode": "never"}})
+    assert rules["caps"] == {"per_activity": None, "per_day": 200, "per_year": 1000}
+    assert rules["expiry"]["months"] == 12 and rules["expiry"]["mode"] == "never"
+
+
 def test_the_version_in_effect_is_the_latest_effective_date_not_after_the_moment():
     v1 = from_document({}, 1, datetime(2026, 1, 1, tzinfo=timezone.utc))
     v2 = from_document({"hourly_rate": 12}, 2, datetime(2026, 6, 1, tzinfo=timezone.utc))
