@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from services.ledger.model import Actor
 
@@ -91,3 +92,19 @@ class ExpireTransfer:
     """The scheduler lapses a pending transfer whose TTL ran out (or auto-confirms a bill)."""
 
     transfer_id: str
+
+
+@dataclass(frozen=True)
+class ExpireLots:
+    """The scheduler expires what remains of one member's lots due on `today` (the community's local day)."""
+
+    account_id: str
+    today: date
+
+
+@dataclass(frozen=True)
+class RemindExpiry:
+    """The scheduler reminds one member of points expiring soon (the rules' reminder days before)."""
+
+    account_id: str
+    today: date

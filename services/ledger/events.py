@@ -26,6 +26,9 @@ def transfer_payload(t: Transfer, occurred_at) -> dict:
                "occurred_at": occurred_at.isoformat()}
     if t.details.get("reverses"):
         payload["reverses"] = t.details["reverses"]
+    award = t.details.get("award")
+    if award:  # the member and staff learn of a cap cut or a hold from the event, not only from the API
+        payload["award"] = {k: award[k] for k in ("amount", "status", "rule_version", "cuts")}
     return payload
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from shared.errors import NotFound, Unprocessable
 from shared.uow import Tx
-from services.ledger import events, model
+from services.ledger import events, lots, model
 from services.ledger.model import REJECTED, Account, Actor, Transfer
 from services.ledger.repository import LedgerRepository
 
@@ -132,6 +132,7 @@ def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, no
     done, changed, entries = t.post(repo.books(t), by, now)
     repo.save(*changed.values())
     repo.add_entries(entries)
+    done = _lots_moved(repo, done, now)
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
     return done
@@ -143,6 +144,7 @@ def post_at_once(tx: Tx, repo: LedgerRepository, t: Transfer, now, causation_id:
     done, changed, entries = t.post(repo.books(t), t.resolved_by, now, stored=False)
     repo.save(*changed.values())
     repo.add_entries(entries)
+    done = _lots_moved(repo, done, now)
     repo.add_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
     return done
@@ -162,6 +164,13 @@ def close_pending(tx: Tx, repo: LedgerRepository, t: Transfer, state: str, by: s
     """Reject, cancel or expire a pending transfer: the hold is released, nothing is posted."""
     done, changed = t.close(state, by, now, reason, repo.books(t))
     repo.save(*changed.values())
+    lots.on_closed(repo, done)
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now)
     return done
+
+
+def _lots_moved(repo: LedgerRepository, t: Transfer, now) -> Transfer:
+    """The member's point lots follow a posted PT transfer (lots.on_posted); the transfer records the lot lines."""
+    items = lots.on_posted(repo, t, now)
+    return replace(t, details={**t.details, "lots": items}) if items else t

@@ -6,7 +6,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from shared.schemas import AwareDateTime, PageCursor
 
 from services.ledger.model import DEFAULT_HOUR_CREDIT_LIMIT, MAX_AMOUNT, STATES, UNITS, WORKFLOWS
-from services.ledger.rules import SERVICE_CLASSES
+from shared.economy.rules import SERVICE_CLASSES
 
 Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 Unit = fields.String(required=True, validate=validate.OneOf(UNITS))
@@ -110,6 +110,11 @@ class TransferSchema(Schema):
     expires_at = fields.String(allow_none=True)
     resolved_at = fields.String(allow_none=True)
     resolved_by = fields.String(allow_none=True)
+    award = fields.Dict(metadata={"description": "the award's computation under the points rules: amount, status "
+                                                 "(payable | held_for_review), rule_version, items (code, points, "
+                                                 "figures), cuts (cap cuts), explanation (zh-CN, en)"})
+    lots = fields.List(fields.Dict(), metadata={"description": "the point lots this transfer moved"})
+    economy = fields.Dict(metadata={"description": "an expiry's, penalty's or repair's lines and explanation"})
 
 
 class AccountSchema(Schema):
@@ -183,7 +188,7 @@ class SettingsEventSchema(_Lenient):
     bill_auto_confirm = fields.Boolean(load_default=False)
     hour_credit_limit_minutes = fields.Integer(strict=True, load_default=DEFAULT_HOUR_CREDIT_LIMIT,
                                                validate=validate.Range(min=0, max=MAX_AMOUNT))
-    points_rules = fields.Dict(load_default=None, allow_none=True)
+    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(min=1, max=64))
 
 
 class CommunityEventSchema(_Lenient):
@@ -215,6 +220,17 @@ class HelpClaimedSchema(_Lenient):
     source = fields.String(load_default="request", validate=validate.OneOf(("request", "activity")))
     claim_id = Id
     title = fields.String(load_default=None, allow_none=True)
+    bonuses = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
+                          validate=validate.Length(max=20))  # situational bonuses the verifier confirmed
+    rating = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=5))
+
+
+class PointsRulesVersionedSchema(_Lenient):
+    community_id = Id
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    revision = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
+    effective_from = fields.String(required=True)
+    rules = fields.Dict(required=True)
 
 
 class MerchantEventSchema(_Lenient):

@@ -79,9 +79,28 @@ class Kit:
         assert r.status_code == 200, r.json
         return r.json
 
+    def rules(self, community: str, version: int = 1, effective_from: str = "2020-01-01T00:00:00+00:00",
+              revision: int = 1, **rules) -> None:
+        """Publish a version of the community's points rules (as the community service does) and wait until the
+        ledger keeps it."""
+        self.publish("community.events", "PointsRulesVersioned",
+                     {"community_id": community, "version": version, "revision": revision,
+                      "effective_from": effective_from, "published_at": effective_from, "rules": rules}, community)
+        wait_until(lambda: (self.db.points_rules.find_one({"_id": f"{community}:{version}"}) or {}).get("revision")
+                   == revision, timeout=60, message="points rules version")
+
+    def plain(self, community: str) -> None:
+        """Rules under which an award is exactly its hourly points: no one-off bonuses, no newcomer boost, no
+        yearly cap (once per community)."""
+        if self.db.points_rules.find_one({"_id": f"{community}:1"}) is None:
+            self.rules(community, first_participation_bonus=0, newcomer={"activities": 0},
+                       streak={"every": 0}, caps={"per_year": None})
+
     def fund(self, member: str, community: str, points: int, minutes: int = 0) -> None:
-        """Give a member PT by a confirmed award (hourly rate 10/h) and HOUR by a credit limit."""
+        """Give a member PT by a confirmed award (hourly rate 10/h, under plain rules) and HOUR by a credit
+        limit."""
         if points:
+            self.plain(community)
             r = self.transfer(member, community, workflow="award", unit="PT", minutes=points * 6)
             assert r.status_code == 201, r.json
             c = self.act("confirm", r.json["transfer_id"], "olga", community, "organizer")
