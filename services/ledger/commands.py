@@ -108,3 +108,27 @@ class RemindExpiry:
 
     account_id: str
     today: date
+
+
+@dataclass(frozen=True)
+class IssuePenalty:
+    """A grid worker or admin penalises a member of their community (a reason the rules price)."""
+
+    actor: Actor
+    member_id: str
+    reason: str
+    memo: str | None = None
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RepairPenalty:
+    """积分修复: a grid worker or admin restores points of a penalty after the member's community service."""
+
+    actor: Actor
+    penalty_id: str
+    points: int
+    memo: str | None = None
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)

@@ -13,27 +13,37 @@
   version; lots already expired hold nothing, so a rerun (after a crash) does nothing twice.
 - **Reminders** (`remind`): `PointsExpiring` events for the lots expiring in each of the rules' reminder days,
   once per member, day and lot date.
+- **Penalties** (`issue_penalty`, by a grid worker or admin, a reason the rules price): the points come from the
+  member's oldest lots into `s:<c>:penalty:PT`; what the balance cannot cover is owed (`debt`) and repaid first
+  from later credits (lifecycle posts that repayment). A penalty is refused (409 `points_reserved`) while
+  pending transfers hold the points it would take.
+- **Repair** (`repair_penalty`, 积分修复, within the rules' window and share): forgives owed points first, the rest
+  comes back from `s:<c>:penalty:PT` as a new lot earned on the repair day.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
 
-from pymongo import InsertOne
+import uuid
 
-from shared.economy import HELD, Activity, Award, History, compute, explain, next_streak
+from pymongo import InsertOne, UpdateOne
+
+from shared.economy import HELD, Activity, Award, History, Penalty, compute, explain, next_streak
 from shared.envelope import new_event
 from shared import topics
-from shared.errors import Forbidden
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.idempotency import once
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
 from services.ledger import commands, lots, model
-from services.ledger.ids import source_transfer_id
+from services.ledger.ids import key_scope, source_transfer_id
 from services.ledger.model import Actor, Transfer
 from services.ledger.repository import LedgerRepository
 
-REMINDERS = "expiry_reminders"
+REMINDERS, PENALTIES = "expiry_reminders", "penalties"
+STAFF = ("admin", "grid_worker")  # who issues penalties and repairs them
 
 
 # -- awards -------------------------------------------------------------------------------------------
@@ -151,4 +161,121 @@ def remind(cmd: commands.RemindExpiry, tx: Tx) -> int:
     return sent
 
 
-HANDLERS = {commands.ExpireLots: expire_lots, commands.RemindExpiry: remind}
+# -- penalties and repair -----------------------------------------------------------------------------
+def _staff(actor: Actor) -> None:
+    if not actor.has_role(*STAFF):
+        raise Forbidden("只有网格员或管理员可以扣分或修复积分。 Only a grid worker or an admin can issue or repair a "
+                        "penalty.", code="role_required")
+
+
+def _points_move(tx: Tx, repo: LedgerRepository, *, kind: str, ref: str, debit, credit, amount: int, member_id: str,
+                 actor: Actor, now, items: list[dict], memo: str | None) -> Transfer:
+    """A posted system transfer between a member and `s:<c>:penalty:PT` (a penalty or a repair), its lines kept."""
+    t = life.new_transfer(transfer_id=source_transfer_id(f"{kind}:{ref}"), community_id=actor.community_id,
+                          workflow="system", unit="PT", amount=amount, debit=debit, credit=credit,
+                          payer_id=member_id if debit.kind == "member" else None,
+                          payee_id=member_id if credit.kind == "member" else None, initiator_id=actor.member_id,
+                          now=now, ttl_days=0, source=f"{kind}:{ref}", reference={"kind": kind, "id": ref},
+                          memo=memo, details={"economy": {"items": items, "explanation": _words(items)}})
+    return life.post_at_once(tx, repo, t, now)
+
+
+def penalty_view(doc) -> dict:
+    """A penalty as the member and staff see it: what it cost, what is owed, what was repaired, and why."""
+    return {k: doc.get(k) for k in ("penalty_id", "community_id", "member_id", "reason", "amount", "taken", "owed",
+                                    "issued_on", "issued_by", "rule_version", "memo", "repaired", "repairs",
+                                    "transfer_id", "items", "explanation")}
+
+
+def issue_penalty(cmd: commands.IssuePenalty, tx: Tx) -> tuple[dict, int]:
+    """A grid worker or admin takes the points the rules set for `reason` from a member of their community."""
+    actor = cmd.actor
+
+    def compute_():
+        _staff(actor)
+        repo = LedgerRepository(tx)
+        account_id = model.member_account_id(actor.community_id, cmd.member_id, "PT")
+        account = life.known_account(repo, account_id, "这个社区没有这位成员。 No such member in this community.")
+        if cmd.member_id == actor.member_id:
+            raise Unprocessable("不能给自己扣分。 You cannot penalise yourself.", code="self_penalty")
+        now = utcnow()
+        rules = lots.rules_at(repo, actor.community_id, now)
+        held = lots.wallet(repo, account_id)
+        after, items = held.penalise(rules, cmd.reason)
+        taken = -sum(i["points"] for i in items if i["code"] == "penalty")
+        if taken > account.available:
+            raise Conflict("部分积分正被待处理的转账占用，请在其处理后再扣分。 Some of these points are held by pending "
+                           "transfers; issue the penalty once they are resolved.", code="points_reserved")
+        penalty_id = "pn_" + uuid.uuid4().hex[:20]
+        doc = {"_id": penalty_id, "penalty_id": penalty_id, "community_id": actor.community_id,
+               "member_id": cmd.member_id, "account_id": account_id, "reason": cmd.reason,
+               "amount": taken - sum(i["points"] for i in items if i["code"] == "penalty_debt"), "taken": taken,
+               "owed": -sum(i["points"] for i in items if i["code"] == "penalty_debt"),
+               "issued_on": lots.local_day(repo, actor.community_id, now).isoformat(), "issued_at": now,
+               "issued_by": actor.member_id, "rule_version": rules.version, "memo": cmd.memo, "repaired": 0,
+               "repairs": [], "transfer_id": None, "items": items, "explanation": _words(items)}
+        if taken:
+            penalty_account = life.system_account(tx, repo, actor.community_id, "penalty", "PT")
+            doc["transfer_id"] = _points_move(tx, repo, kind="penalty", ref=penalty_id, debit=account,
+                                              credit=penalty_account, amount=taken, member_id=cmd.member_id,
+                                              actor=actor, now=now, items=items, memo=cmd.memo).transfer_id
+        lots.save_wallet(repo, account_id, after, doc["transfer_id"] or penalty_id)
+        tx.defer(PENALTIES, InsertOne(doc))
+        _announce(tx, "PenaltyIssued", doc)
+        return penalty_view(doc), 201
+    return once(tx, key_scope(actor, "penalties"), cmd.idempotency_key, cmd.body, compute_)
+
+
+def _announce(tx: Tx, type_: str, doc: dict, **extra) -> None:
+    payload = {"penalty_id": doc["_id"], "community_id": doc["community_id"], "member_id": doc["member_id"],
+               "reason": doc["reason"], "amount": doc["amount"], "owed": doc["owed"], "repaired": doc["repaired"],
+               "rule_version": doc["rule_version"], **extra}
+    tx.emit(topics.LEDGER, new_event(type_, payload, key=doc["account_id"], producer="ledger",
+                                     community_id=doc["community_id"]))
+
+
+def repair_penalty(cmd: commands.RepairPenalty, tx: Tx) -> tuple[dict, int]:
+    """积分修复: restore `points` of a penalty after community service (owed points forgiven first, the rest as a
+    new lot), within the rules' repair window and share."""
+    actor = cmd.actor
+
+    def compute_():
+        _staff(actor)
+        repo = LedgerRepository(tx)
+        doc = tx[PENALTIES].find_one({"_id": cmd.penalty_id})
+        if doc is None or doc["community_id"] != actor.community_id:
+            raise NotFound("没有这条扣分记录。 No such penalty.", code="penalty_not_found")
+        now = utcnow()
+        rules = lots.rules_at(repo, actor.community_id, now)
+        today = lots.local_day(repo, actor.community_id, now)
+        penalty = Penalty(doc["_id"], doc["reason"], doc["amount"], date.fromisoformat(doc["issued_on"]),
+                          doc["repaired"])
+        account_id = doc["account_id"]
+        source = f"{cmd.penalty_id}:{doc['repaired']}"
+        after, penalty, items = lots.wallet(repo, account_id).repair(
+            penalty, lots.lot_id(source_transfer_id(f"repair:{source}"), now), cmd.points, today, rules)
+        restored = sum(i["points"] for i in items if i["code"] == "repair_lot")
+        transfer_id = None
+        if restored:
+            penalty_account = life.system_account(tx, repo, actor.community_id, "penalty", "PT")
+            if not penalty_account.can_post(restored, 0):
+                raise Unprocessable("罚没账户积分不足以修复。 The penalty account holds too few points for this repair.",
+                                    code="insufficient_funds")
+            transfer_id = _points_move(tx, repo, kind="repair", ref=source, debit=penalty_account,
+                                       credit=repo.require_account(account_id), amount=restored,
+                                       member_id=doc["member_id"], actor=actor, now=now, items=items,
+                                       memo=cmd.memo).transfer_id
+        lots.save_wallet(repo, account_id, after, transfer_id or cmd.penalty_id)
+        entry = {"on": today.isoformat(), "points": cmd.points, "by": actor.member_id, "rule_version": rules.version,
+                 "transfer_id": transfer_id, "items": items, "explanation": _words(items), "memo": cmd.memo}
+        tx.defer(PENALTIES, UpdateOne({"_id": doc["_id"], "repaired": doc["repaired"]},
+                                      {"$set": {"repaired": penalty.repaired}, "$push": {"repairs": entry}}),
+                 must_match=True)
+        updated = {**doc, "repaired": penalty.repaired, "repairs": [*doc["repairs"], entry]}
+        _announce(tx, "PenaltyRepaired", updated, points=cmd.points)
+        return penalty_view(updated), 200
+    return once(tx, key_scope(actor, f"repair:{cmd.penalty_id}"), cmd.idempotency_key, cmd.body, compute_)
+
+
+HANDLERS = {commands.ExpireLots: expire_lots, commands.RemindExpiry: remind, commands.IssuePenalty: issue_penalty,
+            commands.RepairPenalty: repair_penalty}

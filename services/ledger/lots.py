@@ -37,13 +37,23 @@ def aware(text: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
-def local_day(repo: LedgerRepository, community_id: str, at: datetime) -> date:
-    """The community's calendar day at `at` (its time zone, Asia/Shanghai unless it chose another)."""
+def zone_day(timezone_name: str | None, at: datetime) -> date:
+    """The calendar day at `at` in a time zone (Asia/Shanghai when none or an unknown one is given)."""
     try:
-        zone = ZoneInfo(repo.community(community_id).get("timezone") or DEFAULT_TZ)
+        zone = ZoneInfo(timezone_name or DEFAULT_TZ)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo(DEFAULT_TZ)
     return at.astimezone(zone).date()
+
+
+def local_day(repo: LedgerRepository, community_id: str, at: datetime) -> date:
+    """The community's calendar day at `at` (its time zone, Asia/Shanghai unless it chose another)."""
+    return zone_day(repo.community(community_id).get("timezone"), at)
+
+
+def rule_set(doc: dict) -> RuleSet:
+    """A stored version of a community's rules."""
+    return from_document(doc["rules"], doc["version"], aware(doc["effective_from"]))
 
 
 def rule_versions(repo: LedgerRepository, community_id: str) -> tuple[RuleSet, ...]:
@@ -51,7 +61,7 @@ def rule_versions(repo: LedgerRepository, community_id: str) -> tuple[RuleSet, .
     key = (RULES, community_id)
     if key not in repo.cache:
         docs = repo.tx[RULES].find({"community_id": community_id})
-        repo.cache[key] = tuple(from_document(d["rules"], d["version"], aware(d["effective_from"])) for d in docs)
+        repo.cache[key] = tuple(rule_set(d) for d in docs)
     return repo.cache[key]
 
 
@@ -96,7 +106,8 @@ def save_summary(repo: LedgerRepository, account_id: str, **changes) -> MappingP
 
 
 # -- the wallet ---------------------------------------------------------------------------------------
-def _to_lot(doc: dict) -> Lot:
+def to_lot(doc: dict) -> Lot:
+    """A Lot from its stored document."""
     return Lot(doc["_id"], date.fromisoformat(doc["earned_on"]),
                date.fromisoformat(doc["expires_on"]) if doc["expires_on"] else None, doc["amount"], doc["remaining"],
                doc["rule_version"], doc["source"])
@@ -107,7 +118,7 @@ def wallet(repo: LedgerRepository, account_id: str) -> Wallet:
     key = (LOTS, account_id)
     if key not in repo.cache:
         docs = repo.tx[LOTS].find({"account_id": account_id, "remaining": {"$gt": 0}})
-        repo.cache[key] = Wallet(tuple(sorted((_to_lot(d) for d in docs), key=lambda lot: (lot.earned_on,
+        repo.cache[key] = Wallet(tuple(sorted((to_lot(d) for d in docs), key=lambda lot: (lot.earned_on,
                                                                                              lot.lot_id))))
     return replace(repo.cache[key], debt=summary(repo, account_id)["debt"])
 
@@ -171,10 +182,12 @@ def earn(repo: LedgerRepository, t: Transfer, now: datetime) -> list[dict]:
     posted_before = repo.account(account_id).posted - t.amount
     amount = t.amount - min(t.amount, max(0, -posted_before))
     rules = rules_at(repo, t.community_id, now)
+    award = t.details.get("award") if t.workflow == "award" else None
+    # An award's points are earned on the day of the activity; anything else on the day it arrives.
+    earned_on = date.fromisoformat(award["activity_day"]) if award else local_day(repo, t.community_id, now)
     items = []
     if amount:
-        after, items = wallet(repo, account_id).earn(lot_id(t.transfer_id, now), amount,
-                                                     local_day(repo, t.community_id, now), rules)
+        after, items = wallet(repo, account_id).earn(lot_id(t.transfer_id, now), amount, earned_on, rules)
         save_wallet(repo, account_id, after, t.transfer_id)
     if t.workflow == "award":
         honour = summary(repo, account_id)["honour_points"] + t.amount

@@ -11,17 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo import ASCENDING
 
-from shared.economy import from_document, in_effect
+from shared.economy import in_effect
 from shared.errors import Problem
 from shared.mongo import utcnow
 from shared.worker import every
 from services.ledger import commands, model
 from services.ledger.bootstrap import bootstrap
-from services.ledger.lots import LOTS, RULES, aware
+from services.ledger.lots import LOTS, RULES, rule_set, zone_day
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -44,11 +43,8 @@ def expire_due(runtime, bus=None, limit: int = BATCH) -> int:
 
 def _local_day(runtime, community_id: str, at: datetime) -> date:
     """The community's calendar day at `at` (as lots.local_day, read outside a transaction)."""
-    doc = runtime.db.communities.find_one({"_id": community_id}, {"timezone": 1}) or {}
-    try:
-        return at.astimezone(ZoneInfo(doc.get("timezone") or "Asia/Shanghai")).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return zone_day((runtime.db.communities.find_one({"_id": community_id}, {"timezone": 1}) or {}).get("timezone"),
+                    at)
 
 
 def _members_due(runtime, at: datetime, horizon_days: int, chunk: int, days_of=None):
@@ -88,8 +84,7 @@ def remind_due(runtime, bus=None, at: datetime | None = None, chunk: int = BATCH
     bus, at = bus or bootstrap(runtime), at or utcnow()
     sent = 0
     def days_of(community_id: str, today: date) -> list[str]:
-        versions = [from_document(d["rules"], d["version"], aware(d["effective_from"]))
-                    for d in runtime.db[RULES].find({"community_id": community_id})]
+        versions = [rule_set(d) for d in runtime.db[RULES].find({"community_id": community_id})]
         return [(today + timedelta(days=n)).isoformat() for n in in_effect(versions, at)["expiry"]["reminder_days"]]
 
     for today, ids in _members_due(runtime, at, REMIND_HORIZON_DAYS, chunk, days_of):

@@ -256,3 +256,52 @@ class SettlementBatchPaidSchema(_Lenient):
     community_id = Id
     merchant_id = Id
     points = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+
+
+# -- the points economy -------------------------------------------------------------------------------
+class PenaltyCreateSchema(Schema):
+    """A penalty: whom, for which of the rules' reasons (the rules set the points), and a note."""
+
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    memo = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
+
+
+class RepairSchema(Schema):
+    """积分修复: how many points of the penalty the member's community service restores."""
+
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    memo = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
+
+
+class PenaltySchema(Schema):
+    penalty_id = fields.String()
+    community_id = fields.String()
+    member_id = fields.String()
+    reason = fields.String()
+    amount = fields.Integer()
+    taken = fields.Integer(metadata={"description": "points taken from the member's lots"})
+    owed = fields.Integer(metadata={"description": "points the balance could not cover, owed (欠扣积分)"})
+    issued_on = fields.String()
+    issued_by = fields.String()
+    rule_version = fields.Integer()
+    memo = fields.String(allow_none=True)
+    repaired = fields.Integer()
+    repairs = fields.List(fields.Dict())
+    transfer_id = fields.String(allow_none=True)
+    items = fields.List(fields.Dict())
+    explanation = fields.Dict()
+
+
+class MemberPointsSchema(Schema):
+    member_id = fields.String()
+    community_id = fields.String()
+    balance = fields.Integer()
+    debt = fields.Integer()
+    honour_points = fields.Integer()
+    level = fields.Dict()
+    participations = fields.Integer()
+    rule_version = fields.Integer()
+    expiring_within_30_days = fields.Integer()
+    lots = fields.List(fields.Dict())
+    penalties = fields.List(fields.Nested(PenaltySchema))

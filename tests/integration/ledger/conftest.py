@@ -45,9 +45,10 @@ class Kit:
     def h(self, member: str, community: str, *roles: str, merchant_id=None, **headers) -> dict:
         return bearer(self.token(member, community, *roles, merchant_id=merchant_id), **headers)
 
-    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None) -> dict:
-        """Publish an event as its producing service would."""
-        return self.dep.publish(topic, type_, payload, key, event_id).to_dict()
+    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None,
+                occurred_at: str | None = None) -> dict:
+        """Publish an event as its producing service would (at `occurred_at` if given)."""
+        return self.dep.publish(topic, type_, payload, key, event_id, occurred_at).to_dict()
 
     def join(self, community: str, *members: str) -> None:
         """Members join (MemberJoined) and their accounts are open."""

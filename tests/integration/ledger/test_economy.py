@@ -199,3 +199,147 @@ def test_expiry_killed_midway_resumes_and_expires_every_due_lot_exactly_once(kit
     # A third run finds nothing due.
     assert scheduler.expire_lots_due(kit.ledger.runtime, at=at, chunk=5) == 0
     assert kit.audit(c)["ok"]
+
+
+def test_a_penalty_larger_than_the_balance_is_owed_then_repaid_and_repair_restores_it(kit):
+    c = kit.community()
+    kit.join(c, "pat", "greg", "rita")
+    kit.rules(c, first_participation_bonus=0, newcomer={"activities": 0}, streak={"every": 0},
+              caps={"per_year": None}, penalties={"noise": 10, "littering": 30},
+              repair={"window_days": 30, "max_percent": 100})
+    kit.fund("pat", c, points=6)
+    staff = kit.h("greg", c, "grid_worker")
+
+    def penalise(who_headers, **body):
+        return kit.http.post("/v1/admin/penalties", json=body, headers=who_headers)
+
+    nothing = {"transfers": kit.db.transfers.count_documents({"community_id": c}),
+               "penalties": kit.db.penalties.count_documents({"community_id": c})}
+    assert penalise(kit.h("rita", c), member_id="pat", reason="noise").status_code == 403
+    r = penalise(staff, member_id="pat", reason="spitting")
+    assert r.status_code == 422 and r.json["code"] == "unknown_penalty"
+    r = penalise(staff, member_id="greg", reason="noise")
+    assert r.status_code == 422 and r.json["code"] == "self_penalty"
+    r = penalise(staff, member_id="nobody", reason="noise")
+    assert r.status_code == 404 and r.json["code"] == "unknown_account"
+    assert nothing == {"transfers": kit.db.transfers.count_documents({"community_id": c}),
+                       "penalties": kit.db.penalties.count_documents({"community_id": c})}
+
+    # Noise costs 10; pat holds 6: 6 taken from her lot, 4 owed, balance 0 (never negative).
+    r = penalise(staff, member_id="pat", reason="noise", memo="深夜噪音")
+    assert r.status_code == 201, r.json
+    penalty = r.json
+    assert (penalty["amount"], penalty["taken"], penalty["owed"], penalty["rule_version"]) == (10, 6, 4, 1)
+    assert [(i["code"], i["points"]) for i in penalty["items"]] == [("penalty", -6), ("penalty_debt", -4)]
+    assert penalty["explanation"]["zh-CN"] == ["扣分「noise」6", "余额不足，4 分记为欠扣积分，以后获得的积分先行抵扣"]
+    assert kit.balance("pat", c, "PT")["posted"] == 0
+    assert kit.db.accounts.find_one({"_id": f"s:{c}:penalty:PT"})["posted"] == 6
+
+    # She earns 20: the 4 owed are repaid first (to the penalty account), a lot of 16 is left.
+    kit.fund("pat", c, points=20)
+    assert kit.balance("pat", c, "PT")["posted"] == 16
+    assert kit.db.accounts.find_one({"_id": f"s:{c}:penalty:PT"})["posted"] == 10
+    assert [lot["remaining"] for lot in _lots(kit, f"m:{c}:pat:PT")] == [0, 16]
+
+    # 积分修复: 10 restored as a new lot; no more than the penalty.
+    url = f"/v1/admin/penalties/{penalty['penalty_id']}/repair"
+    repaired = kit.http.post(url, json={"points": 10, "memo": "清理楼道"}, headers=staff)
+    assert repaired.status_code == 200, repaired.json
+    assert repaired.json["repaired"] == 10
+    assert [(i["code"], i["points"]) for i in repaired.json["repairs"][0]["items"]] == [("repair_lot", 10)]
+    too_much = kit.http.post(url, json={"points": 1}, headers=staff)
+    assert too_much.status_code == 422 and too_much.json["code"] == "repair_exceeds_penalty"
+    missing = kit.http.post("/v1/admin/penalties/pn_nope/repair", json={"points": 1}, headers=staff)
+    assert missing.status_code == 404 and missing.json["code"] == "penalty_not_found"
+
+    mine = kit.http.get("/v1/points", headers=kit.h("pat", c)).json
+    assert (mine["balance"], mine["debt"], mine["honour_points"]) == (26, 0, 26)
+    assert [lot["remaining"] for lot in mine["lots"]] == [16, 10]
+    assert mine["penalties"][0]["repaired"] == 10 and mine["penalties"][0]["owed"] == 4
+    assert kit.http.get("/v1/admin/members/pat/points", headers=staff).json == mine
+    assert kit.http.get("/v1/admin/members/pat/points", headers=kit.h("rita", c)).status_code == 403
+    assert kit.audit(c)["ok"]
+
+
+YEAR_RULES = {
+    "newcomer": {"activities": 2, "multiplier_percent": 150},
+    "streak": {"every": 3, "points": 10, "max_gap_days": 31},
+    "caps": {"per_activity": None, "per_day": 60, "per_year": 1000},
+    "honour_levels": [{"threshold": 100, "title_zh": "一星志愿者", "title_en": "One-star volunteer"},
+                      {"threshold": 200, "title_zh": "二星志愿者", "title_en": "Two-star volunteer"}],
+    "penalties": {"noise": 10},
+    "repair": {"window_days": 30, "max_percent": 100},
+}
+
+
+def test_a_year_of_one_members_life(kit):
+    """Mei's year under custom rules, every figure worked by hand (T = today in Shanghai):
+    D1 = T−300 clean-up in bad weather: 20 + 10, newcomer 1/2 ×150% +15 = 45, first participation +5 → 50;
+    D2 = D1+10 mediation rated 5★: 50, newcomer 2/2 +25 = 75, 5★ +10% = 7.5 → 8 (half-even) = 83, daily cap 60
+      cuts 23 → 60 — honour 110: 一星 reached;
+    D3 = D1+26 patrol: 50, third in a row (gaps ≤ 31 days) +10 → 60 — honour 170;
+    D4 = T−5 elder care after three months in a row: 30 + 20 → 50 (the streak broke) — honour 220: 二星;
+    D5 = T−2 clean-up rated 2★: held for review, released by an admin → 20 — honour 240;
+    a noise penalty takes 10 from the oldest lot (D1: 50 → 40); its repair restores 10 as a lot of today;
+    a gift of 45 spends D1's 40 and 5 of D2's (60 → 55); on D2 + 12 months D2's 55 expire.
+    Balance 50+60+60+50+20 −10 +10 −45 −55 = 140 in lots D3 60, D4 50, D5 20, repair 10; honour 240, 二星."""
+    c = kit.community()
+    kit.join(c, "mei", "bo", "greg")
+    kit.rules(c, **YEAR_RULES)
+    account = f"m:{c}:mei:PT"
+    now = datetime.now(timezone.utc)
+    today = now.astimezone(timezone(timedelta(hours=8))).date()
+    d1 = today - timedelta(days=300)
+    days = [d1, d1 + timedelta(days=10), d1 + timedelta(days=26), today - timedelta(days=5), today - timedelta(days=2)]
+    activities = [dict(activity_type="environment_cleanup", bonuses=["bad_weather"]),
+                  dict(activity_type="mediation", rating=5), dict(activity_type="safety_patrol"),
+                  dict(activity_type="elder_care", bonuses=["three_consecutive_months"]),
+                  dict(activity_type="environment_cleanup", rating=2)]
+    expected = [
+        (50, [("base_activity", 20), ("situational_bonus", 10), ("newcomer_multiplier", 15),
+              ("first_participation_bonus", 5)]),
+        (60, [("base_activity", 50), ("newcomer_multiplier", 25), ("rating_bonus", 8), ("cap_per_day", -23)]),
+        (60, [("base_activity", 50), ("streak_bonus", 10)]),
+        (50, [("base_activity", 30), ("situational_bonus", 20)]),
+        (20, [("base_activity", 20), ("review_released", 0)]),
+    ]
+    levels = [0, 1, 1, 2, 2]
+    for day, activity, (amount, lines), level in zip(days, activities, expected, levels):
+        claim = _claim(c, "mei", **activity)
+        at = f"{day.isoformat()}T02:00:00+00:00"  # 10:00 in Shanghai
+        kit.publish("requests.events", "HelpClaimed", claim, claim["request_id"], occurred_at=at)
+        t = wait_until(lambda: kit.db.transfers.find_one({"reference.id": claim["request_id"]}), message="award")
+        verifier = ("root", c, "organizer", "admin") if activity.get("rating") == 2 else ("greg", c, "grid_worker")
+        posted = kit.act("confirm", t["_id"], *verifier).json
+        assert posted["state"] == "posted" and posted["amount"] == amount, (day, posted)
+        assert [(i["code"], i["points"]) for i in posted["award"]["items"]] == lines, day
+        assert posted["award"]["rule_version"] == 1
+        assert kit.db.member_economy.find_one({"_id": account}).get("level", 0) == level, day
+    assert kit.balance("mei", c, "PT")["posted"] == 240
+    lots = _lots(kit, account)
+    assert [(lot["earned_on"], lot["remaining"]) for lot in lots] == [(d.isoformat(), a) for d, (a, _) in
+                                                                       zip(days, expected)]
+
+    staff = kit.h("greg", c, "grid_worker")
+    penalty = kit.http.post("/v1/admin/penalties", json={"member_id": "mei", "reason": "noise"}, headers=staff).json
+    assert penalty["items"][0]["lot_id"] == lots[0]["_id"] and penalty["taken"] == 10
+    repaired = kit.http.post(f"/v1/admin/penalties/{penalty['penalty_id']}/repair", json={"points": 10},
+                             headers=staff).json
+    assert repaired["repairs"][0]["items"][0]["earned_on"] == today.isoformat()
+    gift = kit.transfer("mei", c, workflow="credit", unit="PT", counterparty_id="bo", amount=45).json
+    spent = kit.act("confirm", gift["transfer_id"], "bo", c).json["lots"]
+    assert [(i["code"], i["points"], i["earned_on"]) for i in spent][:2] == [
+        ("spent", -40, days[0].isoformat()), ("spent", -5, days[1].isoformat())]
+
+    d2_expires = datetime.fromisoformat(_lots(kit, account)[1]["expires_on"]).replace(hour=4, tzinfo=timezone.utc)
+    assert scheduler.expire_lots_due(kit.ledger.runtime, at=d2_expires) == 55
+    assert scheduler.expire_lots_due(kit.ledger.runtime, at=d2_expires) == 0
+
+    mine = kit.http.get("/v1/points", headers=kit.h("mei", c)).json
+    assert (mine["balance"], mine["honour_points"], mine["debt"]) == (140, 240, 0)
+    assert (mine["level"]["level"], mine["level"]["title_zh"], mine["level"]["points_to_next"]) == (2, "二星志愿者",
+                                                                                                    None)
+    assert [(lot["earned_on"], lot["remaining"]) for lot in mine["lots"]] == [
+        (days[2].isoformat(), 60), (days[3].isoformat(), 50), (days[4].isoformat(), 20), (today.isoformat(), 10)]
+    assert mine["penalties"][0]["repaired"] == 10
+    assert kit.audit(c)["ok"]
