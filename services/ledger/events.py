@@ -57,3 +57,11 @@ def pay_code_used(tx, code: dict, transfer_id: str):
     """PayCodeUsed."""
     return _emit(tx, "PayCodeUsed", {"code_id": code["_id"], "community_id": code["community_id"],
                                      "member_id": code["member_id"], "transfer_id": transfer_id}, code["_id"])
+
+
+def honour_level_reached(tx, t: Transfer, level: dict):
+    """HonourLevelReached: an award took the member to a new level (星级) of the community's honour titles."""
+    return _emit(tx, "HonourLevelReached", {"community_id": t.community_id, "member_id": t.payee_id,
+                                            "transfer_id": t.transfer_id, **{k: level[k] for k in (
+                                                "level", "title_zh", "title_en", "honour_points", "rule_version")}},
+                 t.credit_account)

@@ -133,7 +133,7 @@ def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, no
     done, changed, entries = t.post(repo.books(t), by, now)
     repo.save(*changed.values())
     repo.add_entries(entries)
-    done = _lots_moved(repo, done, now)
+    done = _lots_moved(tx, repo, done, now)
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
     _repay_debt(tx, repo, done, now)
@@ -146,7 +146,7 @@ def post_at_once(tx: Tx, repo: LedgerRepository, t: Transfer, now, causation_id:
     done, changed, entries = t.post(repo.books(t), t.resolved_by, now, stored=False)
     repo.save(*changed.values())
     repo.add_entries(entries)
-    done = _lots_moved(repo, done, now)
+    done = _lots_moved(tx, repo, done, now)
     repo.add_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
     _repay_debt(tx, repo, done, now)
@@ -173,9 +173,13 @@ def close_pending(tx: Tx, repo: LedgerRepository, t: Transfer, state: str, by: s
     return done
 
 
-def _lots_moved(repo: LedgerRepository, t: Transfer, now) -> Transfer:
-    """The member's point lots follow a posted PT transfer (lots.on_posted); the transfer records the lot lines."""
+def _lots_moved(tx: Tx, repo: LedgerRepository, t: Transfer, now) -> Transfer:
+    """The member's point lots follow a posted PT transfer (lots.on_posted); the transfer records the lot lines
+    (and a new honour level, announced as HonourLevelReached)."""
     items = lots.on_posted(repo, t, now)
+    for item in items:
+        if item["code"] == "level_reached":
+            events.honour_level_reached(tx, t, item)
     return replace(t, details={**t.details, "lots": items}) if items else t
 
 

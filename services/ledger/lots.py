@@ -196,6 +196,9 @@ def earn(repo: LedgerRepository, t: Transfer, now: datetime) -> list[dict]:
         if level["level"] > summary(repo, account_id)["level"]:
             changes.update(level=level["level"], title_zh=level["title_zh"], title_en=level["title_en"],
                            level_reached_at=now, level_rule_version=rules.version)
+            items.append({"code": "level_reached", "points": 0, "level": level["level"],
+                          "title_zh": level["title_zh"], "title_en": level["title_en"], "honour_points": honour,
+                          "rule_version": rules.version})
         save_summary(repo, account_id, **changes)
     return items
 

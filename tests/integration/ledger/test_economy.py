@@ -316,6 +316,9 @@ def test_a_year_of_one_members_life(kit):
         assert posted["award"]["rule_version"] == 1
         assert kit.db.member_economy.find_one({"_id": account}).get("level", 0) == level, day
     assert kit.balance("mei", c, "PT")["posted"] == 240
+    reached = kit.log.wait("HonourLevelReached", 2, member_id="mei")
+    assert sorted((e["payload"]["level"], e["payload"]["title_zh"], e["payload"]["honour_points"]) for e in reached
+                  if e["payload"]["community_id"] == c) == [(1, "一星志愿者", 110), (2, "二星志愿者", 220)]
     lots = _lots(kit, account)
     assert [(lot["earned_on"], lot["remaining"]) for lot in lots] == [(d.isoformat(), a) for d, (a, _) in
                                                                        zip(days, expected)]
