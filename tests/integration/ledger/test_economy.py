@@ -346,3 +346,24 @@ def test_a_year_of_one_members_life(kit):
         (days[2].isoformat(), 60), (days[3].isoformat(), 50), (days[4].isoformat(), 20), (today.isoformat(), 10)]
     assert mine["penalties"][0]["repaired"] == 10
     assert kit.audit(c)["ok"]
+
+
+def test_annual_clearing_on_the_date_the_community_chose(kit):
+    c = kit.community()
+    kit.join(c, "yan")
+    kit.rules(c, first_participation_bonus=0, newcomer={"activities": 0}, streak={"every": 0},
+              caps={"per_year": None}, expiry={"mode": "annual", "clearing_date": "06-30"})
+    kit.fund("yan", c, points=25)
+    today = datetime.now(timezone.utc).astimezone(timezone(timedelta(hours=8))).date()
+    clearing = today.replace(month=6, day=30)
+    if clearing <= today:  # the first clearing date after the day the points were earned (年度清零)
+        clearing = clearing.replace(year=today.year + 1)
+    lot = _lots(kit, f"m:{c}:yan:PT")[0]
+    assert (lot["expires_on"], lot["rule_version"]) == (clearing.isoformat(), 1)
+    eve = datetime(clearing.year, clearing.month, clearing.day, 4, tzinfo=timezone.utc) - timedelta(days=1)
+    assert scheduler.expire_lots_due(kit.ledger.runtime, at=eve) == 0  # the day before: nothing yet
+    assert scheduler.expire_lots_due(kit.ledger.runtime, at=eve + timedelta(days=1)) == 25
+    cleared = kit.db.transfers.find_one({"reference.kind": "expiry", "community_id": c})
+    assert (cleared["credit_account"], cleared["amount"]) == (f"s:{c}:expiry:PT", 25)
+    assert cleared["details"]["economy"]["explanation"]["en"] == [f"25 of the points earned {today.isoformat()} expired"]
+    assert kit.balance("yan", c, "PT")["posted"] == 0 and kit.audit(c)["ok"]
