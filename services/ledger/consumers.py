@@ -46,6 +46,7 @@ def on_member(event: Event, p: dict, tx: Tx) -> None:
     repo = LedgerRepository(tx)
     ids = [life.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
     life.set_status(repo, ids, "active" if p["status"] == "active" else "inactive")
+    lots.remember_grid(repo, p["community_id"], p["member_id"], p["grid_id"])
 
 
 def on_member_deactivated(event: Event, p: dict, tx: Tx) -> None:

@@ -13,7 +13,7 @@
   version; lots already expired hold nothing, so a rerun (after a crash) does nothing twice.
 - **Reminders** (`remind`): `PointsExpiring` events for the lots expiring in each of the rules' reminder days,
   once per member, day and lot date.
-- **Penalties** (`issue_penalty`, by a grid worker or admin, a reason the rules price): the points come from the
+- **Penalties** (`issue_penalty`, by an admin or the grid worker of the member's grid, a reason the rules price): the points come from the
   member's oldest lots into `s:<c>:penalty:PT`; what the balance cannot cover is owed (`debt`) and repaid first
   from later credits (lifecycle posts that repayment). A penalty is refused (409 `points_reserved`) while
   pending transfers hold the points it would take.
@@ -168,6 +168,15 @@ def _staff(actor: Actor) -> None:
                         "penalty.", code="role_required")
 
 
+def _of_my_grid(repo: LedgerRepository, actor: Actor, account_id: str) -> None:
+    """An admin acts on any member of the community; a grid worker only on the members of their own grid."""
+    if actor.has_role("admin"):
+        return
+    mine = lots.summary(repo, model.member_account_id(actor.community_id, actor.member_id, "PT")).get("grid_id")
+    if mine is None or mine != lots.summary(repo, account_id).get("grid_id"):
+        raise Forbidden("这位成员不在您的网格。 This member is not in your grid.", code="not_your_grid")
+
+
 def _points_move(tx: Tx, repo: LedgerRepository, *, kind: str, ref: str, debit, credit, amount: int, member_id: str,
                  actor: Actor, now, items: list[dict], memo: str | None) -> Transfer:
     """A posted system transfer between a member and `s:<c>:penalty:PT` (a penalty or a repair), its lines kept."""
@@ -198,6 +207,7 @@ def issue_penalty(cmd: commands.IssuePenalty, tx: Tx) -> tuple[dict, int]:
         account = life.known_account(repo, account_id, "这个社区没有这位成员。 No such member in this community.")
         if cmd.member_id == actor.member_id:
             raise Unprocessable("不能给自己扣分。 You cannot penalise yourself.", code="self_penalty")
+        _of_my_grid(repo, actor, account_id)
         now = utcnow()
         rules = lots.rules_at(repo, actor.community_id, now)
         held = lots.wallet(repo, account_id)
@@ -245,6 +255,7 @@ def repair_penalty(cmd: commands.RepairPenalty, tx: Tx) -> tuple[dict, int]:
         doc = tx[PENALTIES].find_one({"_id": cmd.penalty_id})
         if doc is None or doc["community_id"] != actor.community_id:
             raise NotFound("没有这条扣分记录。 No such penalty.", code="penalty_not_found")
+        _of_my_grid(repo, actor, doc["account_id"])
         now = utcnow()
         rules = lots.rules_at(repo, actor.community_id, now)
         today = lots.local_day(repo, actor.community_id, now)

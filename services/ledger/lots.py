@@ -105,6 +105,13 @@ def save_summary(repo: LedgerRepository, account_id: str, **changes) -> MappingP
     return after
 
 
+def remember_grid(repo: LedgerRepository, community_id: str, member_id: str, grid_id: str | None) -> None:
+    """The member's grid (网格), from the community's events: a grid worker acts on the members of theirs."""
+    account_id = model.member_account_id(community_id, member_id, "PT")
+    if summary(repo, account_id).get("grid_id") != grid_id:
+        save_summary(repo, account_id, grid_id=grid_id)
+
+
 # -- the wallet ---------------------------------------------------------------------------------------
 def to_lot(doc: dict) -> Lot:
     """A Lot from its stored document."""

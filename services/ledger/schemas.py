@@ -201,6 +201,7 @@ class MemberEventSchema(_Lenient):
     community_id = Id
     member_id = Id
     status = fields.String(load_default="active")
+    grid_id = fields.String(load_default=None, allow_none=True)  # whose grid worker may penalise them
 
 
 class MemberDeactivatedSchema(_Lenient):

@@ -50,11 +50,11 @@ class Kit:
         """Publish an event as its producing service would (at `occurred_at` if given)."""
         return self.dep.publish(topic, type_, payload, key, event_id, occurred_at).to_dict()
 
-    def join(self, community: str, *members: str) -> None:
-        """Members join (MemberJoined) and their accounts are open."""
+    def join(self, community: str, *members: str, grid_id: str | None = None) -> None:
+        """Members join (MemberJoined, in `grid_id` if given) and their accounts are open."""
         for m in members:
             self.publish("community.events", "MemberJoined",
-                         {"community_id": community, "member_id": m, "grid_id": None, "roles": ["resident"],
+                         {"community_id": community, "member_id": m, "grid_id": grid_id, "roles": ["resident"],
                           "skills": [], "availability": [], "vulnerable": False, "merchant_id": None,
                           "status": "active", "joined_at": "2025-01-01T00:00:00+00:00"}, m)
         ids = [f"m:{community}:{m}:{u}" for m in members for u in ("HOUR", "PT")]

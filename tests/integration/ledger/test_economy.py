@@ -197,13 +197,15 @@ def test_expiry_killed_midway_resumes_and_expires_every_due_lot_exactly_once(kit
     assert len(expired_lots) == len(set(expired_lots))  # every due lot expired exactly once
     assert kit.db.accounts.find_one({"_id": f"s:{c}:expiry:PT"})["posted"] == sum(held.values())
     # A third run finds nothing due.
-    assert scheduler.expire_lots_due(kit.ledger.runtime, at=at, chunk=5) == 0
+    scheduler.expire_lots_due(kit.ledger.runtime, at=at, chunk=5)
+    assert kit.db.transfers.count_documents(expiries) == len(members)
     assert kit.audit(c)["ok"]
 
 
 def test_a_penalty_larger_than_the_balance_is_owed_then_repaid_and_repair_restores_it(kit):
     c = kit.community()
-    kit.join(c, "pat", "greg", "rita")
+    kit.join(c, "pat", "greg", "rita", grid_id="g1")
+    kit.join(c, "otto", grid_id="g2")
     kit.rules(c, first_participation_bonus=0, newcomer={"activities": 0}, streak={"every": 0},
               caps={"per_year": None}, penalties={"noise": 10, "littering": 30},
               repair={"window_days": 30, "max_percent": 100})
@@ -220,6 +222,9 @@ def test_a_penalty_larger_than_the_balance_is_owed_then_repaid_and_repair_restor
     assert r.status_code == 422 and r.json["code"] == "unknown_penalty"
     r = penalise(staff, member_id="greg", reason="noise")
     assert r.status_code == 422 and r.json["code"] == "self_penalty"
+    r = penalise(staff, member_id="otto", reason="noise")  # another grid's member: not greg's to penalise
+    assert r.status_code == 403 and r.json["code"] == "not_your_grid"
+    assert penalise(kit.h("root", c, "admin"), member_id="otto", reason="spitting").json["code"] == "unknown_penalty"
     r = penalise(staff, member_id="nobody", reason="noise")
     assert r.status_code == 404 and r.json["code"] == "unknown_account"
     assert nothing == {"transfers": kit.db.transfers.count_documents({"community_id": c}),
@@ -284,7 +289,7 @@ def test_a_year_of_one_members_life(kit):
     a gift of 45 spends D1's 40 and 5 of D2's (60 → 55); on D2 + 12 months D2's 55 expire.
     Balance 50+60+60+50+20 −10 +10 −45 −55 = 140 in lots D3 60, D4 50, D5 20, repair 10; honour 240, 二星."""
     c = kit.community()
-    kit.join(c, "mei", "bo", "greg")
+    kit.join(c, "mei", "bo", "greg", grid_id="g1")
     kit.rules(c, **YEAR_RULES)
     account = f"m:{c}:mei:PT"
     now = datetime.now(timezone.utc)
@@ -335,8 +340,11 @@ def test_a_year_of_one_members_life(kit):
         ("spent", -40, days[0].isoformat()), ("spent", -5, days[1].isoformat())]
 
     d2_expires = datetime.fromisoformat(_lots(kit, account)[1]["expires_on"]).replace(hour=4, tzinfo=timezone.utc)
-    assert scheduler.expire_lots_due(kit.ledger.runtime, at=d2_expires) == 55
-    assert scheduler.expire_lots_due(kit.ledger.runtime, at=d2_expires) == 0
+    scheduler.expire_lots_due(kit.ledger.runtime, at=d2_expires)  # (other tests' communities share the database)
+    scheduler.expire_lots_due(kit.ledger.runtime, at=d2_expires)
+    expired = list(kit.db.transfers.find({"reference.kind": "expiry", "debit_account": account}))
+    assert [(t["amount"], [i["lot_id"] for i in t["details"]["economy"]["items"]]) for t in expired] == [
+        (55, [lots[1]["_id"]])]
 
     mine = kit.http.get("/v1/points", headers=kit.h("mei", c)).json
     assert (mine["balance"], mine["honour_points"], mine["debt"]) == (140, 240, 0)
@@ -361,8 +369,9 @@ def test_annual_clearing_on_the_date_the_community_chose(kit):
     lot = _lots(kit, f"m:{c}:yan:PT")[0]
     assert (lot["expires_on"], lot["rule_version"]) == (clearing.isoformat(), 1)
     eve = datetime(clearing.year, clearing.month, clearing.day, 4, tzinfo=timezone.utc) - timedelta(days=1)
-    assert scheduler.expire_lots_due(kit.ledger.runtime, at=eve) == 0  # the day before: nothing yet
-    assert scheduler.expire_lots_due(kit.ledger.runtime, at=eve + timedelta(days=1)) == 25
+    scheduler.expire_lots_due(kit.ledger.runtime, at=eve)  # the day before: nothing yet
+    assert kit.db.transfers.find_one({"reference.kind": "expiry", "community_id": c}) is None
+    scheduler.expire_lots_due(kit.ledger.runtime, at=eve + timedelta(days=1))
     cleared = kit.db.transfers.find_one({"reference.kind": "expiry", "community_id": c})
     assert (cleared["credit_account"], cleared["amount"]) == (f"s:{c}:expiry:PT", 25)
     assert cleared["details"]["economy"]["explanation"]["en"] == [f"25 of the points earned {today.isoformat()} expired"]
