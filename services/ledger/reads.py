@@ -28,7 +28,8 @@ def reads_of(cmd) -> dict:
         return {"key_id": key, "transfer_id": cmd.transfer_id}
     mine = model.member_account_id(actor.community_id, actor.member_id, cmd.unit)
     other = (model.system_account_id(actor.community_id, "issuance", cmd.unit) if cmd.workflow == "award"
-             else model.member_account_id(actor.community_id, cmd.counterparty_id, cmd.unit)
+             else model.member_account_id(cmd.counterparty_community or actor.community_id, cmd.counterparty_id,
+                                          cmd.unit)
              if cmd.counterparty_id else None)
     return {"key_id": key, "community_id": actor.community_id, "account_ids": [a for a in (mine, other) if a]}
 

@@ -15,7 +15,7 @@ means a bug and aborts it (`WriteMissed`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -25,10 +25,12 @@ from shared.idempotency import KEYS
 from shared.mongo import shallow_fields, utcnow
 from shared.uow import Tx, WriteMissed
 from services.ledger import model
+from services.ledger.cross import TrustLine
 from services.ledger.model import Account, Book, Shard, Transfer
 
 _ACCOUNT_FIELDS = {f.name for f in fields(Account)}
 _TRANSFER_FIELDS = {f.name for f in fields(Transfer)}
+_LINE_FIELDS = {f.name for f in fields(TrustLine)}
 _COUNTERS = ("posted", "pending_out", "pending_in", "seq")  # written as $inc of the difference
 _SET_FIELDS = {cls: tuple(f.name for f in fields(cls) if f.name not in (*_COUNTERS, "account_id", "shard"))
                for cls in (Account, Shard)}
@@ -237,6 +239,53 @@ class LedgerRepository:
     def record_limit_grant(self, grant: dict) -> None:
         """Keep who changed which limit, when (audit trail)."""
         self.tx.defer("limit_grants", InsertOne(grant))
+
+
+def to_trust_line(doc: dict) -> TrustLine:
+    """A TrustLine from its stored document (`trust_lines`, the ledger's read of exchange.events)."""
+    values = {k: v for k, v in doc.items() if k in _LINE_FIELDS - {"trust_line_id", "clearings"}}
+    return TrustLine(trust_line_id=doc["_id"], clearings=tuple(doc.get("clearings", ())), **values)
+
+
+class TrustLines:
+    """The ledger's trust lines (`trust_lines`): loaded through the identity map, saved deferred; a posting's
+    change of `net` is written as `$inc` under the guard of the value it was decided on."""
+
+    def __init__(self, tx: Tx):
+        self.tx, self.cache = tx, tx.cache
+
+    def get(self, trust_line_id: str) -> TrustLine | None:
+        key = ("trust_lines", trust_line_id)
+        if key not in self.cache:
+            doc = self.tx["trust_lines"].find_one({"_id": trust_line_id})
+            self.cache[key] = to_trust_line(doc) if doc else None
+        return self.cache[key]
+
+    def between(self, community_id: str, partner_id: str, unit: str) -> list[TrustLine]:
+        """Every line of the two communities in `unit` (any agreement, any status)."""
+        docs = self.tx["trust_lines"].find({"unit": unit, "$or": [
+            {"community_a": community_id, "community_b": partner_id},
+            {"community_a": partner_id, "community_b": community_id}]}, {"_id": 1})
+        return [line for d in docs if (line := self.get(d["_id"])) is not None]
+
+    def announce(self, trust_line_id: str, values: dict) -> None:
+        """Store what exchange.events said of a line (terms, status or rate); `net` and clearings are ours."""
+        before = self.get(trust_line_id)
+        self.cache[("trust_lines", trust_line_id)] = (replace(before, **values) if before is not None else
+                                                      TrustLine(trust_line_id=trust_line_id, **values))
+        self.tx.defer("trust_lines", UpdateOne({"_id": trust_line_id},
+                                               {"$set": values, "$setOnInsert": {"net": 0, "clearings": []}},
+                                               upsert=True))
+
+    def save(self, after: TrustLine) -> None:
+        """Store a line's new `net` (and clearings) as the difference from what this transaction loaded."""
+        before = self.cache[("trust_lines", after.trust_line_id)]
+        update: dict = {"$inc": {"net": after.net - before.net}}
+        if after.clearings != before.clearings:
+            update["$push"] = {"clearings": {"$each": list(after.clearings[len(before.clearings):])}}
+        self.tx.defer("trust_lines", UpdateOne({"_id": after.trust_line_id, "net": before.net}, update),
+                      must_match=True)
+        self.cache[("trust_lines", after.trust_line_id)] = after
 
 
 def _difference(before: Book, after: Book) -> tuple[dict, dict]:
