@@ -11,22 +11,12 @@ import pytest
 
 from shared import topics
 from shared.mongo import utcnow
-from shared.testing import bearer, wait_until
+from shared.testing import wait_until
 from services.ledger.audit import run_audit
 from services.ledger.scheduler import expire_due
-
-OPERATOR = {"X-Operator-Key": "dev-operator-key"}
+from tests.integration.exchange.test_exchange import _community
 PT_LIMIT = 500  # fen
 HOUR_LIMIT = 600  # minutes
-
-
-def _community(http, code: str, fen: int, phone: str) -> dict:
-    made = http.post("/v1/communities", headers=OPERATOR, json={
-        "code": code, "name": f"{code}社区", "point_value_fen": fen,
-        "admin": {"display_name": "主任", "phone": phone, "password": "135790"}})
-    assert made.status_code == 201, made.json
-    login = http.post("/v1/auth/login", json={"community_code": code, "phone": phone, "password": "135790"})
-    return {"cid": made.json["community"]["community_id"], "admin": bearer(login.json["token"])}
 
 
 @pytest.fixture(scope="module")
