@@ -239,3 +239,23 @@ def test_clearing_resets_positions_and_moves_the_clearing_accounts_back_and_the_
     for doc in kit.db.account_shards.find({}):
         per_unit[doc["account_id"].rsplit(":", 1)[1]] += doc["posted"]
     assert dict(per_unit) == {"HOUR": 0, "PT": 0}
+
+
+def test_concurrent_confirms_never_take_the_trust_line_past_its_limit(world):
+    from concurrent.futures import ThreadPoolExecutor
+    w, A, B = world, world["A"], world["B"]
+    net = ledger_net(w, w["hour"])
+    fits = (HOUR_LIMIT - net) // 200
+    assert fits == 2, net  # the earlier tests left 75 minutes on the line: two gifts of 200 fit, not three
+    pending = [pay(w, "credit", "HOUR", 200, payer, "A", payee, "B")
+               for payer, payee in (("ann", "bob"), ("ann", "ben"), ("amy", "bob"), ("amy", "ben"))]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda t: w["kit"].act("confirm", t["transfer_id"], t["payee_id"], B), pending))
+    codes = sorted((a.status_code, a.json.get("code") or a.json.get("state")) for a in answers)
+    assert codes == [(200, "posted")] * fits + [(422, "trust_line_limit")] * (4 - fits), codes
+    assert ledger_net(w, w["hour"]) == net + 200 * fits
+    states = [w["kit"].db.transfers.find_one({"_id": t["transfer_id"]})["state"] for t in pending]
+    assert sorted(states) == ["pending"] * (4 - fits) + ["posted"] * fits
+    for cid in (A, B):
+        report = w["kit"].audit(cid)
+        assert report["ok"], report["problems"]
