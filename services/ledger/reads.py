@@ -31,7 +31,12 @@ def reads_of(cmd) -> dict:
              else model.member_account_id(cmd.counterparty_community or actor.community_id, cmd.counterparty_id,
                                           cmd.unit)
              if cmd.counterparty_id else None)
-    return {"key_id": key, "community_id": actor.community_id, "account_ids": [a for a in (mine, other) if a]}
+    clearings = ()
+    if cmd.counterparty_community not in (None, actor.community_id):  # a cross transfer opens or moves these
+        clearings = (model.partner_account_id(actor.community_id, cmd.counterparty_community, cmd.unit),
+                     model.partner_account_id(cmd.counterparty_community, actor.community_id, cmd.unit))
+    return {"key_id": key, "community_id": actor.community_id,
+            "account_ids": [a for a in (mine, other, *clearings) if a]}
 
 
 def prefetch(tx: Tx, cmds: list) -> None:

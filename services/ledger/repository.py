@@ -104,7 +104,11 @@ class LedgerRepository:
         follow = {}
         if "transfers" in reads:
             follow = {"debits": ("accounts", "transfers.debit_account"),
-                      "credits": ("accounts", "transfers.credit_account")}
+                      "credits": ("accounts", "transfers.credit_account"),
+                      # a cross-community transfer's clearing accounts and trust line (nothing for the others)
+                      "clearings": ("accounts", "transfers.cross.payer_clearing_account"),
+                      "partner_clearings": ("accounts", "transfers.cross.payee_clearing_account"),
+                      "trust_lines": ("trust_lines", "transfers.cross.trust_line_id")}
         docs = self.tx.fetch(reads, follow)
         for coll, convert in ((KEYS, _frozen), ("communities", _frozen), ("accounts", to_account),
                               ("transfers", to_transfer)):
@@ -112,8 +116,11 @@ class LedgerRepository:
                 self.cache.setdefault((coll, doc["_id"]), convert(doc))
             for i in reads.get(coll, (None, ()))[1]:
                 self.cache.setdefault((coll, i), None)
-        for doc in (*docs.get("debits", ()), *docs.get("credits", ())):
+        for doc in (*docs.get("debits", ()), *docs.get("credits", ()), *docs.get("clearings", ()),
+                    *docs.get("partner_clearings", ())):
             self.cache.setdefault(("accounts", doc["_id"]), to_account(doc))
+        for doc in docs.get("trust_lines", ()):
+            self.cache.setdefault(("trust_lines", doc["_id"]), to_trust_line(doc))
 
     def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
                  account_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
@@ -265,8 +272,8 @@ class TrustLines:
         """Every line of the two communities in `unit` (any agreement, any status)."""
         docs = self.tx["trust_lines"].find({"unit": unit, "$or": [
             {"community_a": community_id, "community_b": partner_id},
-            {"community_a": partner_id, "community_b": community_id}]}, {"_id": 1})
-        return [line for d in docs if (line := self.get(d["_id"])) is not None]
+            {"community_a": partner_id, "community_b": community_id}]})
+        return [self.cache.setdefault(("trust_lines", d["_id"]), to_trust_line(d)) for d in docs]
 
     def announce(self, trust_line_id: str, values: dict) -> None:
         """Store what exchange.events said of a line (terms, status or rate); `net` and clearings are ours."""
