@@ -141,8 +141,8 @@ def _check(p: Params) -> None:
         raise _bad(f"成员数须在 1 到 {MAX_MEMBERS} 之间。", f"The members must number 1 to {MAX_MEMBERS}.")
     if p.grids is not None:
         _whole(p.grids, 1, min(1000, p.members), "grids")
-    if not isinstance(p.start, date):
-        raise _bad("start 应为日期。", "start must be a date.")
+    if not isinstance(p.start, date) or not 2000 <= p.start.year <= 2100:
+        raise _bad("start 应为 2000 到 2100 年间的日期。", "start must be a date from 2000 to 2100.")
     _whole(p.months, 1, 24, "months")
     for name in ("participation_start_percent", "participation_end_percent", "grid_spread_percent",
                  "rated_percent", "review_release_percent", "redeem_percent", "redeem_share_percent",
