@@ -174,7 +174,7 @@ class Community:
 
     params: Params
     grids: tuple[int, ...]                    # grid of each member
-    events: tuple[tuple, ...]                 # per member: ((day, kind, details), …)
+    events: tuple[tuple, ...]                 # per member: ((day, kind, details, 'YYYY-MM'), …)
     active: dict                              # {(grid name, 'YYYY-MM'): members who took part}
     month_ends: tuple[date, ...]
 
@@ -215,6 +215,7 @@ def synthesize(p: Params, progress: Callable[[int], None] | None = None) -> Comm
     starts = _month_starts(p)
     lengths = [calendar.monthrange(s.year, s.month)[1] for s in starts]
     ends = tuple(s + timedelta(days=n - 1) for s, n in zip(starts, lengths))
+    keys = [month_of(s) for s in starts]
     thresholds = [[participation_percent(p, m) * k / 100 for m in range(p.months)] for k in keenness]
     count = _Picker(p.activities_per_month, int)
     mix = _Picker(p.activity_mix)
@@ -229,8 +230,9 @@ def synthesize(p: Params, progress: Callable[[int], None] | None = None) -> Comm
         keen = rng.random()                            # below the month's threshold: takes part
         timeline = []
         for m, (start, length) in enumerate(zip(starts, lengths)):
+            key = keys[m]
             if keen < thresholds[grid][m]:
-                active[(grid, month_of(start))] += 1
+                active[(grid, key)] += 1
                 for _ in range(count(rng)):
                     kind = mix(rng)
                     day = start + timedelta(days=rng.randrange(length))
@@ -238,11 +240,11 @@ def synthesize(p: Params, progress: Callable[[int], None] | None = None) -> Comm
                     claimed = tuple(code for code, chance in bonuses[kind] if rng.random() * 100 < chance)
                     rating = stars(rng) if rng.random() * 100 < p.rated_percent else None
                     released = rng.random() * 100 < p.review_release_percent
-                    timeline.append((day, ACTIVITY, (kind, *hourly, claimed, rating, released)))
+                    timeline.append((day, ACTIVITY, (kind, *hourly, claimed, rating, released), key))
             if rng.random() * 100 < p.penalty_percent:
-                timeline.append((start + timedelta(days=rng.randrange(length)), PENALTY, rng.randrange(1 << 16)))
+                timeline.append((start + timedelta(days=rng.randrange(length)), PENALTY, rng.randrange(1 << 16), key))
             if rng.random() * 100 < p.redeem_percent:
-                timeline.append((start + timedelta(days=length - 1), REDEEM, None))
+                timeline.append((start + timedelta(days=length - 1), REDEEM, None, key))
         timeline.sort(key=lambda e: (e[0], e[1]))
         grids.append(grid)
         events.append(tuple(timeline))
@@ -263,7 +265,7 @@ class _Tally:
     debt: int = 0
 
 
-def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple[date, ...], redeem_share: int, tally: _Tally,
+def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple, redeem_share: int, tally: _Tally,
                    member: int) -> None:
     wallet = Wallet()
     participations = streak = honour = 0
@@ -274,17 +276,17 @@ def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple[date, ...]
     end_index = 0
     flows, awards = tally.flows, tally.awards
 
-    def expire(day: date) -> None:
+    def expire(day: date, month: str) -> None:
         nonlocal wallet
-        wallet, items = wallet.expire(day)
-        if items:
-            flows[(month_of(day), "expired")] += -sum(i["points"] for i in items)
+        if wallet.lots:
+            wallet, items = wallet.expire(day)
+            if items:
+                flows[(month, "expired")] += -sum(i["points"] for i in items)
 
-    for day, kind, details in timeline:
-        while end_index < len(month_ends) and month_ends[end_index] < day:
-            expire(month_ends[end_index])
+    for day, kind, details, month in timeline:
+        while end_index < len(month_ends) and month_ends[end_index][0] < day:
+            expire(*month_ends[end_index])
             end_index += 1
-        month = month_of(day)
         if kind == ACTIVITY:
             activity_type, minutes, service_class, claimed, rating, released = details
             before = next_streak(streak, (day - last_day).days if last_day else None, rules)
@@ -317,19 +319,19 @@ def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple[date, ...]
         elif kind == PENALTY:
             if not penalties:
                 continue
-            expire(day)
+            expire(day, month)
             wallet, items = wallet.penalise(rules, penalties[details % len(penalties)])
             awards["penalties"] += 1
             flows[(month, "penalised")] += -sum(i["points"] for i in items if i["code"] == "penalty")
         else:  # REDEEM
-            expire(day)
+            expire(day, month)
             amount = percent_of(wallet.balance, redeem_share)
             if amount >= rules["min_redemption_points"] and amount > 0:
                 wallet, _ = wallet.spend(amount)
                 awards["redemptions"] += 1
                 flows[(month, "redeemed")] += amount
     for end in month_ends[end_index:]:
-        expire(end)
+        expire(*end)
     if honour:
         tally.balances.append(wallet.balance)
         tally.levels[honour_level(rules, honour)["level"]] += 1
@@ -341,8 +343,9 @@ def replay(community: Community, rules: RuleSet, progress: Callable[[int], None]
     """The dashboard figures of `community`'s year under `rules` (see `figures`)."""
     tally = _Tally()
     total = len(community.events)
+    ends = tuple((end, month_of(end)) for end in community.month_ends)
     for member, timeline in enumerate(community.events):
-        _replay_member(timeline, rules, community.month_ends, community.params.redeem_share_percent, tally, member)
+        _replay_member(timeline, rules, ends, community.params.redeem_share_percent, tally, member)
         if progress is not None and member % 500 == 0:
             progress(member * 100 // total)
     return figures(community, rules, tally)

@@ -63,6 +63,11 @@ class Lot:
     rule_version: int = 0
     source: str = "award"        # award | repair
 
+    def with_remaining(self, remaining: int) -> "Lot":
+        """The lot with `remaining` points left (a direct copy: `dataclasses.replace` is slow on hot paths)."""
+        return Lot(self.lot_id, self.earned_on, self.expires_on, self.amount, remaining, self.rule_version,
+                   self.source)
+
     def to_dict(self) -> dict:
         return {"lot_id": self.lot_id, "earned_on": self.earned_on.isoformat(),
                 "expires_on": self.expires_on.isoformat() if self.expires_on else None, "amount": self.amount,
@@ -102,7 +107,7 @@ class Wallet:
             if taken:
                 items.append(_lot_item(code, lot, -taken))
                 amount -= taken
-                lot = replace(lot, remaining=lot.remaining - taken)
+                lot = lot.with_remaining(lot.remaining - taken)
             lots.append(lot)
         return Wallet(tuple(lots), self.debt), items, amount
 
@@ -136,7 +141,7 @@ class Wallet:
         for lot in self._ordered():
             if lot.expires_on is not None and lot.expires_on <= today and lot.remaining:
                 items.append(_lot_item("expired", lot, -lot.remaining))
-                lot = replace(lot, remaining=0)
+                lot = lot.with_remaining(0)
             lots.append(lot)
         return Wallet(tuple(lots), self.debt), items
 
