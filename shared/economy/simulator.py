@@ -30,7 +30,7 @@ from shared.economy.award import HELD, PAYABLE, Activity, History, compute, next
 from shared.economy.health import (coverage, expiry_forecast, gini, month_of, monthly_flows, participation,
                                    top_share)
 from shared.economy.rules import SERVICE_CLASSES, RuleSet
-from shared.economy.wallet import Wallet, add_months, honour_level
+from shared.economy.wallet import Wallet, add_months, check_redemption, honour_level
 from shared.errors import Unprocessable
 
 HOURLY_ACTIVITY = "neighbour_help"   # an activity type without base points in the defaults: paid by the hour
@@ -326,10 +326,13 @@ def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple, redeem_sh
         else:  # REDEEM
             expire(day, month)
             amount = percent_of(wallet.balance, redeem_share)
-            if amount >= rules["min_redemption_points"] and amount > 0:
-                wallet, _ = wallet.spend(amount)
-                awards["redemptions"] += 1
-                flows[(month, "redeemed")] += amount
+            try:
+                check_redemption(rules, amount)
+            except Unprocessable:  # below the community's minimum (兑换门槛): not redeemed this month
+                continue
+            wallet, _ = wallet.spend(amount)
+            awards["redemptions"] += 1
+            flows[(month, "redeemed")] += amount
     for end in month_ends[end_index:]:
         expire(*end)
     if honour:
