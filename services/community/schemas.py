@@ -344,7 +344,7 @@ RuleName = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
 class SimulationParamsSchema(Schema):
     """The synthetic community (shared/economy/README.md: every parameter and its default; left out: default)."""
 
-    households = _whole(metadata={"description": "户数 (default 1200; 1-100000)"})
+    households = _whole(metadata={"description": "户数 (default 1200; members at most 30000)"})
     members_per_household_percent = _whole(metadata={"description": "registered members per household × 100"})
     grids = _whole(allow_none=True, metadata={"description": "网格数 (default: one per 300 households)"})
     start = fields.Date(metadata={"description": "first day simulated (default 2026-01-01)"})

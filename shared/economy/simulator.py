@@ -27,15 +27,16 @@ from itertools import accumulate
 from typing import Callable
 
 from shared.economy.award import HELD, PAYABLE, Activity, History, compute, next_streak, percent_of
-from shared.economy.health import (coverage, expiry_forecast, gini, month_of, monthly_flows, participation,
-                                   top_share)
+from shared.economy.health import (FORECAST_DAYS, coverage, expiry_forecast, gini, month_of, monthly_flows,
+                                   participation, top_share)
 from shared.economy.rules import SERVICE_CLASSES, RuleSet
 from shared.economy.wallet import Wallet, add_months, check_redemption, honour_level
 from shared.errors import Unprocessable
 
 HOURLY_ACTIVITY = "neighbour_help"   # an activity type without base points in the defaults: paid by the hour
 GRID_HOUSEHOLDS = 300                # seeds: a grid (网格) covers 100–300 (网格分站 300–500) households
-MAX_MEMBERS = 100_000
+MAX_MEMBERS = 30_000                 # 2.5 × the largest community SPEC §1 designs for (12,000 households)
+MAX_MEMBER_MONTHS = MAX_MEMBERS * 12  # a job's size: memory and time grow with members × months
 
 # Defaults from the seeds: the activities a volunteer-points scheme rewards (环境清洁, 助老, 巡逻, 隐患上报, 卫生随手拍,
 # 调解) and neighbour help paid by the hour (邻里互助), as weights.
@@ -139,6 +140,9 @@ def _check(p: Params) -> None:
     _whole(p.members_per_household_percent, 1, 500, "members_per_household_percent")
     if not 1 <= p.members <= MAX_MEMBERS:
         raise _bad(f"成员数须在 1 到 {MAX_MEMBERS} 之间。", f"The members must number 1 to {MAX_MEMBERS}.")
+    if isinstance(p.months, int) and p.members * p.months > MAX_MEMBER_MONTHS:
+        raise _bad(f"成员数 × 月数不能超过 {MAX_MEMBER_MONTHS}。",
+                   f"Members × months may not exceed {MAX_MEMBER_MONTHS}.")
     if p.grids is not None:
         _whole(p.grids, 1, min(1000, p.members), "grids")
     if not isinstance(p.start, date) or not 2000 <= p.start.year <= 2100:
@@ -260,7 +264,7 @@ class _Tally:
     flows: Counter = field(default_factory=Counter)          # (month, kind) -> points
     awards: Counter = field(default_factory=Counter)         # counts and cut points by code
     balances: list = field(default_factory=list)             # of members who earned points
-    lots: list = field(default_factory=list)                 # every lot still holding points at the end
+    expiring: Counter = field(default_factory=Counter)       # {days: points} expiring after the last day
     levels: Counter = field(default_factory=Counter)
     debt: int = 0
 
@@ -338,7 +342,7 @@ def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple, redeem_sh
     if honour:
         tally.balances.append(wallet.balance)
         tally.levels[honour_level(rules, honour)["level"]] += 1
-    tally.lots.extend(lot for lot in wallet.lots if lot.remaining)
+    tally.expiring.update(expiry_forecast(wallet.lots, month_ends[-1][0]))
     tally.debt += wallet.debt
 
 
@@ -374,8 +378,7 @@ def figures(community: Community, rules: RuleSet, tally: _Tally) -> dict:
         "coverage": coverage(outstanding, p.point_value_fen, p.budget_fen, p.warn_below_percent).to_dict(),
         "concentration": {"earners": len(tally.balances), "top10_share_percent": None if top is None else str(top),
                           "gini": None if g is None else str(g)},
-        "expiring": {str(d): points for d, points in
-                     expiry_forecast(tally.lots, community.month_ends[-1]).items()},
+        "expiring": {str(d): tally.expiring[d] for d in FORECAST_DAYS},
         "awards": {"count": tally.awards["awards"], "held_for_review": tally.awards["held_for_review"],
                    "released": tally.awards["released"], "penalties": tally.awards["penalties"],
                    "redemptions": tally.awards["redemptions"], "cap_cuts": cuts},

@@ -82,7 +82,8 @@ def test_parameters_from_json_and_refusals():
     p = Params.from_dict({"seed": 1, "households": 500, "start": "2026-04-01", "ratings": {"5": 1}})
     assert p.start == date(2026, 4, 1) and p.grid_count == 2 and p.to_dict()["grids"] == 2
     for bad in ({"households": 0}, {"ratings": {"6": 1}}, {"activities_per_month": {"1": 0}},
-                {"service_classes": {"vip": 1}}, {"start": "soon"}, {"start": "9999-12-01"}, {"colour": "red"}, {"redeem_percent": 101},
+                {"service_classes": {"vip": 1}}, {"start": "soon"}, {"start": "9999-12-01"}, {"households": 30_001},
+                {"households": 20_000, "months": 24}, {"colour": "red"}, {"redeem_percent": 101},
                 {"months": True}):
         with pytest.raises(Unprocessable) as refused:
             Params.from_dict(bad)
