@@ -297,7 +297,11 @@ def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple, redeem_sh
             history = History(participations, before, earned_day[day], earned_year[day.year], honour)
             activity = Activity(activity_type, minutes, service_class,
                                 tuple(c for c in claimed if rules.bonus(activity_type, c) is not None), rating)
-            award = compute(rules, history, activity)
+            try:
+                award = compute(rules, history, activity)
+            except Unprocessable:  # e.g. a service class these rules dropped: refused as the ledger would
+                awards["refused"] += 1
+                continue
             awards["awards"] += 1
             if award.status == HELD:
                 awards["held_for_review"] += 1
@@ -379,7 +383,8 @@ def figures(community: Community, rules: RuleSet, tally: _Tally) -> dict:
         "concentration": {"earners": len(tally.balances), "top10_share_percent": None if top is None else str(top),
                           "gini": None if g is None else str(g)},
         "expiring": {str(d): tally.expiring[d] for d in FORECAST_DAYS},
-        "awards": {"count": tally.awards["awards"], "held_for_review": tally.awards["held_for_review"],
+        "awards": {"count": tally.awards["awards"], "refused": tally.awards["refused"],
+                   "held_for_review": tally.awards["held_for_review"],
                    "released": tally.awards["released"], "penalties": tally.awards["penalties"],
                    "redemptions": tally.awards["redemptions"], "cap_cuts": cuts},
         "honour_levels": {str(level): n for level, n in sorted(tally.levels.items())},

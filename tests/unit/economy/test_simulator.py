@@ -88,3 +88,13 @@ def test_parameters_from_json_and_refusals():
         with pytest.raises(Unprocessable) as refused:
             Params.from_dict(bad)
         assert refused.value.code == "simulation_bad_parameters"
+
+
+def test_activities_the_rules_refuse_are_counted_not_fatal():
+    # the proposal drops the professional and high-risk classes: hourly help in those classes is refused (422
+    # unknown_service_class in production), so it earns nothing and is counted
+    ordinary_only = from_document({"class_multipliers": {"ordinary": 1}}, 3)
+    result = compare(Params(seed=8, **SMALL), DEFAULT_RULES, ordinary_only)
+    refused = result["proposed"]["awards"]["refused"]
+    assert result["current"]["awards"]["refused"] == 0 and refused > 0
+    assert result["proposed"]["awards"]["count"] + refused == result["current"]["awards"]["count"]
