@@ -278,3 +278,19 @@ class PartnerAgreementSchema(Schema):
     proposed_at = fields.DateTime()
     updated_at = fields.DateTime()
     history = fields.List(fields.Nested(PartnerStepSchema))
+
+
+class PartnerMemberCommunitySchema(Schema):
+    community_id = fields.String()
+    code = fields.String()
+    name = fields.String()
+
+
+class PartnerMemberSchema(Schema):
+    """A member of a partner community as residents of the other one see them: no phone, no roles."""
+
+    member_id = fields.String(metadata={"description": "the id a cross-community payment names"})
+    display_name = fields.String()
+    grid_name = fields.String(allow_none=True)
+    handle = fields.String()
+    community = fields.Nested(PartnerMemberCommunitySchema)

@@ -12,6 +12,7 @@ from typing import Callable
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from services.community.model import derive_handle
 from services.ledger.model import member_account_id
 from shared import topics
 from shared.auth import Principal, issue_token
@@ -607,6 +608,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "POST", "/v1/partners/{agreement_id}/resume", ""): lambda w: _resume(w, by_partner=False),
     ("community", "POST", "/v1/partners/{agreement_id}/end", ""): lambda w: Call(
         f"/v1/partners/{w.partnership(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", ""): lambda w: Call(
+        f"/v1/partner-members/{w.codes[w.B]}/{derive_handle(w.admin_b)}"),
     # notifications
     ("notifications", "GET", "/v1/notifications", ""): lambda w: Call("/v1/notifications"),
     ("notifications", "POST", "/v1/notifications/read", ""): lambda w: Call("/v1/notifications/read",
@@ -665,6 +668,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/partners/{w.propose(w.A, w.community())}/end"),
     ("community", "POST", "/v1/partners/{agreement_id}/end", "a proposal to my community"): lambda w: Call(
         f"/v1/partners/{w.propose(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", "a community with no active agreement"):
+        lambda w: Call(f"/v1/partner-members/{w.codes[w.C]}/{derive_handle(w.admin_c)}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}", "a line between two other communities"): lambda w: Call(
         f"/v1/trust-lines/{w.bc_line}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}/quote", "a line between two other communities"):
