@@ -78,7 +78,7 @@ def _agree(site, partner, a_admin, b_admin) -> None:
     # B's admin sees the incoming proposal first and accepts it.
     b_admin.open("/admin/partners")
     theirs = b_admin.page.locator(f'[data-test="agreement"][data-partner="{site.code}"]')
-    assert "对方向本社区发起" in theirs.inner_text()
+    assert "待本社区答复 · 对方向本社区发起" in theirs.inner_text()
     b_admin.accessible("admin-partners-incoming-zh")
     theirs.locator('[data-test="agreement-accept"]').click()
     expect(b_admin.el("notice-ok")).to_contain_text("已接受")
@@ -99,7 +99,7 @@ def _agree(site, partner, a_admin, b_admin) -> None:
     assert hours.locator('[data-test="line-rate"]').inner_text() == "1 小时 = 1 小时"
     assert hours.locator('[data-test="line-position"]').inner_text() == "双方持平"
     assert hours.locator('[data-test="line-headroom"]').inner_text() == "10 小时"
-    assert hours.locator('[data-test="line-next"]').inner_text() == "尚无往来，暂不需要清算"
+    assert hours.locator('[data-test="line-next"]').inner_text() == "暂无待清算的往来"
     points = _line(b_admin, site.code, "PT")
     assert points.locator('[data-test="line-rate"]').inner_text() == "按积分面值：桃源社区 每分 ¥0.04，莲花社区 每分 ¥0.10"
     assert points.locator('[data-test="line-limit"]').inner_text() == "¥50.00"
