@@ -180,30 +180,26 @@ def _quote(site, partner, phones) -> None:
     phone.accessible("resident-partner-member-zh")
 
     # Giving 7 of my points (¥0.70) is 17.5 of theirs at ¥0.04: they receive 17 (rounded down).
-    phone.el("quote-unit").select_option("PT")
-    phone.fill("quote-amount", "7")
-    phone.tap("quote-submit")
-    expect(phone.el("quote-debit")).to_have_text("7 分")
-    expect(phone.el("quote-credit")).to_have_text("17 分")
+    _see_quote(phone, "quote-give", "PT", 7, "7 分", "17 分", ("你付出", "王师傅 收到"))
     assert phone.text("quote-rate") == "本社区每分 ¥0.10，桃源社区每分 ¥0.04。"
-    assert "你付出" in phone.text("quote") and "王师傅 收到" in phone.text("quote")
     phone.accessible("resident-partner-quote-zh")
     # Billing them 3 of my points (¥0.30) is 7.5 of theirs: they pay 8 (rounded up).
-    phone.tap("quote-bill")
-    phone.fill("quote-amount", "3")
-    phone.tap("quote-submit")
-    expect(phone.el("quote-debit")).to_have_text("8 分")
-    expect(phone.el("quote-credit")).to_have_text("3 分")
-    assert "王师傅 付出" in phone.text("quote") and "你收到" in phone.text("quote")
+    _see_quote(phone, "quote-bill", "PT", 3, "8 分", "3 分", ("王师傅 付出", "你收到"))
     # Hours are 1:1.
-    phone.tap("quote-give")
-    phone.el("quote-unit").select_option("HOUR")
-    phone.fill("quote-amount", "90")
-    phone.tap("quote-submit")
-    expect(phone.el("quote-debit")).to_have_text("1 小时 30 分钟")
-    expect(phone.el("quote-credit")).to_have_text("1 小时 30 分钟")
+    _see_quote(phone, "quote-give", "HOUR", 90, "1 小时 30 分钟", "1 小时 30 分钟", ("你付出", "王师傅 收到"))
     phone.tap("lang-switch")
     expect(phone.el("quote-debit")).to_have_text("1 h 30 min")
     phone.accessible("resident-partner-quote-en")
     # Nothing moved: a quote is a price, not a payment.
     assert site.balances(resident)["HOUR"]["posted"] == 0
+
+
+def _see_quote(phone, direction: str, unit: str, amount: int, debit: str, credit: str, who: tuple[str, str]):
+    """Ask for a quote (give or bill, in a unit) and see both amounts and who pays and receives them."""
+    phone.tap(direction)
+    phone.el("quote-unit").select_option(unit)
+    phone.fill("quote-amount", str(amount))
+    phone.tap("quote-submit")
+    expect(phone.el("quote-debit")).to_have_text(debit)
+    expect(phone.el("quote-credit")).to_have_text(credit)
+    assert all(words in phone.text("quote") for words in who)
