@@ -51,6 +51,7 @@ def test_two_admins_agree_clear_and_export_and_a_resident_sees_a_quote(site, par
     _agree(site, partner, a_admin, b_admin)
     _clear(site, partner, a_admin, b_admin)
     _quote(site, partner, phones)
+    _suspend_resume_end(site, partner, a_admin, b_admin)
 
 
 def _agree(site, partner, a_admin, b_admin) -> None:
@@ -192,6 +193,35 @@ def _quote(site, partner, phones) -> None:
     phone.accessible("resident-partner-quote-en")
     # Nothing moved: a quote is a price, not a payment.
     assert site.balances(resident)["HOUR"]["posted"] == 0
+
+
+def _suspend_resume_end(site, partner, a_admin, b_admin) -> None:
+    """A suspends (only A may resume), resumes; B ends the agreement with a second tap, and the lines close."""
+    a_admin.tap("lang-switch")  # back to Chinese
+    a_admin.open("/admin/partners")
+    mine = a_admin.page.locator(f'[data-test="agreement"][data-partner="{partner.code}"]')
+    mine.locator('[data-test="agreement-suspend"]').click()
+    expect(mine).to_have_attribute("data-state", "suspended")
+    expect(mine.locator(".actions .van-button")).to_have_text(["恢复", "终止协议"])
+    b_admin.open("/admin/partners")
+    theirs = b_admin.page.locator(f'[data-test="agreement"][data-partner="{site.code}"]')
+    expect(theirs).to_have_attribute("data-state", "suspended")
+    expect(theirs.locator(".actions .van-button")).to_have_text(["终止协议"])  # only A resumes
+    mine.locator('[data-test="agreement-resume"]').click()
+    expect(mine).to_have_attribute("data-state", "active")
+    b_admin.page.reload()
+    end = theirs.locator('[data-test="agreement-end"]')
+    end.click()
+    expect(end).to_have_text("再点一次确认：终止协议")
+    assert theirs.get_attribute("data-state") == "active"  # one tap ends nothing
+    end.click()
+    expect(theirs).to_have_attribute("data-state", "ended")
+    expect(b_admin.el("notice-ok")).to_contain_text("协议已终止")
+    expect(theirs.locator(".actions")).to_have_count(0)
+    b_admin.open("/admin/trust-lines")
+    b_admin.until(lambda: b_admin.el("trust-line").count() == 2 and all(
+        "已关闭" in text for text in b_admin.el("trust-line").all_inner_texts()), message="both lines closed")
+    expect(b_admin.el("clear-now")).to_have_count(0)
 
 
 def _see_quote(phone, direction: str, unit: str, amount: int, debit: str, credit: str, who: tuple[str, str]):
