@@ -1,6 +1,6 @@
-// What the partner screens share: amounts in a trust line's measure and a line seen from my community's side.
+// What the partner screens share: amounts in a trust line's measure and a line seen from my community's side
+// (`me`: my community's id). Pure, so the sign conventions are unit-tested (tests/partners.test.js).
 import { formatDuration, formatFen } from '../../lib/format.js'
-import { session } from '../../lib/session.js'
 
 export const PERIODS = ['daily', 'weekly', 'monthly']
 
@@ -10,30 +10,30 @@ export function formatMeasure(unit, value, locale) {
 }
 
 /** My community's side of a trust line ('a' or 'b'). */
-function side(line) {
-  return line.community_a?.community_id === session.communityId ? 'a' : 'b'
+function side(line, me) {
+  return line.community_a?.community_id === me ? 'a' : 'b'
 }
 
 /** The partner community of a trust line: { community_id, code, name, point_value_fen }. */
-export function partnerOf(line) {
-  return side(line) === 'a' ? line.community_b : line.community_a
+export function partnerOf(line, me) {
+  return side(line, me) === 'a' ? line.community_b : line.community_a
 }
 
 /** My community on a trust line. */
-export function myCommunityOn(line) {
-  return side(line) === 'a' ? line.community_a : line.community_b
+export function myCommunityOn(line, me) {
+  return side(line, me) === 'a' ? line.community_a : line.community_b
 }
 
 /** The net position seen from my side, in the measure: > 0 when my community owes the partner. */
-export function owedByUs(line) {
+export function owedByUs(line, me) {
   const net = line.position?.net || 0
-  return side(line) === 'a' ? net : -net
+  return side(line, me) === 'a' ? net : 0 - net
 }
 
 /** The fen value of a point on each side of a line (PT lines), from its current rate. */
-export function pointValues(line) {
+export function pointValues(line, me) {
   const { a_point_value_fen: a, b_point_value_fen: b } = line.rate || {}
-  return side(line) === 'a' ? { mine: a, theirs: b } : { mine: b, theirs: a }
+  return side(line, me) === 'a' ? { mine: a, theirs: b } : { mine: b, theirs: a }
 }
 
 /** A clearing record in words: who owes whom how much (settled in cash between the two communities). */
