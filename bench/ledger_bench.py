@@ -488,13 +488,13 @@ def _step_floor(mongo_url: str, db_name: str, steps: int = 300) -> dict:
 
 # -- setup -------------------------------------------------------------------------------------------
 def _open_chunk(tx, community, members, limit):
-    from services.ledger import handlers as h
+    from services.ledger.lifecycle import member_account
     from services.ledger.repository import LedgerRepository
     repo = LedgerRepository(tx)
     for m in members:
-        account = h.member_account(tx, repo, community, m, "PT")
+        account = member_account(tx, repo, community, m, "PT")
         if limit:
-            repo.set_credit_limit(account.account_id, limit)
+            repo.save(account.with_limit(limit))
 
 
 def _tokens(members, community) -> dict:
