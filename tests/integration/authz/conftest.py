@@ -170,6 +170,10 @@ class World:
                    message=f"settlement knows {name}")
         return member
 
+    def handle_of(self, member: str) -> str:
+        """A member's public handle as it stands (the matrix's `PATCH /v1/members/me` rows change the callers')."""
+        return self.svc["community"].db.members.find_one({"_id": member})["handle"]
+
     def token(self, member: str, community: str | None = None, roles=None, merchant_id=None, **kw) -> str:
         community = community or self.community_of.get(member, self.A)
         roles = roles or self.roles.get(member, ("resident",))
@@ -635,6 +639,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "POST", "/v1/partners/{agreement_id}/resume", ""): lambda w: _resume(w, by_partner=False),
     ("community", "POST", "/v1/partners/{agreement_id}/end", ""): lambda w: Call(
         f"/v1/partners/{w.partnership(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", ""): lambda w: Call(
+        f"/v1/partner-members/{w.codes[w.B]}/{w.handle_of(w.admin_b)}"),
     # notifications
     ("notifications", "GET", "/v1/notifications", ""): lambda w: Call("/v1/notifications"),
     ("notifications", "POST", "/v1/notifications/read", ""): lambda w: Call("/v1/notifications/read",
@@ -693,6 +699,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/partners/{w.propose(w.A, w.community())}/end"),
     ("community", "POST", "/v1/partners/{agreement_id}/end", "a proposal to my community"): lambda w: Call(
         f"/v1/partners/{w.propose(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", "a community with no active agreement"):
+        lambda w: Call(f"/v1/partner-members/{w.codes[w.C]}/{w.handle_of(w.admin_c)}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}", "a line between two other communities"): lambda w: Call(
         f"/v1/trust-lines/{w.bc_line}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}/quote", "a line between two other communities"):
