@@ -16,6 +16,7 @@ def test_a_gift_found_by_the_receive_code_is_accepted_and_then_posts_at_once(sit
     t.tap("show-receive")
     t.el("receive-unit").select_option("HOUR")
     t.fill("receive-amount", "30")
+    t.fill("receive-memo", "谢谢你上次帮我取快递")  # what for travels in the code too
     code = t.text("receive-text")
     assert code.startswith("timebank://v1/receive/") and "amount=30" in code
     t.accessible("resident-receive-code-zh")
@@ -25,7 +26,7 @@ def test_a_gift_found_by_the_receive_code_is_accepted_and_then_posts_at_once(sit
     g.tap("scan-submit")
     g.page.wait_for_url("**/r/gift?**")
     assert g.text("gift-words") == "30 分钟"
-    g.fill("gift-memo", "谢谢你上次帮我取快递")
+    assert g.el("gift-memo").locator("input").input_value() == "谢谢你上次帮我取快递"
     g.accessible("resident-gift-zh")
     g.tap("gift-submit")
     g.page.get_by_text("已转赠，等待对方确认收下").wait_for()
