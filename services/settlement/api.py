@@ -25,6 +25,12 @@ def _money_limit() -> str:
     return current_app.config["SERVICE_CONFIG"].setting("MONEY_RATE_LIMIT", "120/minute")
 
 
+def _mine() -> dict:
+    """The query for the caller's own documents (theirs, in their community)."""
+    principal = current_principal()
+    return {"member_id": principal.member_id, "community_id": principal.community_id}
+
+
 def _merchant_in_my_community(merchant_id: str) -> dict:
     doc = views.merchant(current_db(), merchant_id)
     require_community(doc["community_id"])
@@ -146,9 +152,7 @@ def list_merchant_redemptions(args, merchant_id):
 @blp.response(200, schemas.RedemptionPageSchema)
 def my_redemptions(args):
     """My own redemptions, newest first."""
-    principal = current_principal()
-    return views.redemptions(current_db(), {"member_id": principal.member_id,
-                                     "community_id": principal.community_id}, args)
+    return views.redemptions(current_db(), _mine(), args)
 
 
 @blp.get("/redemptions/<redemption_id>")
@@ -181,9 +185,7 @@ def create_charge(body, merchant_id):
 @blp.response(200, schemas.ChargePageSchema)
 def my_charges(args):
     """Bills addressed to me (e.g. property fees), newest first, with each merchant's rules for them."""
-    principal = current_principal()
-    return views.charges(current_db(), {"member_id": principal.member_id,
-                                        "community_id": principal.community_id}, args)
+    return views.charges(current_db(), _mine(), args)
 
 
 @blp.get("/charges/<charge_id>")
