@@ -133,7 +133,7 @@ def pay_charge(cmd: commands.PayCharge, tx: Tx) -> tuple[dict, int]:
         repo = SettlementRepository(tx)
         charge = repo.charge(cmd.charge_id)
         if charge.community_id != cmd.actor.community_id:
-            raise Forbidden("This bill belongs to another community.", code="other_community")
+            raise Forbidden("这是别的社区的账单。This bill belongs to another community.", code="other_community")
         merchant = repo.merchant(charge.merchant_id)
         merchant.require_active()
         if cmd.actor.has_role("merchant") and cmd.actor.merchant_id == merchant.merchant_id:

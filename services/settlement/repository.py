@@ -101,7 +101,7 @@ class SettlementRepository:
         """A charge (收款码 or property-fee bill) by id, or 404."""
         doc = self.tx[CHARGES].find_one({"_id": charge_id})
         if doc is None:
-            raise NotFound(f"No charge {charge_id}.", code="unknown_charge")
+            raise NotFound(f"找不到这张账单。No charge {charge_id}.", code="unknown_charge")
         return from_doc(Charge, doc)
 
     def add_charge(self, charge: Charge) -> None:

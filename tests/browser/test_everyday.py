@@ -110,6 +110,7 @@ def test_the_notification_centre_marks_unread_lists_newest_first_and_marks_read(
     items.nth(1).wait_for()
     newest, older = items.nth(0).inner_text(), items.nth(1).inner_text()
     assert newest.startswith("新 · 已入账") and older.startswith("新 · 有一笔需要你确认")  # newest first, both unread
+    assert "45 分钟" in newest and "45 分钟" in older  # how much, in words
     p.accessible("resident-notifications-unread-zh")
 
     # Opening one marks it read (the other stays unread).
