@@ -3,6 +3,8 @@ and a shop's 收款码 the resident films with the phone camera (Chromium's fake
 till shows). Each asserts what the people see and what the ledger and the settlement service hold afterwards."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.camera import camera_args, qr_video
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Phone
 from tests.browser.test_screens import measure, small_targets
@@ -44,7 +46,7 @@ def test_a_resident_deducts_points_from_a_property_fee_bill(site, phones):
     assert r.text("charge-bill") == "账单 ¥300.00"
     assert r.text("charge-rules") == "最多可用 600 分 抵扣 ¥60.00；每次至少 100 分；100 分 = ¥10.00"
     assert r.text("charge-available") == f"我可用的积分：{points} 分"
-    assert r.el("charge-points").locator("input").input_value() == "600"  # the most the rules and her points allow
+    expect(r.el("charge-points").locator("input")).to_have_value("600")  # the most the rules and her points allow
     r.fill("charge-points", "50")
     assert "少于每次最低 100 分" in r.text("notice-error")
     r.tap("charge-pay")  # refused on the phone, in words; nothing is asked of the ledger
@@ -130,7 +132,7 @@ def test_a_shops_pay_me_code_filmed_with_the_camera_is_paid_in_points(site, phon
         r.el("charge-who").wait_for()
         assert r.text("charge-who") == "好邻居水果店" and r.text("charge-memo") == "苹果 2 斤"
         assert r.text("charge-bill") == "账单 ¥20.00"
-        assert r.el("charge-points").locator("input").input_value() == "100"  # half of 20 yuan, at 10 fen a point
+        expect(r.el("charge-points").locator("input")).to_have_value("100")  # half of 20 yuan, at 10 fen a point
         r.accessible("resident-charge-shop-zh")
         r.tap("charge-pay")
         card = approve_in_app(r)
