@@ -31,7 +31,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 PHONE = {"width": 390, "height": 844}
-SERVICES = ("community", "requests", "matching", "ledger", "settlement")
+SERVICES = ("community", "requests", "matching", "ledger", "settlement", "notifications")
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the failures
 SCREENSHOTS = os.environ.get("WEB_SCREENSHOTS")  # a folder: the screen tests save what they see there
 

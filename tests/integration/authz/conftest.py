@@ -287,6 +287,11 @@ class World:
                        .get_json()["state"] == "completed", message="the redemption completed")
         return rid
 
+    def charge(self, member_id: str | None = None) -> str:
+        """A fresh open charge of shop 1: its 收款码 for anyone, or a bill addressed to `member_id`."""
+        return self.ok("settlement", "post", f"/v1/merchants/{self.m1}/charges", self.stan,
+                       {"bill_fen": 100_000, "memo": "物业费", "member_id": member_id})["charge_id"]
+
     def ready_to_settle(self) -> None:
         """Shop 1 has a completed redemption waiting and no open batch (one it had is closed)."""
         for open_batch in self.svc["settlement"].db.batches.find({"merchant_id": self.m1, "state": "open"}):
@@ -605,6 +610,12 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "GET", "/v1/merchants/{merchant_id}/redemptions", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/redemptions"),
     ("settlement", "GET", "/v1/members/me/redemptions", ""): lambda w: Call("/v1/members/me/redemptions"),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/charges", ""): lambda w: Call(
+        f"/v1/merchants/{w.m1}/charges", json={"bill_fen": 100_000, "memo": "鸡蛋 10 枚"}),
+    ("settlement", "GET", "/v1/members/me/charges", ""): lambda w: Call("/v1/members/me/charges"),
+    ("settlement", "GET", "/v1/charges/{charge_id}", ""): lambda w: Call(f"/v1/charges/{w.charge()}"),
+    ("settlement", "POST", "/v1/charges/{charge_id}/pay", ""): lambda w: Call(
+        f"/v1/charges/{w.charge()}/pay", json={"points": 10}),
     ("settlement", "GET", "/v1/redemptions/{redemption_id}", ""): lambda w: Call(f"/v1/redemptions/{w.redemption()}"),
     ("settlement", "POST", "/v1/merchants/{merchant_id}/batches", ""): lambda w: (
         w.ready_to_settle() or Call(f"/v1/merchants/{w.m1}/batches", json={"close": True})),
@@ -683,6 +694,10 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions", "a member of another community"):
         lambda w: Call(f"/v1/merchants/{w.m1}/redemptions",
                        json={"member_id": w.admin_b, "points": 10, "bill_fen": 100_000}),
+    ("settlement", "GET", "/v1/charges/{charge_id}", "a bill addressed to alice"): lambda w: Call(
+        f"/v1/charges/{w.charge(w.alice)}"),
+    ("settlement", "POST", "/v1/charges/{charge_id}/pay", "a bill addressed to alice"): lambda w: Call(
+        f"/v1/charges/{w.charge(w.alice)}/pay", json={"points": 10}),
     ("community", "GET", "/v1/directory", "a search by name or handle"): lambda w: Call(
         "/v1/directory", query={"q": "alice"}),
     ("community", "PATCH", "/v1/members/me", "a new handle"): lambda w: Call(
