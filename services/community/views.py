@@ -9,6 +9,7 @@ from services.community.partners import check_partner_lookup, pair_key
 from services.community.repository import to_rule_version
 from services.community.rulesets import RuleVersion, defaults_version, unknown_version
 from shared.economy import diff, in_effect
+from services.community import simulations
 
 
 def community(db, community_id: str) -> dict:
@@ -156,3 +157,11 @@ def rule_version_diff(db, community_id: str, old: int, new: int, now) -> dict:
     """What changed from version `old` to version `new`."""
     a, b = rule_version(db, community_id, old, now), rule_version(db, community_id, new, now)
     return {"from_version": old, "to_version": new, "changes": diff(a["rules"], b["rules"])}
+
+
+def simulation(db, community_id: str, job_id: str) -> dict:
+    """A rules simulation job of the community as its admin sees it, or 404."""
+    job = db.simulations.find_one({"_id": job_id, "community_id": community_id})
+    if job is None:
+        raise simulations.unknown_job(job_id)
+    return simulations.view(job)

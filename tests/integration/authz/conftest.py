@@ -482,6 +482,15 @@ def _pending_rules(w: World) -> Call:
                                                                        "rules": {"hourly_rate": 13}})
 
 
+SIMULATION = {"seed": 1, "proposed_rules": {"caps": {"per_day": 100}}, "community": {"households": 100}}
+
+
+def _simulation(w: World) -> Call:
+    """A rules simulation job of A (queued: no scheduler runs in the matrix's world)."""
+    job = w.ok("community", "post", f"/v1/communities/{w.A}/points-rules/simulations", w.admin_a, SIMULATION)
+    return Call(f"/v1/communities/{w.A}/points-rules/simulations/{job['job_id']}")
+
+
 def _suggestions(w: World) -> Call:
     path = f"/v1/requests/{w.request}/suggestions"
     wait_until(lambda: w.call("matching", "get", path, w.alice).status_code == 200, message="matching knows it")
@@ -517,6 +526,9 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "GET", "/v1/communities/{community_id}/points-rules/{version}", ""): lambda w: Call(
         f"/v1/communities/{w.A}/points-rules/0"),
     ("community", "PUT", "/v1/communities/{community_id}/points-rules/{version}", ""): _pending_rules,
+    ("community", "POST", "/v1/communities/{community_id}/points-rules/simulations", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/points-rules/simulations", json=SIMULATION),
+    ("community", "GET", "/v1/communities/{community_id}/points-rules/simulations/{job_id}", ""): _simulation,
     ("community", "POST", "/v1/communities/{community_id}/members", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members", json=_new_member_body(w)),
     ("community", "GET", "/v1/communities/{community_id}/members", ""): lambda w: Call(f"/v1/communities/{w.A}/members"),
