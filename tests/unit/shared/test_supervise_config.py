@@ -48,7 +48,7 @@ def test_the_default_layout_is_make_runs():
 
 def test_worker_roles_follow_the_service_modules():
     assert worker_roles("gateway") == ()
-    assert worker_roles("community") == ("relay",)
+    assert worker_roles("community") == ("relay", "scheduler")  # rules simulation jobs
     assert worker_roles("matching") == ("relay", "consumer")
     assert worker_roles("ledger") == ("relay", "consumer", "scheduler")
 
