@@ -34,12 +34,19 @@ _MISSING = object()
 _IMMUTABLE = (type(None), str, bytes, int, float, bool, tuple, frozenset, MappingProxyType)
 
 
+_IMMUTABLE_TYPES: set[type] = set()  # types already found immutable (checked once each)
+
+
 def _immutable(value) -> bool:
     """Whether a value cannot be changed in place at its top level (frozen dataclass, read-only mapping…)."""
-    if isinstance(value, _IMMUTABLE):
+    kind = type(value)
+    if kind in _IMMUTABLE_TYPES:
         return True
-    params = getattr(type(value), "__dataclass_params__", None)
-    return params is not None and params.frozen
+    params = getattr(kind, "__dataclass_params__", None)
+    if isinstance(value, _IMMUTABLE) or (params is not None and params.frozen):
+        _IMMUTABLE_TYPES.add(kind)
+        return True
+    return False
 
 
 class IdentityMap(dict):
@@ -57,7 +64,7 @@ class IdentityMap(dict):
         self._journal: list[tuple[Any, Any]] = []
 
     def __setitem__(self, key, value) -> None:
-        if not _immutable(value):
+        if type(value) not in _IMMUTABLE_TYPES and not _immutable(value):
             raise TypeError(f"identity map values must be immutable (a frozen dataclass, MappingProxyType…): "
                             f"{key!r} got a {type(value).__name__}")
         self._journal.append((key, dict.get(self, key, _MISSING)))

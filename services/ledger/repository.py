@@ -22,13 +22,13 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 
 from shared.errors import NotFound
 from shared.idempotency import KEYS
-from shared.mongo import shallow_fields, utcnow
+from shared.mongo import utcnow
 from shared.uow import Tx, WriteMissed
 from services.ledger import model
 from services.ledger.model import Account, Book, Shard, Transfer
 
-_ACCOUNT_FIELDS = {f.name for f in fields(Account)}
-_TRANSFER_FIELDS = {f.name for f in fields(Transfer)}
+_ACCOUNT_FIELDS = frozenset(f.name for f in fields(Account)) - {"account_id"}  # read from a document
+_TRANSFER_FIELDS = frozenset(f.name for f in fields(Transfer)) - {"transfer_id"}
 _COUNTERS = ("posted", "pending_out", "pending_in", "seq")  # written as $inc of the difference
 _SET_FIELDS = {cls: tuple(f.name for f in fields(cls) if f.name not in (*_COUNTERS, "account_id", "shard"))
                for cls in (Account, Shard)}
@@ -39,7 +39,7 @@ SHARDS = "account_shards"
 
 def to_account(doc: dict) -> Account:
     """An Account from its stored document."""
-    return Account(account_id=doc["_id"], **{k: v for k, v in doc.items() if k in _ACCOUNT_FIELDS - {"account_id"}})
+    return Account(account_id=doc["_id"], **{k: v for k, v in doc.items() if k in _ACCOUNT_FIELDS})
 
 
 def to_shard(doc: dict) -> Shard:
@@ -50,13 +50,12 @@ def to_shard(doc: dict) -> Shard:
 
 def to_transfer(doc: dict) -> Transfer:
     """A Transfer from its stored document."""
-    return Transfer(transfer_id=doc["_id"],
-                    **{k: v for k, v in doc.items() if k in _TRANSFER_FIELDS - {"transfer_id"}})
+    return Transfer(transfer_id=doc["_id"], **{k: v for k, v in doc.items() if k in _TRANSFER_FIELDS})
 
 
 def transfer_doc(t: Transfer) -> dict:
     """The stored form of a transfer (`confirmer_id` indexed for "awaiting my confirmation")."""
-    doc = shallow_fields(t)
+    doc = dict(vars(t))  # the fields, values shared (frozen dataclasses: vars() is exactly the fields)
     doc["_id"] = doc.pop("transfer_id")
     doc["confirmer_id"] = t.confirmer_id()
     if doc["source"] is None:
@@ -171,7 +170,7 @@ class LedgerRepository:
 
     def add_account(self, account: Account) -> None:
         """Store a new account (and the shards of a hot one)."""
-        doc = shallow_fields(account)
+        doc = dict(vars(account))
         doc["_id"] = doc.pop("account_id")
         doc["opened_at"] = utcnow()
         # Two transactions opening the same account: the second one's insert is a write conflict, retried.
@@ -243,8 +242,9 @@ def _difference(before: Book, after: Book) -> tuple[dict, dict]:
     """The update taking a stored book from `before` to `after` ($inc of the counters, $set of the rest) and
     the guard it is written under: the chain head it was appended to, and (for a limited book whose
     available balance it lowers) that the balance stays within the limit, as the aggregate checked."""
-    inc = {k: d for k in _COUNTERS if (d := getattr(after, k) - getattr(before, k))}
-    sets = {k: v for k in _SET_FIELDS[type(after)] if (v := getattr(after, k)) != getattr(before, k)}
+    was, now = vars(before), vars(after)
+    inc = {k: d for k in _COUNTERS if (d := now[k] - was[k])}
+    sets = {k: now[k] for k in _SET_FIELDS[type(after)] if now[k] != was[k]}
     update, guard = {}, {}
     if inc:
         update["$inc"] = inc
