@@ -60,7 +60,7 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
         mine = own_account(repo, actor, unit, snap.accounts.get(mine_id))
         if mine.status != "active":
             raise Unprocessable("Your account is closed.", code="account_inactive")
-        common = dict(transfer_id="t_" + uuid.uuid4().hex, community_id=actor.community_id, unit=unit,
+        common = dict(transfer_id=cmd.transfer_id, community_id=actor.community_id, unit=unit,
                       initiator_id=actor.member_id, now=now, ttl_days=community["pending_ttl_days"],
                       memo=cmd.memo, reference={"kind": "manual", "id": actor.member_id})
         if cmd.workflow == "award":

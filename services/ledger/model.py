@@ -197,6 +197,24 @@ class Account(Book):
         return [Shard(self.account_id, k) for k in range(self.shards)]
 
 
+def member_of(community_id: str, member_id: str, unit: str, credit_limit: int = 0) -> Account:
+    """A member's account in `unit` as it opens (not stored)."""
+    return Account(member_account_id(community_id, member_id, unit), community_id, "member", member_id, unit,
+                   credit_limit=credit_limit)
+
+
+def merchant_of(community_id: str, merchant_id: str) -> Account:
+    """A merchant's points account as it opens (not stored)."""
+    return Account(merchant_account_id(community_id, merchant_id), community_id, "merchant", merchant_id, "PT")
+
+
+def system_of(community_id: str, name: str, unit: str) -> Account:
+    """A community system account as it opens (not stored); `issuance` is unlimited and sharded (hot)."""
+    hot = name in SHARDED_SYSTEM_ACCOUNTS
+    return Account(system_account_id(community_id, name, unit), community_id, "system", name, unit,
+                   credit_limit=None if name == "issuance" else 0, shards=HOT_SHARDS if hot else 0)
+
+
 @dataclass(frozen=True)
 class Shard(Book):
     """One shard of a hot (unlimited) account: its own running balance, reservations and hash chain."""

@@ -68,6 +68,14 @@ def shard_id(account_id: str, shard: int) -> str:
     return f"{account_id}#{shard}"
 
 
+# The _ids of the shards the fetched transfers use (account_id#shard of each side that has a shard).
+_SHARD_IDS_OF_TRANSFERS = {side: {"$map": {
+    "input": {"$filter": {"input": "$transfers", "as": "t",
+                          "cond": {"$ne": [{"$ifNull": [f"$$t.{side}_shard", None]}, None]}}},
+    "as": "t", "in": {"$concat": [f"$$t.{side}_account", "#", {"$toString": f"$$t.{side}_shard"}]}}}
+    for side in ("debit", "credit")}
+
+
 def _frozen(doc: dict) -> MappingProxyType:
     return MappingProxyType(doc)
 
@@ -90,34 +98,41 @@ class LedgerRepository:
         self.cache = tx.cache
 
     # -- reads --------------------------------------------------------------------------------
-    def load(self, *, keys=(), communities=(), accounts=(), transfers=()) -> None:
+    def load(self, *, keys=(), communities=(), accounts=(), shards=(), transfers=()) -> None:
         """Bring documents into the identity map in one round trip (one aggregate in this transaction's
-        snapshot), with each transfer's two accounts; what is already there, or known absent, is not read."""
-        wanted = {KEYS: keys, "communities": communities, "accounts": accounts, "transfers": transfers}
+        snapshot), with each transfer's two accounts and the shards it uses of hot ones; what is already
+        there, or known absent, is not read."""
+        wanted = {KEYS: keys, "communities": communities, "accounts": accounts, SHARDS: shards,
+                  "transfers": transfers}
         reads = {coll: (coll, missing) for coll, ids in wanted.items()
                  if (missing := [i for i in dict.fromkeys(ids) if (coll, i) not in self.cache])}
         if not reads:
             return
-        follow = {}
+        follow, computed = {}, None
         if "transfers" in reads:
             follow = {"debits": ("accounts", "transfers.debit_account"),
-                      "credits": ("accounts", "transfers.credit_account")}
-        docs = self.tx.fetch(reads, follow)
+                      "credits": ("accounts", "transfers.credit_account"),
+                      "transfer_shards": (SHARDS, "transfer_shard_ids")}
+            computed = {"transfer_shard_ids": {"$concatArrays": [_SHARD_IDS_OF_TRANSFERS[side] for side in
+                                                                  ("debit", "credit")]}}
+        docs = self.tx.fetch(reads, follow, computed)
         for coll, convert in ((KEYS, _frozen), ("communities", _frozen), ("accounts", to_account),
-                              ("transfers", to_transfer)):
+                              (SHARDS, to_shard), ("transfers", to_transfer)):
             for doc in docs.get(coll, ()):
                 self.cache.setdefault((coll, doc["_id"]), convert(doc))
             for i in reads.get(coll, (None, ()))[1]:
                 self.cache.setdefault((coll, i), None)
         for doc in (*docs.get("debits", ()), *docs.get("credits", ())):
             self.cache.setdefault(("accounts", doc["_id"]), to_account(doc))
+        for doc in docs.get("transfer_shards", ()):
+            self.cache.setdefault((SHARDS, doc["_id"]), to_shard(doc))
 
     def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
-                 account_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
-        """The key record, community settings, accounts and/or a transfer with both of its accounts, read
-        together (one round trip, or none when a group commit read them for all its commands first)."""
+                 account_ids: list[str] = (), shard_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
+        """The key record, community settings, accounts (and shards) and/or a transfer with both of its accounts,
+        read together (one round trip, or none when a group commit read them for all its commands first)."""
         self.load(keys=[key_id] if key_id else (), communities=[community_id] if community_id else (),
-                  accounts=account_ids, transfers=[transfer_id] if transfer_id else ())
+                  accounts=account_ids, shards=shard_ids, transfers=[transfer_id] if transfer_id else ())
         transfer = self.transfer(transfer_id) if transfer_id else None
         ids = [*account_ids, *((transfer.debit_account, transfer.credit_account) if transfer else ())]
         return Snapshot(key_record=self.cache.get((KEYS, key_id)) if key_id else None,
