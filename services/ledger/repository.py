@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
-from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo import InsertOne, UpdateOne
 
 from shared.errors import NotFound
 from shared.idempotency import KEYS
@@ -220,8 +220,11 @@ class LedgerRepository:
         self.cache[("transfers", t.transfer_id)] = t
 
     def save_transfer(self, t: Transfer) -> None:
-        """Store a transfer's new state (only ever from pending, checked in the write)."""
-        self.tx.defer("transfers", ReplaceOne({"_id": t.transfer_id, "state": model.PENDING}, transfer_doc(t)),
+        """Store a transfer's new state: the fields that changed since it was loaded (only ever from pending,
+        checked in the write)."""
+        was, now = vars(self.cache[("transfers", t.transfer_id)]), vars(t)
+        changed = {k: v for k, v in now.items() if v != was[k]}
+        self.tx.defer("transfers", UpdateOne({"_id": t.transfer_id, "state": model.PENDING}, {"$set": changed}),
                       must_match=True)
         self.cache[("transfers", t.transfer_id)] = t
 
