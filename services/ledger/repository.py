@@ -39,7 +39,7 @@ SHARDS = "account_shards"
 
 def to_account(doc: dict) -> Account:
     """An Account from its stored document."""
-    return Account(account_id=doc["_id"], **{k: v for k, v in doc.items() if k in _ACCOUNT_FIELDS})
+    return Account(account_id=doc["_id"], **{k: doc[k] for k in _ACCOUNT_FIELDS & doc.keys()})
 
 
 def to_shard(doc: dict) -> Shard:
@@ -50,7 +50,7 @@ def to_shard(doc: dict) -> Shard:
 
 def to_transfer(doc: dict) -> Transfer:
     """A Transfer from its stored document."""
-    return Transfer(transfer_id=doc["_id"], **{k: v for k, v in doc.items() if k in _TRANSFER_FIELDS})
+    return Transfer(transfer_id=doc["_id"], **{k: doc[k] for k in _TRANSFER_FIELDS & doc.keys()})
 
 
 def transfer_doc(t: Transfer) -> dict:
