@@ -1,6 +1,7 @@
 """Commands the ledger accepts (imperative names)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from services.ledger.model import Actor
@@ -22,6 +23,9 @@ class CreateTransfer:
     service_class: str = "ordinary"
     idempotency_key: str | None = None
     body: dict = field(default_factory=dict)
+    # Chosen with the command, so what it will touch is known before it runs (the shard of a hot account it
+    # debits is read with the group's other documents) and a retry of the same command makes the same transfer.
+    transfer_id: str = field(default_factory=lambda: "t_" + uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)

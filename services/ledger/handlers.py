@@ -62,7 +62,7 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
         mine = own_account(repo, actor, unit, snap.accounts.get(mine_id))
         if mine.status != "active":
             raise Unprocessable("Your account is closed.", code="account_inactive")
-        common = dict(transfer_id="t_" + uuid.uuid4().hex, community_id=actor.community_id, unit=unit,
+        common = dict(transfer_id=cmd.transfer_id, community_id=actor.community_id, unit=unit,
                       initiator_id=actor.member_id, now=now, ttl_days=community["pending_ttl_days"],
                       memo=cmd.memo, reference={"kind": "manual", "id": actor.member_id})
         if cmd.workflow == "award":
@@ -201,7 +201,7 @@ def expire_transfer(cmd: commands.ExpireTransfer, tx: Tx) -> str | None:
     a no-op when it is no longer pending, so two schedulers never apply it twice."""
     repo = LedgerRepository(tx)
     now = utcnow()
-    t = repo.transfer(cmd.transfer_id)
+    t = repo.snapshot(transfer_id=cmd.transfer_id).transfer  # with its accounts and shards: one round trip
     if t is None or not t.is_lapsed(now):
         return None
     if t.workflow == "bill" and not t.cross and repo.community(t.community_id)["bill_auto_confirm"]:
@@ -217,13 +217,14 @@ def reverse_transfer(cmd: commands.ReverseTransfer, tx: Tx) -> tuple[dict, int]:
     def compute():
         repo = LedgerRepository(tx)
         now = utcnow()
+        source = f"reversal:{transfer_id}"
+        tid = source_transfer_id(source)
+        repo.load(transfers=[transfer_id, tid])  # the original with its accounts, and a reversal made before
         original = _load(repo, transfer_id, actor)
         if not actor.has_role("admin"):
             raise Forbidden("Only a community admin can reverse a transfer.", code="role_required")
         if original.state != POSTED:
             raise Unprocessable("Only a posted transfer can be reversed.", code="not_posted")
-        source = f"reversal:{original.transfer_id}"
-        tid = source_transfer_id(source)
         existing = repo.transfer(tid)
         if existing is not None:
             return transfer_view(existing), 201

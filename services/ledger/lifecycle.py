@@ -25,30 +25,12 @@ def open_account(tx: Tx, repo: LedgerRepository, account: Account) -> Account:
     return account
 
 
-def member_of(community_id: str, member_id: str, unit: str, credit_limit: int = 0) -> Account:
-    """A member's account in `unit` as it opens (not stored)."""
-    return Account(model.member_account_id(community_id, member_id, unit), community_id, "member", member_id, unit,
-                   credit_limit=credit_limit)
-
-
-def merchant_of(community_id: str, merchant_id: str) -> Account:
-    """A merchant's points account as it opens (not stored)."""
-    return Account(model.merchant_account_id(community_id, merchant_id), community_id, "merchant", merchant_id, "PT")
-
-
-def system_of(community_id: str, name: str, unit: str) -> Account:
-    """A community system account as it opens (not stored); `issuance` is unlimited and sharded (hot)."""
-    hot = name in model.SHARDED_SYSTEM_ACCOUNTS
-    return Account(model.system_account_id(community_id, name, unit), community_id, "system", name, unit,
-                   credit_limit=None if name == "issuance" else 0, shards=model.HOT_SHARDS if hot else 0)
-
-
 def member_account(tx: Tx, repo: LedgerRepository, community_id: str, member_id: str, unit: str) -> Account:
     """A member's account in `unit`, opened if it is not open yet: only for a member the community service
     announced (MemberJoined / MemberUpdated / MemberDeactivated). An HOUR account opens with the community's
     default credit limit (mutual credit: a newcomer can receive help first), a PT account at 0."""
     limit = repo.community(community_id)["hour_credit_limit"] if unit == "HOUR" else 0
-    return open_account(tx, repo, member_of(community_id, member_id, unit, limit))
+    return open_account(tx, repo, model.member_of(community_id, member_id, unit, limit))
 
 
 def known_account(repo: LedgerRepository, account_id: str, detail: str) -> Account:
@@ -70,12 +52,12 @@ def own_account(repo: LedgerRepository, actor: Actor, unit: str, account: Accoun
 def system_account(tx: Tx, repo: LedgerRepository, community_id: str, name: str, unit: str) -> Account:
     """A community system account, opened if it is not open yet (by CommunityCreated, or by the first move of a
     member or merchant the ledger knows in that community)."""
-    return open_account(tx, repo, system_of(community_id, name, unit))
+    return open_account(tx, repo, model.system_of(community_id, name, unit))
 
 
 def merchant_account(tx: Tx, repo: LedgerRepository, community_id: str, merchant_id: str) -> Account:
     """A merchant's points account, opened if it is not open yet (only for MerchantRegistered/Updated)."""
-    return open_account(tx, repo, merchant_of(community_id, merchant_id))
+    return open_account(tx, repo, model.merchant_of(community_id, merchant_id))
 
 
 def partner_account(tx: Tx, repo: LedgerRepository, community_id: str, partner_id: str, unit: str) -> Account:

@@ -10,7 +10,7 @@ from shared.errors import NotFound
 from shared.schemas import encode_cursor
 from services.ledger import model
 from services.ledger.answers import iso, account_view, transfer_view
-from services.ledger.model import Account, Actor, Transfer
+from services.ledger.model import Account, Actor
 from services.ledger.repository import to_account, to_transfer
 
 

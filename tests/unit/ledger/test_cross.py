@@ -9,8 +9,8 @@ from shared.errors import Forbidden, Unprocessable
 from services.ledger import model
 from services.ledger.audit import expected_entries
 from services.ledger.cross import TrustLine, line_for
-from services.ledger.lifecycle import member_of, new_transfer
-from services.ledger.model import Account, Actor, POSTED
+from services.ledger.lifecycle import new_transfer
+from services.ledger.model import POSTED, Account, Actor, member_of
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 A, B = "ca", "cb"
