@@ -100,7 +100,15 @@ def _client_proc(args) -> tuple[list[float], float]:
     out: list[float] = []
 
     async def transfer(conn: _Conn, rnd: random.Random) -> None:
-        if kind == "spread":
+        if kind == "cross":  # bench/exchange_bench.py: members are "<side>/<member>", sides a and b are partners
+            payer, payee = rnd.sample(members, 2)
+            while payer[0] == payee[0]:
+                payee = rnd.choice(members)
+            status, body = await conn.post("/v1/transfers", _h(tokens[payer]), {
+                "workflow": "credit", "unit": "PT", "counterparty_id": payee.split("/", 1)[1],
+                "counterparty_community": tokens["__community__" + payee[0]], "amount": 2})
+            confirmer = tokens[payee]
+        elif kind == "spread":
             payer, payee = rnd.sample(members, 2)
             status, body = await conn.post("/v1/transfers", _h(tokens[payer]), {
                 "workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1})
@@ -539,6 +547,55 @@ def main() -> None:
         run(args, stack)
 
 
+def start_ledger(stack, prefix: str, db_name: str, workers: int, threads: int) -> tuple[str, list]:
+    """The ledger's web (gunicorn) and relay on `prefix` / `db_name`, money rate limit lifted: (its URL, the
+    processes), once it answers /healthz. Stop them with `stop`."""
+    port = devstack.free_port()
+    env = {**os.environ, "MONGO_URL": stack.mongo_url, "KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+           "TOPIC_PREFIX": prefix, "MONGO_DB": db_name, "LEDGER_MONEY_RATE_LIMIT": "10000000/minute",
+           "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads",
+                               str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level",
+                               "warning", "services.ledger.app:create_app()"], env=env, cwd=ROOT,
+                              start_new_session=True),
+             subprocess.Popen([sys.executable, "-m", "shared.worker", "ledger", "relay"], env=env, cwd=ROOT,
+                              start_new_session=True)]
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok:
+                return url, procs
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            stop(procs)
+            raise SystemExit("ledger web did not start")
+        time.sleep(0.2)
+
+
+def cpu_watch(stack, procs: list) -> "_CpuWatch":
+    """CPU accounting of start_ledger's processes, and of mongod and Kafka when this run started them."""
+    groups = {"gunicorn": lambda: [procs[0].pid, *_children(procs[0].pid)], "relay": lambda: [procs[1].pid]}
+    for name, server in (("mongod", stack.mongod), ("kafka", stack.kafka)):
+        popen = getattr(getattr(server, "process", None), "popen", None)  # a ChildProcess we started
+        if popen is not None:
+            groups[name] = lambda popen=popen: [popen.pid]
+    return _CpuWatch(groups)
+
+
+def stop(procs: list) -> None:
+    """Stop what start_ledger started (their process groups: TERM, then KILL after 15 s)."""
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, 15)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+
+
 def run(args, stack) -> None:
     """All the ledger runs against one Kafka + mongod stack."""
     run_id = uuid.uuid4().hex[:8]
@@ -548,40 +605,15 @@ def run(args, stack) -> None:
     config = Config.from_env("ledger", env={}, mongo_url=stack.mongo_url, kafka_bootstrap=stack.kafka_bootstrap,
                              topic_prefix=prefix, mongo_db=db_name)
     runtime = build_runtime(config)
-    port = devstack.free_port()
-    env = {**os.environ, "MONGO_URL": stack.mongo_url, "KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-           "TOPIC_PREFIX": prefix, "MONGO_DB": db_name, "LEDGER_MONEY_RATE_LIMIT": "10000000/minute",
-           "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads",
-                               str(args.threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level",
-                               "warning", "services.ledger.app:create_app()"], env=env, cwd=ROOT,
-                              start_new_session=True),
-             subprocess.Popen([sys.executable, "-m", "shared.worker", "ledger", "relay"], env=env, cwd=ROOT,
-                              start_new_session=True)]
-    url = f"http://127.0.0.1:{port}"
+    url, procs = start_ledger(stack, prefix, db_name, args.workers, args.threads)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("ledger web did not start")
-            time.sleep(0.2)
         load = (f"open loop at {args.rate:g} transfers/s (HTTP runs; baselines: {args.concurrency} in flight)"
                 if args.rate else f"concurrency={args.concurrency} (transfers in flight)")
         print(f"ledger bench: members={args.members} {load}, "
               f"{args.client_procs} client process(es), seconds={args.seconds}, gunicorn {args.workers} workers x "
               f"{args.threads} threads; {os.cpu_count()} cores; mongo {stack.mongo_url}", flush=True)
-        groups = {"gunicorn": lambda: [procs[0].pid, *_children(procs[0].pid)], "relay": lambda: [procs[1].pid]}
-        for name, server in (("mongod", stack.mongod), ("kafka", stack.kafka)):
-            popen = getattr(getattr(server, "process", None), "popen", None)  # a ChildProcess we started
-            if popen is not None:
-                groups[name] = lambda popen=popen: [popen.pid]
-        watch = _CpuWatch(groups)
-        if "mongod" not in groups:
+        watch = cpu_watch(stack, procs)
+        if "mongod" not in watch.groups:
             print("  (mongod and Kafka are not ours: their CPU is not shown; 'machine busy' still is)", flush=True)
 
         if args.floor:
@@ -653,14 +685,7 @@ def run(args, stack) -> None:
               + (f"open loop at {args.rate:g}/s" if args.rate else f"concurrency {args.concurrency}"))
         print(f"  audit after the runs: {audits}")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, 15)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, 9)
+        stop(procs)
         runtime.client.drop_database(db_name)
         runtime.close()
 

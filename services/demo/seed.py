@@ -272,6 +272,38 @@ class Seeder:
         finder = by_code[p.partner]["members"][p.finder]
         return {"agreement": agreement, "proposer": proposer, "partner": partner, "finder": finder}
 
+    def across(self, partners: dict, results: list[dict]) -> None:
+        """One completed cross-community exchange: a resident of the proposer gives the partner's finder some
+        minutes through the ledger (pending, converted 1:1 through the HOUR trust line) and the finder confirms it
+        in their own community. Found from an earlier run (an entry against the clearing account), it is left."""
+        p = PARTNERSHIP
+        giver_c, taker_c = partners["proposer"], partners["partner"]
+        if partners["agreement"]["state"] != "active":
+            return
+        by_code = {r["community"].code: r for r in results}
+        a_id, b_id = by_code[giver_c.code]["cid"], by_code[taker_c.code]["cid"]
+        giver, taker = self.resident(giver_c, p.giver), self.resident(taker_c, p.finder)
+        self.ledger_knows(giver_c, [p.giver])
+        g_tok, t_tok = self.token(giver_c, p.giver), self.token(taker_c, p.finder)
+        clearing = f"p:{a_id}:{b_id}:HOUR"
+        entries = self.gw.ok("GET", "ledger/v1/entries", g_tok, params={"unit": "HOUR", "limit": 100})["items"]
+        state = "already there"
+        if not any(e["counter_account"] == clearing for e in entries):
+            waiting = next((t for t in self.gw.ok("GET", "ledger/v1/transfers/awaiting", t_tok)["items"]
+                            if (t.get("cross") or {}).get("payer_community") == a_id), None)
+            if waiting is None:  # the ledger learns the trust line from exchange.events a moment after it opens
+                body = {"workflow": "credit", "unit": "HOUR", "amount": p.gift_minutes, "memo": p.gift_memo,
+                        "counterparty_id": by_code[taker_c.code]["members"][p.finder]["member_id"],
+                        "counterparty_community": b_id}
+                waiting = self.gw.until("the ledger to learn the trust line", lambda: (
+                    lambda status, made: made if status == 201 else None)(
+                    *self.gw.call("POST", "ledger/v1/transfers", g_tok, body, idempotent=True)))
+            self.gw.ok("POST", f"ledger/v1/transfers/{waiting['transfer_id']}/confirm", t_tok, idempotent=True)
+            self.created["cross-community exchanges"] += 1
+            state = "confirmed (new)"
+        self.say(giver_c, f"cross-community exchange: {giver.display_name} gave {taker.display_name} of "
+                          f"{taker_c.name} {p.gift_minutes} min: {state}")
+
     # -- one community --------------------------------------------------------------------------------
     def seed(self, c: Community) -> dict:
         """Everything for one community; returns what the summary needs."""
@@ -351,6 +383,7 @@ def main(argv=None) -> int:
     try:
         results = [seeder.seed(c) for c in COMMUNITIES]
         partners = seeder.partnership(results)
+        seeder.across(partners, results)
         made = {what: n for what, n in created.items() if n}
         if made:
             print("\nCreated: " + ", ".join(f"{n} {what}" for what, n in made.items()))

@@ -16,6 +16,7 @@ class CreateTransfer:
     unit: str
     counterparty_id: str | None = None
     amount: int | None = None
+    counterparty_community: str | None = None  # another community's member: a cross-community transfer
     memo: str | None = None
     minutes: int | None = None
     activity_type: str | None = None

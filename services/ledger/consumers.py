@@ -12,13 +12,13 @@ from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
-from services.ledger import events, model, rules, schemas
+from services.ledger import events, exchange_feed, model, rules, schemas
 from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
 
 GROUP = "ledger"
-TOPICS = (topics.COMMUNITY, topics.REQUESTS, topics.SETTLEMENT)
+TOPICS = (topics.COMMUNITY, topics.REQUESTS, topics.SETTLEMENT, topics.EXCHANGE)
 
 
 def on_community(event: Event, p: dict, tx: Tx) -> None:
@@ -187,4 +187,5 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "HelpClaimed": Subscription(schemas.HelpClaimedSchema, on_help_claimed),
         "RedemptionRequested": Subscription(schemas.RedemptionRequestedSchema, on_redemption_requested),
         "SettlementBatchPaid": Subscription(schemas.SettlementBatchPaidSchema, on_settlement_batch_paid),
+        **exchange_feed.subscriptions(),  # trust lines, rates, clearings
     }

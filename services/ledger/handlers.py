@@ -12,14 +12,14 @@ from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.idempotency import UNREAD, once
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.ledger import commands, events, model, rules
+from services.ledger import commands, cross, events, model, rules
 from services.ledger.answers import account_view, transfer_view
 from services.ledger.ids import PAY_CODE_ALPHABET, PAY_CODE_LENGTH, key_scope, pay_code_hash, source_transfer_id
 from services.ledger.lifecycle import (close_pending, new_transfer, own_account, post_at_once, post_pending,
-                                       start_pending, system_account)
+                                       start_cross, start_pending, system_account)
 from services.ledger.model import CANCELLED, EXPIRED, POSTED, REJECTED, Account, Actor, Transfer
 from services.ledger.reads import key_scope_of, reads_of
-from services.ledger.repository import LedgerRepository, Snapshot
+from services.ledger.repository import LedgerRepository, Snapshot, TrustLines
 
 
 def _idempotent(tx: Tx, actor: Actor, scope: str, key: str | None, body, compute, stored=UNREAD):
@@ -28,15 +28,17 @@ def _idempotent(tx: Tx, actor: Actor, scope: str, key: str | None, body, compute
 
 def _load(repo: LedgerRepository, transfer_id: str, actor: Actor, snap: Snapshot | None = None) -> Transfer:
     t = snap.transfer if snap is not None else repo.transfer(transfer_id)
-    if t is None or t.community_id != actor.community_id:
+    if t is None or actor.community_id not in t.communities():
         raise NotFound("No such transfer.", code="unknown_transfer")
     return t
 
 
-def _counterparty_account(actor: Actor, counterparty_id: str, unit: str, snap: Snapshot) -> Account:
-    if counterparty_id == actor.member_id:
+def _counterparty_account(actor: Actor, counterparty_id: str, unit: str, snap: Snapshot,
+                          community_id: str | None = None) -> Account:
+    community_id = community_id or actor.community_id
+    if counterparty_id == actor.member_id and community_id == actor.community_id:
         raise Unprocessable("You cannot send a transfer to yourself.", code="self_transfer")
-    account = snap.accounts.get(model.member_account_id(actor.community_id, counterparty_id, unit))
+    account = snap.accounts.get(model.member_account_id(community_id, counterparty_id, unit))
     if account is None:
         raise NotFound("The other member has no account in this community.", code="unknown_account")
     if account.status != "active":
@@ -76,6 +78,8 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
                                                                 "service_class": cmd.service_class}, **common)
             return transfer_view(start_pending(tx, repo, t, require_funds=True)), 201
         amount = model.check_amount(cmd.amount)
+        if cmd.counterparty_community not in (None, actor.community_id):
+            return transfer_view(_create_cross(tx, repo, cmd, snap, mine, amount, common)), 201
         other = _counterparty_account(actor, cmd.counterparty_id, unit, snap)
         if cmd.workflow == "bill":  # I am paid; the other member confirms
             t = new_transfer(workflow="bill", amount=amount, debit=other, credit=mine, payer_id=other.owner_id,
@@ -93,6 +97,20 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
 
     return _idempotent(tx, actor, key_scope_of(cmd), cmd.idempotency_key, cmd.body, compute,
                        stored=snap.key_record)
+
+
+def _create_cross(tx: Tx, repo: LedgerRepository, cmd: commands.CreateTransfer, snap: Snapshot, mine: Account,
+                  amount: int, common: dict) -> Transfer:
+    """A resident pays (`credit`) or bills (`bill`) a member of a partner community: priced through the open trust
+    line at today's rate (both amounts fixed on the transfer), the payer's funds held as for any pending debit
+    (a bill holds what fits), the counterparty confirms. A gift across communities is never auto-accepted."""
+    other = _counterparty_account(cmd.actor, cmd.counterparty_id, mine.unit, snap, cmd.counterparty_community)
+    line = cross.line_for(TrustLines(tx).between(mine.community_id, other.community_id, mine.unit))
+    payer, payee = (mine, other) if cmd.workflow == "credit" else (other, mine)
+    terms = line.price(cmd.workflow, amount, payer.community_id)
+    t = new_transfer(workflow=cmd.workflow, amount=terms["debit_amount"], debit=payer, credit=payee,
+                     payer_id=payer.owner_id, payee_id=payee.owner_id, **{**common, "community_id": payer.community_id})
+    return start_cross(tx, repo, replace(t, cross=terms), require_funds=cmd.workflow == "credit")
 
 
 def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
@@ -186,7 +204,7 @@ def expire_transfer(cmd: commands.ExpireTransfer, tx: Tx) -> str | None:
     t = repo.snapshot(transfer_id=cmd.transfer_id).transfer  # with its accounts and shards: one round trip
     if t is None or not t.is_lapsed(now):
         return None
-    if t.workflow == "bill" and repo.community(t.community_id)["bill_auto_confirm"]:
+    if t.workflow == "bill" and not t.cross and repo.community(t.community_id)["bill_auto_confirm"]:
         if repo.book(t.payer_book).can_post(t.amount, t.reserved):
             return post_pending(tx, repo, t, None, now).state
     return close_pending(tx, repo, t, EXPIRED, None, now, "ttl_elapsed").state

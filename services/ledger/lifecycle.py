@@ -11,7 +11,7 @@ from shared.errors import NotFound, Unprocessable
 from shared.uow import Tx
 from services.ledger import events, model
 from services.ledger.model import REJECTED, Account, Actor, Transfer
-from services.ledger.repository import LedgerRepository
+from services.ledger.repository import LedgerRepository, TrustLines
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -61,9 +61,10 @@ def merchant_account(tx: Tx, repo: LedgerRepository, community_id: str, merchant
 
 
 def partner_account(tx: Tx, repo: LedgerRepository, community_id: str, partner_id: str, unit: str) -> Account:
-    """The clearing account for a partner community (used by cross-community exchange)."""
+    """The clearing account a community keeps for a partner community (cross-community transfers post through
+    it; unlimited: the trust line's net limit bounds it)."""
     return open_account(tx, repo, Account(model.partner_account_id(community_id, partner_id, unit), community_id,
-                                          "partner", partner_id, unit))
+                                          "partner", partner_id, unit, credit_limit=None))
 
 
 def open_system_accounts(tx: Tx, repo: LedgerRepository, community_id: str) -> None:
@@ -110,13 +111,39 @@ def start_pending(tx: Tx, repo: LedgerRepository, t: Transfer, *, require_funds:
 def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, now,
                  causation_id: str | None = None) -> Transfer:
     """Post a pending transfer: its journal entries, balances moved, hold released, TransferPosted (422 leaves it
-    pending: the payer's limit is re-checked)."""
+    pending: the payer's limit is re-checked; across communities also the trust line, whose `net` moves and
+    CrossTransferPosted is emitted in the same transaction)."""
+    line = admitted_line(tx, t)
     done, changed, entries = t.post(repo.books(t), by, now)
     repo.save(*changed.values())
     repo.add_entries(entries)
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
+    if line is not None:
+        TrustLines(tx).save(line)
+        events.cross_transfer_posted(tx, done, now)
     return done
+
+
+# -- across communities (services/ledger/cross.py) -------------------------------------------------------
+def admitted_line(tx: Tx, t: Transfer):
+    """The trust line of a cross transfer as it will be once `t` posts (422 when it is not open or its net limit
+    does not allow it); None for a transfer inside one community."""
+    if not t.cross:
+        return None
+    line = TrustLines(tx).get(t.cross["trust_line_id"])
+    if line is None:
+        raise Unprocessable("与该社区没有互认额度。There is no trust line with this community.", code="no_trust_line")
+    return line.admit(t.cross)
+
+
+def start_cross(tx: Tx, repo: LedgerRepository, t: Transfer, *, require_funds: bool) -> Transfer:
+    """Store a pending cross transfer: both communities' clearing accounts exist (opened on demand), then the
+    payer's funds are held as for any pending debit."""
+    c = t.cross
+    partner_account(tx, repo, c["payer_community"], c["payee_community"], t.unit)
+    partner_account(tx, repo, c["payee_community"], c["payer_community"], t.unit)
+    return start_pending(tx, repo, t, require_funds=require_funds)
 
 
 def post_at_once(tx: Tx, repo: LedgerRepository, t: Transfer, now, causation_id: str | None = None) -> Transfer:

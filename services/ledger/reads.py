@@ -33,9 +33,13 @@ def reads_of(cmd) -> dict:
         issuance = model.system_of(actor.community_id, "issuance", cmd.unit)
         return {**reads, "account_ids": [mine, issuance.account_id],
                 "shard_ids": [shard_id(issuance.account_id, issuance.shard_of(cmd.transfer_id))]}
-    other = model.member_account_id(actor.community_id, cmd.counterparty_id, cmd.unit) if cmd.counterparty_id \
-        else None
-    return {**reads, "account_ids": [a for a in (mine, other) if a]}
+    other = model.member_account_id(cmd.counterparty_community or actor.community_id, cmd.counterparty_id,
+                                    cmd.unit) if cmd.counterparty_id else None
+    clearings = ()
+    if cmd.counterparty_community not in (None, actor.community_id):  # a cross transfer opens or moves these
+        clearings = (model.partner_account_id(actor.community_id, cmd.counterparty_community, cmd.unit),
+                     model.partner_account_id(cmd.counterparty_community, actor.community_id, cmd.unit))
+    return {**reads, "account_ids": [a for a in (mine, other, *clearings) if a]}
 
 
 def prefetch(tx: Tx, cmds: list) -> None:

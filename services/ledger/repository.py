@@ -15,7 +15,7 @@ means a bug and aborts it (`WriteMissed`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 
 from pymongo import InsertOne, UpdateOne
@@ -25,10 +25,12 @@ from shared.idempotency import KEYS
 from shared.mongo import utcnow
 from shared.uow import Tx, WriteMissed
 from services.ledger import model
+from services.ledger.cross import TrustLine
 from services.ledger.model import Account, Book, Shard, Transfer
 
 _ACCOUNT_FIELDS = frozenset(f.name for f in fields(Account)) - {"account_id"}  # read from a document
 _TRANSFER_FIELDS = frozenset(f.name for f in fields(Transfer)) - {"transfer_id"}
+_LINE_FIELDS = {f.name for f in fields(TrustLine)}
 _COUNTERS = ("posted", "pending_out", "pending_in", "seq")  # written as $inc of the difference
 _SET_FIELDS = {cls: tuple(f.name for f in fields(cls) if f.name not in (*_COUNTERS, "account_id", "shard"))
                for cls in (Account, Shard)}
@@ -112,7 +114,11 @@ class LedgerRepository:
         if "transfers" in reads:
             follow = {"debits": ("accounts", "transfers.debit_account"),
                       "credits": ("accounts", "transfers.credit_account"),
-                      "transfer_shards": (SHARDS, "transfer_shard_ids")}
+                      "transfer_shards": (SHARDS, "transfer_shard_ids"),
+                      # a cross-community transfer's clearing accounts and trust line (nothing for the others)
+                      "clearings": ("accounts", "transfers.cross.payer_clearing_account"),
+                      "partner_clearings": ("accounts", "transfers.cross.payee_clearing_account"),
+                      "trust_lines": ("trust_lines", "transfers.cross.trust_line_id")}
             computed = {"transfer_shard_ids": {"$concatArrays": [_SHARD_IDS_OF_TRANSFERS[side] for side in
                                                                   ("debit", "credit")]}}
         docs = self.tx.fetch(reads, follow, computed)
@@ -122,10 +128,13 @@ class LedgerRepository:
                 self.cache.setdefault((coll, doc["_id"]), convert(doc))
             for i in reads.get(coll, (None, ()))[1]:
                 self.cache.setdefault((coll, i), None)
-        for doc in (*docs.get("debits", ()), *docs.get("credits", ())):
+        for doc in (*docs.get("debits", ()), *docs.get("credits", ()), *docs.get("clearings", ()),
+                    *docs.get("partner_clearings", ())):
             self.cache.setdefault(("accounts", doc["_id"]), to_account(doc))
         for doc in docs.get("transfer_shards", ()):
             self.cache.setdefault((SHARDS, doc["_id"]), to_shard(doc))
+        for doc in docs.get("trust_lines", ()):
+            self.cache.setdefault(("trust_lines", doc["_id"]), to_trust_line(doc))
 
     def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
                  account_ids: list[str] = (), shard_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
@@ -254,6 +263,53 @@ class LedgerRepository:
     def record_limit_grant(self, grant: dict) -> None:
         """Keep who changed which limit, when (audit trail)."""
         self.tx.defer("limit_grants", InsertOne(grant))
+
+
+def to_trust_line(doc: dict) -> TrustLine:
+    """A TrustLine from its stored document (`trust_lines`, the ledger's read of exchange.events)."""
+    values = {k: v for k, v in doc.items() if k in _LINE_FIELDS - {"trust_line_id", "clearings"}}
+    return TrustLine(trust_line_id=doc["_id"], clearings=tuple(doc.get("clearings", ())), **values)
+
+
+class TrustLines:
+    """The ledger's trust lines (`trust_lines`): loaded through the identity map, saved deferred; a posting's
+    change of `net` is written as `$inc` under the guard of the value it was decided on."""
+
+    def __init__(self, tx: Tx):
+        self.tx, self.cache = tx, tx.cache
+
+    def get(self, trust_line_id: str) -> TrustLine | None:
+        key = ("trust_lines", trust_line_id)
+        if key not in self.cache:
+            doc = self.tx["trust_lines"].find_one({"_id": trust_line_id})
+            self.cache[key] = to_trust_line(doc) if doc else None
+        return self.cache[key]
+
+    def between(self, community_id: str, partner_id: str, unit: str) -> list[TrustLine]:
+        """Every line of the two communities in `unit` (any agreement, any status)."""
+        docs = self.tx["trust_lines"].find({"unit": unit, "$or": [
+            {"community_a": community_id, "community_b": partner_id},
+            {"community_a": partner_id, "community_b": community_id}]})
+        return [self.cache.setdefault(("trust_lines", d["_id"]), to_trust_line(d)) for d in docs]
+
+    def announce(self, trust_line_id: str, values: dict) -> None:
+        """Store what exchange.events said of a line (terms, status or rate); `net` and clearings are ours."""
+        before = self.get(trust_line_id)
+        self.cache[("trust_lines", trust_line_id)] = (replace(before, **values) if before is not None else
+                                                      TrustLine(trust_line_id=trust_line_id, **values))
+        self.tx.defer("trust_lines", UpdateOne({"_id": trust_line_id},
+                                               {"$set": values, "$setOnInsert": {"net": 0, "clearings": []}},
+                                               upsert=True))
+
+    def save(self, after: TrustLine) -> None:
+        """Store a line's new `net` (and clearings) as the difference from what this transaction loaded."""
+        before = self.cache[("trust_lines", after.trust_line_id)]
+        update: dict = {"$inc": {"net": after.net - before.net}}
+        if after.clearings != before.clearings:
+            update["$push"] = {"clearings": {"$each": list(after.clearings[len(before.clearings):])}}
+        self.tx.defer("trust_lines", UpdateOne({"_id": after.trust_line_id, "net": before.net}, update),
+                      must_match=True)
+        self.cache[("trust_lines", after.trust_line_id)] = after
 
 
 def _difference(before: Book, after: Book) -> tuple[dict, dict]:

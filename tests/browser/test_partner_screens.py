@@ -1,11 +1,12 @@
 """Partner communities in the web app (互认社区), on the real stack with the exchange service: two admins in two
 browser contexts — A proposes, B accepts, both see the trust lines; clearing with nothing to clear is refused in
 Chinese; once a cross transfer is counted, clearing makes a record whose CSV comes down through the app's
-session; a resident finds a partner community's member by handle and sees a quote with the exact conversion.
+session; a resident finds a partner community's member by handle, sees a quote with the exact conversion, and
+pays across: the member of B confirms it in their awaiting list, where it shows both amounts and the partner.
 
-The ledger's side of cross transfers is not built yet: the one cross transfer here is the ledger's
-CrossTransferPosted event (its contract in services/exchange/README.md) published on ledger.events, as the
-exchange's own tests do, so that the exchange has a position to show and clear."""
+The transfer the clearing nets here is the ledger's CrossTransferPosted event (its contract in
+services/exchange/README.md) published on ledger.events, as the exchange's own tests do, so that the exchange has
+a position to show and clear before any resident pays; the payment at the end goes through the ledger itself."""
 from __future__ import annotations
 
 import uuid
@@ -193,6 +194,35 @@ def _quote(site, partner, phones) -> None:
     phone.accessible("resident-partner-quote-en")
     # Nothing moved: a quote is a price, not a payment.
     assert site.balances(resident)["HOUR"]["posted"] == 0
+    _pay_across(site, partner, phones, phone, resident)
+
+
+def _pay_across(site, partner, phones, phone, resident) -> None:
+    """The quoted 90 minutes sent for real (the ledger, with the app's Idempotency-Key): held, pending in A until
+    王师傅 confirms it in B, where it waits with both amounts and the partner community; then it has moved."""
+    phone.tap("lang-switch")  # back to Chinese
+    phone.tap("partner-send")
+    expect(phone.el("notice-ok")).to_contain_text("已发送，等待桃源社区的王师傅确认。")
+    expect(phone.el("partner-send")).to_have_count(0)
+    held = site.balances(resident)["HOUR"]
+    assert (held["posted"], held["pending_out"]) == (0, 90)
+    wang = phones(partner.wang, login=False)
+    wang.site = partner  # 王师傅 signs in to community B
+    wang.login()
+    wang.open("/r/awaiting")
+    card = wang.el("transfer").first
+    card.wait_for()
+    assert card.locator('[data-test="transfer-amount"]').inner_text() == "你将收到 1 小时 30 分钟"
+    expect(card.locator('[data-test="transfer-cross"]')).to_have_text(
+        "跨社区（莲花社区）：付款方付 1 小时 30 分钟，收款方收 1 小时 30 分钟")
+    wang.accessible("resident-partner-awaiting-zh")
+    card.locator('[data-test="confirm"]').click()
+    expect(card.locator('[data-test="transfer-state"]')).to_have_text("已入账")
+    assert site.balances(resident)["HOUR"]["posted"] == -90
+    assert partner.balances(partner.wang)["HOUR"]["posted"] == 90
+    # Both histories say where it went.
+    phone.open("/r/history")
+    expect(phone.el("history-list")).to_contain_text("与桃源社区")
 
 
 def _suspend_resume_end(site, partner, a_admin, b_admin) -> None:

@@ -228,6 +228,19 @@ class World:
         assert made["state"] == "pending", made
         return made["transfer_id"]
 
+    def cross_credit(self, minutes: int = 5) -> str:
+        """A pending cross-community gift: B's admin pays alice (of A) `minutes` through the A–B HOUR trust line
+        (the ledger has learnt it from exchange.events); alice, in A, confirms."""
+        line = f"tl:{self.agreement}:HOUR"
+        wait_until(lambda: self.svc["ledger"].db.trust_lines.find_one({"_id": line, "status": "open",
+                                                                        "rate_version": {"$gte": 1}}),
+                   message=f"the ledger learns {line}")
+        made = self.ok("ledger", "post", "/v1/transfers", self.admin_b, {
+            "workflow": "credit", "unit": "HOUR", "counterparty_id": self.alice, "counterparty_community": self.A,
+            "amount": minutes})
+        assert made["state"] == "pending" and made["cross"]["payee_community"] == self.A, made
+        return made["transfer_id"]
+
     def posted_bill(self) -> str:
         """A posted bill from carol to alice."""
         tid = self.bill(self.carol, self.alice)
@@ -696,6 +709,10 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/transfers/{w.redemption_transfer()}/confirm"),
     ("ledger", "POST", "/v1/transfers/{transfer_id}/cancel", "a till redemption"): lambda w: Call(
         f"/v1/transfers/{w.redemption_transfer()}/cancel", json={"reason": "顾客不要了"}),
+    ("ledger", "GET", "/v1/transfers/{transfer_id}", "a cross-community transfer"): lambda w: Call(
+        f"/v1/transfers/{w.cross_credit()}"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm", "a cross-community transfer"): lambda w: Call(
+        f"/v1/transfers/{w.cross_credit()}/confirm"),
     ("ledger", "GET", "/v1/transfers/{transfer_id}", "an award claim"): lambda w: Call(
         f"/v1/transfers/{w.award_claim()}"),
     ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm", "an award claim"): lambda w: Call(

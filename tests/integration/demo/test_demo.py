@@ -114,6 +114,14 @@ def test_the_two_communities_are_partners_with_open_trust_lines(gateway, first_r
     found = requests.get(f"{gateway}/api/community/v1/partner-members/taoyuan/{handle}",
                          headers=login(gateway, "lianhua", resident(lianhua, "requester").phone))
     assert found.status_code == 200 and found.json()["display_name"] == helper.display_name
+    # One completed cross-community exchange: a lianhua resident gave taoyuan's helper 30 minutes, confirmed.
+    giver = resident(lianhua, PARTNERSHIP.giver)
+    assert (f"[lianhua] cross-community exchange: {giver.display_name} gave {helper.display_name} of 桃源社区 "
+            f"{PARTNERSHIP.gift_minutes} min: confirmed (new)\n") in output
+    got = requests.get(f"{gateway}/api/ledger/v1/entries", params={"unit": "HOUR"},
+                       headers=login(gateway, "taoyuan", helper.phone)).json()["items"]
+    across = [e for e in got if e["counter_account"].startswith("p:")]
+    assert [(e["delta"], e["workflow"]) for e in across] == [(PARTNERSHIP.gift_minutes, "credit")]
 
 
 def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run):
