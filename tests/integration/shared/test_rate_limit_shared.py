@@ -78,3 +78,60 @@ def _login_pids(log: Path, count: int) -> list[str] | None:
     # Plain or inside the services' JSON log lines.
     pids = re.findall(r"<?(\d+)>? /v1/auth/login \d{3}\b", log.read_text(errors="replace"))
     return pids if len(pids) >= count else None
+
+
+def test_a_rate_limited_request_costs_one_round_trip_and_its_headers_are_right(infra):
+    """The shared MongoDB counting answers a request with one findAndModify; the X-RateLimit headers come from its
+    answer, so they still say what the shared count says (here another process's hits count too)."""
+    from pymongo import monitoring
+    from shared.config import Config
+    from shared.ratelimit import limiter
+    from shared.web import create_service_app
+    from flask_smorest import Blueprint
+
+    class Commands(monitoring.CommandListener):
+        def __init__(self):
+            self.names = []
+
+        def started(self, event):
+            self.names.append(event.command_name)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    db_name = f"rl_{uuid.uuid4().hex[:8]}"
+    config = Config.from_env("ratelimit-probe", env={}, mongo_url=infra.mongo_url, mongo_db=db_name)
+    seen = Commands()
+    blp = Blueprint("probe", __name__)
+
+    @blp.post("/limited")
+    @limiter.limit("3/minute")
+    def limited():
+        return {"ok": True}
+
+    app = create_service_app(config, title="probe", blueprints=[blp], mongo_client=object(),
+                             readiness=lambda: ({}, 200))
+    app.config["RATELIMIT_STORAGE_OPTIONS"]["event_listeners"] = [seen]
+    limiter.init_app(app)  # again, with the listener in the storage's MongoClient options
+    token = "Bearer " + uuid.uuid4().hex
+    client = MongoClient(infra.mongo_url)
+    try:
+        web = app.test_client()
+        first = web.post("/limited", headers={"Authorization": token})
+        assert first.status_code == 200 and first.headers["X-RateLimit-Remaining"] == "2"
+        seen.names.clear()
+        second = web.post("/limited", headers={"Authorization": token})
+        assert second.status_code == 200 and second.headers["X-RateLimit-Remaining"] == "1"
+        assert [n for n in seen.names if n not in ("hello", "isMaster", "ping")] == ["findAndModify"]
+        # Another process counts the same window in the same collection: this one's answer reflects it.
+        client[db_name]["ratelimit_counters"].update_one({}, {"$inc": {"count": 1}})
+        third = web.post("/limited", headers={"Authorization": token})
+        assert third.status_code == 429 and third.headers["X-RateLimit-Remaining"] == "0"
+        assert int(third.headers["Retry-After"]) > 0
+        assert int(third.headers["X-RateLimit-Reset"]) >= int(first.headers["X-RateLimit-Reset"]) - 1
+    finally:
+        client.drop_database(db_name)
+        client.close()
