@@ -89,7 +89,11 @@ def storage_settings(config, has_database: bool = True) -> dict:
             "window_collection_name": "ratelimit_windows",
             # MongoClient options: a request waits at most this long for the counter when mongod is away
             # (then it gets the usual 503, like any other database outage).
-            "serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 3000, "appname": f"{config.service}-ratelimit"}}
+            "serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 3000, "appname": f"{config.service}-ratelimit",
+            # Acknowledged by the primary, not majority-journaled (MongoDB's default since 5.0): the counter
+            # guards no money or state, a count lost in a crash lets one caller a few more tries, and waiting
+            # for the journal on every limited request cost mongod a journal flush each time.
+            "w": 1}}
     return {"RATELIMIT_STORAGE_URI": uri, "RATELIMIT_STORAGE_OPTIONS": {}}
 
 
