@@ -7,7 +7,7 @@ import socket
 import threading
 from datetime import timedelta
 
-from pymongo import ASCENDING, ReturnDocument, WriteConcern
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.envelope import Event
@@ -100,11 +100,8 @@ class Relay:
             f.get(timeout=30)
 
     def mark_sent(self, rows: list[dict]) -> None:
-        """Record rows as published; a crash before this only causes duplicates, which consumers drop.
-
-        So the mark needs no majority journaling either (w=1): a mark lost with a crash or a failover is the
-        same case, rows published again and dropped by the consumers' processed-event records."""
-        self.db[OUTBOX].with_options(write_concern=WriteConcern(w=1)).update_many({"_id": {"$in": [r["_id"] for r in rows]}},
+        """Record rows as published; a crash before this only causes duplicates, which consumers drop."""
+        self.db[OUTBOX].update_many({"_id": {"$in": [r["_id"] for r in rows]}},
                                     {"$set": {"sent": True, "sent_at": utcnow()}})
 
     def drain_once(self) -> int:
