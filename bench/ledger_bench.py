@@ -618,7 +618,7 @@ def _print(name, f, extra="", unit="transfers/s"):
         print(f"  {'':<36} CPU ms per transfer (all processes): {total:.2f}", flush=True)
         print(f"  {'':<36}   = " + "  ".join(f"{k} {v:.2f}" for k, v in per.items()), flush=True)
     if f.get("commands") and f["transfers"]:
-        top = sorted(f["commands"].items(), key=lambda x: -x[1])[:12]
+        top = sorted(f["commands"].items(), key=lambda x: -x[1])[:20]
         print(f"  {'':<36} mongod commands per transfer (all clients): "
               + "  ".join(f"{k} {v / f['transfers']:.2f}" for k, v in top), flush=True)
 
