@@ -640,6 +640,9 @@ def main() -> None:
     ap.add_argument("--profile", metavar="DIR",
                     help="sample the gunicorn workers, the relay and the consumer with py-spy during the spread run "
                          "(non-blocking) and write the top of each profile as text into DIR")
+    ap.add_argument("--warmup", type=float, default=3,
+                    help="seconds of unmeasured spread load first (JIT of the broker, connection pools, token caches): "
+                         "the figures are a running deployment's, not a cold start's")
     ap.add_argument("--skip-unsharded", action="store_true")
     ap.add_argument("--skip-single", action="store_true",
                     help="skip the baseline that commits each create and confirm in its own transaction")
@@ -715,6 +718,8 @@ def run(args, stack) -> None:
         for i in range(0, len(members), 200):
             runtime.uow.run(lambda tx, ch=members[i:i + 200]: _open_chunk(tx, spread_c, ch, 10**9))
         tokens = _tokens(members, spread_c)
+        if args.warmup:
+            _drive(url, "spread", tokens, members, args.warmup, args.concurrency, args.client_procs, _CpuWatch({}))
         profilers = _start_profiles(args.profile, {"gunicorn": procs[0].pid, "relay": procs[1].pid,
                                                    "consumer": procs[2].pid}, args.seconds) if args.profile else []
         spread = _drive(url, "spread", tokens, members, args.seconds, args.concurrency, args.client_procs, watch,
