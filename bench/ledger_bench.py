@@ -2,7 +2,7 @@
 pymongo baseline doing the same MongoDB writes, plus a hot-account run (one `issuance` account awarding
 many members), with the hot account sharded (the ledger's design) and, for comparison, unsharded.
 
-    python bench/ledger_bench.py [--members 200] [--concurrency 16] [--seconds 15] [--workers 2] [--threads 8]
+    python bench/ledger_bench.py [--members 200] [--concurrency 16] [--seconds 15] [--workers 1] [--threads 16]
 
 Uses KAFKA_BOOTSTRAP / MONGO_URL when set, else starts its own Kafka and mongod on free ports.
 Each run has its own database and topic prefix; everything it starts is stopped at the end.
@@ -12,11 +12,19 @@ back (closed loop) on a new connection per transfer. It is deliberately lean (ra
 per transfer) because it shares the machine's cores with mongod, Kafka and gunicorn; its CPU share is
 printed next to mongod's and gunicorn's, so a reader can see where the cores went.
 
+Each run prints `CPU ms per transfer (all processes)`: the CPU time (user + system, from /proc, over each
+process tree) that gunicorn (master and workers), the relay, the consumer, mongod, Kafka and the load generator
+used during the measured window, divided by the completed transfers, with the same per process and mongod's
+commands per transfer (serverStatus). On a shared machine this is the robust figure (wall-clock throughput and
+latency depend on what else runs; the load average is printed at the start and the end). `--profile DIR`
+samples the Python processes with py-spy during the spread run and writes the top of each profile there.
+
 Two baselines do the same MongoDB writes directly with pymongo: "grouped" writes them the way the ledger
 does (group commit: what arrives together shares one transaction, one bulk write per collection), "1 tx
 per step" commits each create and each confirm alone (the ledger's design before group commit). The
-defaults (16 in flight, 2 workers x 8 threads) gave the best throughput on a 2-core machine; fewer in
-flight lowers p99 and throughput together (see services/ledger/README.md for the curve).
+defaults (16 in flight, 1 worker x 16 threads) gave the best throughput on a 2-core machine; fewer in
+flight lowers p99 and throughput together (see services/ledger/README.md for the curve). gunicorn: one process
+of 16 threads (see --workers).
 """
 from __future__ import annotations
 
@@ -632,8 +640,10 @@ def main() -> None:
                     help="transfers in flight (closed-loop users); also the baseline's thread count")
     ap.add_argument("--client-procs", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=8)
+    # One process of 16 threads, as `make run` serves the ledger (shared/devstack/supervise.py WEB_ENV): one
+    # group-commit thread gets the whole load; 2 x 8 split it into smaller, conflicting groups.
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--rate", type=float, default=0,
                     help="open loop: transfers started per second (Poisson arrivals), timed from when each was due; "
                          "default: closed loop with --concurrency users")
