@@ -589,13 +589,13 @@ def _finish_profiles(out_dir: str, profilers: list, run: dict) -> None:
 
 # -- setup -------------------------------------------------------------------------------------------
 def _open_chunk(tx, community, members, limit):
-    from services.ledger import handlers as h
+    from services.ledger.lifecycle import member_account
     from services.ledger.repository import LedgerRepository
     repo = LedgerRepository(tx)
     for m in members:
-        account = h.member_account(tx, repo, community, m, "PT")
+        account = member_account(tx, repo, community, m, "PT")
         if limit:
-            repo.set_credit_limit(account.account_id, limit)
+            repo.save(account.with_limit(limit))
 
 
 def _tokens(members, community) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from types import MappingProxyType
 from typing import Callable
 
 from flask import request
@@ -61,7 +62,7 @@ def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict
         return stored["response"], stored["status"]
     response, status = compute()
     record = {"_id": rid, "fingerprint": digest, "response": response, "status": status, "created_at": utcnow()}
-    tx.cache[(KEYS, rid)] = record
+    tx.cache[(KEYS, rid)] = MappingProxyType(record)  # the identity map holds read-only values
     tx.defer(KEYS, InsertOne(record))
     return response, status
 

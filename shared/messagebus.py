@@ -19,7 +19,7 @@ class MessageBus:
 
     def handle(self, command) -> Any:
         """Run the command's handler atomically and return its result."""
-        if self.grouped is not None and type(command) in self.grouped.handlers:
+        if self.grouped is not None and self.grouped.handles(command):
             return self.grouped.handle(command)
         handler = self.handlers[type(command)]
         return self.uow.run(lambda tx: handler(command, tx))

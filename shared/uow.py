@@ -1,7 +1,8 @@
 """Unit of work: one MongoDB transaction that holds a state change and the events it emits."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from types import MappingProxyType
+from typing import Any, Callable
 
 from pymongo import InsertOne, MongoClient, ReadPreference, WriteConcern
 from pymongo.client_session import ClientSession
@@ -9,7 +10,6 @@ from pymongo.read_concern import ReadConcern
 
 from shared import outbox
 from shared.envelope import Event
-from shared.errors import Problem
 
 
 class WriteMissed(RuntimeError):
@@ -17,17 +17,93 @@ class WriteMissed(RuntimeError):
     snapshot isolation, where a concurrent change is a write conflict; the transaction is aborted)."""
 
 
-class SessionCollection:
-    """A collection whose every operation runs in the unit of work's session."""
+class DirectWriteRefused(RuntimeError):
+    """A write sent straight to a collection inside a group transaction: a savepoint could not undo it."""
 
-    def __init__(self, collection, session: ClientSession):
+
+class SavepointLost(RuntimeError):
+    """A savepoint can no longer be restored (what it marked was already sent or dropped)."""
+
+
+# Methods of a pymongo Collection that write; a Tx in deferred-only mode (a group) refuses them.
+WRITE_METHODS = frozenset({
+    "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one", "delete_many",
+    "bulk_write", "find_one_and_update", "find_one_and_replace", "find_one_and_delete", "drop",
+    "create_index", "create_indexes", "drop_index", "drop_indexes", "rename"})
+_MISSING = object()
+_IMMUTABLE = (type(None), str, bytes, int, float, bool, tuple, frozenset, MappingProxyType)
+
+
+def _immutable(value) -> bool:
+    """Whether a value cannot be changed in place at its top level (frozen dataclass, read-only mapping…)."""
+    if isinstance(value, _IMMUTABLE):
+        return True
+    params = getattr(type(value), "__dataclass_params__", None)
+    return params is not None and params.frozen
+
+
+class IdentityMap(dict):
+    """(collection, _id) -> what this transaction holds of that document (None = known absent).
+
+    Rules, checked here:
+    - values are immutable at their top level (frozen dataclasses, `MappingProxyType`, None…): a change is a
+      new value stored under the key, never an edit of the value already there; so
+    - every change is journalled (key, previous value) and `undo(mark)` restores exactly what was there at
+      `mark`: a savepoint costs nothing to take and undoes only what changed since. Nested values (a
+      transfer's `details`, a key record's response) are never edited after they are built."""
+
+    def __init__(self):
+        super().__init__()
+        self._journal: list[tuple[Any, Any]] = []
+
+    def __setitem__(self, key, value) -> None:
+        if not _immutable(value):
+            raise TypeError(f"identity map values must be immutable (a frozen dataclass, MappingProxyType…): "
+                            f"{key!r} got a {type(value).__name__}")
+        self._journal.append((key, dict.get(self, key, _MISSING)))
+        dict.__setitem__(self, key, value)
+
+    def setdefault(self, key, value=None):
+        if key not in self:
+            self[key] = value
+        return dict.__getitem__(self, key)
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("identity map entries are only set (tx.cache[key] = value), never removed or merged")
+
+    __delitem__ = pop = popitem = clear = update = __ior__ = _refuse  # type: ignore[assignment]
+
+    def mark(self) -> int:
+        """A point to undo back to."""
+        return len(self._journal)
+
+    def undo(self, mark: int) -> None:
+        """Restore every key changed since `mark` to its value then (or its absence)."""
+        if mark > len(self._journal):
+            raise SavepointLost(f"identity map: mark {mark} is past the journal ({len(self._journal)})")
+        while len(self._journal) > mark:
+            key, previous = self._journal.pop()
+            if previous is _MISSING:
+                dict.__delitem__(self, key)
+            else:
+                dict.__setitem__(self, key, previous)
+
+
+class SessionCollection:
+    """A collection whose every operation runs in the unit of work's session (reads only, when `read_only`)."""
+
+    def __init__(self, collection, session: ClientSession, read_only: bool = False):
         self._collection = collection
         self._session = session
+        self._read_only = read_only
 
     def __getattr__(self, name: str):
         attr = getattr(self._collection, name)
         if not callable(attr):
             return attr
+        if self._read_only and name in WRITE_METHODS:
+            raise DirectWriteRefused(f"{self._collection.name}.{name} inside a group transaction: write through "
+                                     "tx.defer() so a refused command can be undone alone")
 
         def bound(*args, **kwargs):
             kwargs.setdefault("session", self._session)
@@ -36,24 +112,31 @@ class SessionCollection:
 
 
 class Tx:
-    """What a handler sees of its transaction: collections bound to the session, fetch() and emit()."""
+    """What a handler sees of its transaction: collections bound to the session, fetch(), emit(), defer().
 
-    def __init__(self, db, session: ClientSession, producer: str, collections: dict | None = None):
+    With `deferred_only` (a group transaction, see shared.groupcommit.GroupUnitOfWork) the collections are
+    read-only: every write goes through defer(), so a savepoint can drop it."""
+
+    def __init__(self, db, session: ClientSession, producer: str, collections: dict | None = None,
+                 deferred_only: bool = False):
         self.db = db
         self.session = session
         self.producer = producer
+        self.deferred_only = deferred_only
         self.events: list[tuple[str, Event]] = []
-        # Identity map: (collection, _id) -> what this transaction holds of that document (None = known
-        # absent). A repository that defers its writes reads through it, so it sees its own changes.
-        self.cache: dict[tuple[str, Any], Any] = {}
+        # Identity map: a repository that defers its writes reads through it, so it sees its own changes.
+        self.cache = IdentityMap()
         self._writes: list[tuple[str, Any, bool]] = []  # (collection, pymongo write model, must match)
         self._collections = collections if collections is not None else {}
 
-    def __getitem__(self, name: str) -> SessionCollection:
+    def _collection(self, name: str):
         coll = self._collections.get(name)
         if coll is None:  # Collection objects are immutable and thread-safe: built once per unit of work
             coll = self._collections[name] = self.db[name]
-        return SessionCollection(coll, self.session)
+        return coll
+
+    def __getitem__(self, name: str) -> SessionCollection:
+        return SessionCollection(self._collection(name), self.session, read_only=self.deferred_only)
 
     def fetch(self, reads: dict[str, tuple[str, Any]], follow: dict[str, tuple[str, str]] | None = None) -> dict:
         """Read documents by _id from several collections in one round trip (one aggregate, same snapshot).
@@ -84,35 +167,58 @@ class Tx:
         self._writes.append((collection, op, must_match))
 
     def flush(self) -> None:
-        """Send the deferred writes: one ordered bulk_write per collection (in order within each)."""
+        """Send the deferred writes, in order within each collection: one ordered bulk_write per run of
+        writes that are all guarded or all unguarded (inserts go with either), so the matched count of each
+        bulk is checked exactly: every guarded update must have matched its document."""
         writes, self._writes = self._writes, []
         by_collection: dict[str, list] = {}
         for collection, op, must_match in writes:
             by_collection.setdefault(collection, []).append((op, must_match))
         for collection, ops in by_collection.items():
-            result = self[collection].bulk_write([op for op, _ in ops], ordered=True)
-            guarded = sum(1 for op, must in ops if must and not isinstance(op, InsertOne))
-            loose = sum(1 for op, must in ops if not must and not isinstance(op, InsertOne))
-            # bulk_write counts matches over the whole batch: exact when every update is guarded, else a
-            # lower bound (an unguarded update may or may not have matched).
-            missed = result.matched_count != guarded if not loose else result.matched_count < guarded
-            if missed:
-                raise WriteMissed(f"{collection}: {result.matched_count} matched, {guarded} guarded writes")
+            for bulk, guarded in _runs(ops):
+                result = self._collection(collection).bulk_write(bulk, ordered=True, session=self.session)
+                if guarded is not None and result.matched_count != guarded:
+                    raise WriteMissed(f"{collection}: {result.matched_count} matched, {guarded} guarded writes")
 
-    def savepoint(self) -> tuple:
+    def savepoint(self) -> tuple[int, int, int]:
         """A mark to undo back to: the deferred writes, the events and the identity map as they are now."""
-        return len(self._writes), len(self.events), dict(self.cache)
+        return len(self._writes), len(self.events), self.cache.mark()
 
-    def rollback(self, mark: tuple) -> None:
+    def rollback(self, mark: tuple[int, int, int]) -> None:
         """Forget what was deferred, emitted and cached since `mark` (nothing of it reached MongoDB)."""
         writes, events, cache = mark
+        if writes > len(self._writes) or events > len(self.events):
+            raise SavepointLost(f"savepoint {mark} is past what the transaction holds "
+                                f"({len(self._writes)} writes, {len(self.events)} events): it was flushed")
         del self._writes[writes:]
         del self.events[events:]
-        self.cache = cache
+        self.cache.undo(cache)
+
+
+def _runs(ops: list[tuple[Any, bool]]):
+    """Split one collection's ordered writes into runs whose updates are all guarded (yield the count that
+    must match) or all unguarded (yield None: nothing to check); inserts never count as matched."""
+    bulk: list = []
+    guarded = 0
+    kind = None  # True: guarded run, False: unguarded run, None: inserts only so far
+    for op, must in ops:
+        if not isinstance(op, InsertOne):
+            if kind is not None and kind != must:
+                yield bulk, (guarded if kind else None)
+                bulk, guarded = [], 0
+            kind = must
+            guarded += must
+        bulk.append(op)
+    if bulk:
+        yield bulk, (guarded if kind is not False else None)
 
 
 class UnitOfWork:
-    """Runs callbacks in MongoDB transactions with the driver's documented retry behaviour."""
+    """Runs callbacks in MongoDB transactions with the driver's documented retry behaviour.
+
+    `run(fn)` gives fn a Tx whose collections write directly (and may also defer). Several commands in one
+    transaction, each undone alone when refused, are `shared.groupcommit.GroupUnitOfWork`'s job: it runs
+    them through `run(fn, deferred_only=True)`."""
 
     def __init__(self, client: MongoClient, db_name: str, producer: str, topic_for: Callable[[str], str] = str):
         self.client = client
@@ -121,50 +227,24 @@ class UnitOfWork:
         self.topic_for = topic_for
         self._collections: dict = {}
 
-    def run(self, fn: Callable[[Tx], Any]) -> Any:
-        """Run fn(tx) atomically; retried whole on TransientTransactionError / UnknownTransactionCommitResult."""
+    def run(self, fn: Callable[[Tx], Any], deferred_only: bool = False) -> Any:
+        """Run fn(tx) atomically; retried whole on TransientTransactionError / UnknownTransactionCommitResult.
+        With `deferred_only`, a direct collection write inside fn raises DirectWriteRefused."""
         with self.client.start_session() as session:
             def attempt(s: ClientSession):
                 # A fresh Tx per attempt: a retried transaction must not keep the failed attempt's events.
-                tx = Tx(self.db, s, self.producer, self._collections)
+                tx = Tx(self.db, s, self.producer, self._collections, deferred_only=deferred_only)
                 result = fn(tx)
                 self._finish(tx)
                 return result
-            return self._transaction(session, attempt)
-
-    def run_many(self, fns: Iterable[Callable[[Tx], Any]], prepare: Callable[[Tx], None] | None = None) -> list:
-        """Run several callbacks in one transaction (group commit); returns each one's result, or the
-        Problem it raised, in order. A callback that raises a Problem is undone alone (its deferred writes
-        and events dropped), so it must write only through tx.defer(); any other error aborts them all.
-        `prepare(tx)` runs first, e.g. to read every document the callbacks need in one round trip."""
-        fns = list(fns)
-        with self.client.start_session() as session:
-            def attempt(s: ClientSession):
-                tx = Tx(self.db, s, self.producer, self._collections)
-                if prepare is not None:
-                    prepare(tx)
-                results = []
-                for fn in fns:
-                    mark = tx.savepoint()
-                    try:
-                        results.append(fn(tx))
-                    except Problem as exc:
-                        tx.rollback(mark)
-                        results.append(exc)
-                self._finish(tx)
-                return results
-            return self._transaction(session, attempt)
+            return session.with_transaction(
+                attempt,
+                read_concern=ReadConcern("snapshot"),
+                write_concern=WriteConcern("majority"),
+                read_preference=ReadPreference.PRIMARY,
+            )
 
     def _finish(self, tx: Tx) -> None:
         tx.flush()
         if tx.events:
             outbox.write(self.db, tx.session, [(self.topic_for(t), e) for t, e in tx.events])
-
-    @staticmethod
-    def _transaction(session: ClientSession, attempt: Callable[[ClientSession], Any]) -> Any:
-        return session.with_transaction(
-            attempt,
-            read_concern=ReadConcern("snapshot"),
-            write_concern=WriteConcern("majority"),
-            read_preference=ReadPreference.PRIMARY,
-        )

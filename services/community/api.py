@@ -8,6 +8,7 @@ from shared.web import ServiceBlueprint as Blueprint
 from shared.auth import (Principal, current_principal, issue_token, require_community, require_member,
                          require_operator_key)
 from shared.errors import Unauthorized
+from shared.mongo import utcnow
 from shared.ratelimit import limiter
 from shared.schemas import PageArgsSchema
 from shared.web import current_bus, current_db
@@ -48,8 +49,8 @@ def get_community(community_id):
 @blp.response(200, schemas.CommunitySchema)
 def update_community(body, community_id):
     """Change name, point value or settings (admins of the community)."""
-    require_community(community_id, "admin")
-    return current_bus().handle(commands.UpdateCommunity(community_id, body))
+    admin = require_community(community_id, "admin")
+    return current_bus().handle(commands.UpdateCommunity(community_id, body, admin.member_id, utcnow()))
 
 
 @blp.post("/communities/<community_id>/grids")

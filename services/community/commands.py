@@ -17,6 +17,8 @@ class CreateCommunity:
 class UpdateCommunity:
     community_id: str
     changes: dict
+    by: str | None = None   # the admin (settings.points_rules publishes a rules version in their name)
+    at: object = None       # datetime: when (a rules version set through the settings takes effect then)
 
 
 @dataclass(frozen=True)
@@ -70,4 +72,28 @@ class ActOnPartnership:
     community_id: str
     agreement_id: str
     action: str
+    at: object
+
+
+@dataclass(frozen=True)
+class PublishPointsRules:
+    """An admin publishes a new version of the community's points rules, in effect from `effective_from`
+    (None: at once); fields left out of `rules` keep the previous version's values."""
+
+    community_id: str
+    rules: dict
+    effective_from: object  # datetime | None
+    by: str | None
+    at: object
+
+
+@dataclass(frozen=True)
+class ReplacePointsRules:
+    """An admin replaces a version that has not taken effect yet."""
+
+    community_id: str
+    version: int
+    rules: dict
+    effective_from: object
+    by: str | None
     at: object

@@ -39,3 +39,8 @@ def member_deactivated(tx, member):
 def partner_agreement_changed(tx, agreement, action: str, by_community: str):
     """PartnerAgreementProposed / Accepted / Declined / Suspended / Resumed / Ended (communities and terms only)."""
     return _emit(tx, EVENT_TYPES[action], agreement.event_facts(action, by_community), agreement.agreement_id)
+
+
+def points_rules_versioned(tx, version):
+    """PointsRulesVersioned: a version of the community's points rules, whole, and when it takes effect."""
+    return _emit(tx, "PointsRulesVersioned", version.event_facts(), version.community_id)

@@ -9,7 +9,8 @@ from shared.uow import Tx
 from services.community import commands, events
 from services.community.model import DEFAULT_SETTINGS, Member, check_roles, hash_secret, new_id, normalize_handle
 from services.community.partners import PartnerAgreement
-from services.community.repository import CommunityRepository, PartnerRepository
+from services.community.repository import CommunityRepository, PartnerRepository, PointsRulesRepository
+from services.community.rulesets import RuleVersion, publish, replace_pending
 
 
 def _insert(fn, what: str):
@@ -24,11 +25,15 @@ def create_community(cmd: commands.CreateCommunity, tx: Tx) -> dict:
     repo = CommunityRepository(tx)
     if repo.community_by_code(cmd.code):
         raise Conflict(f"Community code {cmd.code!r} is taken.", code="duplicate")
+    settings = dict(cmd.settings)
+    rules = settings.pop("points_rules", None)
     community = {"community_id": new_id("c"), "code": cmd.code, "name": cmd.name,
-                 "point_value_fen": cmd.point_value_fen, "settings": {**DEFAULT_SETTINGS, **cmd.settings},
+                 "point_value_fen": cmd.point_value_fen, "settings": {**DEFAULT_SETTINGS, **settings},
                  "created_at": utcnow()}
     _insert(lambda: repo.add_community(community), "A community with this code")
     events.community_created(tx, community)
+    if rules is not None:  # the community's first rules, in effect from its creation (version 1)
+        _publish_rules(tx, community, rules, None, community["created_at"], None)
     admin = _new_member(community["community_id"], {**cmd.admin, "roles": ["admin"]})
     _insert(lambda: repo.add_member(admin), "A member with this phone number")
     events.member_changed(tx, admin, "MemberJoined")
@@ -40,8 +45,13 @@ def update_community(cmd: commands.UpdateCommunity, tx: Tx) -> dict:
     repo = CommunityRepository(tx)
     community = repo.community(cmd.community_id)
     changes = dict(cmd.changes)
+    rules = None
     if "settings" in changes:
-        changes["settings"] = {**community["settings"], **changes["settings"]}
+        settings = dict(changes["settings"])
+        rules = settings.pop("points_rules", None)
+        changes["settings"] = {**community["settings"], **settings}
+    if rules is not None:  # rules set through the settings: a new version in effect at once
+        _publish_rules(tx, community, rules, None, cmd.at or utcnow(), cmd.by)
     community.update(changes)
     repo.save_community(community)
     events.community_created(tx, community, "CommunityUpdated")
@@ -187,4 +197,38 @@ def act_on_partnership(cmd: commands.ActOnPartnership, tx: Tx) -> PartnerAgreeme
 HANDLERS.update({
     commands.ProposePartnership: propose_partnership,
     commands.ActOnPartnership: act_on_partnership,
+})
+
+
+# -- points rules versions ---------------------------------------------------------------------------
+def _publish_rules(tx: Tx, community: dict, rules: dict, effective_from, at, by) -> RuleVersion:
+    repo = PointsRulesRepository(tx)
+    version = publish(community["community_id"], repo.latest(community), rules, effective_from, at, by)
+    _insert(lambda: repo.add(version), f"Points rules version {version.version}")
+    events.points_rules_versioned(tx, version)
+    return version
+
+
+def publish_points_rules(cmd: commands.PublishPointsRules, tx: Tx) -> RuleVersion:
+    """A new version of the community's points rules (an admin), announced with the whole rule set."""
+    community = CommunityRepository(tx).community(cmd.community_id)
+    return _publish_rules(tx, community, cmd.rules, cmd.effective_from, cmd.at, cmd.by)
+
+
+def replace_points_rules(cmd: commands.ReplacePointsRules, tx: Tx) -> RuleVersion:
+    """Replace a version that has not taken effect yet (409 once it has)."""
+    community = CommunityRepository(tx).community(cmd.community_id)
+    repo = PointsRulesRepository(tx)
+    current = repo.get(community, cmd.version)
+    previous = repo.get(community, cmd.version - 1) if cmd.version > 0 else current
+    version = replace_pending(current, previous, repo.find(community, cmd.version + 1), cmd.rules,
+                              cmd.effective_from, cmd.at, cmd.by)
+    repo.replace(version)
+    events.points_rules_versioned(tx, version)
+    return version
+
+
+HANDLERS.update({
+    commands.PublishPointsRules: publish_points_rules,
+    commands.ReplacePointsRules: replace_points_rules,
 })

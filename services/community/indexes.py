@@ -18,3 +18,5 @@ def ensure_indexes(db) -> None:
                                        partialFilterExpression={"live_pair": {"$exists": True}})
     db.partner_agreements.create_index([("proposer_id", ASCENDING), ("updated_at", ASCENDING)])
     db.partner_agreements.create_index([("partner_id", ASCENDING), ("updated_at", ASCENDING)])
+    # Points rules: one document per (community, version); the latest is found by version.
+    db.points_rules.create_index([("community_id", ASCENDING), ("version", ASCENDING)], unique=True)

@@ -7,6 +7,7 @@ from shared.errors import NotFound
 from shared.uow import Tx
 from services.community.model import Member
 from services.community.partners import PartnerAgreement
+from services.community.rulesets import RuleVersion, defaults_version, unknown_version
 
 _MEMBER_FIELDS = {f.name for f in fields(Member)}
 
@@ -97,3 +98,50 @@ class PartnerRepository:
         if agreement.live:
             doc["live_pair"] = agreement.pair
         self.tx["partner_agreements"].replace_one({"_id": agreement.agreement_id}, doc, upsert=True)
+
+
+class PointsRulesRepository:
+    """Versions of communities' points rules (collection `points_rules`, one document per version)."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+
+    def latest(self, community: dict) -> RuleVersion:
+        """The community's last version, or version 0 (the defaults) when it has none."""
+        doc = self.tx["points_rules"].find_one({"community_id": community["community_id"]}, sort=[("version", -1)])
+        return to_rule_version(doc) if doc else defaults_version(community["community_id"], community["created_at"])
+
+    def find(self, community: dict, version: int) -> RuleVersion | None:
+        """One version (0: the defaults), or None."""
+        if version == 0:
+            return defaults_version(community["community_id"], community["created_at"])
+        doc = self.tx["points_rules"].find_one({"_id": rule_version_id(community["community_id"], version)})
+        return to_rule_version(doc) if doc else None
+
+    def get(self, community: dict, version: int) -> RuleVersion:
+        """One version (0: the defaults), or 404."""
+        found = self.find(community, version)
+        if found is None:
+            raise unknown_version(version)
+        return found
+
+    def add(self, version: RuleVersion) -> None:
+        """Store a new version (a duplicate number, from a concurrent publish, is a DuplicateKeyError)."""
+        self.tx["points_rules"].insert_one(_rule_version_doc(version))
+
+    def replace(self, version: RuleVersion) -> None:
+        """Replace a pending version."""
+        self.tx["points_rules"].replace_one({"_id": rule_version_id(version.community_id, version.version)},
+                                            _rule_version_doc(version))
+
+
+def rule_version_id(community_id: str, version: int) -> str:
+    return f"{community_id}:{version}"
+
+
+def _rule_version_doc(version: RuleVersion) -> dict:
+    return {"_id": rule_version_id(version.community_id, version.version), **asdict(version)}
+
+
+def to_rule_version(doc: dict) -> RuleVersion:
+    return RuleVersion(**{k: v for k, v in doc.items() if k != "_id"})

@@ -7,6 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from webargs.fields import DelimitedList
 
 from shared.auth import ROLES
+from shared.economy.schema import RuleSetSchema
+from shared.schemas import AwareDateTime
 from services.community.model import PHONE
 
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -25,6 +27,9 @@ class SettingsSchema(Schema):
     hour_credit_limit_minutes = fields.Integer(strict=True, validate=validate.Range(min=0, max=100 * 60), metadata={
         "description": "新成员时间账户的互助透支额度（分钟，默认 600 = 10 小时） / mutual credit of a new member's HOUR "
                        "account, in minutes (default 600 = 10 h)"})
+    points_rules = fields.Nested(RuleSetSchema, load_only=True, metadata={
+        "description": "积分规则：设置后立即生效为新版本（定时生效请用 /points-rules） / points rules: a new version in "
+                       "effect at once (for a future date use /points-rules)"})
 
 
 class SlotSchema(Schema):
@@ -278,3 +283,46 @@ class PartnerAgreementSchema(Schema):
     proposed_at = fields.DateTime()
     updated_at = fields.DateTime()
     history = fields.List(fields.Nested(PartnerStepSchema))
+
+
+# -- points rules versions ---------------------------------------------------------------------------
+class RulesPublishSchema(Schema):
+    effective_from = AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "生效时间（默认立即；不能早于现在） / when the version takes effect (default: now; never in the past)"})
+    rules = fields.Nested(RuleSetSchema, required=True, metadata={
+        "description": "the rules; top-level fields left out keep the previous version's values"})
+
+
+class RuleVersionSummarySchema(Schema):
+    community_id = fields.String()
+    version = fields.Integer(metadata={"description": "0 = the SPEC defaults, before any version of the community's"})
+    revision = fields.Integer(metadata={"description": "how many times this version was written (replaced while pending)"})
+    effective_from = fields.DateTime()
+    published_at = fields.DateTime()
+    published_by = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "current (in effect now), pending (future) or superseded"})
+
+
+class RuleVersionSchema(RuleVersionSummarySchema):
+    rules = fields.Nested(RuleSetSchema)
+
+
+class RuleVersionArgsSchema(Schema):
+    at = AwareDateTime(metadata={"description": "the version in effect at this time (default: now)"})
+
+
+class RuleDiffArgsSchema(Schema):
+    from_version = fields.Integer(required=True, data_key="from", validate=validate.Range(min=0, max=10**9))
+    to_version = fields.Integer(required=True, data_key="to", validate=validate.Range(min=0, max=10**9))
+
+
+class RuleChangeSchema(Schema):
+    path = fields.String(metadata={"description": "dotted path of the rule, e.g. caps.per_day"})
+    from_ = fields.Raw(data_key="from", attribute="from", allow_none=True)
+    to = fields.Raw(allow_none=True)
+
+
+class RuleDiffSchema(Schema):
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    changes = fields.List(fields.Nested(RuleChangeSchema))

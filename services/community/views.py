@@ -5,6 +5,9 @@ import re
 
 from shared.errors import NotFound
 from services.community.model import derive_handle
+from services.community.repository import to_rule_version
+from services.community.rulesets import RuleVersion, defaults_version, unknown_version
+from shared.economy import diff, in_effect
 
 
 def community(db, community_id: str) -> dict:
@@ -92,3 +95,42 @@ def partner_agreement(db, community_id: str, agreement_id: str) -> dict:
         raise NotFound(f"No partner agreement {agreement_id}. 没有这个互认协议。", code="unknown_agreement")
     return _with_communities(db, [doc])[0]
 
+
+
+# -- points rules versions ---------------------------------------------------------------------------
+def rule_versions(db, community_id: str) -> list[RuleVersion]:
+    """Every version of the community's points rules, version 0 (the SPEC defaults) first."""
+    created = community(db, community_id)["created_at"]
+    stored = [to_rule_version(d) for d in db.points_rules.find({"community_id": community_id}).sort("version", 1)]
+    return [defaults_version(community_id, created), *stored]
+
+
+def _described(versions: list[RuleVersion], now) -> list[dict]:
+    """Each version with its status: pending (not yet in effect), current (in effect now) or superseded."""
+    current = in_effect([v.rule_set() for v in versions], now).version
+
+    def status(v: RuleVersion) -> str:
+        return "current" if v.version == current else "pending" if v.effective_from > now else "superseded"
+    return [{**vars(v), "status": status(v)} for v in versions]
+
+
+def rule_version_list(db, community_id: str, now) -> list[dict]:
+    """The versions, oldest first, without their documents."""
+    return [{k: v for k, v in d.items() if k != "rules"} for d in _described(rule_versions(db, community_id), now)]
+
+
+def rule_version(db, community_id: str, version: int | None, now) -> dict:
+    """One version (None: the one in effect at `now`), or 404."""
+    described = _described(rule_versions(db, community_id), now)
+    if version is None:
+        return next(d for d in described if d["status"] == "current")
+    found = [d for d in described if d["version"] == version]
+    if not found:
+        raise unknown_version(version)
+    return found[0]
+
+
+def rule_version_diff(db, community_id: str, old: int, new: int, now) -> dict:
+    """What changed from version `old` to version `new`."""
+    a, b = rule_version(db, community_id, old, now), rule_version(db, community_id, new, now)
+    return {"from_version": old, "to_version": new, "changes": diff(a["rules"], b["rules"])}

@@ -11,8 +11,9 @@ from shared.consumer import Subscription
 from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.ledger import handlers as h
+from services.ledger import lifecycle as life
 from services.ledger import events, model, rules, schemas
+from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
 
@@ -29,7 +30,7 @@ def on_community(event: Event, p: dict, tx: Tx) -> None:
                                             "hour_credit_limit": s["hour_credit_limit_minutes"],
                                             "point_value_fen": p["point_value_fen"],
                                             "settings": {"points_rules": s.get("points_rules")}})
-    h.open_system_accounts(tx, repo, p["community_id"])
+    life.open_system_accounts(tx, repo, p["community_id"])
 
 
 def _party(repo: LedgerRepository, stand_in: Account) -> tuple[Account, bool]:
@@ -42,20 +43,20 @@ def _party(repo: LedgerRepository, stand_in: Account) -> tuple[Account, bool]:
 def on_member(event: Event, p: dict, tx: Tx) -> None:
     """MemberJoined / MemberUpdated: the member's HOUR and PT accounts exist, open or closed per status."""
     repo = LedgerRepository(tx)
-    ids = [h.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
-    repo.set_status(ids, "active" if p["status"] == "active" else "inactive")
+    ids = [life.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
+    life.set_status(repo, ids, "active" if p["status"] == "active" else "inactive")
 
 
 def on_member_deactivated(event: Event, p: dict, tx: Tx) -> None:
     """MemberDeactivated: no new transfers to or from the member (balances and history stay)."""
     repo = LedgerRepository(tx)
-    ids = [h.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
-    repo.set_status(ids, "inactive")
+    ids = [life.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
+    life.set_status(repo, ids, "inactive")
 
 
 def on_merchant(event: Event, p: dict, tx: Tx) -> None:
     """MerchantRegistered / MerchantUpdated: the merchant's points account exists."""
-    h.merchant_account(tx, LedgerRepository(tx), p["community_id"], p["merchant_id"])
+    life.merchant_account(tx, LedgerRepository(tx), p["community_id"], p["merchant_id"])
 
 
 MEMO_MAX = 140  # as a memo typed through the API
@@ -71,12 +72,12 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
     """HelpClaimed: a pending bill (a member pays the helper) or award (the community pays the helper)."""
     repo = LedgerRepository(tx)
     source = f"claim:{p['claim_id']}"
-    tid = h.source_transfer_id(source)
+    tid = source_transfer_id(source)
     if repo.transfer(tid) is not None:
         return
     cid, unit, now = p["community_id"], p["unit"], utcnow()
     community = repo.community(cid)
-    helper, helper_known = _party(repo, h.member_of(cid, p["helper_id"], unit))
+    helper, helper_known = _party(repo, life.member_of(cid, p["helper_id"], unit))
     award = not p["payer_id"]  # null payer: the community pays
     if unit == "HOUR":
         amount = p["minutes"]  # an hour of help is an hour, whatever the task
@@ -85,11 +86,11 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
                                     activity_type=p["activity_type"], service_class=p["service_class"])
     if award:
         # Issuance opens with the first award of a member the ledger knows, never for a stranger's claim.
-        debit, payer_known = (h.system_account(tx, repo, cid, "issuance", unit), True) if helper_known \
-            else _party(repo, h.system_of(cid, "issuance", unit))
+        debit, payer_known = (life.system_account(tx, repo, cid, "issuance", unit), True) if helper_known \
+            else _party(repo, life.system_of(cid, "issuance", unit))
     else:
-        debit, payer_known = _party(repo, h.member_of(cid, p["payer_id"], unit))
-    t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="award" if award else "bill", unit=unit,
+        debit, payer_known = _party(repo, life.member_of(cid, p["payer_id"], unit))
+    t = life.new_transfer(transfer_id=tid, community_id=cid, workflow="award" if award else "bill", unit=unit,
                         amount=max(amount, 1), debit=debit, credit=helper, payer_id=None if award else p["payer_id"],
                         payee_id=p["helper_id"], initiator_id=p["helper_id"], now=now,
                         ttl_days=community["pending_ttl_days"], source=source,
@@ -98,53 +99,52 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
                                  "service_class": p["service_class"], "claim_id": p["claim_id"]})
     if not (helper_known and payer_known):
         # Requests named someone the ledger never heard of: refuse, so the request shows it (RequestDisputed).
-        h.store_rejected(tx, repo, t, "unknown_account", now, event.id)
+        life.store_rejected(tx, repo, t, "unknown_account", now, event.id)
     elif amount <= 0:
-        h.store_rejected(tx, repo, replace(t, amount=0), "no_points_under_rules", now, event.id)
+        life.store_rejected(tx, repo, replace(t, amount=0), "no_points_under_rules", now, event.id)
     elif debit.account_id == helper.account_id:
-        h.store_rejected(tx, repo, t, "self_transfer", now, event.id)
+        life.store_rejected(tx, repo, t, "self_transfer", now, event.id)
     else:
-        h.start_pending(tx, repo, t, debit, helper, require_funds=False, causation_id=event.id)
+        life.start_pending(tx, repo, t, require_funds=False, causation_id=event.id)
 
 
 def on_redemption_requested(event: Event, p: dict, tx: Tx) -> None:
     """RedemptionRequested: a pending redemption the member approves, or posted at once with a valid pay code."""
     repo = LedgerRepository(tx)
     source = f"redemption:{p['redemption_id']}"
-    tid = h.source_transfer_id(source)
+    tid = source_transfer_id(source)
     if repo.transfer(tid) is not None:
         return
     cid, now = p["community_id"], utcnow()
     community = repo.community(cid)
-    member, member_known = _party(repo, h.member_of(cid, p["member_id"], "PT"))
-    merchant, merchant_known = _party(repo, h.merchant_of(cid, p["merchant_id"]))
-    t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="redeem", unit="PT", amount=p["points"],
+    member, member_known = _party(repo, life.member_of(cid, p["member_id"], "PT"))
+    merchant, merchant_known = _party(repo, life.merchant_of(cid, p["merchant_id"]))
+    t = life.new_transfer(transfer_id=tid, community_id=cid, workflow="redeem", unit="PT", amount=p["points"],
                         debit=member, credit=merchant, payer_id=p["member_id"], payee_id=p["merchant_id"],
                         initiator_id=p["staff_id"] or p["merchant_id"], now=now,
                         ttl_days=community["pending_ttl_days"], source=source,
                         reference={"kind": "redemption", "id": p["redemption_id"]},
                         memo=memo_of(p["merchant_name"], p["item_name"]))
     if not (member_known and merchant_known):
-        h.store_rejected(tx, repo, t, "unknown_account", now, event.id)  # settlement declines the redemption
+        life.store_rejected(tx, repo, t, "unknown_account", now, event.id)  # settlement declines the redemption
         return
     if p["pay_code"]:
-        code = repo.pay_code(cid, p["member_id"], h.pay_code_hash(p["pay_code"]))
+        code = repo.pay_code(cid, p["member_id"], pay_code_hash(p["pay_code"]))
         if code is None or code["used_by"] is not None or code["expires_at"] <= now \
                 or p["points"] > code["max_points"]:
-            h.store_rejected(tx, repo, t, "pay_code_invalid", now, event.id)
+            life.store_rejected(tx, repo, t, "pay_code_invalid", now, event.id)
             return
         if not member.can_post(t.amount, 0):
-            h.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
+            life.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
             return
-        repo.use_pay_code(code["_id"], tid, now)
-        t = replace(t, resolved_by=p["member_id"])
-        h.post_at_once(tx, repo, t, member, merchant, now, event.id)
+        repo.use_pay_code(code, tid, now)
+        life.post_at_once(tx, repo, replace(t, resolved_by=p["member_id"]), now, event.id)
         events.pay_code_used(tx, code, tid)
         return
     if not member.can_reserve(t.amount):
-        h.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
+        life.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
         return
-    h.start_pending(tx, repo, t, member, merchant, require_funds=True, causation_id=event.id)
+    life.start_pending(tx, repo, t, require_funds=True, causation_id=event.id)
 
 
 def on_settlement_batch_paid(event: Event, p: dict, tx: Tx) -> None:
@@ -153,24 +153,25 @@ def on_settlement_batch_paid(event: Event, p: dict, tx: Tx) -> None:
     if p["points"] == 0:
         return
     source = f"batch:{p['batch_id']}"
-    tid = h.source_transfer_id(source)
+    tid = source_transfer_id(source)
     if repo.transfer(tid) is not None:
         return
     cid, now = p["community_id"], utcnow()
-    merchant, merchant_known = _party(repo, h.merchant_of(cid, p["merchant_id"]))
-    sponsor = h.system_account(tx, repo, cid, "sponsor", "PT") if merchant_known else h.system_of(cid, "sponsor", "PT")
-    t = h.new_transfer(transfer_id=tid, community_id=cid, workflow="system", unit="PT", amount=p["points"],
+    merchant, merchant_known = _party(repo, life.merchant_of(cid, p["merchant_id"]))
+    sponsor = (life.system_account(tx, repo, cid, "sponsor", "PT") if merchant_known
+               else life.system_of(cid, "sponsor", "PT"))
+    t = life.new_transfer(transfer_id=tid, community_id=cid, workflow="system", unit="PT", amount=p["points"],
                         debit=merchant, credit=sponsor, payer_id=p["merchant_id"], payee_id=None,
                         initiator_id="settlement", now=now, ttl_days=0, source=source,
                         reference={"kind": "settlement", "id": p["batch_id"]})
     if not merchant_known:
-        h.store_rejected(tx, repo, t, "unknown_account", now, event.id)
+        life.store_rejected(tx, repo, t, "unknown_account", now, event.id)
         return
     if not merchant.can_post(t.amount, 0):
         # Settlement paid cash for points the merchant does not hold: refuse, loudly, rather than break a limit.
-        h.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
+        life.store_rejected(tx, repo, t, "insufficient_funds", now, event.id)
         return
-    h.post_at_once(tx, repo, t, merchant, sponsor, now, event.id)
+    life.post_at_once(tx, repo, t, now, event.id)
 
 
 def subscriptions(runtime) -> dict[str, Subscription]:

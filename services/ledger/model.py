@@ -69,28 +69,28 @@ def shard_of(transfer_id: str, shards: int) -> int:
     return zlib.crc32(transfer_id.encode()) % shards
 
 
-@dataclass
-class Account:
-    """One account: running posted balance, reservations and the head of its hash chain."""
+class Book:
+    """A running balance and the head of a hash chain: an unsharded account, or one shard of a hot account.
 
-    account_id: str
-    community_id: str
-    kind: str  # member | system | merchant | partner
-    owner_id: str
-    unit: str
-    posted: int = 0
-    pending_out: int = 0
-    pending_in: int = 0
-    credit_limit: int | None = 0  # None = unlimited (issuance)
-    status: str = "active"
-    shards: int = 0  # > 0: balance and chain live in shard documents
-    seq: int = 0
-    last_hash: str = GENESIS
-    auto_accept_credits: bool = False  # the owner accepts gifts (`credit`) without confirming each one
+    The aggregates are immutable (the unit of work's identity map holds them): every change returns the
+    changed book. Subclasses have `posted`, `pending_out`, `pending_in`, `seq`, `last_hash` and
+    `credit_limit` (None = unlimited)."""
+
+    posted: int
+    pending_out: int
+    pending_in: int
+    seq: int
+    last_hash: str
+    credit_limit: int | None
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        """(account_id, shard): how a transfer names the book it moves."""
+        raise NotImplementedError
 
     @property
     def unlimited(self) -> bool:
-        """Whether the account may go negative without bound."""
+        """Whether the book may go negative without bound."""
         return self.credit_limit is None
 
     @property
@@ -110,6 +110,57 @@ class Account:
             return True
         return self.posted - amount - (self.pending_out - reserved) + self.credit_limit >= 0
 
+    def holding(self, amount: int):
+        """The book with `amount` more held for a pending debit (the caller checked can_reserve)."""
+        return replace(self, pending_out=self.pending_out + amount)
+
+    def expecting(self, amount: int):
+        """The book with `amount` more of pending credit noted."""
+        return replace(self, pending_in=self.pending_in + amount)
+
+    def released(self, held: int = 0, expected: int = 0):
+        """The book without a pending transfer's hold (`held`) and pending credit (`expected`)."""
+        return replace(self, pending_out=self.pending_out - held, pending_in=self.pending_in - expected)
+
+    def appended(self, t: "Transfer", side: str, amount: int, now: datetime, *, leg: int = 0,
+                 counter_account: str | None = None, held: int = 0, expected: int = 0) -> tuple["Book", dict]:
+        """Append the entry of `side` of `t`'s leg `leg` (`amount`, against `counter_account`) to this book's
+        chain, which gives it its seq and hash: (the moved book, the entry). `held` / `expected` is what the
+        pending transfer held or noted here, released as it posts."""
+        account_id, shard = self.key
+        entry = make_entry(t, side, shard or 0, self.seq + 1, self.last_hash, now, account_id=account_id,
+                           amount=amount, leg=leg, counter_account=counter_account)
+        if shard is None:  # one authoritative balance: the entry shows it
+            entry["balance_after"] = self.posted + entry["delta"]
+        moved = replace(self, posted=self.posted + entry["delta"], seq=self.seq + 1, last_hash=entry["hash"],
+                        pending_out=self.pending_out - held, pending_in=self.pending_in - expected)
+        return moved, entry
+
+
+@dataclass(frozen=True)
+class Account(Book):
+    """One account: running posted balance, reservations and the head of its hash chain (a hot account's
+    balance and chain live in its shards instead: `shards` > 0, see Shard)."""
+
+    account_id: str
+    community_id: str
+    kind: str  # member | system | merchant | partner
+    owner_id: str
+    unit: str
+    posted: int = 0
+    pending_out: int = 0
+    pending_in: int = 0
+    credit_limit: int | None = 0  # None = unlimited (issuance)
+    status: str = "active"
+    shards: int = 0  # > 0: balance and chain live in shard documents
+    seq: int = 0
+    last_hash: str = GENESIS
+    auto_accept_credits: bool = False  # the owner accepts gifts (`credit`) without confirming each one
+
+    @property
+    def key(self) -> tuple[str, None]:
+        return self.account_id, None
+
     def check_new_limit(self, limit: int) -> None:
         """An admin may lower a limit only as far as the account's current use allows."""
         if limit < 0 or limit > MAX_AMOUNT:
@@ -119,6 +170,48 @@ class Account:
         if self.posted - self.pending_out + limit < 0:
             raise Unprocessable("The account already uses more credit than this limit.",
                                 code="limit_below_use")
+
+    def with_limit(self, limit: int) -> "Account":
+        """The account with a new credit limit (checked: check_new_limit)."""
+        self.check_new_limit(limit)
+        return replace(self, credit_limit=limit)
+
+    def shard_of(self, transfer_id: str) -> int | None:
+        """The shard a transfer uses on this account (None: the account is its own book)."""
+        return shard_of(transfer_id, self.shards) if self.shards else None
+
+    def new_shards(self) -> list["Shard"]:
+        """The empty shards of a hot account as it opens."""
+        return [Shard(self.account_id, k) for k in range(self.shards)]
+
+
+@dataclass(frozen=True)
+class Shard(Book):
+    """One shard of a hot (unlimited) account: its own running balance, reservations and hash chain."""
+
+    account_id: str
+    shard: int
+    posted: int = 0
+    pending_out: int = 0
+    pending_in: int = 0
+    seq: int = 0
+    last_hash: str = GENESIS
+    credit_limit: None = None  # only unlimited accounts are sharded
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.account_id, self.shard
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One move of a posted transfer inside one community: `amount` from a debit book to a credit book. A
+    two-party transfer has one leg; a cross-community transfer will have two (payer → clearing account,
+    clearing account → payee, of different amounts), posted together by the same Transfer.post."""
+
+    debit: tuple[str, int | None]
+    credit: tuple[str, int | None]
+    amount: int
 
 
 @dataclass(frozen=True)
@@ -135,7 +228,7 @@ class Actor:
         return any(r in self.roles for r in roles)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Transfer:
     """A move of `amount` of `unit` from `debit_account` to `credit_account`, and where it stands."""
 
@@ -235,6 +328,81 @@ class Transfer:
         return replace(self, state=state, resolved_by=by, resolved_at=now, reserved=0,
                        reason=reason if reason is not None else self.reason)
 
+    # -- balances: what the transfer does to the books it names -------------------------------------
+    # Everything below works on legs: the payer's hold is the first leg's amount on its debit book, the
+    # payee's pending credit the last leg's amount on its credit book. A cross-community transfer only has to
+    # give two legs (payer → clearing of `debit_amount`, clearing → payee of `credit_amount`).
+    def legs(self) -> tuple[Leg, ...]:
+        """The moves posting makes (one for a transfer inside one community)."""
+        return (Leg((self.debit_account, self.debit_shard), (self.credit_account, self.credit_shard), self.amount),)
+
+    def book_keys(self) -> list[tuple[str, int | None]]:
+        """Every book this transfer holds on, notes a credit on or posts to, in order."""
+        return list(dict.fromkeys(k for leg in self.legs() for k in (leg.debit, leg.credit)))
+
+    @property
+    def payer_book(self) -> tuple[str, int | None]:
+        """The book the payer's funds are held on (the first leg's debit)."""
+        return self.legs()[0].debit
+
+    @property
+    def payee_book(self) -> tuple[str, int | None]:
+        """The book the payee's pending credit is noted on (the last leg's credit)."""
+        return self.legs()[-1].credit
+
+    def reserve(self, books: dict, *, require_funds: bool) -> tuple["Transfer", dict]:
+        """Hold the payer's amount on their book if its available balance covers it, note the pending credit on
+        the payee's: (the transfer with what it holds, the changed books). When the payer cannot cover it:
+        422 `insufficient_funds` if `require_funds`, else nothing is held (a bill: the payee must not learn
+        the payer's balance; confirm re-checks)."""
+        legs = self.legs()
+        pays, gets = legs[0].amount, legs[-1].amount
+        payer = books[self.payer_book]
+        if payer.can_reserve(pays):
+            held, changed = pays, {self.payer_book: payer.holding(pays)}
+        elif require_funds:
+            raise Unprocessable("The available balance does not cover this transfer.", code="insufficient_funds")
+        else:
+            held, changed = 0, {}
+        changed[self.payee_book] = changed.get(self.payee_book, books[self.payee_book]).expecting(gets)
+        return replace(self, reserved=held), changed
+
+    def close(self, state: str, by: str | None, now: datetime, reason: str | None, books: dict
+              ) -> tuple["Transfer", dict]:
+        """Reject, cancel or expire: the hold and the pending credit are released, nothing posts."""
+        changed = {}
+        if self.reserved:
+            changed[self.payer_book] = books[self.payer_book].released(held=self.reserved)
+        payee = changed.get(self.payee_book, books[self.payee_book])
+        changed[self.payee_book] = payee.released(expected=self.legs()[-1].amount)
+        return self.resolved(state, by, now, reason), changed
+
+    def post(self, books: dict, by: str | None, now: datetime, *, stored: bool = True
+             ) -> tuple["Transfer", dict, list[dict]]:
+        """Post: each leg's debit and credit entry on its book's chain, balances moved, the hold and pending
+        credit released (`stored=False`: a transfer posted as it is made, which never held anything).
+        422 `insufficient_funds` (nothing changes) when the payer's limit does not allow it any more.
+        Returns (the posted transfer, the changed books, the entries)."""
+        legs = self.legs()
+        reserved = self.reserved if stored else 0
+        if not books[self.payer_book].can_post(legs[0].amount, reserved):
+            raise Unprocessable("The payer's available balance does not cover this transfer.",
+                                code="insufficient_funds")
+        changed: dict = {}
+        entries = []
+        for i, leg in enumerate(legs):
+            first, last = i == 0, i == len(legs) - 1
+            for side, key, counter in (("debit", leg.debit, leg.credit), ("credit", leg.credit, leg.debit)):
+                book = changed.get(key, books[key])
+                changed[key], entry = book.appended(
+                    self, side, leg.amount, now, leg=i, counter_account=counter[0],
+                    held=reserved if first and side == "debit" else 0,
+                    expected=leg.amount if stored and last and side == "credit" else 0)
+                entries.append(entry)
+        done = self.resolved(POSTED, by, now) if stored else replace(
+            self, state=POSTED, resolved_by=by, resolved_at=now, reserved=0)
+        return done, changed, entries
+
 
 def _why_not(t: Transfer, actor: Actor, verb: str) -> str:
     if actor.member_id == t.initiator_id:
@@ -283,15 +451,20 @@ def chain_hash(prev_hash: str, entry: dict) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical_entry(entry)).hexdigest()
 
 
-def make_entry(transfer: Transfer, side: str, shard: int, seq: int, prev_hash: str, posted_at: datetime) -> dict:
-    """One immutable journal entry of a posted transfer, linked to the previous entry of its chain."""
+def make_entry(transfer: Transfer, side: str, shard: int, seq: int, prev_hash: str, posted_at: datetime, *,
+               account_id: str | None = None, amount: int | None = None, leg: int = 0,
+               counter_account: str | None = None) -> dict:
+    """One immutable journal entry of a posted transfer, linked to the previous entry of its chain: on the
+    transfer's account of `side`, of its amount, against its other account, unless a leg names others. Its id
+    is `<transfer>:D|C` (a second leg's: `:D1|C1`)."""
     debit = side == "debit"
-    entry = {"account_id": transfer.debit_account if debit else transfer.credit_account,
-             "counter_account": transfer.credit_account if debit else transfer.debit_account,
+    amount = transfer.amount if amount is None else amount
+    entry = {"account_id": account_id or (transfer.debit_account if debit else transfer.credit_account),
+             "counter_account": counter_account or (transfer.credit_account if debit else transfer.debit_account),
              "shard": shard, "seq": seq, "transfer_id": transfer.transfer_id, "side": side,
-             "amount": transfer.amount, "delta": -transfer.amount if debit else transfer.amount,
+             "amount": amount, "delta": -amount if debit else amount,
              "unit": transfer.unit, "posted_at_ms": epoch_ms(posted_at)}
-    entry.update(_id=f"{transfer.transfer_id}:{'D' if debit else 'C'}", prev_hash=prev_hash,
+    entry.update(_id=f"{transfer.transfer_id}:{'D' if debit else 'C'}{leg or ''}", prev_hash=prev_hash,
                  hash=chain_hash(prev_hash, entry), posted_at=posted_at, community_id=transfer.community_id,
                  workflow=transfer.workflow, reference=transfer.reference)
     return entry

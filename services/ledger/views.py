@@ -9,29 +9,9 @@ from pymongo import DESCENDING
 from shared.errors import NotFound
 from shared.schemas import encode_cursor
 from services.ledger import model
+from services.ledger.answers import iso, account_view, transfer_view
 from services.ledger.model import Account, Actor, Transfer
 from services.ledger.repository import to_account, to_transfer
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def transfer_view(t: Transfer) -> dict:
-    """A transfer as clients see it (plain JSON values, so an idempotent replay answers identically)."""
-    return {"transfer_id": t.transfer_id, "community_id": t.community_id, "workflow": t.workflow, "unit": t.unit,
-            "amount": t.amount, "debit_account": t.debit_account, "credit_account": t.credit_account,
-            "payer_id": t.payer_id, "payee_id": t.payee_id, "initiator_id": t.initiator_id, "state": t.state,
-            "reason": t.reason, "reference": t.reference, "memo": t.memo, "funds_reserved": t.reserved > 0,
-            "created_at": _iso(t.created_at), "expires_at": _iso(t.expires_at), "resolved_at": _iso(t.resolved_at),
-            "resolved_by": t.resolved_by}
-
-
-def account_view(a: Account) -> dict:
-    """An account's balances."""
-    return {"account_id": a.account_id, "unit": a.unit, "kind": a.kind, "owner_id": a.owner_id,
-            "status": a.status, "posted": a.posted, "pending_in": a.pending_in, "pending_out": a.pending_out,
-            "credit_limit": a.credit_limit, "available": a.available}
 
 
 def summed(db, account: Account) -> Account:
@@ -78,7 +58,7 @@ def entry_view(e: dict) -> dict:
     return {"entry_id": e["_id"], "transfer_id": e["transfer_id"], "account_id": e["account_id"],
             "counter_account": e["counter_account"], "unit": e["unit"], "side": e["side"], "amount": e["amount"],
             "delta": e["delta"], "balance_after": e.get("balance_after"), "workflow": e.get("workflow"),
-            "reference": e.get("reference"), "posted_at": _iso(e["posted_at"]), "seq": e["seq"],
+            "reference": e.get("reference"), "posted_at": iso(e["posted_at"]), "seq": e["seq"],
             "shard": e["shard"], "hash": e["hash"]}
 
 

@@ -457,6 +457,22 @@ def _resume(w: World, by_partner: bool) -> Call:
     return Call(f"/v1/partners/{agreement}/resume")
 
 
+_RULES_DAYS = iter(range(1, 100_000))  # each points-rules version the matrix publishes takes effect a day later
+
+
+def _future_rules_date() -> str:
+    return (datetime(2100, 1, 1, tzinfo=timezone.utc) + timedelta(days=next(_RULES_DAYS))).isoformat()
+
+
+def _pending_rules(w: World) -> Call:
+    """A version of A's points rules that takes effect in the future, so it can still be replaced."""
+    when = _future_rules_date()
+    version = w.ok("community", "post", f"/v1/communities/{w.A}/points-rules", w.admin_a,
+                   {"effective_from": when, "rules": {"hourly_rate": 11}})["version"]
+    return Call(f"/v1/communities/{w.A}/points-rules/{version}", json={"effective_from": when,
+                                                                       "rules": {"hourly_rate": 13}})
+
+
 def _suggestions(w: World) -> Call:
     path = f"/v1/requests/{w.request}/suggestions"
     wait_until(lambda: w.call("matching", "get", path, w.alice).status_code == 200, message="matching knows it")
@@ -480,6 +496,18 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "POST", "/v1/communities/{community_id}/grids", ""): lambda w: Call(
         f"/v1/communities/{w.A}/grids", json=lambda i: {"name": f"网格-{uuid.uuid4().hex[:4]}"}),
     ("community", "GET", "/v1/communities/{community_id}/grids", ""): lambda w: Call(f"/v1/communities/{w.A}/grids"),
+    ("community", "GET", "/v1/communities/{community_id}/points-rules", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/points-rules"),
+    ("community", "POST", "/v1/communities/{community_id}/points-rules", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/points-rules", json={"effective_from": _future_rules_date(),
+                                                      "rules": {"caps": {"per_day": 200}}}),
+    ("community", "GET", "/v1/communities/{community_id}/points-rules/current", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/points-rules/current"),
+    ("community", "GET", "/v1/communities/{community_id}/points-rules/diff", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/points-rules/diff", query={"from": 0, "to": 0}),
+    ("community", "GET", "/v1/communities/{community_id}/points-rules/{version}", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/points-rules/0"),
+    ("community", "PUT", "/v1/communities/{community_id}/points-rules/{version}", ""): _pending_rules,
     ("community", "POST", "/v1/communities/{community_id}/members", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members", json=_new_member_body(w)),
     ("community", "GET", "/v1/communities/{community_id}/members", ""): lambda w: Call(f"/v1/communities/{w.A}/members"),

@@ -77,6 +77,9 @@ def known(full_stack) -> dict[str, str]:
     ids["item_id"] = _made(s.http("settlement").post(f"/v1/merchants/{ids['merchant_id']}/items",
                                                      headers=bearer(s.admin), json={
         "name": "大米 5kg", "price_points": 50, "stock": 5}), "item_id")
+    # A points-rules version that is still pending (far in the future), so replacing it can succeed.
+    ids["version"] = str(_made(s.http("community").post(f"/v1/communities/{s.cid}/points-rules", headers=bearer(
+        s.admin), json={"effective_from": "2990-01-01T00:00:00+00:00", "rules": {"hourly_rate": 12}}), "version"))
     assert s.http("exchange").post("/v1/federation/nodes", headers=OPERATOR, json=GRAFT).status_code == 201
     # A cross transfer on the trust line, as the ledger publishes it, then cleared: a clearing record and its CSV.
     quoted = s.http("exchange").get(f"/v1/trust-lines/{s.trust_line_id}/quote", headers=bearer(s.admin),

@@ -1,22 +1,20 @@
 """Group commit: the residents' transfer commands that arrive together share one MongoDB transaction.
 
-Each test hands a whole group to the ledger's unit of work exactly as the GroupCommitter does
-(`run_many` with the ledger's prefetch), so the grouping is deterministic rather than left to timing."""
+Each test hands a whole group to the ledger's GroupUnitOfWork exactly as the GroupCommitter does (the one
+bootstrap builds, with the ledger's prefetch), so the grouping is deterministic rather than left to timing."""
 from __future__ import annotations
 
 import uuid
-from functools import partial
 
 from shared.errors import Problem
-from services.ledger import commands, handlers
+from services.ledger import commands
+from services.ledger.bootstrap import group_unit_of_work
 from services.ledger.model import Actor
 
 
 def _group(kit, *cmds) -> list:
     """Run commands as one group commit; each result is (body, status) or the Problem it raised."""
-    uow = kit.ledger.runtime.uow
-    return uow.run_many([partial(handlers.HANDLERS[type(c)], c) for c in cmds],
-                        prepare=lambda tx: handlers.prefetch(tx, cmds))
+    return group_unit_of_work(kit.ledger.runtime).run(list(cmds))
 
 
 def _credit(c, payer, payee, amount, key=None):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from shared.testing import wait_until
-from services.ledger.handlers import source_transfer_id
+from services.ledger.ids import source_transfer_id
 
 
 def post_request(client, window, **overrides):

@@ -8,13 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from pymongo import InsertOne
+from pymongo import InsertOne, UpdateOne
 
 from shared.envelope import new_event
 from shared.errors import Unprocessable
-from shared.groupcommit import GroupCommitter
+from shared.groupcommit import GroupCommitter, GroupUnitOfWork
 from shared.logs import get_correlation_id, reset_correlation_id, set_correlation_id
 from shared.outbox import OUTBOX
+from shared.uow import DirectWriteRefused, WriteMissed
 from shared.runtime import build_runtime
 
 
@@ -52,7 +53,7 @@ def test_commands_arriving_together_share_transactions(runtime):
         gate.wait(5)  # hold the first group so the rest queue up behind it
         groups.append(len(commands))
 
-    committer = GroupCommitter(runtime.uow, {Note: write_note}, prepare=prepare)
+    committer = GroupCommitter(GroupUnitOfWork(runtime.uow, {Note: write_note}, prefetch=prepare))
     with ThreadPoolExecutor(20) as pool:
         futures = [pool.submit(committer.handle, Note(f"n{i}")) for i in range(20)]
         threading.Timer(0.3, gate.set).start()
@@ -63,15 +64,14 @@ def test_commands_arriving_together_share_transactions(runtime):
 
 
 def test_a_refused_command_is_undone_alone_and_a_crash_falls_back_to_one_by_one(runtime):
-    got = runtime.uow.run_many([lambda tx, c=c: write_note(c, tx)
-                                for c in (Note("a"), Note("b", refuse=True), Note("c"))])
+    got = GroupUnitOfWork(runtime.uow, {Note: write_note}).run([Note("a"), Note("b", refuse=True), Note("c")])
     assert got[0] == "a" and got[2] == "c" and got[1].status == 422
     assert sorted(d["_id"] for d in runtime.db.notes.find()) == ["a", "c"]
     assert runtime.db[OUTBOX].count_documents({"key": "b"}) == 0  # its event went with it
 
-    committer = GroupCommitter(runtime.uow, {Note: write_note})
     gate = threading.Event()
-    committer.prepare = lambda tx, commands: gate.wait(5)
+    committer = GroupCommitter(GroupUnitOfWork(runtime.uow, {Note: write_note},
+                                               prefetch=lambda tx, commands: gate.wait(5)))
     with ThreadPoolExecutor(3) as pool:
         futures = {text: pool.submit(committer.handle, Note(text, crash=text == "e"))
                    for text in ("d", "e", "f")}
@@ -89,7 +89,7 @@ def test_each_command_s_events_carry_the_correlation_id_of_the_thread_that_queue
         seen[cmd.text] = get_correlation_id()
         return write_note(cmd, tx)
 
-    committer = GroupCommitter(runtime.uow, {Note: note_with_id})
+    committer = GroupCommitter(GroupUnitOfWork(runtime.uow, {Note: note_with_id}))
 
     def send(i: int) -> str:
         token = set_correlation_id(f"req-{i}")
@@ -107,3 +107,48 @@ def test_each_command_s_events_carry_the_correlation_id_of_the_thread_that_queue
     rows = {r["key"]: r for r in runtime.db[OUTBOX].find({"type": "NoteWritten", "key": {"$regex": "^corr"}})}
     assert sorted(rows) == sorted(f"corr{i}" for i in range(8) if i != 3)
     assert all(json.loads(row["value"])["correlation_id"] == f"req-{key[4:]}" for key, row in rows.items())
+
+
+def test_a_group_refuses_a_direct_write_and_the_others_commit(runtime):
+    """Inside a group a handler may write only through tx.defer(): a direct write could not be undone by its
+    savepoint, so it raises (and, not being a refusal, aborts the group: the committer retries each alone)."""
+    def direct(cmd: Note, tx):
+        tx["notes"].insert_one({"_id": cmd.text})
+        return cmd.text
+
+    group = GroupUnitOfWork(runtime.uow, {Note: direct})
+    with pytest.raises(DirectWriteRefused):
+        group.run([Note("direct")])
+    assert runtime.db.notes.count_documents({"_id": "direct"}) == 0
+    assert runtime.uow.run(lambda tx: direct(Note("alone"), tx)) == "alone"  # alone, a direct write is fine
+
+
+def test_the_identity_map_of_a_refused_command_is_restored_and_refuses_mutable_values(runtime):
+    seen = []
+
+    def cached(cmd: Note, tx):
+        seen.append(tx.cache.get(("notes", "x")))
+        tx.cache[("notes", "x")] = cmd.text
+        if cmd.refuse:
+            raise Unprocessable("No.", code="refused")
+        return cmd.text
+
+    GroupUnitOfWork(runtime.uow, {Note: cached}).run([Note("one"), Note("two", refuse=True), Note("three")])
+    assert seen == [None, "one", "one"]  # the refused command's value is gone, the first one's is back
+
+    def mutable(cmd: Note, tx):
+        tx.cache[("notes", "y")] = {"text": cmd.text}
+    with pytest.raises(TypeError, match="immutable"):
+        runtime.uow.run(lambda tx: mutable(Note("m"), tx))
+
+
+def test_flush_catches_a_missed_guard_beside_an_unguarded_update_of_the_same_collection(runtime):
+    """An unguarded update that matches does not hide a guarded one that does not (one count per bulk)."""
+    runtime.db.notes.insert_many([{"_id": "g1", "v": 0}, {"_id": "g2", "v": 0}])
+
+    def work(tx):
+        tx.defer("notes", UpdateOne({"_id": "g1"}, {"$set": {"v": 1}}))  # matches, unguarded
+        tx.defer("notes", UpdateOne({"_id": "g2", "v": 5}, {"$set": {"v": 1}}), must_match=True)  # misses
+    with pytest.raises(WriteMissed):
+        runtime.uow.run(work)
+    assert [d["v"] for d in runtime.db.notes.find({"_id": {"$in": ["g1", "g2"]}}).sort("_id")] == [0, 0]

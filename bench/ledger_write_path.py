@@ -1,0 +1,156 @@
+"""The ledger's write path alone: what our Python code and MongoDB spend per transfer, without HTTP or Kafka.
+
+Runs the residents' commands through the ledger's own group unit of work (the one bootstrap builds: prefetch,
+a savepoint per command, the repository and the aggregates, one transaction per group) in this process,
+against a private mongod (or MONGO_URL): groups of G credits, then a group confirming them, among N members.
+Prints, per transfer (create + confirm): CPU of this process (handlers, repository, unit of work, pymongo,
+bson) and of mongod, and the MongoDB commands each group sends (counted with pymongo command monitoring).
+CPU time, not wall time, so the figures hold on a busy machine; run it on the code before and after a change.
+
+    python bench/ledger_write_path.py [--groups 300] [--group-size 8] [--members 200]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pymongo import MongoClient, monitoring  # noqa: E402
+
+from shared import devstack  # noqa: E402
+from shared.uow import UnitOfWork  # noqa: E402
+from services.ledger import commands, indexes  # noqa: E402
+from services.ledger.model import Actor  # noqa: E402
+
+
+class Commands(monitoring.CommandListener):
+    """Counts the MongoDB commands sent (by name)."""
+
+    def __init__(self):
+        self.seen: Counter = Counter()
+
+    def started(self, event) -> None:
+        self.seen[event.command_name] += 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _group_runner(uow):
+    """Runs a list of commands as one group commit, with whichever ledger code is on sys.path."""
+    try:
+        from services.ledger.bootstrap import group_unit_of_work
+        return group_unit_of_work(SimpleNamespace(uow=uow)).run
+    except ImportError:  # the code before GroupUnitOfWork
+        from functools import partial
+        from services.ledger import handlers
+        return lambda cmds: uow.run_many([partial(handlers.HANDLERS[type(c)], c) for c in cmds],
+                                         prepare=lambda tx: handlers.prefetch(tx, cmds))
+
+
+def _open_members(uow, community: str, members: list[str]) -> None:
+    from services.ledger.repository import LedgerRepository
+    try:
+        from services.ledger.lifecycle import member_account
+    except ImportError:
+        from services.ledger.handlers import member_account
+
+    def work(tx):
+        repo = LedgerRepository(tx)
+        for m in members:
+            account = member_account(tx, repo, community, m, "PT")
+            if hasattr(repo, "set_credit_limit"):
+                repo.set_credit_limit(account.account_id, 10**9)
+            else:
+                repo.save(account.with_limit(10**9))
+    uow.run(work)
+
+
+def measure(url: str, mongod_pid: int | None, args) -> None:
+    listener = Commands()
+    client = MongoClient(url, tz_aware=True, event_listeners=[listener])
+    db_name = "wp_" + uuid.uuid4().hex[:8]
+    indexes.ensure_indexes(client[db_name])
+    uow = UnitOfWork(client, db_name, producer="ledger")
+    community = "c_wp"
+    members = [f"m{i}" for i in range(args.members)]
+    _open_members(uow, community, members)
+    run = _group_runner(uow)
+
+    def credit(i: int):
+        payer, payee = members[(2 * i) % len(members)], members[(2 * i + 1) % len(members)]
+        body = {"workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1}
+        return commands.CreateTransfer(actor=Actor(payer, community, ("resident",)), workflow="credit",
+                                       unit="PT", counterparty_id=payee, amount=1,
+                                       idempotency_key=uuid.uuid4().hex if args.keys else None, body=body)
+
+    def one_round(r: int) -> int:
+        created = run([credit(r * args.group_size + k) for k in range(args.group_size)])
+        confirms = [commands.ConfirmTransfer(Actor(body["payee_id"], community, ("resident",)), body["transfer_id"],
+                                             uuid.uuid4().hex if args.keys else None)
+                    for body, status in created]
+        done = run(confirms)
+        assert all(body["state"] == "posted" for body, _ in done), done
+        return len(done)
+
+    for r in range(20):  # warm up (imports, connection pool, caches)
+        one_round(r)
+    listener.seen.clear()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    mongo0 = _proc_cpu(mongod_pid) if mongod_pid else None
+    transfers = sum(one_round(r) for r in range(20, 20 + args.groups))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    mongo = _proc_cpu(mongod_pid) - mongo0 if mongod_pid else None
+    groups = 2 * args.groups
+    per_group = {k: v / groups for k, v in sorted(listener.seen.items())}
+    print(f"ledger write path: {transfers} transfers in groups of {args.group_size} (create group + confirm group), "
+          f"Idempotency-Key {'on' if args.keys else 'off'}")
+    print(f"  Python process CPU ms per transfer: {cpu / transfers * 1000:.3f}   "
+          + (f"mongod CPU ms per transfer: {mongo / transfers * 1000:.3f}   " if mongo is not None else "")
+          + f"wall {wall / transfers * 1000:.2f} ms per transfer")
+    print(f"  MongoDB commands per group: {sum(per_group.values()):.2f}  "
+          + "  ".join(f"{k} {v:.2f}" for k, v in per_group.items()))
+    client.drop_database(db_name)
+    client.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--groups", type=int, default=300, help="rounds (each: a create group and a confirm group)")
+    ap.add_argument("--group-size", type=int, default=8)
+    ap.add_argument("--members", type=int, default=200)
+    ap.add_argument("--keys", action="store_true", help="send an Idempotency-Key with every command")
+    args = ap.parse_args()
+    if os.environ.get("MONGO_URL"):
+        measure(os.environ["MONGO_URL"], None, args)
+        return
+    with tempfile.TemporaryDirectory(prefix="ledger-write-path-") as base:
+        devstack.ensure_mongod()
+        mongod = devstack.Mongod(port=devstack.free_port(), data_dir=Path(base), cache_gb=0.25)
+        mongod.start()
+        try:
+            measure(mongod.url, mongod.process.pid, args)
+        finally:
+            mongod.stop()
+
+
+if __name__ == "__main__":
+    main()

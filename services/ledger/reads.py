@@ -1,0 +1,42 @@
+"""Read planning: what each resident's transfer command decides on, so a group of them (group commit) is
+read in one round trip before their handlers run (`prefetch`), and each handler alone in one (`reads_of`)."""
+from __future__ import annotations
+
+from shared.uow import Tx
+from services.ledger import commands, model
+from services.ledger.ids import key_id
+from services.ledger.repository import LedgerRepository
+
+RESOLVE_VERBS = {commands.ConfirmTransfer: "confirm", commands.RejectTransfer: "reject",
+                 commands.CancelTransfer: "cancel"}
+
+
+def key_scope_of(cmd) -> str:
+    """The Idempotency-Key scope of a create / confirm / reject / cancel command."""
+    if isinstance(cmd, commands.CreateTransfer):
+        return "transfers"
+    return f"{RESOLVE_VERBS[type(cmd)]}:{cmd.transfer_id}"
+
+
+def reads_of(cmd) -> dict:
+    """The documents a command decides on, as LedgerRepository.snapshot() takes them. Create: the key's
+    record, the community's settings, my account and the counterparty's (or the issuance account for an
+    award). Confirm / reject / cancel: the key's record, the transfer and (read with it) both its accounts."""
+    actor = cmd.actor
+    key = key_id(actor, key_scope_of(cmd), cmd.idempotency_key)
+    if not isinstance(cmd, commands.CreateTransfer):
+        return {"key_id": key, "transfer_id": cmd.transfer_id}
+    mine = model.member_account_id(actor.community_id, actor.member_id, cmd.unit)
+    other = (model.system_account_id(actor.community_id, "issuance", cmd.unit) if cmd.workflow == "award"
+             else model.member_account_id(actor.community_id, cmd.counterparty_id, cmd.unit)
+             if cmd.counterparty_id else None)
+    return {"key_id": key, "community_id": actor.community_id, "account_ids": [a for a in (mine, other) if a]}
+
+
+def prefetch(tx: Tx, cmds: list) -> None:
+    """Read what a group of commands needs in one round trip, before their handlers run (group commit)."""
+    reads = [reads_of(c) for c in cmds]
+    LedgerRepository(tx).load(keys=[r["key_id"] for r in reads if r.get("key_id")],
+                              communities=[r["community_id"] for r in reads if r.get("community_id")],
+                              accounts=[a for r in reads for a in r.get("account_ids", ())],
+                              transfers=[r["transfer_id"] for r in reads if r.get("transfer_id")])
