@@ -135,3 +135,47 @@ def test_a_rate_limited_request_costs_one_round_trip_and_its_headers_are_right(i
     finally:
         client.drop_database(db_name)
         client.close()
+
+
+def test_a_busy_caller_reserves_places_and_two_processes_never_admit_more_than_the_limit(infra):
+    """Under a large limit a process takes several places of the window per round trip; two processes sharing
+    the count admit at most the limit together, and at most (k - 1) fewer (places one of them kept unused)."""
+    from limits import parse
+    from pymongo import monitoring
+    from shared.ratelimit import (ONE_TRIP_PREFIX, RESERVE_DIVISOR, OneTripMongoDBStorage,
+                                  ReservingFixedWindowRateLimiter)
+
+    class Commands(monitoring.CommandListener):
+        def __init__(self):
+            self.names = []
+
+        def started(self, event):
+            self.names.append(event.command_name)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    db_name = f"rl_{uuid.uuid4().hex[:8]}"
+    seen = Commands()
+    processes = [ReservingFixedWindowRateLimiter(OneTripMongoDBStorage(
+        ONE_TRIP_PREFIX + infra.mongo_url, database_name=db_name, counter_collection_name="ratelimit_counters",
+        window_collection_name="ratelimit_windows", event_listeners=[seen], w=1)) for _ in range(2)]
+    limit = parse(f"{3 * RESERVE_DIVISOR}/minute")  # k = 3 places per round trip
+    client = MongoClient(infra.mongo_url)
+    try:
+        processes[0].hit(limit, "warm-up")  # creates the indexes, outside the count below
+        seen.names.clear()
+        admitted = [processes[i % 2].hit(limit, "caller") for i in range(limit.amount)]
+        trips = seen.names.count("findAndModify")
+        admitted += [processes[i % 2].hit(limit, "caller") for i in range(limit.amount)]
+        stored = client[db_name]["ratelimit_counters"].find_one({"_id": limit.key_for("caller")})
+    finally:
+        client.drop_database(db_name)
+        client.close()
+    assert limit.amount - 2 <= admitted.count(True) <= limit.amount, admitted.count(True)
+    assert admitted[-1] is False and stored["count"] >= limit.amount
+    # One round trip per three hits in each process while the window has places.
+    assert trips <= limit.amount // 3 + 2, trips
