@@ -546,10 +546,20 @@ def _start_profiles(out_dir: str, pids: dict, seconds: float) -> list:
     return out
 
 
+def _area(frame: str) -> str:
+    """Where a sampled frame's code lives: our own modules by file, libraries by package."""
+    path = frame.rsplit("(", 1)[-1].split(":", 1)[0] if "(" in frame else frame
+    if path.startswith(("shared/", "services/")):
+        return path
+    return path.split("/", 1)[0] if "/" in path else path
+
+
 def _summarize(raw: Path, top: int = 40) -> str:
-    """The top of a collapsed-stack profile: functions by own samples and by inclusive samples."""
+    """The top of a collapsed-stack profile: own samples by module / library, then functions by own and by
+    inclusive samples."""
     own: dict[str, int] = {}
     incl: dict[str, int] = {}
+    areas: dict[str, int] = {}
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
@@ -561,11 +571,17 @@ def _summarize(raw: Path, top: int = 40) -> str:
         if not frames:
             continue
         own[frames[-1]] = own.get(frames[-1], 0) + n
+        areas[_area(frames[-1])] = areas.get(_area(frames[-1]), 0) + n
         for f in set(frames):
             incl[f] = incl.get(f, 0) + n
-    lines = [f"{total} samples (the thread holding the GIL: Python CPU time)", "", f"-- top {top} by own samples (% of all) --"]
+    if not total:
+        return "no samples\n"
+    lines = [f"{total} samples (the thread holding the GIL: Python CPU time)", "",
+             "-- own samples by module (ours) or library (% of all) --"]
+    lines += [f"{100 * n / total:6.2f}%  {a}" for a, n in sorted(areas.items(), key=lambda x: -x[1])[:top]]
+    lines += ["", f"-- top {top} functions by own samples --"]
     lines += [f"{100 * n / total:6.2f}%  {f}" for f, n in sorted(own.items(), key=lambda x: -x[1])[:top]]
-    lines += ["", f"-- top {top} by inclusive samples (% of all) --"]
+    lines += ["", f"-- top {top} functions by inclusive samples --"]
     lines += [f"{100 * n / total:6.2f}%  {f}" for f, n in sorted(incl.items(), key=lambda x: -x[1])[:top]]
     return "\n".join(lines) + "\n"
 
