@@ -285,6 +285,22 @@ class PartnerAgreementSchema(Schema):
     history = fields.List(fields.Nested(PartnerStepSchema))
 
 
+class PartnerMemberCommunitySchema(Schema):
+    community_id = fields.String()
+    code = fields.String()
+    name = fields.String()
+
+
+class PartnerMemberSchema(Schema):
+    """A member of a partner community as residents of the other one see them: no phone, no roles."""
+
+    member_id = fields.String(metadata={"description": "the id a cross-community payment names"})
+    display_name = fields.String()
+    grid_name = fields.String(allow_none=True)
+    handle = fields.String()
+    community = fields.Nested(PartnerMemberCommunitySchema)
+
+
 # -- points rules versions ---------------------------------------------------------------------------
 class RulesPublishSchema(Schema):
     effective_from = AwareDateTime(load_default=None, allow_none=True, metadata={

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from shared.errors import NotFound
-from services.community.model import derive_handle
+from services.community.model import HANDLE, derive_handle
+from services.community.partners import check_partner_lookup, pair_key
 from services.community.repository import to_rule_version
 from services.community.rulesets import RuleVersion, defaults_version, unknown_version
 from shared.economy import diff, in_effect
@@ -95,6 +96,27 @@ def partner_agreement(db, community_id: str, agreement_id: str) -> dict:
         raise NotFound(f"No partner agreement {agreement_id}. 没有这个互认协议。", code="unknown_agreement")
     return _with_communities(db, [doc])[0]
 
+
+
+def partner_member(db, community_id: str, partner_code: str, handle: str) -> dict:
+    """An active member of a partner community found by its code and their public handle: display name, grid
+    name and handle (and the ids a payment names), nothing else; only while the two communities have an
+    active agreement."""
+    partner = db.communities.find_one({"code": partner_code.strip().lower()}, {"code": 1, "name": 1})
+    partner_id = partner["_id"] if partner else None
+    agreement = db.partner_agreements.find_one({"live_pair": pair_key(community_id, partner_id)},
+                                               {"state": 1}) if partner else None
+    check_partner_lookup(community_id, partner_id, agreement["state"] if agreement else None)
+    wanted = handle.strip().lower()
+    doc = db.members.find_one({"community_id": partner_id, "handle": wanted, "status": "active"},
+                              DIRECTORY_FIELDS) if HANDLE.match(wanted) else None
+    if doc is None:
+        raise NotFound(f"Nobody in {partner['name']} has this handle. 该社区没有这个公开账号。",
+                       code="unknown_handle")
+    entry = _directory_entries(db, partner_id, [doc])[0]
+    return {"member_id": entry["member_id"], "display_name": entry["display_name"],
+            "grid_name": entry["grid_name"], "handle": entry["handle"],
+            "community": {"community_id": partner_id, "code": partner["code"], "name": partner["name"]}}
 
 
 # -- points rules versions ---------------------------------------------------------------------------

@@ -170,6 +170,10 @@ class World:
                    message=f"settlement knows {name}")
         return member
 
+    def handle_of(self, member: str) -> str:
+        """A member's public handle as it stands (the matrix's `PATCH /v1/members/me` rows change the callers')."""
+        return self.svc["community"].db.members.find_one({"_id": member})["handle"]
+
     def token(self, member: str, community: str | None = None, roles=None, merchant_id=None, **kw) -> str:
         community = community or self.community_of.get(member, self.A)
         roles = roles or self.roles.get(member, ("resident",))
@@ -282,6 +286,11 @@ class World:
             wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{rid}", self.alice)
                        .get_json()["state"] == "completed", message="the redemption completed")
         return rid
+
+    def charge(self, member_id: str | None = None) -> str:
+        """A fresh open charge of shop 1: its 收款码 for anyone, or a bill addressed to `member_id`."""
+        return self.ok("settlement", "post", f"/v1/merchants/{self.m1}/charges", self.stan,
+                       {"bill_fen": 100_000, "memo": "物业费", "member_id": member_id})["charge_id"]
 
     def ready_to_settle(self) -> None:
         """Shop 1 has a completed redemption waiting and no open batch (one it had is closed)."""
@@ -601,6 +610,12 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "GET", "/v1/merchants/{merchant_id}/redemptions", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/redemptions"),
     ("settlement", "GET", "/v1/members/me/redemptions", ""): lambda w: Call("/v1/members/me/redemptions"),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/charges", ""): lambda w: Call(
+        f"/v1/merchants/{w.m1}/charges", json={"bill_fen": 100_000, "memo": "鸡蛋 10 枚"}),
+    ("settlement", "GET", "/v1/members/me/charges", ""): lambda w: Call("/v1/members/me/charges"),
+    ("settlement", "GET", "/v1/charges/{charge_id}", ""): lambda w: Call(f"/v1/charges/{w.charge()}"),
+    ("settlement", "POST", "/v1/charges/{charge_id}/pay", ""): lambda w: Call(
+        f"/v1/charges/{w.charge()}/pay", json={"points": 10}),
     ("settlement", "GET", "/v1/redemptions/{redemption_id}", ""): lambda w: Call(f"/v1/redemptions/{w.redemption()}"),
     ("settlement", "POST", "/v1/merchants/{merchant_id}/batches", ""): lambda w: (
         w.ready_to_settle() or Call(f"/v1/merchants/{w.m1}/batches", json={"close": True})),
@@ -635,6 +650,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "POST", "/v1/partners/{agreement_id}/resume", ""): lambda w: _resume(w, by_partner=False),
     ("community", "POST", "/v1/partners/{agreement_id}/end", ""): lambda w: Call(
         f"/v1/partners/{w.partnership(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", ""): lambda w: Call(
+        f"/v1/partner-members/{w.codes[w.B]}/{w.handle_of(w.admin_b)}"),
     # notifications
     ("notifications", "GET", "/v1/notifications", ""): lambda w: Call("/v1/notifications"),
     ("notifications", "POST", "/v1/notifications/read", ""): lambda w: Call("/v1/notifications/read",
@@ -677,6 +694,10 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions", "a member of another community"):
         lambda w: Call(f"/v1/merchants/{w.m1}/redemptions",
                        json={"member_id": w.admin_b, "points": 10, "bill_fen": 100_000}),
+    ("settlement", "GET", "/v1/charges/{charge_id}", "a bill addressed to alice"): lambda w: Call(
+        f"/v1/charges/{w.charge(w.alice)}"),
+    ("settlement", "POST", "/v1/charges/{charge_id}/pay", "a bill addressed to alice"): lambda w: Call(
+        f"/v1/charges/{w.charge(w.alice)}/pay", json={"points": 10}),
     ("community", "GET", "/v1/directory", "a search by name or handle"): lambda w: Call(
         "/v1/directory", query={"q": "alice"}),
     ("community", "PATCH", "/v1/members/me", "a new handle"): lambda w: Call(
@@ -693,6 +714,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/partners/{w.propose(w.A, w.community())}/end"),
     ("community", "POST", "/v1/partners/{agreement_id}/end", "a proposal to my community"): lambda w: Call(
         f"/v1/partners/{w.propose(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", "a community with no active agreement"):
+        lambda w: Call(f"/v1/partner-members/{w.codes[w.C]}/{w.handle_of(w.admin_c)}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}", "a line between two other communities"): lambda w: Call(
         f"/v1/trust-lines/{w.bc_line}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}/quote", "a line between two other communities"):

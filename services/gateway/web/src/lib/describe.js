@@ -14,6 +14,10 @@ async function lookup(kind, id) {
       const item = await api.get(`/settlement/v1/items/${redemption.item_id}`)
       return { shop: merchant.name, title: `${merchant.name} · ${item.name}`, redemption }
     }
+    if (redemption.charge_id) { // a bill paid in points (a shop's 收款码, a property fee): what it was for
+      const charge = await api.get(`/settlement/v1/charges/${redemption.charge_id}`)
+      return { shop: merchant.name, title: `${merchant.name} · ${charge.memo}`, redemption }
+    }
     return { shop: merchant.name, title: merchant.name, redemption }
   }
   return null
