@@ -143,13 +143,15 @@ class Tx:
 
         `reads` maps a name to (collection, id) -> the document or None, or (collection, [ids]) -> a list.
         `follow` maps a name to (collection, "other_name.field") -> the list of documents whose _id is that
-        field of the documents fetched as other_name (e.g. a transfer's accounts)."""
+        field of the documents fetched as other_name (e.g. a transfer's accounts), or to (collection,
+        "other_name.field", "their_field") -> the documents whose `their_field` is (e.g. a hot account's shards)."""
         pipeline: list[dict] = [{"$documents": [{}]}]
         for name, (collection, ids) in reads.items():
             match = {"_id": {"$in": list(ids)}} if isinstance(ids, (list, tuple, set)) else {"_id": ids}
             pipeline.append({"$lookup": {"from": collection, "pipeline": [{"$match": match}], "as": name}})
-        for name, (collection, path) in (follow or {}).items():
-            pipeline.append({"$lookup": {"from": collection, "localField": path, "foreignField": "_id", "as": name}})
+        for name, (collection, path, *theirs) in (follow or {}).items():
+            pipeline.append({"$lookup": {"from": collection, "localField": path,
+                                         "foreignField": theirs[0] if theirs else "_id", "as": name}})
         row = next(self.db.aggregate(pipeline, session=self.session))
         out = {name: row[name] for name in follow or {}}
         for name, (_collection, ids) in reads.items():

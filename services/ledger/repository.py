@@ -99,10 +99,14 @@ class LedgerRepository:
                  if (missing := [i for i in dict.fromkeys(ids) if (coll, i) not in self.cache])}
         if not reads:
             return
-        follow = {}
+        # The shards of a hot account come with it (all of them: a new transfer's shard depends on its id, not
+        # known yet), so the commands of a group on the issuance account read none one by one.
+        follow = {"account_shards": (SHARDS, "accounts._id", "account_id")} if "accounts" in reads else {}
         if "transfers" in reads:
-            follow = {"debits": ("accounts", "transfers.debit_account"),
-                      "credits": ("accounts", "transfers.credit_account")}
+            follow.update({"debits": ("accounts", "transfers.debit_account"),
+                           "credits": ("accounts", "transfers.credit_account"),
+                           "debit_shards": (SHARDS, "transfers.debit_account", "account_id"),
+                           "credit_shards": (SHARDS, "transfers.credit_account", "account_id")})
         docs = self.tx.fetch(reads, follow)
         for coll, convert in ((KEYS, _frozen), ("communities", _frozen), ("accounts", to_account),
                               ("transfers", to_transfer)):
@@ -112,6 +116,9 @@ class LedgerRepository:
                 self.cache.setdefault((coll, i), None)
         for doc in (*docs.get("debits", ()), *docs.get("credits", ())):
             self.cache.setdefault(("accounts", doc["_id"]), to_account(doc))
+        for name in ("account_shards", "debit_shards", "credit_shards"):
+            for doc in docs.get(name, ()):
+                self.cache.setdefault((SHARDS, doc["_id"]), to_shard(doc))
 
     def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
                  account_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:

@@ -107,3 +107,34 @@ def test_events_of_grouped_commands_carry_each_request_s_correlation_id(kit):
         pending = kit.log.wait("TransferPending", transfer_id=transfer_id)[0]
         assert pending["correlation_id"] == correlation_id
     assert kit.log.wait("TransferPosted", transfer_id=tid)[0]["correlation_id"] == confirm_cid
+
+
+def test_a_group_on_the_sharded_issuance_account_reads_its_shards_with_the_rest(kit, monkeypatch):
+    """A hot account's shards come in the group's one aggregate with the account (or with the transfers naming
+    it): no award of a group, nor any of their confirmations, reads a shard on its own."""
+    from services.ledger import model
+    from services.ledger.repository import SHARDS, LedgerRepository
+    c = kit.community()
+    kit.join(c, "ann", "bob", "cat")
+    kit.fund("ann", c, points=1)  # opens the community's system accounts, issuance sharded
+    issuance = model.system_account_id(c, "issuance", "PT")
+    assert kit.db[SHARDS].count_documents({"account_id": issuance}) > 1
+    misses = []
+    original = LedgerRepository._get
+
+    def spy(self, coll, doc_id, *args):
+        if (coll, doc_id) not in self.cache:
+            misses.append((coll, doc_id))
+        return original(self, coll, doc_id, *args)
+
+    monkeypatch.setattr(LedgerRepository, "_get", spy)
+    awards = _group(kit, *(commands.CreateTransfer(
+        actor=Actor(m, c, ("resident",)), workflow="award", unit="PT", minutes=6,
+        body={"workflow": "award", "unit": "PT", "minutes": 6}) for m in ("ann", "bob", "cat")))
+    assert [a[1] for a in awards] == [201, 201, 201], awards
+    confirms = _group(kit, *(commands.ConfirmTransfer(actor=Actor("olga", c, ("organizer",)),
+                                                      transfer_id=a[0]["transfer_id"]) for a in awards))
+    assert [(r[1], r[0]["state"]) for r in confirms] == [(200, "posted")] * 3, confirms
+    assert [m for m in misses if m[0] == SHARDS] == []
+    assert [kit.balance(m, c, "PT")["posted"] for m in ("ann", "bob", "cat")] == [2, 1, 1]
+    assert kit.audit(c)["ok"]
