@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import requests
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 
 from shared.devstack import free_port
 from shared.testing import Deployment, wait_until
@@ -67,6 +67,22 @@ def test_login_limit_holds_across_two_gunicorn_workers(infra, tmp_path):
     assert any(c["count"] >= len(statuses) for c in counters), counters
 
 
+class Commands(monitoring.CommandListener):
+    """The names of the commands a MongoClient sends."""
+
+    def __init__(self):
+        self.names = []
+
+    def started(self, event):
+        self.names.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
 def _get(url: str) -> int:
     try:
         return requests.get(url, timeout=5).status_code
@@ -83,24 +99,10 @@ def _login_pids(log: Path, count: int) -> list[str] | None:
 def test_a_rate_limited_request_costs_one_round_trip_and_its_headers_are_right(infra):
     """The shared MongoDB counting answers a request with one findAndModify; the X-RateLimit headers come from its
     answer, so they still say what the shared count says (here another process's hits count too)."""
-    from pymongo import monitoring
     from shared.config import Config
     from shared.ratelimit import limiter
     from shared.web import create_service_app
     from flask_smorest import Blueprint
-
-    class Commands(monitoring.CommandListener):
-        def __init__(self):
-            self.names = []
-
-        def started(self, event):
-            self.names.append(event.command_name)
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
 
     db_name = f"rl_{uuid.uuid4().hex[:8]}"
     config = Config.from_env("ratelimit-probe", env={}, mongo_url=infra.mongo_url, mongo_db=db_name)
@@ -141,22 +143,8 @@ def test_a_busy_caller_reserves_places_and_two_processes_never_admit_more_than_t
     """Under a large limit a process takes several places of the window per round trip; two processes sharing
     the count admit at most the limit together, and at most (k - 1) fewer (places one of them kept unused)."""
     from limits import parse
-    from pymongo import monitoring
     from shared.ratelimit import (ONE_TRIP_PREFIX, RESERVE_DIVISOR, OneTripMongoDBStorage,
                                   ReservingFixedWindowRateLimiter)
-
-    class Commands(monitoring.CommandListener):
-        def __init__(self):
-            self.names = []
-
-        def started(self, event):
-            self.names.append(event.command_name)
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
 
     db_name = f"rl_{uuid.uuid4().hex[:8]}"
     seen = Commands()
