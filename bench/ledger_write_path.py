@@ -7,7 +7,7 @@ Prints, per transfer (create + confirm): CPU of this process (handlers, reposito
 bson) and of mongod, and the MongoDB commands each group sends (counted with pymongo command monitoring).
 CPU time, not wall time, so the figures hold on a busy machine; run it on the code before and after a change.
 
-    python bench/ledger_write_path.py [--groups 300] [--group-size 8] [--members 200]
+    python bench/ledger_write_path.py [--groups 300] [--group-size 8] [--members 200] [--keys] [--award]
 """
 from __future__ import annotations
 
@@ -96,17 +96,25 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
     run = _group_runner(uow)
 
     def credit(i: int):
+        key = uuid.uuid4().hex if args.keys else None
+        if args.award:  # a member claims an award from the community's (sharded) issuance account
+            member = members[i % len(members)]
+            body = {"workflow": "award", "unit": "PT", "minutes": 60}
+            return commands.CreateTransfer(actor=Actor(member, community, ("resident",)), workflow="award",
+                                           unit="PT", minutes=60, idempotency_key=key, body=body)
         payer, payee = members[(2 * i) % len(members)], members[(2 * i + 1) % len(members)]
         body = {"workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1}
         return commands.CreateTransfer(actor=Actor(payer, community, ("resident",)), workflow="credit",
-                                       unit="PT", counterparty_id=payee, amount=1,
-                                       idempotency_key=uuid.uuid4().hex if args.keys else None, body=body)
+                                       unit="PT", counterparty_id=payee, amount=1, idempotency_key=key, body=body)
+
+    def confirmer(body: dict) -> Actor:
+        return Actor("organizer", community, ("organizer",)) if args.award else \
+            Actor(body["payee_id"], community, ("resident",))
 
     def one_round(r: int) -> int:
         created = run([credit(r * args.group_size + k) for k in range(args.group_size)])
-        confirms = [commands.ConfirmTransfer(Actor(body["payee_id"], community, ("resident",)), body["transfer_id"],
-                                             uuid.uuid4().hex if args.keys else None)
-                    for body, status in created]
+        confirms = [commands.ConfirmTransfer(confirmer(body), body["transfer_id"],
+                                             uuid.uuid4().hex if args.keys else None) for body, _ in created]
         done = run(confirms)
         assert all(body["state"] == "posted" for body, _ in done), done
         return len(done)
@@ -121,8 +129,8 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
     mongo = _proc_cpu(mongod_pid) - mongo0 if mongod_pid else None
     groups = 2 * args.groups
     per_group = {k: v / groups for k, v in sorted(listener.seen.items())}
-    print(f"ledger write path: {transfers} transfers in groups of {args.group_size} (create group + confirm group), "
-          f"Idempotency-Key {'on' if args.keys else 'off'}")
+    print(f"ledger write path: {transfers} {'awards' if args.award else 'credits'} in groups of {args.group_size} "
+          f"(create group + confirm group), Idempotency-Key {'on' if args.keys else 'off'}")
     print(f"  Python process CPU ms per transfer: {cpu / transfers * 1000:.3f}   "
           + (f"mongod CPU ms per transfer: {mongo / transfers * 1000:.3f}   " if mongo is not None else "")
           + f"wall {wall / transfers * 1000:.2f} ms per transfer")
@@ -138,6 +146,8 @@ def main() -> None:
     ap.add_argument("--group-size", type=int, default=8)
     ap.add_argument("--members", type=int, default=200)
     ap.add_argument("--keys", action="store_true", help="send an Idempotency-Key with every command")
+    ap.add_argument("--award", action="store_true",
+                    help="awards from the community's sharded issuance account instead of member-to-member credits")
     args = ap.parse_args()
     if os.environ.get("MONGO_URL"):
         measure(os.environ["MONGO_URL"], None, args)

@@ -5,7 +5,8 @@
 Chromium (Debian's /usr/bin/chromium, driven by Playwright) with CDP throttling: 1.6 Mbps down, 750 kbps up,
 150 ms round trip, CPU 4x slower. Each run is a fresh browser context (cold cache) opening /r as a signed-in
 resident; it reports the time from navigation start until the balances are on screen, and the JS and CSS bytes
-that crossed the network (what the gateway sent: gzip) with their unpacked size. Targets (issue 11):
+that crossed the network (what the gateway sent: gzip) with their unpacked size, and the waterfall of requests
+made before the balances showed. Targets (issue 11):
 ≤ 250 KB gzip of JS for the resident face and balances visible ≤ 3 s.
 
 Runs community + ledger (the home screen's services) in-process behind the gateway, over the built app
@@ -49,8 +50,12 @@ STEPS = """() => {
   const all = performance.getEntriesByType('resource');
   const code = all.filter((r) => /\\.(js|css)$/.test(r.name));
   const balances = all.find((r) => r.name.includes('/api/ledger/v1/balances'));
+  // The waterfall until the balances showed: every request started before then, in order, with its span.
+  const before = all.filter((r) => r.startTime < window.__balancesAt).sort((a, b) => a.startTime - b.startTime)
+    .map((r) => `${r.name.replace(location.origin, '').split('?')[0]} ${Math.round(r.startTime)}-${Math.round(r.responseEnd)}`);
   return { html_ms: nav.responseEnd, code_ms: Math.max(...code.map((r) => r.responseEnd)),
-           api_start_ms: balances ? balances.startTime : null, api_end_ms: balances ? balances.responseEnd : null };
+           api_start_ms: balances ? balances.startTime : null, api_end_ms: balances ? balances.responseEnd : null,
+           before };
 }"""
 
 
@@ -131,6 +136,7 @@ def main() -> None:
           f"{median('code_ms'):.0f} ms, balances asked at {median('api_start_ms'):.0f} ms and answered at "
           f"{median('api_end_ms'):.0f} ms, shown at {median('balances_ms'):.0f} ms")
     print(f"  files: {', '.join(runs[0]['files'])}")
+    print(f"  requests before the balances showed (last run, ms from navigation): {'; '.join(runs[-1]['before'])}")
 
 
 if __name__ == "__main__":

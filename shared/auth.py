@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hmac
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -60,18 +61,35 @@ def issue_token(config, principal: Principal, ttl_seconds: int | None = None) ->
     return jwt.encode(claims, _signing_key(config), algorithm=config.jwt_algorithm)
 
 
-def decode_token(config, token: str) -> Principal:
-    """Verify signature, issuer and expiry; raise Unauthorized otherwise."""
+# Verified tokens, kept for their lifetime: a resident's phone sends the same token with every request, and
+# verifying it (base64, JSON, HMAC or RSA, claim checks) cost more CPU than the rest of the auth. Keyed by the
+# whole token (its signature included) and the key and algorithm that verified it, so only the very token that
+# passed is answered from here; a token past its `exp` is refused exactly as before. Bounded (LRU).
+VERIFIED_TOKENS_CACHED = 4096
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)
+def _verified(token: str, key: str, algorithm: str, issuer: str) -> tuple[Principal, float]:
+    """(the caller, when the token expires) for a token that verifies; raises Unauthorized (not cached) if not."""
     try:
-        claims = jwt.decode(token, _verifying_key(config), algorithms=[config.jwt_algorithm],
-                            issuer=config.jwt_issuer, options={"require": ["sub", "cid", "exp", "iss"]})
+        claims = jwt.decode(token, key, algorithms=[algorithm], issuer=issuer,
+                            options={"require": ["sub", "cid", "exp", "iss"]})
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"Invalid token: {exc}", code="invalid_token") from exc
     roles = tuple(r for r in claims.get("roles", ()) if r in ROLES)
     # A shop acts through its staff only: a merchant id without the merchant role (e.g. staff who left the
     # shop and kept it on their record) gives no power over the shop in any service.
-    return Principal(member_id=claims["sub"], community_id=claims["cid"], roles=roles,
-                     merchant_id=claims.get("mid") if "merchant" in roles else None)
+    return (Principal(member_id=claims["sub"], community_id=claims["cid"], roles=roles,
+                      merchant_id=claims.get("mid") if "merchant" in roles else None), float(claims["exp"]))
+
+
+def decode_token(config, token: str) -> Principal:
+    """Verify signature, issuer and expiry; raise Unauthorized otherwise."""
+    principal, expires = _verified(token, _verifying_key(config), config.jwt_algorithm, config.jwt_issuer)
+    if time.time() >= expires:  # PyJWT's own rule (no leeway): expired once now reaches `exp`
+        raise Unauthorized("Invalid token: Signature has expired", code="invalid_token")
+    # A copy: callers may not share one mutable `extra` through the cache.
+    return dataclasses.replace(principal, extra={})
 
 
 def current_principal() -> Principal:

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import orjson
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.logs import get_correlation_id, new_id
@@ -34,7 +35,12 @@ class Event:
 
     def to_json(self) -> bytes:
         """The envelope as the bytes that travel on Kafka."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
+        try:
+            # orjson: keys sorted and compact, as json.dumps(sort_keys, separators) wrote, text as UTF-8; the same
+            # values only (a datetime is refused, as json refuses it), in a fraction of the time.
+            return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME)
+        except orjson.JSONEncodeError:  # e.g. an integer past 64 bits: json writes it, or says why not
+            return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
 
 
 def new_event(type: str, payload: dict, *, key: str, producer: str, community_id: str | None = None,

@@ -20,6 +20,12 @@ LEASES = "relay_lease"
 # LEASE_SECONDS / 2 (and a relay stopped cleanly releases it at once).
 LEASE_SECONDS = 6
 ROW_FIELDS = {"topic": str, "key": str, "value": bytes}
+# After a wake-up the relay waits this long so commits arriving together go out as one batch: one read of the
+# pending rows, one produce request and one majority update marking them sent per batch, not per commit. At
+# 10 ms a batch held one or two rows at a few dozen commits per second; 50 ms cut the relay's, Kafka's and
+# mongod's CPU per transfer (services/ledger/README.md, Benchmark) for 50 ms more between a commit and its
+# events, which nothing waits on synchronously (HTTP answers are sent at the commit).
+LINGER_SECONDS = 0.05
 
 
 def write(db, session, events: list[tuple[str, Event]]) -> None:
@@ -40,10 +46,8 @@ def ensure_indexes(db) -> None:
 class Relay:
     """Publishes unsent outbox rows in order and marks them sent; one active relay per database."""
 
-    def __init__(self, db, producer, batch_size: int = 500, linger: float = 0.01):
+    def __init__(self, db, producer, batch_size: int = 500, linger: float = LINGER_SECONDS):
         self.db = db
-        # After a wake-up, wait this long so commits arriving together go out as one batch: per-row
-        # publishing made the relay and the broker cost as much CPU as the service itself under load.
         self.linger = linger
         self.producer = producer
         self.batch_size = batch_size

@@ -25,21 +25,27 @@ class SavepointLost(RuntimeError):
     """A savepoint can no longer be restored (what it marked was already sent or dropped)."""
 
 
-# Methods of a pymongo Collection that write; a Tx in deferred-only mode (a group) refuses them.
+# Methods of a pymongo Collection that write; a Tx in deferred-only mode (a group) refuses them when called
+# on a collection reached through tx["name"] (the way handlers and repositories reach them).
 WRITE_METHODS = frozenset({
     "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one", "delete_many",
     "bulk_write", "find_one_and_update", "find_one_and_replace", "find_one_and_delete", "drop",
     "create_index", "create_indexes", "drop_index", "drop_indexes", "rename"})
 _MISSING = object()
 _IMMUTABLE = (type(None), str, bytes, int, float, bool, tuple, frozenset, MappingProxyType)
+_IMMUTABLE_TYPES: set[type] = set()  # types already found immutable (checked once each)
 
 
 def _immutable(value) -> bool:
     """Whether a value cannot be changed in place at its top level (frozen dataclass, read-only mapping…)."""
-    if isinstance(value, _IMMUTABLE):
+    kind = type(value)
+    if kind in _IMMUTABLE_TYPES:
         return True
-    params = getattr(type(value), "__dataclass_params__", None)
-    return params is not None and params.frozen
+    params = getattr(kind, "__dataclass_params__", None)
+    if isinstance(value, _IMMUTABLE) or (params is not None and params.frozen):
+        _IMMUTABLE_TYPES.add(kind)
+        return True
+    return False
 
 
 class IdentityMap(dict):
@@ -57,7 +63,7 @@ class IdentityMap(dict):
         self._journal: list[tuple[Any, Any]] = []
 
     def __setitem__(self, key, value) -> None:
-        if not _immutable(value):
+        if type(value) not in _IMMUTABLE_TYPES and not _immutable(value):
             raise TypeError(f"identity map values must be immutable (a frozen dataclass, MappingProxyType…): "
                             f"{key!r} got a {type(value).__name__}")
         self._journal.append((key, dict.get(self, key, _MISSING)))
@@ -138,16 +144,20 @@ class Tx:
     def __getitem__(self, name: str) -> SessionCollection:
         return SessionCollection(self._collection(name), self.session, read_only=self.deferred_only)
 
-    def fetch(self, reads: dict[str, tuple[str, Any]], follow: dict[str, tuple[str, str]] | None = None) -> dict:
+    def fetch(self, reads: dict[str, tuple[str, Any]], follow: dict[str, tuple[str, str]] | None = None,
+              computed: dict[str, Any] | None = None) -> dict:
         """Read documents by _id from several collections in one round trip (one aggregate, same snapshot).
 
         `reads` maps a name to (collection, id) -> the document or None, or (collection, [ids]) -> a list.
         `follow` maps a name to (collection, "other_name.field") -> the list of documents whose _id is that
-        field of the documents fetched as other_name (e.g. a transfer's accounts)."""
+        field of the documents fetched as other_name (e.g. a transfer's accounts), or a name of `computed`:
+        aggregation expressions over what `reads` fetched (e.g. ids built from its fields)."""
         pipeline: list[dict] = [{"$documents": [{}]}]
         for name, (collection, ids) in reads.items():
             match = {"_id": {"$in": list(ids)}} if isinstance(ids, (list, tuple, set)) else {"_id": ids}
             pipeline.append({"$lookup": {"from": collection, "pipeline": [{"$match": match}], "as": name}})
+        if computed:
+            pipeline.append({"$set": computed})
         for name, (collection, path) in (follow or {}).items():
             pipeline.append({"$lookup": {"from": collection, "localField": path, "foreignField": "_id", "as": name}})
         row = next(self.db.aggregate(pipeline, session=self.session))

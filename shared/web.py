@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import http
 import logging
+
+import orjson
 import threading
 import time
 from typing import Callable
 
 from apispec import BasePlugin
 from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, request
-from flask.json.provider import DefaultJSONProvider
+from flask.json.provider import DefaultJSONProvider, _default as flask_default
 from flask_limiter.util import get_qualified_name
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -50,12 +52,37 @@ def _malformed_json() -> BadRequest:
     return BadRequest("请求体不是有效的 JSON。 The request body is not valid JSON.", code="malformed_json")
 
 
+# orjson writes what Flask's JSON wrote (keys sorted, dates as HTTP dates through Flask's own default), in a
+# fraction of the time; only non-ASCII text is written as UTF-8 instead of \u escapes (the same JSON value).
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, reading with the limits of `shared.jsonlimits` (request.get_json, so rate-limit key
-    functions too): a body nested too deep or with an oversized number is refused, never recursed into."""
+    functions too): a body nested too deep or with an oversized number is refused, never recursed into.
+    Writing is orjson's (the standard library's when asked for options, e.g. indent, or for what orjson cannot
+    write, e.g. an integer past 64 bits)."""
 
     def loads(self, s, **kwargs):
         return jsonlimits.loads(s)
+
+    def dumps(self, obj, **kwargs) -> str:
+        return self._bytes(obj, **kwargs).decode()
+
+    def _bytes(self, obj, **kwargs) -> bytes:
+        if not kwargs:
+            try:
+                return orjson.dumps(obj, default=flask_default, option=_ORJSON_OPTIONS)
+            except (orjson.JSONEncodeError, TypeError):
+                pass  # the standard library's encoder decides (and words the error, if any)
+        return super().dumps(obj, **kwargs).encode()
+
+    def response(self, *args, **kwargs) -> Response:
+        """As Flask's (`jsonify`): one JSON document and a newline, pretty only in debug mode."""
+        obj = self._prepare_response_obj(args, kwargs)
+        pretty = self.compact is False or (self.compact is None and self._app.debug)
+        body = self._bytes(obj, indent=2) if pretty else self._bytes(obj)
+        return self._app.response_class(body + b"\n", mimetype=self.mimetype)
 
 
 class ServiceRequest(Request):

@@ -97,3 +97,18 @@ class ReplacePointsRules:
     effective_from: object
     by: str | None
     at: object
+
+
+@dataclass(frozen=True)
+class RequestSimulation:
+    """An admin asks for a rules simulation: the proposed rules (a stored version, or a draft document built on
+    the current rules) against the current ones (the version in effect at `at`, or `current_version`), over a
+    synthetic community (`params`, seeded)."""
+
+    community_id: str
+    params: dict
+    proposed_version: int | None
+    proposed_rules: dict | None
+    current_version: int | None
+    by: str
+    at: object

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
+from shared.economy import from_document, in_effect
+from shared.economy.simulator import Params
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.community import commands, events
 from services.community.model import DEFAULT_SETTINGS, Member, check_roles, hash_secret, new_id, normalize_handle
 from services.community.partners import PartnerAgreement
-from services.community.repository import CommunityRepository, PartnerRepository, PointsRulesRepository
+from services.community.repository import (CommunityRepository, PartnerRepository, PointsRulesRepository,
+                                           SimulationRepository)
 from services.community.rulesets import RuleVersion, publish, replace_pending
+from services.community.simulations import new_job
 
 
 def _insert(fn, what: str):
@@ -232,3 +236,28 @@ HANDLERS.update({
     commands.PublishPointsRules: publish_points_rules,
     commands.ReplacePointsRules: replace_points_rules,
 })
+
+
+# -- rules simulations ----------------------------------------------------------------------------------
+def request_simulation(cmd: commands.RequestSimulation, tx: Tx) -> dict:
+    """Queue a simulation of proposed rules against the current ones (the scheduler runs it); 404 for a version
+    the community does not have, 422 for inconsistent rules or parameters — nothing is stored then."""
+    community = CommunityRepository(tx).community(cmd.community_id)
+    repo = PointsRulesRepository(tx)
+    versions = repo.all(community)
+    if cmd.current_version is not None:
+        current = repo.get(community, cmd.current_version).rule_set()
+    else:
+        current = in_effect([v.rule_set() for v in versions], cmd.at)
+    if cmd.proposed_version is not None:
+        proposed, draft = repo.get(community, cmd.proposed_version).rule_set(), False
+    else:  # a draft: numbered as the version it would become if published
+        proposed = from_document(cmd.proposed_rules or {}, versions[-1].version + 1, base=current.document)
+        draft = True
+    params = Params.from_dict({"point_value_fen": community["point_value_fen"], **cmd.params})
+    job = new_job(community["community_id"], cmd.by, cmd.at, current, proposed, draft, params)
+    SimulationRepository(tx).add(job)
+    return job
+
+
+HANDLERS[commands.RequestSimulation] = request_simulation

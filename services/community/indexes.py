@@ -20,3 +20,6 @@ def ensure_indexes(db) -> None:
     db.partner_agreements.create_index([("partner_id", ASCENDING), ("updated_at", ASCENDING)])
     # Points rules: one document per (community, version); the latest is found by version.
     db.points_rules.create_index([("community_id", ASCENDING), ("version", ASCENDING)], unique=True)
+    # Rules simulation jobs: a worker claims the oldest queued (or lapsed) one; an admin reads theirs by id.
+    db.simulations.create_index([("status", ASCENDING), ("requested_at", ASCENDING)])
+    db.simulations.create_index([("community_id", ASCENDING), ("requested_at", ASCENDING)])

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from shared.errors import Conflict, Forbidden, Unprocessable
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 UNITS = ("HOUR", "PT")
 RATE_BASIS = {"HOUR": "1:1", "PT": "point_value_fen"}
@@ -155,3 +155,19 @@ class PartnerAgreement:
                 "units": [dict(t) for t in self.units], "clearing_period": self.clearing_period,
                 "state": self.state, "suspended_by": self.suspended_by,
                 "at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+def check_partner_lookup(my_community: str, partner_id: str | None, agreement_state: str | None) -> None:
+    """Whether a member of `my_community` may look a member of `partner_id` up by handle: only while the two
+    communities have an active agreement (not proposed, suspended or ended), and never by phone number.
+
+    `partner_id` is None when no community has the code; `agreement_state` is the state of the pair's live
+    agreement (None when there is none)."""
+    if partner_id is None:
+        raise NotFound("No community has this code. 没有这个社区代码。", code="unknown_community")
+    if partner_id == my_community:
+        raise Unprocessable("This is your own community: find neighbours in the directory. "
+                            "这是本社区，请在邻居名录中查找。", code="own_community")
+    if agreement_state != "active":
+        raise Forbidden("Your community has no active partner agreement with this community. "
+                        "本社区与该社区没有生效的互认协议。", code="not_a_partner")

@@ -3,14 +3,15 @@ suspend, resume and end the agreements through which two communities honour each
 from __future__ import annotations
 
 
-from shared.auth import admin_community
+from shared.auth import admin_community, current_principal
 from shared.mongo import utcnow
 from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.community import commands, schemas, views
 
 blp = Blueprint("partners", __name__, url_prefix="/v1",
-                description="互认协议 Partner-community agreements (admins of the two communities)")
+                description="互认协议 Partner-community agreements (admins of the two communities), and finding a "
+                            "partner community's member by handle (any member)")
 ERRORS = {"403": "not an admin of a community of the agreement", "404": "no such agreement or community",
           "409": "the agreement's state does not allow this, or the pair already has a live agreement",
           "422": "invalid terms"}
@@ -70,3 +71,14 @@ decline = _action_route("decline", "Decline a proposal addressed to my community
 suspend = _action_route("suspend", "Suspend an active agreement (either community's admin).")
 resume = _action_route("resume", "Resume a suspended agreement (the admin of the community that suspended it).")
 end = _action_route("end", "End an agreement (either admin), or withdraw my own proposal.")
+
+
+@blp.get("/partner-members/<partner_code>/<handle>")
+@blp.response(200, schemas.PartnerMemberSchema)
+@problem_responses(blp, {403: "my community has no active agreement with that community",
+                         404: "no community with that code, or no active member with that handle in it",
+                         422: "the code is my own community's"})
+def find_partner_member(partner_code, handle):
+    """Find a member of a partner community by the community's code and the member's public handle (any
+    member, while the two communities have an active agreement; never by phone number)."""
+    return views.partner_member(current_db(), current_principal().community_id, partner_code, handle)

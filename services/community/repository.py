@@ -129,6 +129,12 @@ class PointsRulesRepository:
         """Store a new version (a duplicate number, from a concurrent publish, is a DuplicateKeyError)."""
         self.tx["points_rules"].insert_one(_rule_version_doc(version))
 
+    def all(self, community: dict) -> list[RuleVersion]:
+        """Every version, version 0 (the defaults) first."""
+        stored = self.tx["points_rules"].find({"community_id": community["community_id"]}, sort=[("version", 1)])
+        return [defaults_version(community["community_id"], community["created_at"]),
+                *(to_rule_version(d) for d in stored)]
+
     def replace(self, version: RuleVersion) -> None:
         """Replace a pending version."""
         self.tx["points_rules"].replace_one({"_id": rule_version_id(version.community_id, version.version)},
@@ -145,3 +151,13 @@ def _rule_version_doc(version: RuleVersion) -> dict:
 
 def to_rule_version(doc: dict) -> RuleVersion:
     return RuleVersion(**{k: v for k, v in doc.items() if k != "_id"})
+
+
+class SimulationRepository:
+    """Rules simulation jobs (collection `simulations`, one document per job; the scheduler runs them)."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+
+    def add(self, job: dict) -> None:
+        self.tx["simulations"].insert_one(job)

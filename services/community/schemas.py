@@ -285,6 +285,22 @@ class PartnerAgreementSchema(Schema):
     history = fields.List(fields.Nested(PartnerStepSchema))
 
 
+class PartnerMemberCommunitySchema(Schema):
+    community_id = fields.String()
+    code = fields.String()
+    name = fields.String()
+
+
+class PartnerMemberSchema(Schema):
+    """A member of a partner community as residents of the other one see them: no phone, no roles."""
+
+    member_id = fields.String(metadata={"description": "the id a cross-community payment names"})
+    display_name = fields.String()
+    grid_name = fields.String(allow_none=True)
+    handle = fields.String()
+    community = fields.Nested(PartnerMemberCommunitySchema)
+
+
 # -- points rules versions ---------------------------------------------------------------------------
 class RulesPublishSchema(Schema):
     effective_from = AwareDateTime(load_default=None, allow_none=True, metadata={
@@ -326,3 +342,81 @@ class RuleDiffSchema(Schema):
     from_version = fields.Integer()
     to_version = fields.Integer()
     changes = fields.List(fields.Nested(RuleChangeSchema))
+
+
+# -- rules simulations ---------------------------------------------------------------------------------
+def _whole(**kw):
+    return fields.Integer(strict=True, **kw)
+
+
+def _weights(keys, description: str, size: int = 20):
+    return fields.Dict(keys=keys, values=fields.Integer(strict=True), validate=validate.Length(min=1, max=size),
+                       metadata={"description": description})
+
+
+RuleName = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+
+
+class SimulationParamsSchema(Schema):
+    """The synthetic community (shared/economy/README.md: every parameter and its default; left out: default)."""
+
+    households = _whole(metadata={"description": "户数 (default 1200; members at most 30000)"})
+    members_per_household_percent = _whole(metadata={"description": "registered members per household × 100"})
+    grids = _whole(allow_none=True, metadata={"description": "网格数 (default: one per 300 households)"})
+    start = fields.Date(metadata={"description": "first day simulated (default 2026-01-01)"})
+    months = _whole(metadata={"description": "1-24 (default 12)"})
+    participation_start_percent = _whole(metadata={"description": "参与率起点 (default 10)"})
+    participation_end_percent = _whole(metadata={"description": "参与率终点 (default 45)"})
+    grid_spread_percent = _whole()
+    activities_per_month = _weights(fields.String(validate=validate.Regexp(r"^[0-9]{1,4}$")),
+                                    "{activities a month: weight} per active member")
+    activity_mix = _weights(RuleName, "{activity type: weight}", 50)
+    bonus_percent = fields.Dict(keys=RuleName, values=fields.Dict(keys=RuleName, values=fields.Integer(strict=True),
+                                                                  validate=validate.Length(max=20)),
+                                validate=validate.Length(max=50),
+                                metadata={"description": "{activity type: {bonus: chance %}}"})
+    hourly_minutes = _weights(fields.String(validate=validate.Regexp(r"^[0-9]{1,4}$")), "{minutes: weight}")
+    service_classes = _weights(RuleName, "{ordinary|professional|high_risk: weight}")
+    rated_percent = _whole()
+    ratings = _weights(fields.String(validate=validate.OneOf(["1", "2", "3", "4", "5"])), "{stars: weight}")
+    review_release_percent = _whole()
+    redeem_percent = _whole()
+    redeem_share_percent = _whole()
+    penalty_percent = _whole()
+    point_value_fen = _whole(metadata={"description": "default: the community's point value"})
+    budget_fen = _whole(metadata={"description": "赞助预算 the sponsor budget in fen"})
+    warn_below_percent = _whole(metadata={"description": "coverage warning threshold (default 100)"})
+
+
+class SimulationRequestSchema(Schema):
+    seed = _whole(required=True, validate=validate.Range(min=-2**63, max=2**63 - 1),
+                  metadata={"description": "the same seed and parameters give the same figures"})
+    proposed_version = _whole(validate=validate.Range(min=0, max=10**9),
+                              metadata={"description": "a stored version to try (or give proposed_rules)"})
+    proposed_rules = fields.Nested(RuleSetSchema, metadata={
+        "description": "a draft rule set; left-out rules keep the current version's values"})
+    current_version = _whole(validate=validate.Range(min=0, max=10**9),
+                             metadata={"description": "compare against this version (default: the one in effect)"})
+    community = fields.Nested(SimulationParamsSchema, load_default=dict)
+
+    @validates_schema
+    def _one_proposal(self, data, **_):
+        if ("proposed_version" in data) == ("proposed_rules" in data):
+            raise ValidationError("give either proposed_version or proposed_rules", "proposed_version")
+
+
+class SimulationJobSchema(Schema):
+    job_id = fields.String()
+    community_id = fields.String()
+    status = fields.String(metadata={"description": "queued, running, done or failed"})
+    progress = fields.Integer(metadata={"description": "0-100"})
+    attempts = fields.Integer(metadata={"description": "how many times a worker claimed it"})
+    requested_at = fields.DateTime()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime()
+    current_version = fields.Integer()
+    proposed_version = fields.Integer()
+    proposed_draft = fields.Boolean(metadata={"description": "the proposal is a draft, not a stored version"})
+    params = fields.Dict(metadata={"description": "the synthetic community, defaults filled in"})
+    error = fields.Dict(metadata={"description": "failed: {code, detail}"})
+    result = fields.Dict(metadata={"description": "done: {params, members, current, proposed, difference}"})

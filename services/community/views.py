@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 
 from shared.errors import NotFound
-from services.community.model import derive_handle
+from services.community.model import HANDLE, derive_handle
+from services.community.partners import check_partner_lookup, pair_key
 from services.community.repository import to_rule_version
 from services.community.rulesets import RuleVersion, defaults_version, unknown_version
 from shared.economy import diff, in_effect
+from services.community import simulations
 
 
 def community(db, community_id: str) -> dict:
@@ -97,6 +99,27 @@ def partner_agreement(db, community_id: str, agreement_id: str) -> dict:
 
 
 
+def partner_member(db, community_id: str, partner_code: str, handle: str) -> dict:
+    """An active member of a partner community found by its code and their public handle: display name, grid
+    name and handle (and the ids a payment names), nothing else; only while the two communities have an
+    active agreement."""
+    partner = db.communities.find_one({"code": partner_code.strip().lower()}, {"code": 1, "name": 1})
+    partner_id = partner["_id"] if partner else None
+    agreement = db.partner_agreements.find_one({"live_pair": pair_key(community_id, partner_id)},
+                                               {"state": 1}) if partner else None
+    check_partner_lookup(community_id, partner_id, agreement["state"] if agreement else None)
+    wanted = handle.strip().lower()
+    doc = db.members.find_one({"community_id": partner_id, "handle": wanted, "status": "active"},
+                              DIRECTORY_FIELDS) if HANDLE.match(wanted) else None
+    if doc is None:
+        raise NotFound(f"Nobody in {partner['name']} has this handle. 该社区没有这个公开账号。",
+                       code="unknown_handle")
+    entry = _directory_entries(db, partner_id, [doc])[0]
+    return {"member_id": entry["member_id"], "display_name": entry["display_name"],
+            "grid_name": entry["grid_name"], "handle": entry["handle"],
+            "community": {"community_id": partner_id, "code": partner["code"], "name": partner["name"]}}
+
+
 # -- points rules versions ---------------------------------------------------------------------------
 def rule_versions(db, community_id: str) -> list[RuleVersion]:
     """Every version of the community's points rules, version 0 (the SPEC defaults) first."""
@@ -134,3 +157,11 @@ def rule_version_diff(db, community_id: str, old: int, new: int, now) -> dict:
     """What changed from version `old` to version `new`."""
     a, b = rule_version(db, community_id, old, now), rule_version(db, community_id, new, now)
     return {"from_version": old, "to_version": new, "changes": diff(a["rules"], b["rules"])}
+
+
+def simulation(db, community_id: str, job_id: str) -> dict:
+    """A rules simulation job of the community as its admin sees it, or 404."""
+    job = db.simulations.find_one({"_id": job_id, "community_id": community_id})
+    if job is None:
+        raise simulations.unknown_job(job_id)
+    return simulations.view(job)

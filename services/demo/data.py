@@ -126,3 +126,22 @@ TAOYUAN = Community(
 )
 
 COMMUNITIES = (LIANHUA, TAOYUAN)
+
+
+@dataclass(frozen=True)
+class Partnership:
+    """A partner agreement (互认协议): the proposer's admin proposes, the partner's admin accepts."""
+
+    proposer: str  # community code
+    partner: str
+    units: tuple[tuple[str, int], ...]  # (unit, net limit: HOUR in minutes, PT in fen of cash value)
+    clearing_period: str = "monthly"
+    finder: str = "helper"  # the partner's resident whose handle the summary gives, to look them up
+    # One cross-community exchange: this resident of the proposer gives the finder these minutes, confirmed by them.
+    giver: str = "r10"
+    gift_minutes: int = 30
+    gift_memo: str = "谢谢帮忙修自行车"
+
+
+# 莲花 and 桃源 honour each other's hours (net up to 20 hours) and points (net up to ¥200), cleared monthly.
+PARTNERSHIP = Partnership("lianhua", "taoyuan", (("HOUR", 1200), ("PT", 20000)))

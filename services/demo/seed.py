@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from services.demo.client import DemoError, Gateway
-from services.demo.data import ADMIN_PIN, COMMUNITIES, RESIDENT_PIN, Community, Resident
+from services.demo.data import ADMIN_PIN, COMMUNITIES, PARTNERSHIP, RESIDENT_PIN, Community, Resident
 
 
 class Seeder:
@@ -240,6 +240,70 @@ class Seeder:
             state = req["status"]
         return state + (" (found from an earlier run, left as it is)" if outcome.get("found") else "")
 
+    # -- partner communities (互认) ---------------------------------------------------------------------
+    def partnership(self, results: list[dict]) -> dict:
+        """The demo's two communities honour each other's hours and points: the proposer's admin proposes, the
+        partner's admin accepts, and the exchange opens a trust line per unit. An agreement found live is taken
+        as it stands (only a proposal still waiting for the partner's answer is accepted)."""
+        p = PARTNERSHIP
+        by_code = {r["community"].code: r for r in results}
+        proposer, partner = by_code[p.proposer]["community"], by_code[p.partner]["community"]
+        admin = {c.code: self.login(c, c.admin_phone, ADMIN_PIN)["token"] for c in (proposer, partner)}
+        mine = self.gw.ok("GET", "community/v1/partners", admin[proposer.code])["items"]
+        agreement = next((a for a in mine if a["state"] in ("proposed", "active", "suspended")
+                          and {a["proposer"]["code"], a["partner"]["code"]} == {proposer.code, partner.code}), None)
+        made = agreement is None
+        if made:
+            agreement = self.gw.ok("POST", "community/v1/partners", admin[proposer.code], {
+                "partner_code": partner.code, "clearing_period": p.clearing_period,
+                "units": [{"unit": unit, "net_limit": limit} for unit, limit in p.units]})
+            self.created["partner agreements"] += 1
+        if agreement["state"] == "proposed" and agreement["partner"]["code"] == partner.code:
+            agreement = self.gw.ok("POST", f"community/v1/partners/{agreement['agreement_id']}/accept",
+                                   admin[partner.code])
+        if agreement["state"] == "active":
+            self.gw.until("the exchange to open the trust lines", lambda: len([
+                line for line in self.gw.ok("GET", "exchange/v1/trust-lines", admin[proposer.code],
+                                            params={"status": "open"})["items"]
+                if line["agreement_id"] == agreement["agreement_id"]]) == len(agreement["units"]))
+        terms = ", ".join(f"{t['unit']} net limit {t['net_limit']} {t['limit_measure']}" for t in agreement["units"])
+        self.say(proposer, f"partner agreement with {partner.name}: {agreement['state']} ({terms}; "
+                           f"{'new' if made else 'already there'})")
+        finder = by_code[p.partner]["members"][p.finder]
+        return {"agreement": agreement, "proposer": proposer, "partner": partner, "finder": finder}
+
+    def across(self, partners: dict, results: list[dict]) -> None:
+        """One completed cross-community exchange: a resident of the proposer gives the partner's finder some
+        minutes through the ledger (pending, converted 1:1 through the HOUR trust line) and the finder confirms it
+        in their own community. Found from an earlier run (an entry against the clearing account), it is left."""
+        p = PARTNERSHIP
+        giver_c, taker_c = partners["proposer"], partners["partner"]
+        if partners["agreement"]["state"] != "active":
+            return
+        by_code = {r["community"].code: r for r in results}
+        a_id, b_id = by_code[giver_c.code]["cid"], by_code[taker_c.code]["cid"]
+        giver, taker = self.resident(giver_c, p.giver), self.resident(taker_c, p.finder)
+        self.ledger_knows(giver_c, [p.giver])
+        g_tok, t_tok = self.token(giver_c, p.giver), self.token(taker_c, p.finder)
+        clearing = f"p:{a_id}:{b_id}:HOUR"
+        entries = self.gw.ok("GET", "ledger/v1/entries", g_tok, params={"unit": "HOUR", "limit": 100})["items"]
+        state = "already there"
+        if not any(e["counter_account"] == clearing for e in entries):
+            waiting = next((t for t in self.gw.ok("GET", "ledger/v1/transfers/awaiting", t_tok)["items"]
+                            if (t.get("cross") or {}).get("payer_community") == a_id), None)
+            if waiting is None:  # the ledger learns the trust line from exchange.events a moment after it opens
+                body = {"workflow": "credit", "unit": "HOUR", "amount": p.gift_minutes, "memo": p.gift_memo,
+                        "counterparty_id": by_code[taker_c.code]["members"][p.finder]["member_id"],
+                        "counterparty_community": b_id}
+                waiting = self.gw.until("the ledger to learn the trust line", lambda: (
+                    lambda status, made: made if status == 201 else None)(
+                    *self.gw.call("POST", "ledger/v1/transfers", g_tok, body, idempotent=True)))
+            self.gw.ok("POST", f"ledger/v1/transfers/{waiting['transfer_id']}/confirm", t_tok, idempotent=True)
+            self.created["cross-community exchanges"] += 1
+            state = "confirmed (new)"
+        self.say(giver_c, f"cross-community exchange: {giver.display_name} gave {taker.display_name} of "
+                          f"{taker_c.name} {p.gift_minutes} min: {state}")
+
     # -- one community --------------------------------------------------------------------------------
     def seed(self, c: Community) -> dict:
         """Everything for one community; returns what the summary needs."""
@@ -255,10 +319,10 @@ class Seeder:
             outcome = self.exchange(c, requester, helper, category, title, minutes, confirm)
             self.say(c, f"exchange 「{title}」: {self.describe(c, requester, outcome)}")
             outcomes.append((requester, helper, title, confirm, outcome))
-        return {"community": c, "cid": cid, "outcomes": outcomes}
+        return {"community": c, "cid": cid, "outcomes": outcomes, "members": members}
 
 
-def summary(gw: Gateway, seeder: Seeder, results: list[dict], base_url: str) -> None:
+def summary(gw: Gateway, seeder: Seeder, results: list[dict], partners: dict, base_url: str) -> None:
     """Logins and what to try."""
     print("\nDemo logins (demo credentials — never use them in a real deployment):")
     print(f"  {'community':<10} {'who':<34} {'phone':<13} PIN")
@@ -290,6 +354,11 @@ def summary(gw: Gateway, seeder: Seeder, results: list[dict], base_url: str) -> 
         r = seeder.resident(c, requester)
         tips.append(f"As {r.display_name} ({c.code}, {r.phone}) confirm the pending 「{title}」: the helper's "
                     "hours post at once.")
+    proposer, partner, finder = partners["proposer"], partners["partner"], partners["finder"]
+    tips.append(f"As admin {proposer.admin_name} ({proposer.code}) open {base_url}/admin: the partner agreement with "
+                f"{partner.name}, its trust lines (rate, net position, headroom) and clearing records.")
+    tips.append(f"As any {proposer.code} resident open {base_url}/r/partners, pick {partner.name} and look up the handle "
+                f"{finder['handle']} ({finder['display_name']}) to see what a payment converts to.")
     tips.append(f"Browse open requests: curl -H 'Authorization: Bearer <token>' {base_url}/api/requests/v1/requests")
     tips.append(f"Points mall: {base_url}/api/settlement/v1/merchants (with a token), then "
                 "/api/settlement/v1/merchants/<id>/items")
@@ -313,12 +382,14 @@ def main(argv=None) -> int:
     print(f"Seeding the demo deployment through {args.gateway} …", flush=True)
     try:
         results = [seeder.seed(c) for c in COMMUNITIES]
+        partners = seeder.partnership(results)
+        seeder.across(partners, results)
         made = {what: n for what, n in created.items() if n}
         if made:
             print("\nCreated: " + ", ".join(f"{n} {what}" for what, n in made.items()))
         else:
             print("\nThe demo deployment was already seeded: everything was found, nothing new was created.")
-        summary(gw, seeder, results, (args.public_url or args.gateway).rstrip("/"))
+        summary(gw, seeder, results, partners, (args.public_url or args.gateway).rstrip("/"))
     except DemoError as exc:
         print(f"\ndemo stopped: {exc}", flush=True)
         return 1

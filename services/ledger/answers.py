@@ -19,7 +19,7 @@ def transfer_view(t: Transfer) -> dict:
             "payer_id": t.payer_id, "payee_id": t.payee_id, "initiator_id": t.initiator_id, "state": t.state,
             "reason": t.reason, "reference": t.reference, "memo": t.memo, "funds_reserved": t.reserved > 0,
             "created_at": iso(t.created_at), "expires_at": iso(t.expires_at), "resolved_at": iso(t.resolved_at),
-            "resolved_by": t.resolved_by, **economy_view(t)}
+            "resolved_by": t.resolved_by, "cross": t.cross, **economy_view(t)}
 
 
 def economy_view(t: Transfer) -> dict:

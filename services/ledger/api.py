@@ -56,10 +56,13 @@ def my_entries(args):
 @blp.response(201, schemas.TransferSchema)
 def create_transfer(body):
     """Create a pending transfer: `bill` (the counterparty pays me), `credit` (I pay the counterparty), or
-    `award` (the community pays me by its points rules; an organizer or grid worker confirms)."""
+    `award` (the community pays me by its points rules; an organizer or grid worker confirms). With
+    `counterparty_community` (a partner community) it is a cross-community transfer, converted through the open
+    trust line (422 `no_trust_line`, `trust_line_closed`; at confirm also `trust_line_limit`)."""
     actor, key = _actor(), key_from_request()
     cmd = commands.CreateTransfer(actor=actor, workflow=body["workflow"], unit=body["unit"],
                                   counterparty_id=body.get("counterparty_id"), amount=body.get("amount"),
+                                  counterparty_community=body.get("counterparty_community"),
                                   memo=body.get("memo"), minutes=body.get("minutes"),
                                   activity_type=body.get("activity_type"), service_class=body["service_class"],
                                   idempotency_key=key, body=body)

@@ -27,6 +27,15 @@ class _Problems(list):
             self.append(text)
 
 
+def expected_entries(t: dict) -> list[tuple[str, str, int]]:
+    """(side, account, amount) of every journal entry a posted transfer document must have: a debit and a credit
+    per leg (model.Transfer.legs: one leg, or two across communities)."""
+    legs = model.Transfer(transfer_id=t["_id"], community_id="", workflow="", unit="", amount=t["amount"],
+                          debit_account=t["debit_account"], credit_account=t["credit_account"], payer_id=None,
+                          payee_id=None, initiator_id="", cross=t.get("cross")).legs()
+    return [e for leg in legs for e in (("debit", leg.debit[0], leg.amount), ("credit", leg.credit[0], leg.amount))]
+
+
 def run_audit(client, db, community_id: str | None = None, max_problems: int = 100) -> dict:
     """Audit one community (or the whole ledger) as of one snapshot; returns the report.
 
@@ -61,9 +70,11 @@ def run_audit(client, db, community_id: str | None = None, max_problems: int = 1
         heads = {(a, 0): d for a, d in accounts.items() if not d.get("shards")}
         for d in sdb.account_shards.find({"account_id": {"$in": sharded}}, session=s):
             heads[(d["account_id"], d["shard"])] = d
+        # A cross-community transfer lives in its payer's community; its second leg is in the payee's.
+        tq = {"$or": [q, {"cross.payee_community": community_id}]} if community_id else {}
         transfers = {d["_id"]: d for d in sdb.transfers.find(
-            q, {"state": 1, "amount": 1, "debit_account": 1, "credit_account": 1, "reserved": 1,
-                "debit_shard": 1, "credit_shard": 1}, session=s)}
+            tq, {"state": 1, "amount": 1, "debit_account": 1, "credit_account": 1, "reserved": 1,
+                 "debit_shard": 1, "credit_shard": 1, "cross": 1}, session=s)}
         seen: set[tuple] = set()
         key, chain = None, []
         for e in sdb.entries.find(q, session=s).sort([("account_id", ASCENDING), ("shard", ASCENDING),
@@ -95,14 +106,16 @@ def run_audit(client, db, community_id: str | None = None, max_problems: int = 1
         got = legs.pop(tid, [])
         if t["state"] == model.POSTED:
             sides = sorted(got)
-            want = [("credit", t["credit_account"], t["amount"]), ("debit", t["debit_account"], t["amount"])]
+            want = sorted((side, account, amount) for side, account, amount in expected_entries(t)
+                          if not community_id or account in accounts)
             if sides != want:
                 problems.add(f"transfer {tid}: posted but its entries are {sides}")
         elif got:
             problems.add(f"transfer {tid}: {t['state']} but has {len(got)} journal entries")
         if t["state"] == model.PENDING:
             expected_out[(t["debit_account"], t.get("debit_shard") or 0)] += t.get("reserved", 0)
-            expected_in[(t["credit_account"], t.get("credit_shard") or 0)] += t["amount"]
+            expected_in[(t["credit_account"], t.get("credit_shard") or 0)] += (
+                t["cross"]["credit_amount"] if t.get("cross") else t["amount"])
     for tid in legs:
         problems.add(f"entries for unknown transfer {tid}")
 

@@ -1,6 +1,7 @@
 """Commands the ledger accepts (imperative names)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,12 +17,16 @@ class CreateTransfer:
     unit: str
     counterparty_id: str | None = None
     amount: int | None = None
+    counterparty_community: str | None = None  # another community's member: a cross-community transfer
     memo: str | None = None
     minutes: int | None = None
     activity_type: str | None = None
     service_class: str = "ordinary"
     idempotency_key: str | None = None
     body: dict = field(default_factory=dict)
+    # Chosen with the command, so what it will touch is known before it runs (the shard of a hot account it
+    # debits is read with the group's other documents) and a retry of the same command makes the same transfer.
+    transfer_id: str = field(default_factory=lambda: "t_" + uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
-from services.ledger import economy, events, lots, model, schemas
+from services.ledger import economy, events, exchange_feed, lots, model, schemas
 from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
 
 GROUP = "ledger"
-TOPICS = (topics.COMMUNITY, topics.REQUESTS, topics.SETTLEMENT)
+TOPICS = (topics.COMMUNITY, topics.REQUESTS, topics.SETTLEMENT, topics.EXCHANGE)
 
 
 def on_community(event: Event, p: dict, tx: Tx) -> None:
@@ -79,7 +79,7 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
         return
     cid, unit, now = p["community_id"], p["unit"], utcnow()
     community = repo.community(cid)
-    helper, helper_known = _party(repo, life.member_of(cid, p["helper_id"], unit))
+    helper, helper_known = _party(repo, model.member_of(cid, p["helper_id"], unit))
     award = not p["payer_id"]  # null payer: the community pays
     details = {"minutes": p["minutes"], "activity_type": p["activity_type"], "service_class": p["service_class"],
                "claim_id": p["claim_id"]}
@@ -92,9 +92,9 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
     if award:
         # Issuance opens with the first award of a member the ledger knows, never for a stranger's claim.
         debit, payer_known = (life.system_account(tx, repo, cid, "issuance", unit), True) if helper_known \
-            else _party(repo, life.system_of(cid, "issuance", unit))
+            else _party(repo, model.system_of(cid, "issuance", unit))
     else:
-        debit, payer_known = _party(repo, life.member_of(cid, p["payer_id"], unit))
+        debit, payer_known = _party(repo, model.member_of(cid, p["payer_id"], unit))
     t = life.new_transfer(transfer_id=tid, community_id=cid, workflow="award" if award else "bill", unit=unit,
                         amount=max(amount, 1), debit=debit, credit=helper, payer_id=None if award else p["payer_id"],
                         payee_id=p["helper_id"], initiator_id=p["helper_id"], now=now,
@@ -121,8 +121,8 @@ def on_redemption_requested(event: Event, p: dict, tx: Tx) -> None:
         return
     cid, now = p["community_id"], utcnow()
     community = repo.community(cid)
-    member, member_known = _party(repo, life.member_of(cid, p["member_id"], "PT"))
-    merchant, merchant_known = _party(repo, life.merchant_of(cid, p["merchant_id"]))
+    member, member_known = _party(repo, model.member_of(cid, p["member_id"], "PT"))
+    merchant, merchant_known = _party(repo, model.merchant_of(cid, p["merchant_id"]))
     t = life.new_transfer(transfer_id=tid, community_id=cid, workflow="redeem", unit="PT", amount=p["points"],
                         debit=member, credit=merchant, payer_id=p["member_id"], payee_id=p["merchant_id"],
                         initiator_id=p["staff_id"] or p["merchant_id"], now=now,
@@ -161,9 +161,9 @@ def on_settlement_batch_paid(event: Event, p: dict, tx: Tx) -> None:
     if repo.transfer(tid) is not None:
         return
     cid, now = p["community_id"], utcnow()
-    merchant, merchant_known = _party(repo, life.merchant_of(cid, p["merchant_id"]))
+    merchant, merchant_known = _party(repo, model.merchant_of(cid, p["merchant_id"]))
     sponsor = (life.system_account(tx, repo, cid, "sponsor", "PT") if merchant_known
-               else life.system_of(cid, "sponsor", "PT"))
+               else model.system_of(cid, "sponsor", "PT"))
     t = life.new_transfer(transfer_id=tid, community_id=cid, workflow="system", unit="PT", amount=p["points"],
                         debit=merchant, credit=sponsor, payer_id=p["merchant_id"], payee_id=None,
                         initiator_id="settlement", now=now, ttl_days=0, source=source,
@@ -197,4 +197,5 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "HelpClaimed": Subscription(schemas.HelpClaimedSchema, on_help_claimed),
         "RedemptionRequested": Subscription(schemas.RedemptionRequestedSchema, on_redemption_requested),
         "SettlementBatchPaid": Subscription(schemas.SettlementBatchPaidSchema, on_settlement_batch_paid),
+        **exchange_feed.subscriptions(),  # trust lines, rates, clearings
     }

@@ -29,6 +29,8 @@ def transfer_payload(t: Transfer, occurred_at) -> dict:
     award = t.details.get("award")
     if award:  # the member and staff learn of a cap cut or a hold from the event, not only from the API
         payload["award"] = {k: award[k] for k in ("amount", "status", "rule_version", "cuts")}
+    if t.cross:
+        payload["cross"] = t.cross
     return payload
 
 
@@ -65,3 +67,18 @@ def honour_level_reached(tx, t: Transfer, level: dict):
                                             "transfer_id": t.transfer_id, **{k: level[k] for k in (
                                                 "level", "title_zh", "title_en", "honour_points", "rule_version")}},
                  t.credit_account)
+def cross_transfer_posted(tx, t: Transfer, posted_at):
+    """CrossTransferPosted: a cross-community transfer posted (the exchange service's net positions follow it;
+    the contract in services/exchange/README.md). community_id = the payer's community."""
+    c = t.cross
+    payload = {"transfer_id": t.transfer_id, "community_id": t.community_id, "trust_line_id": c["trust_line_id"],
+               "agreement_id": c["agreement_id"], "unit": t.unit, "workflow": t.workflow,
+               "payer_community": c["payer_community"], "payee_community": c["payee_community"],
+               "payer_id": t.payer_id, "payee_id": t.payee_id, "debit_amount": c["debit_amount"],
+               "credit_amount": c["credit_amount"], "payer_point_value_fen": c["payer_point_value_fen"],
+               "payee_point_value_fen": c["payee_point_value_fen"], "rate_version": c["rate_version"],
+               "measure": c["measure"], "debit_account": t.debit_account,
+               "payer_clearing_account": c["payer_clearing_account"],
+               "payee_clearing_account": c["payee_clearing_account"], "credit_account": t.credit_account,
+               "posted_at": posted_at.isoformat()}
+    return _emit(tx, "CrossTransferPosted", payload, t.transfer_id)

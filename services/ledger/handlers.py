@@ -13,14 +13,14 @@ from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.idempotency import UNREAD, once
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.ledger import commands, economy, events, model
+from services.ledger import commands, cross, economy, events, model
 from services.ledger.answers import account_view, transfer_view
 from services.ledger.ids import PAY_CODE_ALPHABET, PAY_CODE_LENGTH, key_scope, pay_code_hash, source_transfer_id
 from services.ledger.lifecycle import (close_pending, new_transfer, own_account, post_at_once, post_pending,
-                                       start_pending, system_account)
+                                       start_cross, start_pending, system_account)
 from services.ledger.model import CANCELLED, EXPIRED, POSTED, REJECTED, Account, Actor, Transfer
 from services.ledger.reads import key_scope_of, reads_of
-from services.ledger.repository import LedgerRepository, Snapshot
+from services.ledger.repository import LedgerRepository, Snapshot, TrustLines
 
 
 def _idempotent(tx: Tx, actor: Actor, scope: str, key: str | None, body, compute, stored=UNREAD):
@@ -29,15 +29,17 @@ def _idempotent(tx: Tx, actor: Actor, scope: str, key: str | None, body, compute
 
 def _load(repo: LedgerRepository, transfer_id: str, actor: Actor, snap: Snapshot | None = None) -> Transfer:
     t = snap.transfer if snap is not None else repo.transfer(transfer_id)
-    if t is None or t.community_id != actor.community_id:
+    if t is None or actor.community_id not in t.communities():
         raise NotFound("No such transfer.", code="unknown_transfer")
     return t
 
 
-def _counterparty_account(actor: Actor, counterparty_id: str, unit: str, snap: Snapshot) -> Account:
-    if counterparty_id == actor.member_id:
+def _counterparty_account(actor: Actor, counterparty_id: str, unit: str, snap: Snapshot,
+                          community_id: str | None = None) -> Account:
+    community_id = community_id or actor.community_id
+    if counterparty_id == actor.member_id and community_id == actor.community_id:
         raise Unprocessable("You cannot send a transfer to yourself.", code="self_transfer")
-    account = snap.accounts.get(model.member_account_id(actor.community_id, counterparty_id, unit))
+    account = snap.accounts.get(model.member_account_id(community_id, counterparty_id, unit))
     if account is None:
         raise NotFound("The other member has no account in this community.", code="unknown_account")
     if account.status != "active":
@@ -61,7 +63,7 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
         mine = own_account(repo, actor, unit, snap.accounts.get(mine_id))
         if mine.status != "active":
             raise Unprocessable("Your account is closed.", code="account_inactive")
-        common = dict(transfer_id="t_" + uuid.uuid4().hex, community_id=actor.community_id, unit=unit,
+        common = dict(transfer_id=cmd.transfer_id, community_id=actor.community_id, unit=unit,
                       initiator_id=actor.member_id, now=now, ttl_days=community["pending_ttl_days"],
                       memo=cmd.memo, reference={"kind": "manual", "id": actor.member_id})
         if cmd.workflow == "award":
@@ -82,6 +84,8 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
                                                                 **({"award": award} if award else {})}, **common)
             return transfer_view(start_pending(tx, repo, t, require_funds=True)), 201
         amount = model.check_amount(cmd.amount)
+        if cmd.counterparty_community not in (None, actor.community_id):
+            return transfer_view(_create_cross(tx, repo, cmd, snap, mine, amount, common)), 201
         other = _counterparty_account(actor, cmd.counterparty_id, unit, snap)
         if cmd.workflow == "bill":  # I am paid; the other member confirms
             t = new_transfer(workflow="bill", amount=amount, debit=other, credit=mine, payer_id=other.owner_id,
@@ -99,6 +103,20 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
 
     return _idempotent(tx, actor, key_scope_of(cmd), cmd.idempotency_key, cmd.body, compute,
                        stored=snap.key_record)
+
+
+def _create_cross(tx: Tx, repo: LedgerRepository, cmd: commands.CreateTransfer, snap: Snapshot, mine: Account,
+                  amount: int, common: dict) -> Transfer:
+    """A resident pays (`credit`) or bills (`bill`) a member of a partner community: priced through the open trust
+    line at today's rate (both amounts fixed on the transfer), the payer's funds held as for any pending debit
+    (a bill holds what fits), the counterparty confirms. A gift across communities is never auto-accepted."""
+    other = _counterparty_account(cmd.actor, cmd.counterparty_id, mine.unit, snap, cmd.counterparty_community)
+    line = cross.line_for(TrustLines(tx).between(mine.community_id, other.community_id, mine.unit))
+    payer, payee = (mine, other) if cmd.workflow == "credit" else (other, mine)
+    terms = line.price(cmd.workflow, amount, payer.community_id)
+    t = new_transfer(workflow=cmd.workflow, amount=terms["debit_amount"], debit=payer, credit=payee,
+                     payer_id=payer.owner_id, payee_id=payee.owner_id, **{**common, "community_id": payer.community_id})
+    return start_cross(tx, repo, replace(t, cross=terms), require_funds=cmd.workflow == "credit")
 
 
 def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
@@ -189,10 +207,10 @@ def expire_transfer(cmd: commands.ExpireTransfer, tx: Tx) -> str | None:
     a no-op when it is no longer pending, so two schedulers never apply it twice."""
     repo = LedgerRepository(tx)
     now = utcnow()
-    t = repo.transfer(cmd.transfer_id)
+    t = repo.snapshot(transfer_id=cmd.transfer_id).transfer  # with its accounts and shards: one round trip
     if t is None or not t.is_lapsed(now):
         return None
-    if t.workflow == "bill" and repo.community(t.community_id)["bill_auto_confirm"]:
+    if t.workflow == "bill" and not t.cross and repo.community(t.community_id)["bill_auto_confirm"]:
         if repo.book(t.payer_book).can_post(t.amount, t.reserved):
             return post_pending(tx, repo, t, None, now).state
     return close_pending(tx, repo, t, EXPIRED, None, now, "ttl_elapsed").state
@@ -205,13 +223,14 @@ def reverse_transfer(cmd: commands.ReverseTransfer, tx: Tx) -> tuple[dict, int]:
     def compute():
         repo = LedgerRepository(tx)
         now = utcnow()
+        source = f"reversal:{transfer_id}"
+        tid = source_transfer_id(source)
+        repo.load(transfers=[transfer_id, tid])  # the original with its accounts, and a reversal made before
         original = _load(repo, transfer_id, actor)
         if not actor.has_role("admin"):
             raise Forbidden("Only a community admin can reverse a transfer.", code="role_required")
         if original.state != POSTED:
             raise Unprocessable("Only a posted transfer can be reversed.", code="not_posted")
-        source = f"reversal:{original.transfer_id}"
-        tid = source_transfer_id(source)
         existing = repo.transfer(tid)
         if existing is not None:
             return transfer_view(existing), 201

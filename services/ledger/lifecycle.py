@@ -12,7 +12,7 @@ from shared.uow import Tx
 from services.ledger import events, lots, model
 from services.ledger.ids import source_transfer_id
 from services.ledger.model import REJECTED, Account, Actor, Transfer
-from services.ledger.repository import LedgerRepository
+from services.ledger.repository import LedgerRepository, TrustLines
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -26,30 +26,12 @@ def open_account(tx: Tx, repo: LedgerRepository, account: Account) -> Account:
     return account
 
 
-def member_of(community_id: str, member_id: str, unit: str, credit_limit: int = 0) -> Account:
-    """A member's account in `unit` as it opens (not stored)."""
-    return Account(model.member_account_id(community_id, member_id, unit), community_id, "member", member_id, unit,
-                   credit_limit=credit_limit)
-
-
-def merchant_of(community_id: str, merchant_id: str) -> Account:
-    """A merchant's points account as it opens (not stored)."""
-    return Account(model.merchant_account_id(community_id, merchant_id), community_id, "merchant", merchant_id, "PT")
-
-
-def system_of(community_id: str, name: str, unit: str) -> Account:
-    """A community system account as it opens (not stored); `issuance` is unlimited and sharded (hot)."""
-    hot = name in model.SHARDED_SYSTEM_ACCOUNTS
-    return Account(model.system_account_id(community_id, name, unit), community_id, "system", name, unit,
-                   credit_limit=None if name == "issuance" else 0, shards=model.HOT_SHARDS if hot else 0)
-
-
 def member_account(tx: Tx, repo: LedgerRepository, community_id: str, member_id: str, unit: str) -> Account:
     """A member's account in `unit`, opened if it is not open yet: only for a member the community service
     announced (MemberJoined / MemberUpdated / MemberDeactivated). An HOUR account opens with the community's
     default credit limit (mutual credit: a newcomer can receive help first), a PT account at 0."""
     limit = repo.community(community_id)["hour_credit_limit"] if unit == "HOUR" else 0
-    return open_account(tx, repo, member_of(community_id, member_id, unit, limit))
+    return open_account(tx, repo, model.member_of(community_id, member_id, unit, limit))
 
 
 def known_account(repo: LedgerRepository, account_id: str, detail: str) -> Account:
@@ -71,18 +53,19 @@ def own_account(repo: LedgerRepository, actor: Actor, unit: str, account: Accoun
 def system_account(tx: Tx, repo: LedgerRepository, community_id: str, name: str, unit: str) -> Account:
     """A community system account, opened if it is not open yet (by CommunityCreated, or by the first move of a
     member or merchant the ledger knows in that community)."""
-    return open_account(tx, repo, system_of(community_id, name, unit))
+    return open_account(tx, repo, model.system_of(community_id, name, unit))
 
 
 def merchant_account(tx: Tx, repo: LedgerRepository, community_id: str, merchant_id: str) -> Account:
     """A merchant's points account, opened if it is not open yet (only for MerchantRegistered/Updated)."""
-    return open_account(tx, repo, merchant_of(community_id, merchant_id))
+    return open_account(tx, repo, model.merchant_of(community_id, merchant_id))
 
 
 def partner_account(tx: Tx, repo: LedgerRepository, community_id: str, partner_id: str, unit: str) -> Account:
-    """The clearing account for a partner community (used by cross-community exchange)."""
+    """The clearing account a community keeps for a partner community (cross-community transfers post through
+    it; unlimited: the trust line's net limit bounds it)."""
     return open_account(tx, repo, Account(model.partner_account_id(community_id, partner_id, unit), community_id,
-                                          "partner", partner_id, unit))
+                                          "partner", partner_id, unit, credit_limit=None))
 
 
 def open_system_accounts(tx: Tx, repo: LedgerRepository, community_id: str) -> None:
@@ -129,7 +112,9 @@ def start_pending(tx: Tx, repo: LedgerRepository, t: Transfer, *, require_funds:
 def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, now,
                  causation_id: str | None = None) -> Transfer:
     """Post a pending transfer: its journal entries, balances moved, hold released, TransferPosted (422 leaves it
-    pending: the payer's limit is re-checked)."""
+    pending: the payer's limit is re-checked; across communities also the trust line, whose `net` moves and
+    CrossTransferPosted is emitted in the same transaction)."""
+    line = admitted_line(tx, t)
     done, changed, entries = t.post(repo.books(t), by, now)
     repo.save(*changed.values())
     repo.add_entries(entries)
@@ -137,7 +122,31 @@ def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, no
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
     _repay_debt(tx, repo, done, now)
+    if line is not None:
+        TrustLines(tx).save(line)
+        events.cross_transfer_posted(tx, done, now)
     return done
+
+
+# -- across communities (services/ledger/cross.py) -------------------------------------------------------
+def admitted_line(tx: Tx, t: Transfer):
+    """The trust line of a cross transfer as it will be once `t` posts (422 when it is not open or its net limit
+    does not allow it); None for a transfer inside one community."""
+    if not t.cross:
+        return None
+    line = TrustLines(tx).get(t.cross["trust_line_id"])
+    if line is None:
+        raise Unprocessable("与该社区没有互认额度。There is no trust line with this community.", code="no_trust_line")
+    return line.admit(t.cross)
+
+
+def start_cross(tx: Tx, repo: LedgerRepository, t: Transfer, *, require_funds: bool) -> Transfer:
+    """Store a pending cross transfer: both communities' clearing accounts exist (opened on demand), then the
+    payer's funds are held as for any pending debit."""
+    c = t.cross
+    partner_account(tx, repo, c["payer_community"], c["payee_community"], t.unit)
+    partner_account(tx, repo, c["payee_community"], c["payer_community"], t.unit)
+    return start_pending(tx, repo, t, require_funds=require_funds)
 
 
 def post_at_once(tx: Tx, repo: LedgerRepository, t: Transfer, now, causation_id: str | None = None) -> Transfer:

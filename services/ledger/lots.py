@@ -165,10 +165,12 @@ def on_posted(repo: LedgerRepository, t: Transfer, now: datetime) -> list[dict]:
     if t.unit != "PT" or (t.reference or {}).get("kind") in SELF_MANAGED:
         return []
     items = []
+    cross = t.cross or {}  # across communities each side moves its own amount, in its own community
     if is_member(t.debit_account):
-        items += spend(repo, t.debit_account, t.amount, t.transfer_id)
+        items += spend(repo, t.debit_account, cross.get("debit_amount", t.amount), t.transfer_id)
     if is_member(t.credit_account):
-        items += earn(repo, t, now)
+        items += earn(repo, t, now, cross.get("credit_amount", t.amount), cross.get("payee_community",
+                                                                                      t.community_id))
     return items
 
 
@@ -183,15 +185,16 @@ def spend(repo: LedgerRepository, account_id: str, amount: int, transfer_id: str
     return items
 
 
-def earn(repo: LedgerRepository, t: Transfer, now: datetime) -> list[dict]:
-    """A lot for the points a member received (less what repays a points loan); an award adds honour points."""
+def earn(repo: LedgerRepository, t: Transfer, now: datetime, received: int, community_id: str) -> list[dict]:
+    """A lot for the `received` points a member of `community_id` got (less what repays a points loan); an award
+    adds honour points."""
     account_id = t.credit_account
-    posted_before = repo.account(account_id).posted - t.amount
-    amount = t.amount - min(t.amount, max(0, -posted_before))
-    rules = rules_at(repo, t.community_id, now)
+    posted_before = repo.account(account_id).posted - received
+    amount = received - min(received, max(0, -posted_before))
+    rules = rules_at(repo, community_id, now)
     award = t.details.get("award") if t.workflow == "award" else None
     # An award's points are earned on the day of the activity; anything else on the day it arrives.
-    earned_on = date.fromisoformat(award["activity_day"]) if award else local_day(repo, t.community_id, now)
+    earned_on = date.fromisoformat(award["activity_day"]) if award else local_day(repo, community_id, now)
     items = []
     if amount:
         after, items = wallet(repo, account_id).earn(lot_id(t.transfer_id, now), amount, earned_on, rules)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.errors import Conflict, Forbidden, Unprocessable
@@ -69,6 +69,18 @@ def shard_of(transfer_id: str, shards: int) -> int:
     return zlib.crc32(transfer_id.encode()) % shards
 
 
+def evolve(obj, **changes):
+    """A copy of a frozen dataclass instance with `changes`: dataclasses.replace without re-running __init__
+    field by field (measured: the aggregates' copies were most of the Python calls of a transfer). Only for
+    the classes here, which have no __post_init__ or InitVar; an unknown field is still an error."""
+    if not changes.keys() <= obj.__dict__.keys():
+        raise TypeError(f"{type(obj).__name__} has no field {sorted(changes.keys() - obj.__dict__.keys())}")
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
 class Book:
     """A running balance and the head of a hash chain: an unsharded account, or one shard of a hot account.
 
@@ -112,15 +124,15 @@ class Book:
 
     def holding(self, amount: int):
         """The book with `amount` more held for a pending debit (the caller checked can_reserve)."""
-        return replace(self, pending_out=self.pending_out + amount)
+        return evolve(self, pending_out=self.pending_out + amount)
 
     def expecting(self, amount: int):
         """The book with `amount` more of pending credit noted."""
-        return replace(self, pending_in=self.pending_in + amount)
+        return evolve(self, pending_in=self.pending_in + amount)
 
     def released(self, held: int = 0, expected: int = 0):
         """The book without a pending transfer's hold (`held`) and pending credit (`expected`)."""
-        return replace(self, pending_out=self.pending_out - held, pending_in=self.pending_in - expected)
+        return evolve(self, pending_out=self.pending_out - held, pending_in=self.pending_in - expected)
 
     def appended(self, t: "Transfer", side: str, amount: int, now: datetime, *, leg: int = 0,
                  counter_account: str | None = None, held: int = 0, expected: int = 0) -> tuple["Book", dict]:
@@ -129,10 +141,11 @@ class Book:
         pending transfer held or noted here, released as it posts."""
         account_id, shard = self.key
         entry = make_entry(t, side, shard or 0, self.seq + 1, self.last_hash, now, account_id=account_id,
-                           amount=amount, leg=leg, counter_account=counter_account)
+                           amount=amount, leg=leg, counter_account=counter_account,
+                           community_id=t.community_of("payee") if leg else t.community_id)
         if shard is None:  # one authoritative balance: the entry shows it
             entry["balance_after"] = self.posted + entry["delta"]
-        moved = replace(self, posted=self.posted + entry["delta"], seq=self.seq + 1, last_hash=entry["hash"],
+        moved = evolve(self, posted=self.posted + entry["delta"], seq=self.seq + 1, last_hash=entry["hash"],
                         pending_out=self.pending_out - held, pending_in=self.pending_in - expected)
         return moved, entry
 
@@ -174,7 +187,7 @@ class Account(Book):
     def with_limit(self, limit: int) -> "Account":
         """The account with a new credit limit (checked: check_new_limit)."""
         self.check_new_limit(limit)
-        return replace(self, credit_limit=limit)
+        return evolve(self, credit_limit=limit)
 
     def shard_of(self, transfer_id: str) -> int | None:
         """The shard a transfer uses on this account (None: the account is its own book)."""
@@ -183,6 +196,24 @@ class Account(Book):
     def new_shards(self) -> list["Shard"]:
         """The empty shards of a hot account as it opens."""
         return [Shard(self.account_id, k) for k in range(self.shards)]
+
+
+def member_of(community_id: str, member_id: str, unit: str, credit_limit: int = 0) -> Account:
+    """A member's account in `unit` as it opens (not stored)."""
+    return Account(member_account_id(community_id, member_id, unit), community_id, "member", member_id, unit,
+                   credit_limit=credit_limit)
+
+
+def merchant_of(community_id: str, merchant_id: str) -> Account:
+    """A merchant's points account as it opens (not stored)."""
+    return Account(merchant_account_id(community_id, merchant_id), community_id, "merchant", merchant_id, "PT")
+
+
+def system_of(community_id: str, name: str, unit: str) -> Account:
+    """A community system account as it opens (not stored); `issuance` is unlimited and sharded (hot)."""
+    hot = name in SHARDED_SYSTEM_ACCOUNTS
+    return Account(system_account_id(community_id, name, unit), community_id, "system", name, unit,
+                   credit_limit=None if name == "issuance" else 0, shards=HOT_SHARDS if hot else 0)
 
 
 @dataclass(frozen=True)
@@ -255,6 +286,26 @@ class Transfer:
     resolved_by: str | None = None
     source: str | None = None  # the event fact that created it, e.g. "claim:<claim_id>"
     details: dict = field(default_factory=dict)
+    # A cross-community transfer's terms (services/ledger/cross.py: `CrossTerms.as_dict`): the payer in
+    # `community_id`, the payee in `cross["payee_community"]`, both amounts, the rate and the clearing accounts.
+    cross: dict | None = None
+
+    # -- the communities it touches ----------------------------------------------------------
+    def communities(self) -> tuple[str, ...]:
+        """The community of the payer (the transfer's), and the payee's when it is another one."""
+        return (self.community_id, self.cross["payee_community"]) if self.cross else (self.community_id,)
+
+    def community_of(self, role: str) -> str:
+        """The community of the `payer`, `payee`, `initiator` or `confirmer` (all the same inside one)."""
+        if not self.cross:
+            return self.community_id
+        if role in ("initiator", "confirmer"):
+            stated = "payer" if self.workflow == "credit" else "payee"
+            role = stated if role == "initiator" else ("payee" if stated == "payer" else "payer")
+        return self.community_id if role == "payer" else self.cross["payee_community"]
+
+    def _is(self, actor: "Actor", role: str, member_id: str | None) -> bool:
+        return member_id is not None and (actor.community_id, actor.member_id) == (self.community_of(role), member_id)
 
     # -- who may do what ---------------------------------------------------------------
     def confirmer_id(self) -> str | None:
@@ -262,7 +313,10 @@ class Transfer:
         return {"bill": self.payer_id, "credit": self.payee_id, "redeem": self.payer_id}.get(self.workflow)
 
     def may_resolve(self, actor: Actor) -> bool:
-        """Whether `actor` is the counterparty who may confirm or reject."""
+        """Whether `actor` is the counterparty who may confirm or reject (across communities: the member of the
+        other community the transfer names, nobody else)."""
+        if self.cross:
+            return self._is(actor, "confirmer", self.confirmer_id())
         if actor.community_id != self.community_id or actor.member_id == self.initiator_id:
             return False
         if self.workflow == "award":
@@ -272,6 +326,8 @@ class Transfer:
 
     def may_cancel(self, actor: Actor) -> bool:
         """Only the initiator (for a redemption: staff of the charging merchant) may cancel."""
+        if self.cross:
+            return self._is(actor, "initiator", self.initiator_id)
         if actor.community_id != self.community_id or self.workflow == "system":
             return False
         if actor.member_id == self.initiator_id:
@@ -279,7 +335,11 @@ class Transfer:
         return self.workflow == "redeem" and actor.merchant_id is not None and actor.merchant_id == self.payee_id
 
     def may_see(self, actor: Actor) -> bool:
-        """Parties, the merchant's staff, verifiers of awards and community admins see a transfer."""
+        """Parties, the merchant's staff, verifiers of awards and community admins see a transfer (across
+        communities: the two parties and the admins of either community)."""
+        if self.cross:
+            return (self._is(actor, "payer", self.payer_id) or self._is(actor, "payee", self.payee_id)
+                    or (actor.has_role("admin") and actor.community_id in self.communities()))
         if actor.community_id != self.community_id:
             return False
         if actor.member_id in (self.payer_id, self.payee_id, self.initiator_id) or actor.has_role("admin"):
@@ -325,7 +385,7 @@ class Transfer:
         """A copy in its final `state`, reservations released."""
         if self.state != PENDING:
             raise Conflict(f"This transfer is already {self.state}.", code="transfer_resolved")
-        return replace(self, state=state, resolved_by=by, resolved_at=now, reserved=0,
+        return evolve(self, state=state, resolved_by=by, resolved_at=now, reserved=0,
                        reason=reason if reason is not None else self.reason)
 
     # -- balances: what the transfer does to the books it names -------------------------------------
@@ -333,7 +393,14 @@ class Transfer:
     # payee's pending credit the last leg's amount on its credit book. A cross-community transfer only has to
     # give two legs (payer → clearing of `debit_amount`, clearing → payee of `credit_amount`).
     def legs(self) -> tuple[Leg, ...]:
-        """The moves posting makes (one for a transfer inside one community)."""
+        """The moves posting makes (one for a transfer inside one community; across communities two, each inside
+        one community: payer → the payer community's clearing account for the other of `debit_amount`, the
+        payee community's clearing account → payee of `credit_amount`)."""
+        if self.cross:
+            c = self.cross
+            return (Leg((self.debit_account, self.debit_shard), (c["payer_clearing_account"], None), c["debit_amount"]),
+                    Leg((c["payee_clearing_account"], None), (self.credit_account, self.credit_shard),
+                        c["credit_amount"]))
         return (Leg((self.debit_account, self.debit_shard), (self.credit_account, self.credit_shard), self.amount),)
 
     def book_keys(self) -> list[tuple[str, int | None]]:
@@ -365,7 +432,7 @@ class Transfer:
         else:
             held, changed = 0, {}
         changed[self.payee_book] = changed.get(self.payee_book, books[self.payee_book]).expecting(gets)
-        return replace(self, reserved=held), changed
+        return evolve(self, reserved=held), changed
 
     def close(self, state: str, by: str | None, now: datetime, reason: str | None, books: dict
               ) -> tuple["Transfer", dict]:
@@ -399,7 +466,7 @@ class Transfer:
                     held=reserved if first and side == "debit" else 0,
                     expected=leg.amount if stored and last and side == "credit" else 0)
                 entries.append(entry)
-        done = self.resolved(POSTED, by, now) if stored else replace(
+        done = self.resolved(POSTED, by, now) if stored else evolve(
             self, state=POSTED, resolved_by=by, resolved_at=now, reserved=0)
         return done, changed, entries
 
@@ -453,7 +520,7 @@ def chain_hash(prev_hash: str, entry: dict) -> str:
 
 def make_entry(transfer: Transfer, side: str, shard: int, seq: int, prev_hash: str, posted_at: datetime, *,
                account_id: str | None = None, amount: int | None = None, leg: int = 0,
-               counter_account: str | None = None) -> dict:
+               counter_account: str | None = None, community_id: str | None = None) -> dict:
     """One immutable journal entry of a posted transfer, linked to the previous entry of its chain: on the
     transfer's account of `side`, of its amount, against its other account, unless a leg names others. Its id
     is `<transfer>:D|C` (a second leg's: `:D1|C1`)."""
@@ -465,7 +532,8 @@ def make_entry(transfer: Transfer, side: str, shard: int, seq: int, prev_hash: s
              "amount": amount, "delta": -amount if debit else amount,
              "unit": transfer.unit, "posted_at_ms": epoch_ms(posted_at)}
     entry.update(_id=f"{transfer.transfer_id}:{'D' if debit else 'C'}{leg or ''}", prev_hash=prev_hash,
-                 hash=chain_hash(prev_hash, entry), posted_at=posted_at, community_id=transfer.community_id,
+                 hash=chain_hash(prev_hash, entry), posted_at=posted_at,
+                 community_id=community_id or transfer.community_id,
                  workflow=transfer.workflow, reference=transfer.reference)
     return entry
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared.uow import Tx
 from services.ledger import commands, model
 from services.ledger.ids import key_id
-from services.ledger.repository import LedgerRepository
+from services.ledger.repository import LedgerRepository, shard_id
 
 RESOLVE_VERBS = {commands.ConfirmTransfer: "confirm", commands.RejectTransfer: "reject",
                  commands.CancelTransfer: "cancel"}
@@ -21,16 +21,25 @@ def key_scope_of(cmd) -> str:
 def reads_of(cmd) -> dict:
     """The documents a command decides on, as LedgerRepository.snapshot() takes them. Create: the key's
     record, the community's settings, my account and the counterparty's (or the issuance account for an
-    award). Confirm / reject / cancel: the key's record, the transfer and (read with it) both its accounts."""
+    award, and the shard of it the award will debit). Confirm / reject / cancel: the key's record, the transfer
+    and (read with it) both its accounts and their shards."""
     actor = cmd.actor
     key = key_id(actor, key_scope_of(cmd), cmd.idempotency_key)
     if not isinstance(cmd, commands.CreateTransfer):
         return {"key_id": key, "transfer_id": cmd.transfer_id}
     mine = model.member_account_id(actor.community_id, actor.member_id, cmd.unit)
-    other = (model.system_account_id(actor.community_id, "issuance", cmd.unit) if cmd.workflow == "award"
-             else model.member_account_id(actor.community_id, cmd.counterparty_id, cmd.unit)
-             if cmd.counterparty_id else None)
-    return {"key_id": key, "community_id": actor.community_id, "account_ids": [a for a in (mine, other) if a]}
+    reads = {"key_id": key, "community_id": actor.community_id}
+    if cmd.workflow == "award":
+        issuance = model.system_of(actor.community_id, "issuance", cmd.unit)
+        return {**reads, "account_ids": [mine, issuance.account_id],
+                "shard_ids": [shard_id(issuance.account_id, issuance.shard_of(cmd.transfer_id))]}
+    other = model.member_account_id(cmd.counterparty_community or actor.community_id, cmd.counterparty_id,
+                                    cmd.unit) if cmd.counterparty_id else None
+    clearings = ()
+    if cmd.counterparty_community not in (None, actor.community_id):  # a cross transfer opens or moves these
+        clearings = (model.partner_account_id(actor.community_id, cmd.counterparty_community, cmd.unit),
+                     model.partner_account_id(cmd.counterparty_community, actor.community_id, cmd.unit))
+    return {**reads, "account_ids": [a for a in (mine, other, *clearings) if a]}
 
 
 def prefetch(tx: Tx, cmds: list) -> None:
@@ -39,4 +48,5 @@ def prefetch(tx: Tx, cmds: list) -> None:
     LedgerRepository(tx).load(keys=[r["key_id"] for r in reads if r.get("key_id")],
                               communities=[r["community_id"] for r in reads if r.get("community_id")],
                               accounts=[a for r in reads for a in r.get("account_ids", ())],
+                              shards=[s for r in reads for s in r.get("shard_ids", ())],
                               transfers=[r["transfer_id"] for r in reads if r.get("transfer_id")])

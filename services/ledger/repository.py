@@ -15,20 +15,22 @@ means a bug and aborts it (`WriteMissed`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 
-from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo import InsertOne, UpdateOne
 
 from shared.errors import NotFound
 from shared.idempotency import KEYS
-from shared.mongo import shallow_fields, utcnow
+from shared.mongo import utcnow
 from shared.uow import Tx, WriteMissed
 from services.ledger import model
+from services.ledger.cross import TrustLine
 from services.ledger.model import Account, Book, Shard, Transfer
 
-_ACCOUNT_FIELDS = {f.name for f in fields(Account)}
-_TRANSFER_FIELDS = {f.name for f in fields(Transfer)}
+_ACCOUNT_FIELDS = frozenset(f.name for f in fields(Account)) - {"account_id"}  # read from a document
+_TRANSFER_FIELDS = frozenset(f.name for f in fields(Transfer)) - {"transfer_id"}
+_LINE_FIELDS = {f.name for f in fields(TrustLine)}
 _COUNTERS = ("posted", "pending_out", "pending_in", "seq")  # written as $inc of the difference
 _SET_FIELDS = {cls: tuple(f.name for f in fields(cls) if f.name not in (*_COUNTERS, "account_id", "shard"))
                for cls in (Account, Shard)}
@@ -39,7 +41,7 @@ SHARDS = "account_shards"
 
 def to_account(doc: dict) -> Account:
     """An Account from its stored document."""
-    return Account(account_id=doc["_id"], **{k: v for k, v in doc.items() if k in _ACCOUNT_FIELDS - {"account_id"}})
+    return Account(account_id=doc["_id"], **{k: doc[k] for k in _ACCOUNT_FIELDS & doc.keys()})
 
 
 def to_shard(doc: dict) -> Shard:
@@ -50,13 +52,12 @@ def to_shard(doc: dict) -> Shard:
 
 def to_transfer(doc: dict) -> Transfer:
     """A Transfer from its stored document."""
-    return Transfer(transfer_id=doc["_id"],
-                    **{k: v for k, v in doc.items() if k in _TRANSFER_FIELDS - {"transfer_id"}})
+    return Transfer(transfer_id=doc["_id"], **{k: doc[k] for k in _TRANSFER_FIELDS & doc.keys()})
 
 
 def transfer_doc(t: Transfer) -> dict:
     """The stored form of a transfer (`confirmer_id` indexed for "awaiting my confirmation")."""
-    doc = shallow_fields(t)
+    doc = dict(vars(t))  # the fields, values shared (frozen dataclasses: vars() is exactly the fields)
     doc["_id"] = doc.pop("transfer_id")
     doc["confirmer_id"] = t.confirmer_id()
     if doc["source"] is None:
@@ -67,6 +68,14 @@ def transfer_doc(t: Transfer) -> dict:
 def shard_id(account_id: str, shard: int) -> str:
     """The _id of a hot account's shard document."""
     return f"{account_id}#{shard}"
+
+
+# The _ids of the shards the fetched transfers use (account_id#shard of each side that has a shard).
+_SHARD_IDS_OF_TRANSFERS = {side: {"$map": {
+    "input": {"$filter": {"input": "$transfers", "as": "t",
+                          "cond": {"$ne": [{"$ifNull": [f"$$t.{side}_shard", None]}, None]}}},
+    "as": "t", "in": {"$concat": [f"$$t.{side}_account", "#", {"$toString": f"$$t.{side}_shard"}]}}}
+    for side in ("debit", "credit")}
 
 
 def _frozen(doc: dict) -> MappingProxyType:
@@ -91,34 +100,48 @@ class LedgerRepository:
         self.cache = tx.cache
 
     # -- reads --------------------------------------------------------------------------------
-    def load(self, *, keys=(), communities=(), accounts=(), transfers=()) -> None:
+    def load(self, *, keys=(), communities=(), accounts=(), shards=(), transfers=()) -> None:
         """Bring documents into the identity map in one round trip (one aggregate in this transaction's
-        snapshot), with each transfer's two accounts; what is already there, or known absent, is not read."""
-        wanted = {KEYS: keys, "communities": communities, "accounts": accounts, "transfers": transfers}
+        snapshot), with each transfer's two accounts and the shards it uses of hot ones; what is already
+        there, or known absent, is not read."""
+        wanted = {KEYS: keys, "communities": communities, "accounts": accounts, SHARDS: shards,
+                  "transfers": transfers}
         reads = {coll: (coll, missing) for coll, ids in wanted.items()
                  if (missing := [i for i in dict.fromkeys(ids) if (coll, i) not in self.cache])}
         if not reads:
             return
-        follow = {}
+        follow, computed = {}, None
         if "transfers" in reads:
             follow = {"debits": ("accounts", "transfers.debit_account"),
-                      "credits": ("accounts", "transfers.credit_account")}
-        docs = self.tx.fetch(reads, follow)
+                      "credits": ("accounts", "transfers.credit_account"),
+                      "transfer_shards": (SHARDS, "transfer_shard_ids"),
+                      # a cross-community transfer's clearing accounts and trust line (nothing for the others)
+                      "clearings": ("accounts", "transfers.cross.payer_clearing_account"),
+                      "partner_clearings": ("accounts", "transfers.cross.payee_clearing_account"),
+                      "trust_lines": ("trust_lines", "transfers.cross.trust_line_id")}
+            computed = {"transfer_shard_ids": {"$concatArrays": [_SHARD_IDS_OF_TRANSFERS[side] for side in
+                                                                  ("debit", "credit")]}}
+        docs = self.tx.fetch(reads, follow, computed)
         for coll, convert in ((KEYS, _frozen), ("communities", _frozen), ("accounts", to_account),
-                              ("transfers", to_transfer)):
+                              (SHARDS, to_shard), ("transfers", to_transfer)):
             for doc in docs.get(coll, ()):
                 self.cache.setdefault((coll, doc["_id"]), convert(doc))
             for i in reads.get(coll, (None, ()))[1]:
                 self.cache.setdefault((coll, i), None)
-        for doc in (*docs.get("debits", ()), *docs.get("credits", ())):
+        for doc in (*docs.get("debits", ()), *docs.get("credits", ()), *docs.get("clearings", ()),
+                    *docs.get("partner_clearings", ())):
             self.cache.setdefault(("accounts", doc["_id"]), to_account(doc))
+        for doc in docs.get("transfer_shards", ()):
+            self.cache.setdefault((SHARDS, doc["_id"]), to_shard(doc))
+        for doc in docs.get("trust_lines", ()):
+            self.cache.setdefault(("trust_lines", doc["_id"]), to_trust_line(doc))
 
     def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
-                 account_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
-        """The key record, community settings, accounts and/or a transfer with both of its accounts, read
-        together (one round trip, or none when a group commit read them for all its commands first)."""
+                 account_ids: list[str] = (), shard_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:
+        """The key record, community settings, accounts (and shards) and/or a transfer with both of its accounts,
+        read together (one round trip, or none when a group commit read them for all its commands first)."""
         self.load(keys=[key_id] if key_id else (), communities=[community_id] if community_id else (),
-                  accounts=account_ids, transfers=[transfer_id] if transfer_id else ())
+                  accounts=account_ids, shards=shard_ids, transfers=[transfer_id] if transfer_id else ())
         transfer = self.transfer(transfer_id) if transfer_id else None
         ids = [*account_ids, *((transfer.debit_account, transfer.credit_account) if transfer else ())]
         return Snapshot(key_record=self.cache.get((KEYS, key_id)) if key_id else None,
@@ -171,7 +194,7 @@ class LedgerRepository:
 
     def add_account(self, account: Account) -> None:
         """Store a new account (and the shards of a hot one)."""
-        doc = shallow_fields(account)
+        doc = dict(vars(account))
         doc["_id"] = doc.pop("account_id")
         doc["opened_at"] = utcnow()
         # Two transactions opening the same account: the second one's insert is a write conflict, retried.
@@ -206,8 +229,11 @@ class LedgerRepository:
         self.cache[("transfers", t.transfer_id)] = t
 
     def save_transfer(self, t: Transfer) -> None:
-        """Store a transfer's new state (only ever from pending, checked in the write)."""
-        self.tx.defer("transfers", ReplaceOne({"_id": t.transfer_id, "state": model.PENDING}, transfer_doc(t)),
+        """Store a transfer's new state: the fields that changed since it was loaded (only ever from pending,
+        checked in the write)."""
+        was, now = vars(self.cache[("transfers", t.transfer_id)]), vars(t)
+        changed = {k: v for k, v in now.items() if v != was[k]}
+        self.tx.defer("transfers", UpdateOne({"_id": t.transfer_id, "state": model.PENDING}, {"$set": changed}),
                       must_match=True)
         self.cache[("transfers", t.transfer_id)] = t
 
@@ -239,12 +265,60 @@ class LedgerRepository:
         self.tx.defer("limit_grants", InsertOne(grant))
 
 
+def to_trust_line(doc: dict) -> TrustLine:
+    """A TrustLine from its stored document (`trust_lines`, the ledger's read of exchange.events)."""
+    values = {k: v for k, v in doc.items() if k in _LINE_FIELDS - {"trust_line_id", "clearings"}}
+    return TrustLine(trust_line_id=doc["_id"], clearings=tuple(doc.get("clearings", ())), **values)
+
+
+class TrustLines:
+    """The ledger's trust lines (`trust_lines`): loaded through the identity map, saved deferred; a posting's
+    change of `net` is written as `$inc` under the guard of the value it was decided on."""
+
+    def __init__(self, tx: Tx):
+        self.tx, self.cache = tx, tx.cache
+
+    def get(self, trust_line_id: str) -> TrustLine | None:
+        key = ("trust_lines", trust_line_id)
+        if key not in self.cache:
+            doc = self.tx["trust_lines"].find_one({"_id": trust_line_id})
+            self.cache[key] = to_trust_line(doc) if doc else None
+        return self.cache[key]
+
+    def between(self, community_id: str, partner_id: str, unit: str) -> list[TrustLine]:
+        """Every line of the two communities in `unit` (any agreement, any status)."""
+        docs = self.tx["trust_lines"].find({"unit": unit, "$or": [
+            {"community_a": community_id, "community_b": partner_id},
+            {"community_a": partner_id, "community_b": community_id}]})
+        return [self.cache.setdefault(("trust_lines", d["_id"]), to_trust_line(d)) for d in docs]
+
+    def announce(self, trust_line_id: str, values: dict) -> None:
+        """Store what exchange.events said of a line (terms, status or rate); `net` and clearings are ours."""
+        before = self.get(trust_line_id)
+        self.cache[("trust_lines", trust_line_id)] = (replace(before, **values) if before is not None else
+                                                      TrustLine(trust_line_id=trust_line_id, **values))
+        self.tx.defer("trust_lines", UpdateOne({"_id": trust_line_id},
+                                               {"$set": values, "$setOnInsert": {"net": 0, "clearings": []}},
+                                               upsert=True))
+
+    def save(self, after: TrustLine) -> None:
+        """Store a line's new `net` (and clearings) as the difference from what this transaction loaded."""
+        before = self.cache[("trust_lines", after.trust_line_id)]
+        update: dict = {"$inc": {"net": after.net - before.net}}
+        if after.clearings != before.clearings:
+            update["$push"] = {"clearings": {"$each": list(after.clearings[len(before.clearings):])}}
+        self.tx.defer("trust_lines", UpdateOne({"_id": after.trust_line_id, "net": before.net}, update),
+                      must_match=True)
+        self.cache[("trust_lines", after.trust_line_id)] = after
+
+
 def _difference(before: Book, after: Book) -> tuple[dict, dict]:
     """The update taking a stored book from `before` to `after` ($inc of the counters, $set of the rest) and
     the guard it is written under: the chain head it was appended to, and (for a limited book whose
     available balance it lowers) that the balance stays within the limit, as the aggregate checked."""
-    inc = {k: d for k in _COUNTERS if (d := getattr(after, k) - getattr(before, k))}
-    sets = {k: v for k in _SET_FIELDS[type(after)] if (v := getattr(after, k)) != getattr(before, k)}
+    was, now = vars(before), vars(after)
+    inc = {k: d for k in _COUNTERS if (d := now[k] - was[k])}
+    sets = {k: now[k] for k in _SET_FIELDS[type(after)] if now[k] != was[k]}
     update, guard = {}, {}
     if inc:
         update["$inc"] = inc

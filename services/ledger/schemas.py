@@ -21,6 +21,12 @@ class TransferCreateSchema(Schema):
     workflow = fields.String(required=True, validate=validate.OneOf(("bill", "credit", "award")))
     unit = Unit
     counterparty_id = fields.String(validate=validate.Length(min=1, max=64))
+    counterparty_community = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "The counterparty's community when it is a partner community (a cross-community "
+                                 "transfer: `amount` is in the stating side's unit — the payer's for `credit`, the "
+                                 "payee's for `bill` — converted through the open trust line; the answer's `cross` "
+                                 "holds both amounts). Omitted, or my own community: a transfer inside it."})
     amount = Amount
     memo = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
     minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
@@ -30,7 +36,7 @@ class TransferCreateSchema(Schema):
     @validates_schema
     def _by_workflow(self, data, **_):
         if data["workflow"] == "award":
-            if "amount" in data or "counterparty_id" in data:
+            if "amount" in data or "counterparty_id" in data or "counterparty_community" in data:
                 raise ValidationError("An award's points come from the community's rules and it is paid by the "
                                       "community: send minutes (and activity_type/service_class), not amount or "
                                       "counterparty_id.")
@@ -90,6 +96,23 @@ class ReferenceSchema(Schema):
     id = fields.String()
 
 
+class CrossTermsSchema(Schema):
+    """A cross-community transfer's terms, fixed when it was created."""
+
+    trust_line_id = fields.String()
+    agreement_id = fields.String()
+    payer_community = fields.String()
+    payee_community = fields.String()
+    debit_amount = fields.Integer(metadata={"description": "taken from the payer, in the payer community's unit"})
+    credit_amount = fields.Integer(metadata={"description": "given to the payee, in the payee community's unit"})
+    payer_point_value_fen = fields.Integer(allow_none=True)
+    payee_point_value_fen = fields.Integer(allow_none=True)
+    rate_version = fields.Integer()
+    measure = fields.Integer(metadata={"description": "minutes (HOUR) or fen (PT) counted against the trust line"})
+    payer_clearing_account = fields.String()
+    payee_clearing_account = fields.String()
+
+
 class TransferSchema(Schema):
     transfer_id = fields.String()
     community_id = fields.String()
@@ -110,6 +133,7 @@ class TransferSchema(Schema):
     expires_at = fields.String(allow_none=True)
     resolved_at = fields.String(allow_none=True)
     resolved_by = fields.String(allow_none=True)
+    cross = fields.Nested(CrossTermsSchema, allow_none=True)
     award = fields.Dict(metadata={"description": "the award's computation under the points rules: amount, status "
                                                  "(payable | held_for_review), rule_version, items (code, points, "
                                                  "figures), cuts (cap cuts), explanation (zh-CN, en)"})
@@ -257,6 +281,40 @@ class SettlementBatchPaidSchema(_Lenient):
     community_id = Id
     merchant_id = Id
     points = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+
+
+# exchange.events (the exchange service's trust lines, rates and clearings; services/exchange/README.md)
+_LineId = fields.String(required=True, validate=validate.Length(min=1, max=160))
+_Fen = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=100_000))
+_Balance = fields.Integer(strict=True, required=True, validate=validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT))
+
+
+class _TrustLineFacts(_Lenient):
+    trust_line_id = _LineId
+    agreement_id = Id
+    unit = Unit
+    community_a = Id
+    community_b = Id
+
+
+class TrustLineEventSchema(_TrustLineFacts):
+    """TrustLineOpened / TrustLineChanged / TrustLineClosed."""
+
+    net_limit = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+    status = fields.String(required=True, validate=validate.OneOf(("open", "suspended", "closed")))
+
+
+class RateChangedSchema(_TrustLineFacts):
+    a_point_value_fen = _Fen
+    b_point_value_fen = _Fen
+    rate_version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+
+
+class ClearingCompletedSchema(_TrustLineFacts):
+    clearing_id = fields.String(required=True, validate=validate.Length(min=1, max=160))
+    a_balance = _Balance
+    b_balance = _Balance
+    net = _Balance
 
 
 # -- the points economy -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from shared.errors import NotFound
 from shared.schemas import encode_cursor
 from services.ledger import model
 from services.ledger.answers import iso, account_view, transfer_view
-from services.ledger.model import Account, Actor, Transfer
+from services.ledger.model import Account, Actor
 from services.ledger.repository import to_account, to_transfer
 
 
@@ -73,7 +73,9 @@ def transfer_for(db, actor: Actor, transfer_id: str) -> dict:
 def awaiting(db, actor: Actor, limit: int) -> list[dict]:
     """Pending transfers the caller may confirm: bills, gifts and redemptions naming them, and (for
     organizers and grid workers) award claims of their community by others."""
-    clauses = [{"confirmer_id": actor.member_id, "community_id": actor.community_id}]
+    # A cross transfer lives in its payer's community: a payee in the partner community finds it by `cross`.
+    clauses = [{"confirmer_id": actor.member_id, "community_id": actor.community_id},
+               {"confirmer_id": actor.member_id, "cross.payee_community": actor.community_id}]
     if actor.has_role(*model.VERIFIER_ROLES):
         clauses.append({"workflow": "award", "community_id": actor.community_id})
     docs = db.transfers.find({"state": model.PENDING, "$or": clauses}).sort("created_at", DESCENDING).limit(limit * 2)

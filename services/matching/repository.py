@@ -173,7 +173,10 @@ def withdraw_offer(tx, payload: dict) -> None:
 def add_earning(tx, payload: dict, now: datetime, window_days: int) -> None:
     """TransferPosted paying a member for help: kept for the recent-earnings window, older entries pruned."""
     payee, at = payload.get("payee_id"), payload.get("occurred_at") or now
-    if not payee or payload["workflow"] not in EARNING_WORKFLOWS or payload["amount"] <= 0:
+    cross = payload.get("cross") or {}  # across communities: the payee's own community and amount
+    community_id, amount = cross.get("payee_community", payload["community_id"]), cross.get("credit_amount",
+                                                                                           payload["amount"])
+    if not payee or payload["workflow"] not in EARNING_WORKFLOWS or amount <= 0:
         return
     since = now - timedelta(days=window_days)
     if _aware(at) < since:
@@ -182,8 +185,8 @@ def add_earning(tx, payload: dict, now: datetime, window_days: int) -> None:
     earnings = [e for e in doc.get("earnings") or () if _aware(e["at"]) >= since
                 and e.get("transfer_id") != payload["transfer_id"]]
     earnings.append({"transfer_id": payload["transfer_id"], "at": at, "unit": payload["unit"],
-                     "amount": int(payload["amount"])})
-    _touch_member(tx, payload["community_id"], payee, {"$set": {"earnings": earnings}})
+                     "amount": int(amount)})
+    _touch_member(tx, community_id, payee, {"$set": {"earnings": earnings}})
 
 
 def _aware(value: datetime) -> datetime:

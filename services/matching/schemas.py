@@ -104,6 +104,8 @@ class TransferPostedSchema(_Lenient):
     amount = fields.Integer(required=True, strict=True)
     payee_id = OptionalId
     occurred_at = AwareDateTime(allow_none=True, load_default=None, default_timezone=timezone.utc)
+    # a cross-community transfer (the ledger's terms): the payee is in `payee_community`, paid `credit_amount`
+    cross = fields.Dict(load_default=None, allow_none=True)
 
 
 # -- HTTP -------------------------------------------------------------------------------------------

@@ -20,8 +20,14 @@ def _store(tx: Tx, event: Event, community_id: str, notices: list[Notice]) -> No
 
 
 def on_transfer(event: Event, p: dict, tx: Tx) -> None:
-    """ledger.events: TransferPending / Posted / Rejected / Expired / Cancelled."""
-    _store(tx, event, p["community_id"], model.transfer_notices(event.type, p))
+    """ledger.events: TransferPending / Posted / Rejected / Expired / Cancelled (across communities the payee is
+    told in the payee's own community)."""
+    notices = model.transfer_notices(event.type, p)
+    payee_community = (p.get("cross") or {}).get("payee_community")
+    if payee_community:
+        _store(tx, event, payee_community, [n for n in notices if n.member_id == p["payee_id"]])
+        notices = [n for n in notices if n.member_id != p["payee_id"]]
+    _store(tx, event, p["community_id"], notices)
 
 
 def on_request(event: Event, p: dict, tx: Tx) -> None:

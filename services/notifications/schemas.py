@@ -84,6 +84,8 @@ class TransferEventSchema(_Lenient):
     payee_id = OptionalId
     reason = OptionalText
     reference = fields.Nested(ReferenceSchema, load_default=None, allow_none=True)
+    # a cross-community transfer: the payee is in `payee_community` (the ledger's terms, read leniently)
+    cross = fields.Dict(load_default=None, allow_none=True)
 
 
 class RequestRefSchema(_Lenient):

@@ -11,7 +11,7 @@ from shared.mongo import utcnow
 from shared.ratelimit import limiter
 from shared.web import current_bus, current_db
 from services.settlement import commands, schemas, statements, views
-from services.settlement.model import Merchant, can_view_merchant_data
+from services.settlement.model import Charge, Merchant, can_view_merchant_data, charge_view
 from services.settlement.repository import from_doc
 
 blp = Blueprint("settlement", __name__, url_prefix="/v1",
@@ -23,6 +23,12 @@ blp = Blueprint("settlement", __name__, url_prefix="/v1",
 def _money_limit() -> str:
     # Per token; a busy till makes a few redemptions a minute, so this only stops runaway clients.
     return current_app.config["SERVICE_CONFIG"].setting("MONEY_RATE_LIMIT", "120/minute")
+
+
+def _mine() -> dict:
+    """The query for the caller's own documents (theirs, in their community)."""
+    principal = current_principal()
+    return {"member_id": principal.member_id, "community_id": principal.community_id}
 
 
 def _merchant_in_my_community(merchant_id: str) -> dict:
@@ -146,9 +152,7 @@ def list_merchant_redemptions(args, merchant_id):
 @blp.response(200, schemas.RedemptionPageSchema)
 def my_redemptions(args):
     """My own redemptions, newest first."""
-    principal = current_principal()
-    return views.redemptions(current_db(), {"member_id": principal.member_id,
-                                     "community_id": principal.community_id}, args)
+    return views.redemptions(current_db(), _mine(), args)
 
 
 @blp.get("/redemptions/<redemption_id>")
@@ -161,6 +165,50 @@ def get_redemption(redemption_id):
         return doc
     _merchant_for_insiders(doc["merchant_id"])
     return doc
+
+
+# -- charges: a till's 收款码 and property-fee bills (物业费抵扣) -------------------------------------------
+@blp.post("/merchants/<merchant_id>/charges")
+@limiter.limit(_money_limit)
+@blp.arguments(schemas.ChargeCreateSchema())
+@blp.response(201, schemas.ChargeSchema)
+def create_charge(body, merchant_id):
+    """Ask for a bill to be paid partly in points (the merchant's own staff): shown as a 收款码 anyone of the
+    community may scan, or addressed to one member (a property-fee bill they deduct points from)."""
+    return current_bus().handle(commands.CreateCharge(
+        current_principal(), merchant_id, body["bill_fen"], body["memo"], body["member_id"], body["ttl_minutes"],
+        key_from_request(), body))
+
+
+@blp.get("/members/me/charges")
+@blp.arguments(schemas.PageArgsSchema(), location="query")
+@blp.response(200, schemas.ChargePageSchema)
+def my_charges(args):
+    """Bills addressed to me (e.g. property fees), newest first, with each merchant's rules for them."""
+    return views.charges(current_db(), _mine(), args)
+
+
+@blp.get("/charges/<charge_id>")
+@blp.response(200, schemas.ChargeSchema)
+def get_charge(charge_id):
+    """One charge, for the member about to pay it (anyone of the community for a 收款码; the addressee for a bill)
+    and the merchant's staff and admins: who asks, what for, how much, and the most points it may take."""
+    doc = views.charge(current_db(), charge_id)
+    merchant = from_doc(Merchant, _merchant_in_my_community(doc["merchant_id"]))
+    from_doc(Charge, doc).check_visible_to(current_principal().member_id,
+                                           can_view_merchant_data(current_principal(), merchant))
+    return charge_view(doc, merchant)
+
+
+@blp.post("/charges/<charge_id>/pay")
+@limiter.limit(_money_limit)
+@blp.arguments(schemas.ChargePaySchema())
+@blp.response(201, schemas.RedemptionSchema)
+def pay_charge(body, charge_id):
+    """Pay a charge with some of my points (within the merchant's minimum and max share); I approve the
+    ledger's charge next, and the charge is paid once it posts."""
+    return current_bus().handle(commands.PayCharge(current_principal(), charge_id, body["points"],
+                                                   key_from_request()))
 
 
 # -- batches, budget, statements ----------------------------------------------------------------------

@@ -40,7 +40,7 @@ class RequestRedemption:
 
     actor: Principal
     merchant_id: str
-    member_id: str
+    member_id: str | None  # None: the member named by the pay code
     points: int
     bill_fen: int
     pay_code: str | None = None
@@ -55,6 +55,30 @@ class OrderCatalogItem:
     actor: Principal
     item_id: str
     pay_code: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateCharge:
+    """Merchant staff ask for a bill to be paid partly in points (a 收款码, or a bill addressed to a member)."""
+
+    actor: Principal
+    merchant_id: str
+    bill_fen: int
+    memo: str
+    member_id: str | None
+    ttl_minutes: int
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PayCharge:
+    """A member pays a charge with some of their points (they approve the ledger's charge next)."""
+
+    actor: Principal
+    charge_id: str
+    points: int
     idempotency_key: str | None = None
 
 

@@ -1,15 +1,16 @@
 """Command handlers of the settlement service: each runs inside one unit of work."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.errors import Conflict, Forbidden, Unprocessable
 from shared.idempotency import once
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.settlement import commands, events
-from services.settlement.model import (COMPLETED, OUTCOME_OF, PAID, Batch, CatalogItem, Merchant, Redemption,
-                                       batch_line, chargeback, check_balance, check_member, check_not_self,
+from services.settlement.model import (COMPLETED, OUTCOME_OF, PAID, Batch, CatalogItem, Charge, Merchant,
+                                       Redemption, batch_line, charge_view, chargeback, check_balance, check_member,
+                                       check_not_self,
                                        fitting_chargebacks, new_id, pay_code_digest, require_staff_of)
 from services.settlement.money import points_to_fen
 from services.settlement.repository import SettlementRepository, to_doc
@@ -89,12 +90,62 @@ def request_redemption(cmd: commands.RequestRedemption, tx: Tx) -> tuple[dict, i
         merchant = repo.merchant(cmd.merchant_id)
         require_staff_of(cmd.actor, merchant)
         merchant.require_active()
-        check_not_self(cmd.member_id, cmd.actor.member_id)
+        member_id = cmd.member_id or _owner_of_code(repo, cmd.pay_code)
+        check_not_self(member_id, cmd.actor.member_id)
         value = merchant.check_till_redemption(cmd.points, cmd.bill_fen)
-        redemption = _start_redemption(repo, tx, merchant, cmd.member_id, cmd.points, cmd.bill_fen, value,
+        redemption = _start_redemption(repo, tx, merchant, member_id, cmd.points, cmd.bill_fen, value,
                                        staff_id=cmd.actor.member_id, item_id=None, pay_code=cmd.pay_code)
         return to_doc(redemption, "redemption_id"), 201
     return once(tx, f"till:{cmd.merchant_id}:{cmd.actor.member_id}", cmd.idempotency_key, cmd.body, compute)
+
+
+def _owner_of_code(repo: SettlementRepository, pay_code: str | None) -> str:
+    """The member a pay code was issued to: the till types the code, never the member's internal id."""
+    code = repo.pay_code(pay_code_digest(pay_code)) if pay_code else None
+    if code is None or code.member_id is None:
+        raise Unprocessable("付款码无效，请让居民重新出示。This pay code is not known; ask the member to show it again.",
+                            code="pay_code_unknown")
+    return code.member_id
+
+
+def create_charge(cmd: commands.CreateCharge, tx: Tx) -> tuple[dict, int]:
+    """Staff ask for a bill to be paid in points: a 收款码 anyone may scan, or a bill addressed to one member."""
+    def compute() -> tuple[dict, int]:
+        repo = SettlementRepository(tx)
+        merchant = repo.merchant(cmd.merchant_id)
+        require_staff_of(cmd.actor, merchant)
+        merchant.require_active()
+        if cmd.member_id is not None:
+            check_member(repo.member(cmd.member_id), merchant.community_id)
+            check_not_self(cmd.member_id, cmd.actor.member_id)
+        now = utcnow()
+        charge = Charge(charge_id=new_id("chg"), community_id=merchant.community_id, merchant_id=merchant.merchant_id,
+                        bill_fen=cmd.bill_fen, memo=cmd.memo, staff_id=cmd.actor.member_id,
+                        expires_at=now + timedelta(minutes=cmd.ttl_minutes), member_id=cmd.member_id, created_at=now)
+        repo.add_charge(charge)
+        return charge_view(to_doc(charge, "charge_id"), merchant), 201
+    return once(tx, f"charge:{cmd.merchant_id}:{cmd.actor.member_id}", cmd.idempotency_key, cmd.body, compute)
+
+
+def pay_charge(cmd: commands.PayCharge, tx: Tx) -> tuple[dict, int]:
+    """A member pays a charge with points within the merchant's rules; they approve the ledger's charge next."""
+    def compute() -> tuple[dict, int]:
+        repo = SettlementRepository(tx)
+        charge = repo.charge(cmd.charge_id)
+        if charge.community_id != cmd.actor.community_id:
+            raise Forbidden("这是别的社区的账单。This bill belongs to another community.", code="other_community")
+        merchant = repo.merchant(charge.merchant_id)
+        merchant.require_active()
+        if cmd.actor.has_role("merchant") and cmd.actor.merchant_id == merchant.merchant_id:
+            raise Unprocessable("商家员工不能用积分付自己店的账单。Staff cannot pay their own shop's bill in points.",
+                                code="self_redemption")
+        value = merchant.check_till_redemption(cmd.points, charge.bill_fen)
+        redemption = _start_redemption(repo, tx, merchant, cmd.actor.member_id, cmd.points, charge.bill_fen, value,
+                                       staff_id=None, item_id=None, pay_code=None, item_name=charge.memo,
+                                       charge=charge)
+        return to_doc(redemption, "redemption_id"), 201
+    body = {"charge_id": cmd.charge_id, "points": cmd.points}
+    return once(tx, f"pay-charge:{cmd.actor.member_id}", cmd.idempotency_key, body, compute)
 
 
 def order_catalog_item(cmd: commands.OrderCatalogItem, tx: Tx) -> tuple[dict, int]:
@@ -118,7 +169,7 @@ def order_catalog_item(cmd: commands.OrderCatalogItem, tx: Tx) -> tuple[dict, in
 
 def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, member_id: str, points: int,
                       bill_fen: int, value_fen: int, *, staff_id: str | None, item_id: str | None,
-                      pay_code: str | None, item_name: str | None = None) -> Redemption:
+                      pay_code: str | None, item_name: str | None = None, charge: Charge | None = None) -> Redemption:
     now = utcnow()
     check_member(repo.member(member_id), merchant.community_id)
     check_balance(repo.available_points(member_id), points)
@@ -126,6 +177,10 @@ def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, me
                             merchant_id=merchant.merchant_id, member_id=member_id, points=points, bill_fen=bill_fen,
                             rate_fen_per_point=merchant.settlement_rate_fen_per_point, value_fen=value_fen,
                             staff_id=staff_id, item_id=item_id, created_at=now)
+    if charge is not None:
+        charge.start_payment(member_id, redemption.redemption_id, now)
+        redemption.charge_id = charge.charge_id
+        repo.save_charge(charge)
     if pay_code:
         digest = pay_code_digest(pay_code)
         code = repo.pay_code(digest)
@@ -167,6 +222,10 @@ def apply_outcome(repo: SettlementRepository, tx: Tx, redemption: Redemption, ev
         else:
             item.release()
         repo.save_item(item)
+    if redemption.charge_id:
+        charge = repo.charge(redemption.charge_id)
+        if charge.settle(redemption.redemption_id, completed=redemption.state == COMPLETED):
+            repo.save_charge(charge)
     if redemption.pay_code_sha256 and redemption.state != COMPLETED:
         code = repo.pay_code(redemption.pay_code_sha256)
         if code is not None and code.claimed_by == redemption.redemption_id:
@@ -305,6 +364,8 @@ HANDLERS = {
     commands.UpdateCatalogItem: update_catalog_item,
     commands.RequestRedemption: request_redemption,
     commands.OrderCatalogItem: order_catalog_item,
+    commands.CreateCharge: create_charge,
+    commands.PayCharge: pay_charge,
     commands.CreateBatch: create_batch,
     commands.CloseBatch: close_batch,
     commands.AcknowledgeOverBudget: acknowledge_over_budget,

@@ -24,3 +24,4 @@ def ensure_indexes(db) -> None:
     db.ledger_transfers.create_index([("workflow", ASCENDING), ("credit_account", ASCENDING), ("at", ASCENDING)])
     db.ledger_transfers.create_index([("workflow", ASCENDING), ("payee_id", ASCENDING), ("at", ASCENDING)])
     db.pay_codes.create_index("code_sha256")
+    db.charges.create_index([("member_id", ASCENDING), ("state", ASCENDING), ("created_at", DESCENDING)])

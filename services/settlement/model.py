@@ -215,6 +215,7 @@ class Redemption:
     reversal_transfer_id: str | None = None  # the ledger's compensating transfer, once the shop gave points back
     reversed_at: datetime | None = None
     removed_from_batch: str | None = None  # the unpaid batch it was taken out of when reversed
+    charge_id: str | None = None  # the shop's 收款码 or the property-fee bill it pays, if any
 
     def note_transfer(self, transfer_id: str) -> None:
         """The ledger made the pending transfer the member approves."""
@@ -296,6 +297,63 @@ class PayCode:
         if self.max_points is not None and points > self.max_points:
             raise Unprocessable(f"This pay code allows at most {self.max_points} points.",
                                 code="pay_code_over_max", max_points=self.max_points)
+
+
+# -- charges (收款码 and property-fee bills) -----------------------------------------------------------
+CHARGE_OPEN, CHARGE_PAYING, CHARGE_PAID = "open", "paying", "paid"
+
+
+@dataclass
+class Charge:
+    """A bill a merchant asks a member to pay partly in points: a till's 收款码 (anyone who scans it) or a
+    property-fee bill addressed to one resident (物业费抵扣). The member chooses how many points within the
+    merchant's rules; paying makes a redemption, and the charge is paid once that redemption completes."""
+
+    charge_id: str
+    community_id: str
+    merchant_id: str
+    bill_fen: int
+    memo: str
+    staff_id: str
+    expires_at: datetime
+    member_id: str | None = None
+    state: str = CHARGE_OPEN
+    redemption_id: str | None = None
+    created_at: datetime | None = None
+
+    def check_visible_to(self, member_id: str, insider: bool) -> None:
+        """An addressed bill is its member's (and the merchant's insiders') business only."""
+        if self.member_id is not None and self.member_id != member_id and not insider:
+            raise Forbidden("这张账单不是给您的。This bill is addressed to another member.", code="charge_other_member")
+
+    def start_payment(self, member_id: str, redemption_id: str, now: datetime) -> None:
+        """A member pays it: open, unexpired, and theirs if addressed; one payment at a time."""
+        self.check_visible_to(member_id, insider=False)
+        if self.state == CHARGE_PAID:
+            raise Conflict("这张账单已经付过了。This bill is already paid.", code="charge_paid")
+        if self.state == CHARGE_PAYING:
+            raise Conflict("这张账单正在支付中，请等待确认。This bill is being paid; wait for the approval.", code="charge_paying")
+        if self.expires_at <= now:
+            raise Unprocessable("收款码已过期，请商家重新出示。This payment code has expired; ask the shop for a new one.", code="charge_expired")
+        self.state, self.redemption_id = CHARGE_PAYING, redemption_id
+
+    def settle(self, redemption_id: str, completed: bool) -> bool:
+        """Its redemption resolved: paid when it completed, open again (to pay anew) when it did not."""
+        if self.redemption_id != redemption_id or self.state != CHARGE_PAYING:
+            return False
+        if completed:
+            self.state = CHARGE_PAID
+        else:
+            self.state, self.redemption_id = CHARGE_OPEN, None
+        return True
+
+
+def charge_view(doc: dict, merchant: Merchant) -> dict:
+    """A stored charge with what the payer must see: who asks, and the merchant's rules for this bill."""
+    return {**doc, "merchant_name": merchant.name, "merchant_kind": merchant.kind,
+            "rate_fen_per_point": merchant.settlement_rate_fen_per_point, "min_points": merchant.min_points,
+            "max_points": max_points_for_bill(doc["bill_fen"], merchant.max_discount_share_bp,
+                                              merchant.settlement_rate_fen_per_point)}
 
 
 # -- settlement batches --------------------------------------------------------------------------

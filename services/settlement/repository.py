@@ -7,11 +7,11 @@ from pymongo import ReturnDocument
 
 from shared.errors import NotFound
 from shared.uow import Tx
-from services.settlement.model import Batch, CatalogItem, Merchant, PayCode, Redemption, SponsorBudget
+from services.settlement.model import Batch, CatalogItem, Charge, Merchant, PayCode, Redemption, SponsorBudget
 
 MERCHANTS, ITEMS, REDEMPTIONS, OUTCOMES = "merchants", "catalog_items", "redemptions", "redemption_outcomes"
 BATCHES, LINES, BUDGETS, TOP_UPS = "batches", "batch_lines", "sponsor_budgets", "budget_top_ups"
-CHARGEBACKS = "chargebacks"
+CHARGEBACKS, CHARGES = "chargebacks", "charges"
 COMMUNITIES, MEMBERS = "communities", "members"
 ACCOUNTS, TRANSFERS, PAY_CODES = "ledger_accounts", "ledger_transfers", "pay_codes"
 
@@ -95,6 +95,23 @@ class SettlementRepository:
     def save_item(self, item: CatalogItem) -> None:
         """Replace a catalogue item document."""
         self.tx[ITEMS].replace_one({"_id": item.item_id}, to_doc(item, "item_id"))
+
+    # -- charges ---------------------------------------------------------------------------
+    def charge(self, charge_id: str) -> Charge:
+        """A charge (收款码 or property-fee bill) by id, or 404."""
+        doc = self.tx[CHARGES].find_one({"_id": charge_id})
+        if doc is None:
+            raise NotFound(f"找不到这张账单。No charge {charge_id}.", code="unknown_charge")
+        return from_doc(Charge, doc)
+
+    def add_charge(self, charge: Charge) -> None:
+        """Store a new charge."""
+        self.tx[CHARGES].insert_one(to_doc(charge, "charge_id"))
+
+    def save_charge(self, charge: Charge) -> None:
+        """Write a charge's changing fields."""
+        self.tx[CHARGES].update_one({"_id": charge.charge_id},
+                                    {"$set": {"state": charge.state, "redemption_id": charge.redemption_id}})
 
     # -- redemptions ------------------------------------------------------------------------
     def redemption(self, redemption_id: str) -> Redemption | None:

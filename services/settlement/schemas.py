@@ -95,10 +95,18 @@ class OrderSchema(Schema):
 
 # -- redemptions ---------------------------------------------------------------------------------------
 class RedemptionCreateSchema(Schema):
-    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    member_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64),
+                              metadata={"description": "Who pays; may be left out when `pay_code` is given "
+                                                       "(the code names its member)"})
     points = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000_000))
     bill_fen = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000_000_000))
     pay_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=4, max=32))
+
+    @validates_schema
+    def _someone(self, data, **_):
+        if not data.get("member_id") and not data.get("pay_code"):
+            raise ValidationError("Give the member's pay code (or, asking them to approve on their phone, "
+                                  "their member id).", field_name="pay_code")
 
 
 class RedemptionSchema(Schema):
@@ -122,10 +130,44 @@ class RedemptionSchema(Schema):
     reversal_transfer_id = fields.String(allow_none=True)
     reversed_at = fields.DateTime(allow_none=True)
     removed_from_batch = fields.String(allow_none=True)
+    charge_id = fields.String(allow_none=True)
 
     def _with_code(self, obj):
         return bool(obj.get("pay_code_sha256"))
 
+
+
+# -- charges: a till's 收款码 and property-fee bills ---------------------------------------------------------
+class ChargeCreateSchema(Schema):
+    bill_fen = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000_000_000))
+    memo = fields.String(required=True, validate=validate.Length(min=1, max=60),
+                         metadata={"description": "What it is for, shown to the payer (e.g. 2026年11月物业费)"})
+    member_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64),
+                              metadata={"description": "Address it to one member (a property-fee bill); "
+                                                       "left out, anyone of the community who scans it may pay"})
+    ttl_minutes = fields.Integer(strict=True, load_default=10, validate=validate.Range(min=1, max=60 * 24 * 62))
+
+
+class ChargeSchema(Schema):
+    charge_id = fields.String()
+    community_id = fields.String()
+    merchant_id = fields.String()
+    merchant_name = fields.String()
+    merchant_kind = fields.String()
+    bill_fen = fields.Integer()
+    memo = fields.String()
+    member_id = fields.String(allow_none=True)
+    state = fields.String()
+    redemption_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    rate_fen_per_point = fields.Integer(metadata={"description": "The merchant's settlement rate"})
+    min_points = fields.Integer(metadata={"description": "The fewest points one payment may use"})
+    max_points = fields.Integer(metadata={"description": "The most points this bill may take (the max share)"})
+
+
+class ChargePaySchema(Schema):
+    points = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000_000))
 
 
 class RedemptionListArgsSchema(PageArgsSchema):
@@ -141,6 +183,7 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 
 RedemptionPageSchema = page_schema(RedemptionSchema, "RedemptionPage")
+ChargePageSchema = page_schema(ChargeSchema, "ChargePage")
 
 
 # -- batches and budget ---------------------------------------------------------------------------------

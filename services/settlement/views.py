@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.errors import NotFound
-from services.settlement.model import DEFAULT_TIMEZONE, SponsorBudget
+from services.settlement.model import DEFAULT_TIMEZONE, Merchant, SponsorBudget, charge_view
 from services.settlement.reconciliation import reconcile
+from services.settlement.repository import from_doc
 
 TOP_ITEMS = 10
 
@@ -61,6 +62,21 @@ def redemptions(db, query: dict, args: dict) -> dict:
     cursor = db.redemptions.find(query).sort("created_at", -1).skip(args["offset"]).limit(args["limit"])
     return {"items": list(cursor), "total": db.redemptions.count_documents(query),
             "limit": args["limit"], "offset": args["offset"]}
+
+
+def charge(db, charge_id: str) -> dict:
+    """A charge, or 404."""
+    return _one(db.charges, {"_id": charge_id}, f"charge {charge_id}", "unknown_charge")
+
+
+def charges(db, query: dict, args: dict) -> dict:
+    """A page of charges, newest first, each with its merchant's rules for it."""
+    cursor = db.charges.find(query).sort("created_at", -1).skip(args["offset"]).limit(args["limit"])
+    docs = list(cursor)
+    found = {d["_id"]: d for d in db.merchants.find({"_id": {"$in": list({d["merchant_id"] for d in docs})}})}
+    items = [charge_view(d, from_doc(Merchant, found[d["merchant_id"]])) for d in docs if d["merchant_id"] in found]
+    return {"items": items, "total": db.charges.count_documents(query), "limit": args["limit"],
+            "offset": args["offset"]}
 
 
 def batch(db, batch_id: str) -> dict:

@@ -31,8 +31,12 @@ from .ports import free_port
 from services.gateway.upstreams import SERVICE_PORTS as _ALL_PORTS  # noqa: E402
 SERVICE_PORTS = {name: port for name, port in _ALL_PORTS.items()
                  if (paths.ROOT / "services" / name / "app.py").exists()}
-# gunicorn worker processes per web service (WEB_CONCURRENCY); the rest use gunicorn_conf's default.
-WEB_CONCURRENCY = {"ledger": 2}
+# gunicorn settings per web service (WEB_CONCURRENCY processes, WEB_THREADS each); the rest use gunicorn_conf's
+# defaults. The ledger: one process of 16 threads, not 2 x 8. Each process has one group-commit thread, and two
+# processes split the same load into smaller groups that conflict with each other: 1 x 16 did 45-123
+# transfers/s at 9-13 ms of CPU per transfer over all processes where 2 x 8 did 35-40/s at 17-20 ms, run back
+# to back (services/ledger/README.md, Benchmark).
+WEB_ENV = {"ledger": {"WEB_CONCURRENCY": "1", "WEB_THREADS": "16"}}
 # Start order (supervisord priority, lower first) and the reverse stop order: data before applications.
 PRIORITY = {"data": 10, "web": 100, "workers": 200}
 
@@ -131,8 +135,7 @@ def programs(layout: Layout) -> list[Program]:
     app_env = layout.app_env()
     for service in layout.services:
         env = dict(app_env)
-        if service in WEB_CONCURRENCY:
-            env["WEB_CONCURRENCY"] = str(WEB_CONCURRENCY[service])
+        env.update(WEB_ENV.get(service, {}))
         found.append(Program(service, (py, "-m", "gunicorn", "-c", str(paths.ROOT / "shared" / "gunicorn_conf.py"),
                                        "--bind", f"127.0.0.1:{layout.service_ports[service]}",
                                        f"services.{service}.app:create_app()"), "web", env=env, service=service))

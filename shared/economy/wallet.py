@@ -63,6 +63,11 @@ class Lot:
     rule_version: int = 0
     source: str = "award"        # award | repair
 
+    def with_remaining(self, remaining: int) -> "Lot":
+        """The lot with `remaining` points left (a direct copy: `dataclasses.replace` is slow on hot paths)."""
+        return Lot(self.lot_id, self.earned_on, self.expires_on, self.amount, remaining, self.rule_version,
+                   self.source)
+
     def to_dict(self) -> dict:
         return {"lot_id": self.lot_id, "earned_on": self.earned_on.isoformat(),
                 "expires_on": self.expires_on.isoformat() if self.expires_on else None, "amount": self.amount,
@@ -102,21 +107,22 @@ class Wallet:
             if taken:
                 items.append(_lot_item(code, lot, -taken))
                 amount -= taken
-            lots.append(replace(lot, remaining=lot.remaining - taken))
-        return replace(self, lots=tuple(lots)), items, amount
+                lot = lot.with_remaining(lot.remaining - taken)
+            lots.append(lot)
+        return Wallet(tuple(lots), self.debt), items, amount
 
     def earn(self, lot_id: str, amount: int, earned_on: date, rules: RuleSet) -> tuple["Wallet", list[dict]]:
         """Credit an award: points owed are repaid first, the rest becomes a lot expiring per the rules."""
         _positive(amount)
         repaid = min(self.debt, amount)
         items = [_item("debt_repaid", -repaid, debt_before=self.debt)] if repaid else []
-        wallet = replace(self, debt=self.debt - repaid)
+        lots = self.lots
         if amount > repaid:
             lot = Lot(lot_id, earned_on, expiry_date(rules, earned_on), amount - repaid, amount - repaid,
                       rules.version)
-            wallet = replace(wallet, lots=(*wallet.lots, lot))
+            lots = (*lots, lot)
             items.append(_lot_item("lot_earned", lot, lot.amount))
-        return wallet, items
+        return Wallet(lots, self.debt - repaid), items
 
     def spend(self, amount: int) -> tuple["Wallet", list[dict]]:
         """Spend from the oldest lots first; refused (409) beyond the balance."""
@@ -129,13 +135,15 @@ class Wallet:
 
     def expire(self, today: date) -> tuple["Wallet", list[dict]]:
         """Expire what remains of every lot whose expiry day has come; idempotent."""
+        if not any(lot.remaining and lot.expires_on is not None and lot.expires_on <= today for lot in self.lots):
+            return self, []
         lots, items = [], []
         for lot in self._ordered():
             if lot.expires_on is not None and lot.expires_on <= today and lot.remaining:
                 items.append(_lot_item("expired", lot, -lot.remaining))
-                lot = replace(lot, remaining=0)
+                lot = lot.with_remaining(0)
             lots.append(lot)
-        return replace(self, lots=tuple(lots)), items
+        return Wallet(tuple(lots), self.debt), items
 
     def expiring(self, today: date, within_days: int) -> int:
         """Points that will expire within `within_days` days of `today` (for reminders and economy health)."""

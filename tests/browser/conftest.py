@@ -31,7 +31,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 PHONE = {"width": 390, "height": 844}
-SERVICES = ("community", "requests", "matching", "ledger", "settlement")
+SERVICES = ("community", "requests", "matching", "ledger", "settlement", "notifications")
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the failures
 SCREENSHOTS = os.environ.get("WEB_SCREENSHOTS")  # a folder: the screen tests save what they see there
 
@@ -64,11 +64,12 @@ class Served:
 class Site:
     """The served stack plus an admin who sets a community up through the gateway (the staff console's job)."""
 
-    def __init__(self, deployment, served: dict[str, Served], gateway: Served):
-        self.dep, self.served, self.url = deployment, served, gateway.url
+    def __init__(self, deployment, served: dict[str, Served], gateway: Served, name: str = "莲花社区",
+                 point_value_fen: int = 10):
+        self.dep, self.served, self.gateway, self.url = deployment, served, gateway, gateway.url
         self.code = f"web-{uuid.uuid4().hex[:6]}"
         made = self.call("post", "/community/v1/communities", headers=OPERATOR, json={
-            "code": self.code, "name": "莲花社区", "point_value_fen": 10,
+            "code": self.code, "name": name, "point_value_fen": point_value_fen,
             "admin": {"display_name": "赵书记", "phone": "13800000001", "password": "admin-pass-1"}})
         assert made.status_code == 201, made.text
         self.cid = made.json()["community"]["community_id"]
@@ -140,12 +141,13 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(module_deployment):
+def site(module_deployment, request):
+    """The stack of SERVICES, plus a test module's EXTRA_SERVICES (e.g. the exchange for the partner screens)."""
     if not (WEB / "dist" / "index.html").is_file():
         pytest.fail("the web app is not built: run `make web` (npm ci && npm run build in services/gateway/web)")
     with ExitStack() as stack:
         served = {}
-        for name in SERVICES:
+        for name in SERVICES + tuple(getattr(request.module, "EXTRA_SERVICES", ())):
             served[name] = Served(module_deployment.service(name).app)
             stack.callback(served[name].stop)
         env = {f"GATEWAY_{name.upper()}_URL": s.url for name, s in served.items()}

@@ -16,8 +16,9 @@ def test_a_gift_found_by_the_receive_code_is_accepted_and_then_posts_at_once(sit
     t.tap("show-receive")
     t.el("receive-unit").select_option("HOUR")
     t.fill("receive-amount", "30")
+    t.fill("receive-memo", "谢谢你上次帮我取快递")  # what for travels in the code too
     code = t.text("receive-text")
-    assert code.startswith("timebank://receive/") and "amount=30" in code
+    assert code.startswith("timebank://v1/receive/") and "amount=30" in code
     t.accessible("resident-receive-code-zh")
     g.open("/r/scan")
     g.accessible("resident-scan-zh")
@@ -25,7 +26,7 @@ def test_a_gift_found_by_the_receive_code_is_accepted_and_then_posts_at_once(sit
     g.tap("scan-submit")
     g.page.wait_for_url("**/r/gift?**")
     assert g.text("gift-words") == "30 分钟"
-    g.fill("gift-memo", "谢谢你上次帮我取快递")
+    assert g.el("gift-memo").locator("input").input_value() == "谢谢你上次帮我取快递"
     g.accessible("resident-gift-zh")
     g.tap("gift-submit")
     g.page.get_by_text("已转赠，等待对方确认收下").wait_for()
@@ -85,17 +86,17 @@ def test_the_till_takes_points_by_pay_code_and_by_approval_on_the_members_phone(
     s, m = phones(staff), phones(member)
     assert "/shop" in s.page.url  # a shop's staff land on the till, not the resident face
 
-    # By pay code: the member shows it; the cashier types the member number and the code.
+    # By pay code: the member shows it; the cashier types the code alone (never the member's internal id).
     m.open("/r/pay-code")
     m.el("paycode-digits").wait_for()
-    code, number = m.text("paycode-digits"), m.text("paycode-member")
+    code = m.text("paycode-digits")
+    assert member["member_id"] not in m.page.inner_text("body")
     m.accessible("resident-pay-code-zh")
     s.fill("till-bill", "100")
     assert "最多可用 500 分 抵扣 ¥50.00" in s.text("till-allowed")
     s.fill("till-points", "200")
     assert s.text("till-value") == "抵扣金额 ¥20.00"
     s.accessible("shop-till-zh")
-    s.fill("till-member", number)
     s.fill("till-code", code)
     s.tap("till-charge-code")
     s.el("till-status").wait_for()
@@ -108,8 +109,9 @@ def test_the_till_takes_points_by_pay_code_and_by_approval_on_the_members_phone(
     s.fill("till-bill", "30")
     s.fill("till-points", "100")
     s.tap("how-phone")
-    s.fill("till-member-phone", number)
-    s.tap("till-charge-phone")
+    s.fill("till-find", "冯大")  # by name (or public handle): the till never asks for an internal id
+    s.tap("till-find-go")
+    s.el("till-person").filter(has_text="冯大爷").first.click()
     approve = s.el("approve-text")
     approve.wait_for(timeout=30_000)
     m.open("/r/scan")

@@ -12,7 +12,7 @@ RESIDENT_SCREENS = [("home", "/r"), ("awaiting", "/r/awaiting"), ("browse", "/r/
                     ("post", "/r/requests/new"), ("mine", "/r/mine"), ("suggestions", "/r/suggestions"),
                     ("gift", "/r/gift"), ("activities", "/r/activities"), ("mall", "/r/mall"),
                     ("pay-code", "/r/pay-code"), ("scan", "/r/scan"), ("history", "/r/history"),
-                    ("notifications", "/r/notifications")]
+                    ("notifications", "/r/notifications"), ("property-fee", "/r/property-fee")]
 SHOP_SCREENS = [("till", "/shop"), ("redemptions", "/shop/redemptions"), ("catalogue", "/shop/catalogue"),
                 ("statements", "/shop/statements")]
 # What the page measures: every visible thing a finger taps, and every visible element that holds text.

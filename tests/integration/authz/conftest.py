@@ -175,6 +175,10 @@ class World:
                    message=f"settlement knows {name}")
         return member
 
+    def handle_of(self, member: str) -> str:
+        """A member's public handle as it stands (the matrix's `PATCH /v1/members/me` rows change the callers')."""
+        return self.svc["community"].db.members.find_one({"_id": member})["handle"]
+
     def token(self, member: str, community: str | None = None, roles=None, merchant_id=None, **kw) -> str:
         community = community or self.community_of.get(member, self.A)
         roles = roles or self.roles.get(member, ("resident",))
@@ -227,6 +231,19 @@ class World:
         made = self.ok("ledger", "post", "/v1/transfers", payee,
                        {"workflow": "bill", "unit": "HOUR", "counterparty_id": payer, "amount": amount})
         assert made["state"] == "pending", made
+        return made["transfer_id"]
+
+    def cross_credit(self, minutes: int = 5) -> str:
+        """A pending cross-community gift: B's admin pays alice (of A) `minutes` through the A–B HOUR trust line
+        (the ledger has learnt it from exchange.events); alice, in A, confirms."""
+        line = f"tl:{self.agreement}:HOUR"
+        wait_until(lambda: self.svc["ledger"].db.trust_lines.find_one({"_id": line, "status": "open",
+                                                                        "rate_version": {"$gte": 1}}),
+                   message=f"the ledger learns {line}")
+        made = self.ok("ledger", "post", "/v1/transfers", self.admin_b, {
+            "workflow": "credit", "unit": "HOUR", "counterparty_id": self.alice, "counterparty_community": self.A,
+            "amount": minutes})
+        assert made["state"] == "pending" and made["cross"]["payee_community"] == self.A, made
         return made["transfer_id"]
 
     def posted_bill(self) -> str:
@@ -287,6 +304,11 @@ class World:
             wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{rid}", self.alice)
                        .get_json()["state"] == "completed", message="the redemption completed")
         return rid
+
+    def charge(self, member_id: str | None = None) -> str:
+        """A fresh open charge of shop 1: its 收款码 for anyone, or a bill addressed to `member_id`."""
+        return self.ok("settlement", "post", f"/v1/merchants/{self.m1}/charges", self.stan,
+                       {"bill_fen": 100_000, "memo": "物业费", "member_id": member_id})["charge_id"]
 
     def ready_to_settle(self) -> None:
         """Shop 1 has a completed redemption waiting and no open batch (one it had is closed)."""
@@ -483,6 +505,15 @@ def _pending_rules(w: World) -> Call:
                                                                        "rules": {"hourly_rate": 13}})
 
 
+SIMULATION = {"seed": 1, "proposed_rules": {"caps": {"per_day": 100}}, "community": {"households": 100}}
+
+
+def _simulation(w: World) -> Call:
+    """A rules simulation job of A (queued: no scheduler runs in the matrix's world)."""
+    job = w.ok("community", "post", f"/v1/communities/{w.A}/points-rules/simulations", w.admin_a, SIMULATION)
+    return Call(f"/v1/communities/{w.A}/points-rules/simulations/{job['job_id']}")
+
+
 def _suggestions(w: World) -> Call:
     path = f"/v1/requests/{w.request}/suggestions"
     wait_until(lambda: w.call("matching", "get", path, w.alice).status_code == 200, message="matching knows it")
@@ -518,6 +549,9 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "GET", "/v1/communities/{community_id}/points-rules/{version}", ""): lambda w: Call(
         f"/v1/communities/{w.A}/points-rules/0"),
     ("community", "PUT", "/v1/communities/{community_id}/points-rules/{version}", ""): _pending_rules,
+    ("community", "POST", "/v1/communities/{community_id}/points-rules/simulations", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/points-rules/simulations", json=SIMULATION),
+    ("community", "GET", "/v1/communities/{community_id}/points-rules/simulations/{job_id}", ""): _simulation,
     ("community", "POST", "/v1/communities/{community_id}/members", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members", json=_new_member_body(w)),
     ("community", "GET", "/v1/communities/{community_id}/members", ""): lambda w: Call(f"/v1/communities/{w.A}/members"),
@@ -618,6 +652,12 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "GET", "/v1/merchants/{merchant_id}/redemptions", ""): lambda w: Call(
         f"/v1/merchants/{w.m1}/redemptions"),
     ("settlement", "GET", "/v1/members/me/redemptions", ""): lambda w: Call("/v1/members/me/redemptions"),
+    ("settlement", "POST", "/v1/merchants/{merchant_id}/charges", ""): lambda w: Call(
+        f"/v1/merchants/{w.m1}/charges", json={"bill_fen": 100_000, "memo": "鸡蛋 10 枚"}),
+    ("settlement", "GET", "/v1/members/me/charges", ""): lambda w: Call("/v1/members/me/charges"),
+    ("settlement", "GET", "/v1/charges/{charge_id}", ""): lambda w: Call(f"/v1/charges/{w.charge()}"),
+    ("settlement", "POST", "/v1/charges/{charge_id}/pay", ""): lambda w: Call(
+        f"/v1/charges/{w.charge()}/pay", json={"points": 10}),
     ("settlement", "GET", "/v1/redemptions/{redemption_id}", ""): lambda w: Call(f"/v1/redemptions/{w.redemption()}"),
     ("settlement", "POST", "/v1/merchants/{merchant_id}/batches", ""): lambda w: (
         w.ready_to_settle() or Call(f"/v1/merchants/{w.m1}/batches", json={"close": True})),
@@ -652,6 +692,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "POST", "/v1/partners/{agreement_id}/resume", ""): lambda w: _resume(w, by_partner=False),
     ("community", "POST", "/v1/partners/{agreement_id}/end", ""): lambda w: Call(
         f"/v1/partners/{w.partnership(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", ""): lambda w: Call(
+        f"/v1/partner-members/{w.codes[w.B]}/{w.handle_of(w.admin_b)}"),
     # notifications
     ("notifications", "GET", "/v1/notifications", ""): lambda w: Call("/v1/notifications"),
     ("notifications", "POST", "/v1/notifications/read", ""): lambda w: Call("/v1/notifications/read",
@@ -684,6 +726,10 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/transfers/{w.redemption_transfer()}/confirm"),
     ("ledger", "POST", "/v1/transfers/{transfer_id}/cancel", "a till redemption"): lambda w: Call(
         f"/v1/transfers/{w.redemption_transfer()}/cancel", json={"reason": "顾客不要了"}),
+    ("ledger", "GET", "/v1/transfers/{transfer_id}", "a cross-community transfer"): lambda w: Call(
+        f"/v1/transfers/{w.cross_credit()}"),
+    ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm", "a cross-community transfer"): lambda w: Call(
+        f"/v1/transfers/{w.cross_credit()}/confirm"),
     ("ledger", "GET", "/v1/transfers/{transfer_id}", "an award claim"): lambda w: Call(
         f"/v1/transfers/{w.award_claim()}"),
     ("ledger", "POST", "/v1/transfers/{transfer_id}/confirm", "an award claim"): lambda w: Call(
@@ -694,6 +740,10 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("settlement", "POST", "/v1/merchants/{merchant_id}/redemptions", "a member of another community"):
         lambda w: Call(f"/v1/merchants/{w.m1}/redemptions",
                        json={"member_id": w.admin_b, "points": 10, "bill_fen": 100_000}),
+    ("settlement", "GET", "/v1/charges/{charge_id}", "a bill addressed to alice"): lambda w: Call(
+        f"/v1/charges/{w.charge(w.alice)}"),
+    ("settlement", "POST", "/v1/charges/{charge_id}/pay", "a bill addressed to alice"): lambda w: Call(
+        f"/v1/charges/{w.charge(w.alice)}/pay", json={"points": 10}),
     ("community", "GET", "/v1/directory", "a search by name or handle"): lambda w: Call(
         "/v1/directory", query={"q": "alice"}),
     ("community", "PATCH", "/v1/members/me", "a new handle"): lambda w: Call(
@@ -710,6 +760,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/partners/{w.propose(w.A, w.community())}/end"),
     ("community", "POST", "/v1/partners/{agreement_id}/end", "a proposal to my community"): lambda w: Call(
         f"/v1/partners/{w.propose(w.community(), w.A)}/end"),
+    ("community", "GET", "/v1/partner-members/{partner_code}/{handle}", "a community with no active agreement"):
+        lambda w: Call(f"/v1/partner-members/{w.codes[w.C]}/{w.handle_of(w.admin_c)}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}", "a line between two other communities"): lambda w: Call(
         f"/v1/trust-lines/{w.bc_line}"),
     ("exchange", "GET", "/v1/trust-lines/{trust_line_id}/quote", "a line between two other communities"):

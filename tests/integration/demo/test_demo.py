@@ -1,5 +1,5 @@
-"""`python -m services.demo` against the real services (community, requests, ledger, settlement with their relays
-and consumers on the session's Kafka and MongoDB) behind the gateway: it seeds, and a second run only finds."""
+"""`python -m services.demo` against the real services (community, requests, ledger, settlement, exchange with their
+relays and consumers on the session's Kafka and MongoDB) behind the gateway: it seeds, and a second run only finds."""
 from __future__ import annotations
 
 import io
@@ -10,11 +10,11 @@ import requests
 
 from shared.config import Config
 from shared.testing import serve
-from services.demo.data import ADMIN_PIN, COMMUNITIES, RESIDENT_PIN
+from services.demo.data import ADMIN_PIN, COMMUNITIES, PARTNERSHIP, RESIDENT_PIN
 from services.demo.seed import main
 from services.gateway.app import create_app
 
-BACKENDS = ("community", "requests", "ledger", "settlement")
+BACKENDS = ("community", "requests", "ledger", "settlement", "exchange")
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,38 @@ def test_a_completed_exchange_paid_the_helper_and_a_confirmation_is_pending(gate
     assert [(t["state"], t["amount"], t["unit"]) for t in awaiting] == [("pending", 90, "HOUR")]
     browse = requests.get(f"{gateway}/api/requests/v1/requests", headers=waiting).json()
     assert browse["items"]  # open requests for neighbours to pick up
+
+
+def test_the_two_communities_are_partners_with_open_trust_lines(gateway, first_run):
+    code, output = first_run
+    assert code == 0, output
+    assert ("[lianhua] partner agreement with 桃源社区: active (HOUR net limit 1200 minutes, PT net limit 20000 fen; "
+            "new)\n") in output
+    lianhua, taoyuan = COMMUNITIES
+    admins = {c.code: login(gateway, c.code, c.admin_phone, ADMIN_PIN) for c in COMMUNITIES}
+    [agreement] = requests.get(f"{gateway}/api/community/v1/partners", headers=admins["taoyuan"]).json()
+    assert agreement["state"] == "active" and agreement["proposer"]["code"] == "lianhua"
+    assert [(t["unit"], t["net_limit"]) for t in agreement["units"]] == list(PARTNERSHIP.units)
+    for c in COMMUNITIES:
+        lines = requests.get(f"{gateway}/api/exchange/v1/trust-lines", headers=admins[c.code]).json()
+        assert sorted((line["unit"], line["status"], line["net_limit"]) for line in lines) == [
+            ("HOUR", "open", 1200), ("PT", "open", 20000)]
+    # The summary's tip works: a lianhua resident finds taoyuan's helper by the handle it prints.
+    helper = resident(taoyuan, PARTNERSHIP.finder)
+    handle = requests.get(f"{gateway}/api/community/v1/members/me",
+                          headers=login(gateway, "taoyuan", helper.phone)).json()["handle"]
+    assert f"look up the handle {handle} ({helper.display_name})" in output
+    found = requests.get(f"{gateway}/api/community/v1/partner-members/taoyuan/{handle}",
+                         headers=login(gateway, "lianhua", resident(lianhua, "requester").phone))
+    assert found.status_code == 200 and found.json()["display_name"] == helper.display_name
+    # One completed cross-community exchange: a lianhua resident gave taoyuan's helper 30 minutes, confirmed.
+    giver = resident(lianhua, PARTNERSHIP.giver)
+    assert (f"[lianhua] cross-community exchange: {giver.display_name} gave {helper.display_name} of 桃源社区 "
+            f"{PARTNERSHIP.gift_minutes} min: confirmed (new)\n") in output
+    got = requests.get(f"{gateway}/api/ledger/v1/entries", params={"unit": "HOUR"},
+                       headers=login(gateway, "taoyuan", helper.phone)).json()["items"]
+    across = [e for e in got if e["counter_account"].startswith("p:")]
+    assert [(e["delta"], e["workflow"]) for e in across] == [(PARTNERSHIP.gift_minutes, "credit")]
 
 
 def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run):

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import uuid
 
+from pymongo import MongoClient, monitoring
+
 from shared.errors import Problem
+from shared.groupcommit import GroupUnitOfWork
+from shared.uow import UnitOfWork
 from services.ledger import commands
-from services.ledger.bootstrap import group_unit_of_work
+from services.ledger.bootstrap import GROUPED, group_unit_of_work
+from services.ledger.handlers import HANDLERS
+from services.ledger.reads import prefetch
 from services.ledger.model import Actor
 
 
@@ -107,3 +113,50 @@ def test_events_of_grouped_commands_carry_each_request_s_correlation_id(kit):
         pending = kit.log.wait("TransferPending", transfer_id=transfer_id)[0]
         assert pending["correlation_id"] == correlation_id
     assert kit.log.wait("TransferPosted", transfer_id=tid)[0]["correlation_id"] == confirm_cid
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self):
+        self.names: list[str] = []
+        self.finds: list[str] = []  # the collections read with `find`
+
+    def started(self, event):
+        self.names.append(event.command_name)
+        if event.command_name == "find":
+            self.finds.append(event.command["find"])
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_a_group_reads_everything_in_one_aggregate_even_the_shards_of_the_issuance_account(kit):
+    """Awards debit a shard of the hot issuance account: the shard a new award will use and the shards of
+    the awards being confirmed are read with the rest of the group, not one find per command."""
+    c = kit.community()
+    kit.join(c, "ida", "jon", "olga")
+    kit.fund("ida", c, points=1)  # opens the issuance account
+    config = kit.ledger.runtime.config
+    listener = _Commands()
+    client = MongoClient(config.mongo_url, tz_aware=True, event_listeners=[listener])
+    try:
+        group = GroupUnitOfWork(UnitOfWork(client, config.mongo_db, producer="ledger", topic_for=config.topic),
+                                {t: HANDLERS[t] for t in GROUPED}, prefetch=prefetch)
+        awards = [commands.CreateTransfer(actor=Actor(m, c, ("resident",)), workflow="award", unit="PT", minutes=60,
+                                          body={"workflow": "award", "unit": "PT", "minutes": 60},
+                                          idempotency_key=uuid.uuid4().hex) for m in ("ida", "jon", "ida")]
+        created = group.run(awards)
+        confirmed = group.run([commands.ConfirmTransfer(Actor("olga", c, ("organizer",)), body["transfer_id"])
+                               for body, _ in created])
+    finally:
+        client.close()
+    assert [body["state"] for body, _ in confirmed] == ["posted"] * 3
+    # The books and transfers: one aggregate per group. The points economy still reads on its own (each
+    # community's rule versions, each member's summary and lots, cached for the rest of the transaction).
+    assert listener.names.count("aggregate") == 2
+    assert set(listener.finds) <= {"points_rules", "member_economy", "point_lots"}, listener.finds
+    # Plain rules: each award of an hour is exactly 10 points.
+    assert [kit.balance(m, c, "PT")["posted"] for m in ("ida", "jon")] == [1 + 2 * 10, 10]
+    assert kit.audit(c)["ok"]

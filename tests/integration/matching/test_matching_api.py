@@ -106,6 +106,22 @@ def test_reranks_when_the_helper_commits_elsewhere_and_drops_cancelled_requests(
     assert rid not in [i["request_id"] for i in world.member_view(m["carol"])["items"]]
 
 
+def test_a_cross_community_bill_counts_for_the_payee_in_their_own_community(world):
+    world.community(GRIDS)
+    bob = world.member("bob-x", "g1", skills=["pet_care"])
+    wait_until(lambda: world.stored_member(bob).get("community_id") == world.cid, message="bob joined")
+    tid = world.id("tx-cross")
+    world.publish(topics.LEDGER, "TransferPosted", tid, transfer_id=tid, community_id="c-partner", workflow="bill",
+                  unit="PT", amount=8, debit_account="m:c-partner:ann:PT", credit_account=f"m:{world.cid}:{bob}:PT",
+                  payer_id="ann", payee_id=bob, initiator_id=bob, state="posted", reason=None, reference=None,
+                  occurred_at=datetime.now(timezone.utc).isoformat(),
+                  cross={"payer_community": "c-partner", "payee_community": world.cid, "debit_amount": 8,
+                         "credit_amount": 15})
+    stored = wait_until(lambda: (m := world.stored_member(bob)).get("earnings") and m, message="bob's earning")
+    assert stored["community_id"] == world.cid
+    assert [(e["transfer_id"], e["amount"]) for e in stored["earnings"]] == [(tid, 15)]
+
+
 def test_released_helper_is_not_suggested_again_for_that_request(world):
     m = neighbourhood(world)
     rid = world.request("r1", m["alice"], "pet_care", "g1")

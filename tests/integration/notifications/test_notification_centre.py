@@ -107,6 +107,24 @@ def test_redelivered_events_notify_once(world):
     assert world["svc"].db.notifications.count_documents({"event_id": event_id}) == 1
 
 
+def test_a_cross_community_gift_is_announced_to_the_payee_in_their_own_community(world):
+    dep = world["dep"]
+    near = Reader(world["svc"], dep, f"m_near_{uuid.uuid4().hex[:6]}")
+    far = Reader(world["svc"], dep, f"m_far_{uuid.uuid4().hex[:6]}", OTHER_CID)
+    gift = transfer(f"t_{uuid.uuid4().hex[:8]}", "credit", near.member_id, far.member_id)
+    gift["credit_account"] = f"m:{OTHER_CID}:{far.member_id}:HOUR"
+    gift["cross"] = {"payer_community": CID, "payee_community": OTHER_CID, "debit_amount": 90, "credit_amount": 90}
+    dep.publish(topics.LEDGER, "TransferPending", gift, key=gift["transfer_id"])
+    dep.publish(topics.LEDGER, "TransferPosted", {**gift, "state": "posted"}, key=gift["transfer_id"])
+    settle(world)
+    tid = gift["transfer_id"]
+    assert far.kinds() == [("transfer.posted", tid), ("transfer.awaiting_confirmation", tid)]
+    assert near.kinds() == [("transfer.posted", tid)]
+    stored = world["svc"].db.notifications.find({"ref.id": tid})
+    assert {(n["member_id"], n["community_id"]) for n in stored} == {(far.member_id, OTHER_CID),
+                                                                    (near.member_id, CID)}
+
+
 def test_rejected_expired_and_cancelled_transfers(world):
     dep, alice, bob = world["dep"], world["alice"], world["bob"]
     rejected = transfer(f"t_{uuid.uuid4().hex[:8]}", "bill", alice.member_id, bob.member_id, reason="没来")

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.errors import Conflict, Forbidden, Unprocessable
-from services.community.partners import PartnerAgreement, check_terms, pair_key
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from services.community.partners import PartnerAgreement, check_partner_lookup, check_terms, pair_key
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 VALUES = {"cA": 10, "cB": 5}
@@ -111,3 +111,14 @@ def test_the_proposer_may_withdraw_its_proposal_but_the_partner_declines_instead
     assert proposal().act("end", "cA", T0).state == "ended"
     with pytest.raises(Conflict):
         proposal().act("end", "cB", T0)
+
+
+@pytest.mark.parametrize("partner, state, problem", [
+    (None, None, NotFound), ("c_a", "active", Unprocessable), ("c_b", None, Forbidden),
+    ("c_b", "proposed", Forbidden), ("c_b", "suspended", Forbidden)])
+def test_partner_members_are_found_only_through_an_active_agreement(partner, state, problem):
+    with pytest.raises(problem) as refused:
+        check_partner_lookup("c_a", partner, state)
+    assert refused.value.code == {NotFound: "unknown_community", Unprocessable: "own_community",
+                                  Forbidden: "not_a_partner"}[problem]
+    check_partner_lookup("c_a", "c_b", "active")  # the one way through

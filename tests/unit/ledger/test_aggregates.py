@@ -7,8 +7,8 @@ import pytest
 
 from shared.errors import Unprocessable
 from services.ledger import model
-from services.ledger.lifecycle import member_of, new_transfer, system_of
-from services.ledger.model import CANCELLED, PENDING, POSTED, Shard
+from services.ledger.lifecycle import new_transfer
+from services.ledger.model import CANCELLED, PENDING, POSTED, Shard, member_of, system_of
 from services.ledger.repository import _difference
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)

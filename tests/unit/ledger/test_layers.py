@@ -20,7 +20,7 @@ FORBIDDEN = {
     "consumers": {"handlers", "reads", "views", "api"},  # event reactions use the lifecycle, not the handlers
     "handlers": {"consumers", "bootstrap", "views", "api"},
 }
-PURE = ("model", "ids", "answers")  # the domain: no database, broker or web
+PURE = ("model", "ids", "answers", "cross")  # the domain: no database, broker or web
 IMPURE_ROOTS = {"pymongo", "bson", "kafka", "flask", "flask_smorest", "marshmallow", "requests", "gunicorn"}
 IMPURE_SHARED = {"shared.uow", "shared.groupcommit", "shared.mongo", "shared.outbox", "shared.web", "shared.runtime",
                  "shared.kafka_bus", "shared.consumer", "shared.messagebus"}

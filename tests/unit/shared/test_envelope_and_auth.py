@@ -70,3 +70,26 @@ def test_config_reads_service_specific_settings():
     assert config.setting("PENDING_TTL_DAYS") == "7"
     assert config.topic("ledger.events") == "x.ledger.events"
     assert config.mongo_db == "timebank_ledger"
+
+
+def test_a_verified_token_is_cached_until_it_expires(monkeypatch):
+    """Verified tokens are kept for their lifetime (one signature check per token, not per request), and a kept
+    token still stops working when it expires; a tampered copy is never answered from the cache."""
+    import time as real_time
+    from shared import auth
+    config = Config.from_env("community", env={})
+    token = issue_token(config, Principal("m_cache", "c_1"), ttl_seconds=60)
+    calls = []
+    original = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: calls.append(1) or original(*a, **k))
+    assert decode_token(config, token).member_id == "m_cache"
+    assert decode_token(config, token).member_id == "m_cache"
+    assert len(calls) == 1
+    with pytest.raises(Unauthorized):
+        decode_token(config, token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
+    with pytest.raises(Unauthorized):  # the same token under another key is verified afresh, and fails
+        decode_token(config.with_(jwt_secret="another-secret-another-secret-another"), token)
+    later = real_time.time() + 61
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(Unauthorized):
+        decode_token(config, token)

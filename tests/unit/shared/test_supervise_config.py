@@ -35,7 +35,7 @@ def test_every_program_is_restarted_and_data_starts_first_and_stops_last(tmp_pat
     assert f"127.0.0.1:{layout.service_ports['ledger']}" in ledger["command"]
     assert f'MONGO_URL="{layout.mongo_url}"' in ledger["environment"]
     assert f'KAFKA_BOOTSTRAP="{layout.kafka_bootstrap}"' in ledger["environment"]
-    assert 'WEB_CONCURRENCY="2"' in ledger["environment"]
+    assert 'WEB_CONCURRENCY="1"' in ledger["environment"] and 'WEB_THREADS="16"' in ledger["environment"]
     assert conf["program:ledger-workers"]["command"].endswith("shared.worker ledger relay consumer scheduler")
     assert f'MONGO_PORT="{layout.mongo_port}"' in conf["program:mongod"]["environment"]
 
@@ -48,7 +48,7 @@ def test_the_default_layout_is_make_runs():
 
 def test_worker_roles_follow_the_service_modules():
     assert worker_roles("gateway") == ()
-    assert worker_roles("community") == ("relay",)
+    assert worker_roles("community") == ("relay", "scheduler")  # rules simulation jobs
     assert worker_roles("matching") == ("relay", "consumer")
     assert worker_roles("ledger") == ("relay", "consumer", "scheduler")
 

@@ -46,3 +46,26 @@ def test_problems_carry_status_code_and_headers_and_bugs_are_500_problems_with_c
 
 def test_custom_readiness_replaces_the_default_check():
     assert make_app().test_client().get("/readyz").json == {"status": "ready"}
+
+
+def test_json_answers_are_written_as_flask_wrote_them():
+    """orjson writes the answers: keys sorted, dates as HTTP dates, Chinese as UTF-8; what orjson cannot write
+    (an integer past 64 bits) the standard library writes."""
+    import json
+    from datetime import datetime, timezone
+    from decimal import Decimal
+    app = make_app()
+
+    @app.get("/json")
+    def some_json():
+        return {"b": "时间 time", "a": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "d": Decimal("1.5"),
+                "n": {2: 1}}
+
+    @app.get("/huge")
+    def huge():
+        return {"n": 2 ** 70}
+
+    answer = app.test_client().get("/json")
+    assert answer.data == ('{"a":"Fri, 02 Jan 2026 03:04:05 GMT","b":"时间 time","d":"1.5","n":{"2":1}}\n').encode()
+    assert answer.mimetype == "application/json"
+    assert json.loads(app.test_client().get("/huge").data) == {"n": 2 ** 70}

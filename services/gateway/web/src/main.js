@@ -1,4 +1,3 @@
-import './early.js' // first: it asks for the balances before the rest of the bundle starts up
 import { createApp } from 'vue'
 import { Button, Cell, CellGroup, Field, Switch, Tag, Loading, Empty, Tabs, Tab, Rate, Badge } from 'vant'
 // Only the styles of the components the app uses (a third of Vant's whole stylesheet).

@@ -1,5 +1,6 @@
-// One entry per role face: /r/… for residents, /shop/… for a shop's or the property company's staff.
-// Staff (organizers, grid workers, admins) use the resident face until their console exists.
+// One entry per role face: /r/… for residents, /shop/… for a shop's or the property company's staff, /admin/… for a
+// community's admins (its console; admins are residents too and keep the resident face). Organizers and grid
+// workers use the resident face until their console exists.
 import { createRouter, createWebHistory } from 'vue-router'
 import { session } from './lib/session.js'
 // The resident home is in the first bundle: on a slow phone network a second round trip costs most of a second.
@@ -7,6 +8,7 @@ import Home from './views/resident/Home.vue'
 
 const resident = (path, name, load) => ({ path, name, component: load, meta: { face: 'resident' } })
 const shop = (path, name, load) => ({ path, name, component: load, meta: { face: 'shop' } })
+const admin = (path, name, load) => ({ path, name, component: load, meta: { face: 'admin' } })
 
 export const routes = [
   { path: '/login', name: 'login', component: () => import('./views/Login.vue'), meta: { public: true } },
@@ -26,10 +28,17 @@ export const routes = [
   resident('/r/suggestions', 'suggestions', () => import('./views/resident/Suggestions.vue')),
   resident('/r/notifications', 'notifications', () => import('./views/resident/Notifications.vue')),
   resident('/r/approve/:transferId', 'approve', () => import('./views/resident/Approve.vue')),
+  resident('/r/partners', 'partnerNeighbour', () => import('./views/partners/PartnerNeighbour.vue')),
+  resident('/r/charges/:chargeId', 'charge', () => import('./views/resident/Charge.vue')),
+  resident('/r/property-fee', 'propertyfee', () => import('./views/resident/PropertyFee.vue')),
   shop('/shop', 'till', () => import('./views/shop/Till.vue')),
   shop('/shop/redemptions', 'redemptions', () => import('./views/shop/Redemptions.vue')),
   shop('/shop/catalogue', 'catalogue', () => import('./views/shop/Catalogue.vue')),
   shop('/shop/statements', 'statements', () => import('./views/shop/Statements.vue')),
+  admin('/admin', 'console', () => import('./views/admin/Console.vue')),
+  admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
+  admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),
+  admin('/admin/clearings', 'clearings', () => import('./views/partners/Clearings.vue')),
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
@@ -43,5 +52,6 @@ router.beforeEach((to) => {
   if (to.meta.public) return true
   if (!session.signedIn) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
   if (to.meta.face === 'shop' && session.face !== 'shop') return { name: 'home' }
+  if (to.meta.face === 'admin' && !session.isAdmin) return { name: 'start' }
   return true
 })

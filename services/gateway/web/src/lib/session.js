@@ -42,6 +42,9 @@ export const session = reactive({
   get face() {
     return this.roles.includes('merchant') && this.merchantId ? 'shop' : 'resident'
   },
+  get isAdmin() {
+    return this.roles.includes('admin')
+  },
   get isStaff() {
     return this.roles.some((r) => STAFF_ROLES.includes(r))
   },
