@@ -65,12 +65,16 @@ class Deployment:
         return issue_token(self.config("community"), Principal(member_id, community_id, roles or ("resident",),
                                                                  merchant_id))
 
-    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None) -> Event:
-        """Publish an event on this deployment's `topic` as its producing service would (tests stand in for it)."""
+    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None,
+                occurred_at: str | None = None) -> Event:
+        """Publish an event on this deployment's `topic` as its producing service would (tests stand in for it),
+        stamped now or at `occurred_at` (ISO)."""
         event = new_event(type_, payload, key=key, producer=topic.split(".")[0],
                           community_id=payload.get("community_id"))
         if event_id:
             event = dataclasses.replace(event, id=event_id)
+        if occurred_at:
+            event = dataclasses.replace(event, occurred_at=occurred_at)
         if self._producer is None:
             self._producer = KafkaProducer(bootstrap_servers=self.kafka_bootstrap, acks="all")
         self._producer.send(self.prefix + topic, key=key.encode(), value=event.to_json()).get(timeout=30)

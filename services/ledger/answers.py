@@ -19,7 +19,13 @@ def transfer_view(t: Transfer) -> dict:
             "payer_id": t.payer_id, "payee_id": t.payee_id, "initiator_id": t.initiator_id, "state": t.state,
             "reason": t.reason, "reference": t.reference, "memo": t.memo, "funds_reserved": t.reserved > 0,
             "created_at": iso(t.created_at), "expires_at": iso(t.expires_at), "resolved_at": iso(t.resolved_at),
-            "resolved_by": t.resolved_by, "cross": t.cross}
+            "resolved_by": t.resolved_by, "cross": t.cross, **economy_view(t)}
+
+
+def economy_view(t: Transfer) -> dict:
+    """What the points economy recorded on a transfer: the award's computation (amount, status, rule version,
+    every line, its cap cuts, its words), the point lots it moved, an expiry's or penalty's lines."""
+    return {k: t.details[k] for k in ("award", "lots", "economy") if t.details.get(k)}
 
 
 def account_view(a: Account) -> dict:

@@ -8,7 +8,7 @@ from shared.auth import authenticated, current_principal, require_roles
 from shared.idempotency import key_from_request
 from shared.ratelimit import limiter
 from shared.web import current_bus, current_db
-from services.ledger import commands, schemas, views
+from services.ledger import commands, economy_views, schemas, views
 from services.ledger.audit import run_audit
 from services.ledger.model import UNITS, Actor, member_account_id
 
@@ -184,3 +184,44 @@ def audit(args):
     """Verify every hash chain of my community, recompute every balance, check the invariants."""
     runtime = current_app.extensions["runtime"]
     return run_audit(runtime.client, runtime.db, _actor().community_id, max_problems=args["max_problems"])
+
+
+# -- the points economy -------------------------------------------------------------------------------
+@blp.get("/points")
+@authenticated
+@blp.response(200, schemas.MemberPointsSchema)
+def my_points():
+    """My points: balance, lots and when they expire, points owed, honour points and level, my penalties."""
+    actor = _actor()
+    return economy_views.member_points(current_db(), actor.community_id, actor.member_id)
+
+
+@blp.get("/admin/members/<member_id>/points")
+@require_roles("admin", "grid_worker")
+@blp.response(200, schemas.MemberPointsSchema)
+def member_points(member_id):
+    """A member's points as `GET /points` shows them (grid workers and admins of the community)."""
+    return economy_views.member_points(current_db(), _actor().community_id, member_id)
+
+
+@blp.post("/admin/penalties")
+@require_roles("admin", "grid_worker")
+@limiter.limit(_money_limit)
+@blp.arguments(schemas.PenaltyCreateSchema())
+@blp.response(201, schemas.PenaltySchema)
+def issue_penalty(body):
+    """Penalise a member of my community for one of the rules' reasons (the rules set the points); what the
+    balance cannot cover is owed and repaid from later points."""
+    return current_bus().handle(commands.IssuePenalty(_actor(), body["member_id"], body["reason"], body["memo"],
+                                                      key_from_request(), body))[0]
+
+
+@blp.post("/admin/penalties/<penalty_id>/repair")
+@require_roles("admin", "grid_worker")
+@limiter.limit(_money_limit)
+@blp.arguments(schemas.RepairSchema())
+@blp.response(200, schemas.PenaltySchema)
+def repair_penalty(body, penalty_id):
+    """积分修复: restore points of a penalty after the member's community service, as the rules allow."""
+    return current_bus().handle(commands.RepairPenalty(_actor(), penalty_id, body["points"], body["memo"],
+                                                       key_from_request(), body))[0]

@@ -89,6 +89,10 @@ def run_audit(client, db, community_id: str | None = None, max_problems: int = 1
         if chain:
             check_chain(key, chain)
         chains, n_entries = len(seen), sum(len(v) for v in legs.values())
+        in_lots = {d["_id"]: d["points"] for d in sdb.point_lots.aggregate(
+            [{"$match": {**q, "remaining": {"$gt": 0}}}, {"$group": {"_id": "$account_id", "points": {"$sum":
+                                                                                              "$remaining"}}}],
+            session=s)}
     for key, head in heads.items():
         if key not in seen and (head["seq"] or head["posted"]):
             problems.add(f"{key[0]}#{key[1]}: has a balance or sequence but no entries")
@@ -137,6 +141,13 @@ def run_audit(client, db, community_id: str | None = None, max_problems: int = 1
     for key, total in sums.items():
         if total != 0:
             problems.add(f"{key}: posted balances sum to {total}, not 0")
+
+    # 5. a member's point lots hold their points balance (what a points loan took is not in the lots)
+    for account_id, d in accounts.items():
+        if d["kind"] == "member" and d["unit"] == "PT" and \
+                in_lots.get(account_id, 0) != max(journal_balance.get(account_id, 0), 0):
+            problems.add(f"{account_id}: point lots hold {in_lots.get(account_id, 0)} but the balance is "
+                         f"{journal_balance.get(account_id, 0)}")
 
     return {"ok": problems.total == 0, "community_id": community_id, "accounts": len(accounts),
             "chains": chains, "entries": n_entries, "transfers": dict(counts), "sums": dict(sums),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 from services.ledger.model import Actor
 
@@ -96,3 +97,43 @@ class ExpireTransfer:
     """The scheduler lapses a pending transfer whose TTL ran out (or auto-confirms a bill)."""
 
     transfer_id: str
+
+
+@dataclass(frozen=True)
+class ExpireLots:
+    """The scheduler expires what remains of one member's lots due on `today` (the community's local day)."""
+
+    account_id: str
+    today: date
+
+
+@dataclass(frozen=True)
+class RemindExpiry:
+    """The scheduler reminds one member of points expiring soon (the rules' reminder days before)."""
+
+    account_id: str
+    today: date
+
+
+@dataclass(frozen=True)
+class IssuePenalty:
+    """A grid worker or admin penalises a member of their community (a reason the rules price)."""
+
+    actor: Actor
+    member_id: str
+    reason: str
+    memo: str | None = None
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RepairPenalty:
+    """积分修复: a grid worker or admin restores points of a penalty after the member's community service."""
+
+    actor: Actor
+    penalty_id: str
+    points: int
+    memo: str | None = None
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)

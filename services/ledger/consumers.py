@@ -8,11 +8,12 @@ from dataclasses import replace
 
 from shared import topics
 from shared.consumer import Subscription
+from shared.economy import Activity
 from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
-from services.ledger import events, exchange_feed, model, rules, schemas
+from services.ledger import economy, events, exchange_feed, lots, model, schemas
 from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
@@ -29,7 +30,7 @@ def on_community(event: Event, p: dict, tx: Tx) -> None:
                                             "bill_auto_confirm": s["bill_auto_confirm"],
                                             "hour_credit_limit": s["hour_credit_limit_minutes"],
                                             "point_value_fen": p["point_value_fen"],
-                                            "settings": {"points_rules": s.get("points_rules")}})
+                                            "timezone": s["timezone"]})
     life.open_system_accounts(tx, repo, p["community_id"])
 
 
@@ -45,6 +46,7 @@ def on_member(event: Event, p: dict, tx: Tx) -> None:
     repo = LedgerRepository(tx)
     ids = [life.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
     life.set_status(repo, ids, "active" if p["status"] == "active" else "inactive")
+    lots.remember_grid(repo, p["community_id"], p["member_id"], p["grid_id"])
 
 
 def on_member_deactivated(event: Event, p: dict, tx: Tx) -> None:
@@ -79,11 +81,14 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
     community = repo.community(cid)
     helper, helper_known = _party(repo, model.member_of(cid, p["helper_id"], unit))
     award = not p["payer_id"]  # null payer: the community pays
-    if unit == "HOUR":
-        amount = p["minutes"]  # an hour of help is an hour, whatever the task
-    else:
-        amount = rules.award_points(rules.rules_from_settings(community.get("settings")), minutes=p["minutes"],
-                                    activity_type=p["activity_type"], service_class=p["service_class"])
+    details = {"minutes": p["minutes"], "activity_type": p["activity_type"], "service_class": p["service_class"],
+               "claim_id": p["claim_id"]}
+    if unit == "HOUR" or not helper_known:
+        amount = p["minutes"] if unit == "HOUR" else 0  # an hour of help is an hour, whatever the task
+    else:  # shared.economy under the rules in effect when the help was claimed, from the helper's history
+        amount, details["award"] = economy.award_for(repo, cid, p["helper_id"], lots.aware(event.occurred_at),
+                                                     Activity(p["activity_type"], p["minutes"], p["service_class"],
+                                                              tuple(p["bonuses"]), p["rating"]))
     if award:
         # Issuance opens with the first award of a member the ledger knows, never for a stranger's claim.
         debit, payer_known = (life.system_account(tx, repo, cid, "issuance", unit), True) if helper_known \
@@ -95,8 +100,7 @@ def on_help_claimed(event: Event, p: dict, tx: Tx) -> None:
                         payee_id=p["helper_id"], initiator_id=p["helper_id"], now=now,
                         ttl_days=community["pending_ttl_days"], source=source,
                         reference={"kind": p["source"], "id": p["request_id"]}, memo=memo_of(p["title"]),
-                        details={"minutes": p["minutes"], "activity_type": p["activity_type"],
-                                 "service_class": p["service_class"], "claim_id": p["claim_id"]})
+                        details=details)
     if not (helper_known and payer_known):
         # Requests named someone the ledger never heard of: refuse, so the request shows it (RequestDisputed).
         life.store_rejected(tx, repo, t, "unknown_account", now, event.id)
@@ -174,6 +178,11 @@ def on_settlement_batch_paid(event: Event, p: dict, tx: Tx) -> None:
     life.post_at_once(tx, repo, t, now, event.id)
 
 
+def on_points_rules(event: Event, p: dict, tx: Tx) -> None:
+    """PointsRulesVersioned: keep the version (a later revision of it replaces it); awards pick by time."""
+    lots.store_rule_version(LedgerRepository(tx), p)
+
+
 def subscriptions(runtime) -> dict[str, Subscription]:
     """Event type → (payload schema, handler)."""
     return {
@@ -182,6 +191,7 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "MemberJoined": Subscription(schemas.MemberEventSchema, on_member),
         "MemberUpdated": Subscription(schemas.MemberEventSchema, on_member),
         "MemberDeactivated": Subscription(schemas.MemberDeactivatedSchema, on_member_deactivated),
+        "PointsRulesVersioned": Subscription(schemas.PointsRulesVersionedSchema, on_points_rules),
         "MerchantRegistered": Subscription(schemas.MerchantEventSchema, on_merchant),
         "MerchantUpdated": Subscription(schemas.MerchantEventSchema, on_merchant),
         "HelpClaimed": Subscription(schemas.HelpClaimedSchema, on_help_claimed),

@@ -26,6 +26,9 @@ def transfer_payload(t: Transfer, occurred_at) -> dict:
                "occurred_at": occurred_at.isoformat()}
     if t.details.get("reverses"):
         payload["reverses"] = t.details["reverses"]
+    award = t.details.get("award")
+    if award:  # the member and staff learn of a cap cut or a hold from the event, not only from the API
+        payload["award"] = {k: award[k] for k in ("amount", "status", "rule_version", "cuts")}
     if t.cross:
         payload["cross"] = t.cross
     return payload
@@ -58,6 +61,12 @@ def pay_code_used(tx, code: dict, transfer_id: str):
                                      "member_id": code["member_id"], "transfer_id": transfer_id}, code["_id"])
 
 
+def honour_level_reached(tx, t: Transfer, level: dict):
+    """HonourLevelReached: an award took the member to a new level (星级) of the community's honour titles."""
+    return _emit(tx, "HonourLevelReached", {"community_id": t.community_id, "member_id": t.payee_id,
+                                            "transfer_id": t.transfer_id, **{k: level[k] for k in (
+                                                "level", "title_zh", "title_en", "honour_points", "rule_version")}},
+                 t.credit_account)
 def cross_transfer_posted(tx, t: Transfer, posted_at):
     """CrossTransferPosted: a cross-community transfer posted (the exchange service's net positions follow it;
     the contract in services/exchange/README.md). community_id = the payer's community."""

@@ -8,11 +8,12 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+from shared.economy import Activity
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.idempotency import UNREAD, once
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.ledger import commands, cross, events, model, rules
+from services.ledger import commands, cross, economy, events, model
 from services.ledger.answers import account_view, transfer_view
 from services.ledger.ids import PAY_CODE_ALPHABET, PAY_CODE_LENGTH, key_scope, pay_code_hash, source_transfer_id
 from services.ledger.lifecycle import (close_pending, new_transfer, own_account, post_at_once, post_pending,
@@ -66,16 +67,21 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
                       initiator_id=actor.member_id, now=now, ttl_days=community["pending_ttl_days"],
                       memo=cmd.memo, reference={"kind": "manual", "id": actor.member_id})
         if cmd.workflow == "award":
-            amount = cmd.minutes if unit == "HOUR" else rules.award_points(
-                rules.rules_from_settings(community.get("settings")), minutes=cmd.minutes,
-                activity_type=cmd.activity_type, service_class=cmd.service_class)
+            award = None
+            if unit == "HOUR":
+                amount = cmd.minutes
+            else:  # shared.economy under the rules in effect now, from the member's history
+                amount, award = economy.award_for(repo, actor.community_id, actor.member_id, now, Activity(
+                    cmd.activity_type, cmd.minutes, cmd.service_class))
             if amount <= 0:
-                raise Unprocessable("Under the community's rules this claim earns nothing.", code="no_points")
+                raise Unprocessable("按社区积分规则，这次申领得不到积分。 Under the community's rules this claim earns "
+                                    "nothing.", code="no_points", award=award)
             issuance = snap.accounts.get(other_id) or system_account(tx, repo, actor.community_id, "issuance", unit)
             t = new_transfer(workflow="award", amount=amount, debit=issuance, credit=mine, payer_id=None,
                              payee_id=actor.member_id, details={"minutes": cmd.minutes,
                                                                 "activity_type": cmd.activity_type,
-                                                                "service_class": cmd.service_class}, **common)
+                                                                "service_class": cmd.service_class,
+                                                                **({"award": award} if award else {})}, **common)
             return transfer_view(start_pending(tx, repo, t, require_funds=True)), 201
         amount = model.check_amount(cmd.amount)
         if cmd.counterparty_community not in (None, actor.community_id):
@@ -122,7 +128,7 @@ def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
         now = utcnow()
         t = _load(repo, cmd.transfer_id, cmd.actor, snap)
         if t.confirm(cmd.actor, now):
-            t = post_pending(tx, repo, t, cmd.actor.member_id, now)
+            t = post_pending(tx, repo, economy.release(t, cmd.actor), cmd.actor.member_id, now)
         return transfer_view(t), 200
     return _idempotent(tx, cmd.actor, key_scope_of(cmd), cmd.idempotency_key, {}, compute, stored=snap.key_record)
 
@@ -258,4 +264,5 @@ HANDLERS = {
     commands.IssuePayCode: issue_pay_code,
     commands.ExpireTransfer: expire_transfer,
     commands.ReverseTransfer: reverse_transfer,
+    **economy.HANDLERS,
 }

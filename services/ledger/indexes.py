@@ -19,3 +19,8 @@ def ensure_indexes(db) -> None:
     db.transfers.create_index([("community_id", ASCENDING), ("state", ASCENDING)])
     db.pay_codes.create_index("code_sha256", unique=True)
     db.pay_codes.create_index("expires_at", expireAfterSeconds=30 * 24 * 3600)
+    # The points economy: a member's lots holding points (FIFO), the scheduler's due lots per community.
+    db.point_lots.create_index([("account_id", ASCENDING), ("remaining", ASCENDING)])
+    db.point_lots.create_index([("community_id", ASCENDING), ("expires_on", ASCENDING), ("account_id", ASCENDING)],
+                               partialFilterExpression={"remaining": {"$gt": 0}})
+    db.points_rules.create_index("community_id")

@@ -9,7 +9,8 @@ from dataclasses import replace
 
 from shared.errors import NotFound, Unprocessable
 from shared.uow import Tx
-from services.ledger import events, model
+from services.ledger import events, lots, model
+from services.ledger.ids import source_transfer_id
 from services.ledger.model import REJECTED, Account, Actor, Transfer
 from services.ledger.repository import LedgerRepository, TrustLines
 
@@ -117,8 +118,10 @@ def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, no
     done, changed, entries = t.post(repo.books(t), by, now)
     repo.save(*changed.values())
     repo.add_entries(entries)
+    done = _lots_moved(tx, repo, done, now)
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
+    _repay_debt(tx, repo, done, now)
     if line is not None:
         TrustLines(tx).save(line)
         events.cross_transfer_posted(tx, done, now)
@@ -152,8 +155,10 @@ def post_at_once(tx: Tx, repo: LedgerRepository, t: Transfer, now, causation_id:
     done, changed, entries = t.post(repo.books(t), t.resolved_by, now, stored=False)
     repo.save(*changed.values())
     repo.add_entries(entries)
+    done = _lots_moved(tx, repo, done, now)
     repo.add_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
+    _repay_debt(tx, repo, done, now)
     return done
 
 
@@ -171,6 +176,35 @@ def close_pending(tx: Tx, repo: LedgerRepository, t: Transfer, state: str, by: s
     """Reject, cancel or expire a pending transfer: the hold is released, nothing is posted."""
     done, changed = t.close(state, by, now, reason, repo.books(t))
     repo.save(*changed.values())
+    lots.on_closed(repo, done)
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now)
     return done
+
+
+def _lots_moved(tx: Tx, repo: LedgerRepository, t: Transfer, now) -> Transfer:
+    """The member's point lots follow a posted PT transfer (lots.on_posted); the transfer records the lot lines
+    (and a new honour level, announced as HonourLevelReached)."""
+    items = lots.on_posted(repo, t, now)
+    for item in items:
+        if item["code"] == "level_reached":
+            events.honour_level_reached(tx, t, item)
+    return replace(t, details={**t.details, "lots": items}) if items else t
+
+
+def _repay_debt(tx: Tx, repo: LedgerRepository, t: Transfer, now) -> None:
+    """Points a member owes from a penalty larger than their balance are repaid first from what they receive
+    (the lot was made smaller): that part moves on to `s:<c>:penalty:PT`, so the lots keep holding the balance."""
+    repaid = [i for i in t.details.get("lots", ()) if i["code"] == "debt_repaid"]
+    if not repaid:
+        return
+    source = f"debt:{t.transfer_id}"
+    member = repo.require_account(t.credit_account)
+    items = [dict(i) for i in repaid]
+    repayment = new_transfer(transfer_id=source_transfer_id(source), community_id=t.community_id, workflow="system",
+                             unit="PT", amount=-sum(i["points"] for i in repaid), debit=member,
+                             credit=system_account(tx, repo, t.community_id, "penalty", "PT"),
+                             payer_id=member.owner_id, payee_id=None, initiator_id=t.initiator_id, now=now,
+                             ttl_days=0, source=source, reference={"kind": "penalty", "id": "debt"},
+                             details={"economy": {"items": items, "repays_from": t.transfer_id}})
+    post_at_once(tx, repo, repayment, now)

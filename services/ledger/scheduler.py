@@ -1,4 +1,5 @@
-"""Periodic jobs of the ledger: lapse pending transfers past their community's TTL.
+"""Periodic jobs of the ledger: lapse pending transfers past their community's TTL; expire point lots whose
+day has come and remind members of points expiring soon (`expire_lots_due`, `remind_due`).
 
 Run with `python -m shared.worker ledger scheduler`. Each transfer is expired in its own transaction
 that first re-reads it and acts only if it is still pending and lapsed, so running it twice, or two
@@ -9,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import date, datetime, timedelta
 
 from pymongo import ASCENDING
 
+from shared.economy import in_effect
 from shared.errors import Problem
 from shared.mongo import utcnow
 from shared.worker import every
 from services.ledger import commands, model
 from services.ledger.bootstrap import bootstrap
+from services.ledger.lots import LOTS, RULES, rule_set, zone_day
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -37,6 +41,61 @@ def expire_due(runtime, bus=None, limit: int = BATCH) -> int:
     return changed
 
 
+def _local_day(runtime, community_id: str, at: datetime) -> date:
+    """The community's calendar day at `at` (as lots.local_day, read outside a transaction)."""
+    return zone_day((runtime.db.communities.find_one({"_id": community_id}, {"timezone": 1}) or {}).get("timezone"),
+                    at)
+
+
+def _members_due(runtime, at: datetime, horizon_days: int, chunk: int, days_of=None):
+    """(community's day, member accounts with lots holding points that expire on or before that day, or with
+    `days_of(community_id, today)` on exactly those days), a chunk at a time per community, until none are left."""
+    latest = (at + timedelta(days=1 + horizon_days)).date().isoformat()  # no time zone is a day ahead of UTC+14
+    lots = runtime.db[LOTS]
+    for community_id in lots.distinct("community_id", {"remaining": {"$gt": 0}, "expires_on": {"$lte": latest}}):
+        today = _local_day(runtime, community_id, at)
+        on = {"$in": days_of(community_id, today)} if days_of else {"$ne": None, "$lte": today.isoformat()}
+        after = ""
+        while True:
+            ids = [d["_id"] for d in lots.aggregate([
+                {"$match": {"community_id": community_id, "remaining": {"$gt": 0}, "expires_on": on,
+                            "account_id": {"$gt": after}}},
+                {"$group": {"_id": "$account_id"}}, {"$sort": {"_id": 1}}, {"$limit": chunk}])]
+            if not ids:
+                break
+            yield today, ids
+            after = ids[-1]
+
+
+def expire_lots_due(runtime, bus=None, at: datetime | None = None, chunk: int = BATCH) -> int:
+    """Expire every member's lots due on their community's day at `at` (now unless given), one member per
+    transaction, members read a chunk at a time; returns the points expired. Idempotent: an expired lot holds
+    nothing, so a run stopped midway (a crash) is finished by running again."""
+    bus, at = bus or bootstrap(runtime), at or utcnow()
+    expired = 0
+    for today, ids in _members_due(runtime, at, 0, chunk):
+        for account_id in ids:
+            expired += bus.handle(commands.ExpireLots(account_id, today))
+    return expired
+
+
+def remind_due(runtime, bus=None, at: datetime | None = None, chunk: int = BATCH) -> int:
+    """PointsExpiring reminders due on the communities' day at `at` (at most once each); how many were sent."""
+    bus, at = bus or bootstrap(runtime), at or utcnow()
+    sent = 0
+    def days_of(community_id: str, today: date) -> list[str]:
+        versions = [rule_set(d) for d in runtime.db[RULES].find({"community_id": community_id})]
+        return [(today + timedelta(days=n)).isoformat() for n in in_effect(versions, at)["expiry"]["reminder_days"]]
+
+    for today, ids in _members_due(runtime, at, REMIND_HORIZON_DAYS, chunk, days_of):
+        for account_id in ids:
+            sent += bus.handle(commands.RemindExpiry(account_id, today))
+    return sent
+
+
+REMIND_HORIZON_DAYS = 365  # the furthest reminder day the rules allow
+
+
 def run(runtime, producer, stop: threading.Event) -> None:
     """Run the jobs every LEDGER_SCHEDULER_INTERVAL seconds (default 30) until `stop` is set."""
     interval = float(runtime.config.setting("SCHEDULER_INTERVAL", 30))
@@ -45,4 +104,6 @@ def run(runtime, producer, stop: threading.Event) -> None:
     def drain() -> None:
         while expire_due(runtime, bus) >= BATCH and not stop.is_set():
             pass
+        expire_lots_due(runtime, bus)
+        remind_due(runtime, bus)
     every(interval, drain, stop, "scheduler")

@@ -6,7 +6,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from shared.schemas import AwareDateTime, PageCursor
 
 from services.ledger.model import DEFAULT_HOUR_CREDIT_LIMIT, MAX_AMOUNT, STATES, UNITS, WORKFLOWS
-from services.ledger.rules import SERVICE_CLASSES
+from shared.economy.rules import SERVICE_CLASSES
 
 Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 Unit = fields.String(required=True, validate=validate.OneOf(UNITS))
@@ -134,6 +134,11 @@ class TransferSchema(Schema):
     resolved_at = fields.String(allow_none=True)
     resolved_by = fields.String(allow_none=True)
     cross = fields.Nested(CrossTermsSchema, allow_none=True)
+    award = fields.Dict(metadata={"description": "the award's computation under the points rules: amount, status "
+                                                 "(payable | held_for_review), rule_version, items (code, points, "
+                                                 "figures), cuts (cap cuts), explanation (zh-CN, en)"})
+    lots = fields.List(fields.Dict(), metadata={"description": "the point lots this transfer moved"})
+    economy = fields.Dict(metadata={"description": "an expiry's, penalty's or repair's lines and explanation"})
 
 
 class AccountSchema(Schema):
@@ -207,7 +212,7 @@ class SettingsEventSchema(_Lenient):
     bill_auto_confirm = fields.Boolean(load_default=False)
     hour_credit_limit_minutes = fields.Integer(strict=True, load_default=DEFAULT_HOUR_CREDIT_LIMIT,
                                                validate=validate.Range(min=0, max=MAX_AMOUNT))
-    points_rules = fields.Dict(load_default=None, allow_none=True)
+    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(min=1, max=64))
 
 
 class CommunityEventSchema(_Lenient):
@@ -220,6 +225,7 @@ class MemberEventSchema(_Lenient):
     community_id = Id
     member_id = Id
     status = fields.String(load_default="active")
+    grid_id = fields.String(load_default=None, allow_none=True)  # whose grid worker may penalise them
 
 
 class MemberDeactivatedSchema(_Lenient):
@@ -239,6 +245,17 @@ class HelpClaimedSchema(_Lenient):
     source = fields.String(load_default="request", validate=validate.OneOf(("request", "activity")))
     claim_id = Id
     title = fields.String(load_default=None, allow_none=True)
+    bonuses = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
+                          validate=validate.Length(max=20))  # situational bonuses the verifier confirmed
+    rating = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=5))
+
+
+class PointsRulesVersionedSchema(_Lenient):
+    community_id = Id
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    revision = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
+    effective_from = fields.String(required=True)
+    rules = fields.Dict(required=True)
 
 
 class MerchantEventSchema(_Lenient):
@@ -298,3 +315,52 @@ class ClearingCompletedSchema(_TrustLineFacts):
     a_balance = _Balance
     b_balance = _Balance
     net = _Balance
+
+
+# -- the points economy -------------------------------------------------------------------------------
+class PenaltyCreateSchema(Schema):
+    """A penalty: whom, for which of the rules' reasons (the rules set the points), and a note."""
+
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    memo = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
+
+
+class RepairSchema(Schema):
+    """积分修复: how many points of the penalty the member's community service restores."""
+
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    memo = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
+
+
+class PenaltySchema(Schema):
+    penalty_id = fields.String()
+    community_id = fields.String()
+    member_id = fields.String()
+    reason = fields.String()
+    amount = fields.Integer()
+    taken = fields.Integer(metadata={"description": "points taken from the member's lots"})
+    owed = fields.Integer(metadata={"description": "points the balance could not cover, owed (欠扣积分)"})
+    issued_on = fields.String()
+    issued_by = fields.String()
+    rule_version = fields.Integer()
+    memo = fields.String(allow_none=True)
+    repaired = fields.Integer()
+    repairs = fields.List(fields.Dict())
+    transfer_id = fields.String(allow_none=True)
+    items = fields.List(fields.Dict())
+    explanation = fields.Dict()
+
+
+class MemberPointsSchema(Schema):
+    member_id = fields.String()
+    community_id = fields.String()
+    balance = fields.Integer()
+    debt = fields.Integer()
+    honour_points = fields.Integer()
+    level = fields.Dict()
+    participations = fields.Integer()
+    rule_version = fields.Integer()
+    expiring_within_30_days = fields.Integer()
+    lots = fields.List(fields.Dict())
+    penalties = fields.List(fields.Nested(PenaltySchema))

@@ -27,6 +27,11 @@ class Person:
                                                                 headers=self.headers)
 
 
+# Rules under which an award is exactly its hourly points (no newcomer boost, one-off bonuses or yearly cap).
+PLAIN = {"first_participation_bonus": 0, "newcomer": {"activities": 0}, "streak": {"every": 0},
+         "caps": {"per_year": None}}
+
+
 @pytest.fixture(scope="module")
 def world(module_deployment):
     """community + ledger + settlement, one community, an organizer, and a member holding points."""
@@ -35,11 +40,13 @@ def world(module_deployment):
         dep.service(name)
     made = dep.services["community"].http.post("/v1/communities", headers={"X-Operator-Key": "dev-operator-key"},
                                                json={"code": f"e2e-{uuid.uuid4().hex[:8]}", "name": "阳光社区",
-                                                     "point_value_fen": 10,
+                                                     "point_value_fen": 10, "settings": {"points_rules": PLAIN},
                                                      "admin": {"display_name": "Admin", "phone": "13900000000",
                                                                "password": "admin-password-1"}})
     assert made.status_code == 201, made.get_json()
     cid = made.get_json()["community"]["community_id"]
+    wait_until(lambda: dep.services["ledger"].db.points_rules.find_one({"community_id": cid}),
+               message="the ledger has the community's points rules")
     world = {"dep": dep, "cid": cid, "admin": Person(dep, made.get_json()["admin_member_id"], cid, "admin")}
     world["organizer"] = join(world, "organizer")
     world["alice"] = with_points(world, join(world), 1440)

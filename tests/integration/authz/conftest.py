@@ -75,6 +75,11 @@ class World:
         self.C, self.admin_c = self._community("C")  # B's other partner: A's admin has no business with it
         self.grid = self.ok("community", "post", f"/v1/communities/{self.A}/grids", self.admin_a,
                             {"name": "一网格"})["grid_id"]
+        # No yearly cap in A: the matrix claims many awards for the same members (caps: the ledger's own tests).
+        self.ok("community", "post", f"/v1/communities/{self.A}/points-rules", self.admin_a,
+                {"rules": {"caps": {"per_year": None}}})
+        wait_until(lambda: self.svc["ledger"].db.points_rules.find_one({"community_id": self.A}),
+                   message="the ledger has A's points rules")
         wait_until(lambda: self.svc["settlement"].db.communities.find_one({"_id": self.B}),
                    message="settlement knows the communities")
         self.m1 = self.ok("settlement", "post", "/v1/merchants", self.admin_a,
@@ -319,6 +324,11 @@ class World:
         """The ledger transfer of a redemption, once settlement has heard of it."""
         return wait_until(lambda: self.call("settlement", "get", f"/v1/redemptions/{redemption_id}", self.alice)
                           .get_json().get("transfer_id"), message="the redemption's transfer")
+
+    def penalty(self) -> str:
+        """A fresh noise penalty on alice, issued by her grid worker (what a repair restores)."""
+        return self.ok("ledger", "post", "/v1/admin/penalties", self.gwen,
+                       {"member_id": self.alice, "reason": "noise"})["penalty_id"]
 
     def award_claim(self) -> str:
         """Alice's pending claim of an award (an organizer or grid worker of her community confirms)."""
@@ -618,6 +628,13 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("ledger", "POST", "/v1/admin/transfers/{transfer_id}/reverse", ""): lambda w: Call(
         f"/v1/admin/transfers/{w.posted_bill()}/reverse", json={"reason": "录错了"}),
     ("ledger", "GET", "/v1/admin/audit", ""): lambda w: Call("/v1/admin/audit"),
+    ("ledger", "GET", "/v1/points", ""): lambda w: Call("/v1/points"),
+    ("ledger", "GET", "/v1/admin/members/{member_id}/points", ""): lambda w: Call(
+        f"/v1/admin/members/{w.alice}/points"),
+    ("ledger", "POST", "/v1/admin/penalties", ""): lambda w: Call("/v1/admin/penalties", json={
+        "member_id": w.alice, "reason": "noise", "memo": "深夜噪音"}),
+    ("ledger", "POST", "/v1/admin/penalties/{penalty_id}/repair", ""): lambda w: Call(
+        f"/v1/admin/penalties/{w.penalty()}/repair", json={"points": 1, "memo": "清理楼道"}),
     # settlement
     ("settlement", "POST", "/v1/merchants", ""): lambda w: Call("/v1/merchants", json={"name": "新商家"}),
     ("settlement", "GET", "/v1/merchants", ""): lambda w: Call("/v1/merchants"),

@@ -72,6 +72,8 @@ def known(full_stack) -> dict[str, str]:
         "starts_at": window["window_start"], "ends_at": (now + timedelta(hours=4)).isoformat()}), "activity_id")
     ids["transfer_id"] = _made(s.http("ledger").post("/v1/transfers", headers=bearer(s.admin, **key()), json={
         "workflow": "bill", "unit": "HOUR", "counterparty_id": s.resident_id, "amount": 30}), "transfer_id")
+    ids["penalty_id"] = _made(s.http("ledger").post("/v1/admin/penalties", headers=bearer(s.admin, **key()), json={
+        "member_id": s.resident_id, "reason": "noise"}), "penalty_id")
     ids["merchant_id"] = _made(s.http("settlement").post("/v1/merchants", headers=bearer(s.admin), json={
         "name": "好邻居便利店", "kind": "shop"}), "merchant_id")
     ids["item_id"] = _made(s.http("settlement").post(f"/v1/merchants/{ids['merchant_id']}/items",

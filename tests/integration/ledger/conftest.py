@@ -45,15 +45,16 @@ class Kit:
     def h(self, member: str, community: str, *roles: str, merchant_id=None, **headers) -> dict:
         return bearer(self.token(member, community, *roles, merchant_id=merchant_id), **headers)
 
-    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None) -> dict:
-        """Publish an event as its producing service would."""
-        return self.dep.publish(topic, type_, payload, key, event_id).to_dict()
+    def publish(self, topic: str, type_: str, payload: dict, key: str, event_id: str | None = None,
+                occurred_at: str | None = None) -> dict:
+        """Publish an event as its producing service would (at `occurred_at` if given)."""
+        return self.dep.publish(topic, type_, payload, key, event_id, occurred_at).to_dict()
 
-    def join(self, community: str, *members: str) -> None:
-        """Members join (MemberJoined) and their accounts are open."""
+    def join(self, community: str, *members: str, grid_id: str | None = None) -> None:
+        """Members join (MemberJoined, in `grid_id` if given) and their accounts are open."""
         for m in members:
             self.publish("community.events", "MemberJoined",
-                         {"community_id": community, "member_id": m, "grid_id": None, "roles": ["resident"],
+                         {"community_id": community, "member_id": m, "grid_id": grid_id, "roles": ["resident"],
                           "skills": [], "availability": [], "vulnerable": False, "merchant_id": None,
                           "status": "active", "joined_at": "2025-01-01T00:00:00+00:00"}, m)
         ids = [f"m:{community}:{m}:{u}" for m in members for u in ("HOUR", "PT")]
@@ -79,9 +80,28 @@ class Kit:
         assert r.status_code == 200, r.json
         return r.json
 
+    def rules(self, community: str, version: int = 1, effective_from: str = "2020-01-01T00:00:00+00:00",
+              revision: int = 1, **rules) -> None:
+        """Publish a version of the community's points rules (as the community service does) and wait until the
+        ledger keeps it."""
+        self.publish("community.events", "PointsRulesVersioned",
+                     {"community_id": community, "version": version, "revision": revision,
+                      "effective_from": effective_from, "published_at": effective_from, "rules": rules}, community)
+        wait_until(lambda: (self.db.points_rules.find_one({"_id": f"{community}:{version}"}) or {}).get("revision")
+                   == revision, timeout=60, message="points rules version")
+
+    def plain(self, community: str) -> None:
+        """Rules under which an award is exactly its hourly points: no one-off bonuses, no newcomer boost, no
+        yearly cap (once per community)."""
+        if self.db.points_rules.find_one({"_id": f"{community}:1"}) is None:
+            self.rules(community, first_participation_bonus=0, newcomer={"activities": 0},
+                       streak={"every": 0}, caps={"per_year": None})
+
     def fund(self, member: str, community: str, points: int, minutes: int = 0) -> None:
-        """Give a member PT by a confirmed award (hourly rate 10/h) and HOUR by a credit limit."""
+        """Give a member PT by a confirmed award (hourly rate 10/h, under plain rules) and HOUR by a credit
+        limit."""
         if points:
+            self.plain(community)
             r = self.transfer(member, community, workflow="award", unit="PT", minutes=points * 6)
             assert r.status_code == 201, r.json
             c = self.act("confirm", r.json["transfer_id"], "olga", community, "organizer")

@@ -14,7 +14,7 @@ def test_concurrent_transfers_never_overdraw_or_double_post(kit):
     c = kit.community()
     kit.join(c, *MEMBERS)
     for m in MEMBERS:
-        kit.fund(m, c, points=START)
+        kit.fund(m, c, points=START)  # plain rules: an award of 6 minutes is 1 point
     created, posted_ids, lock = [], [], threading.Lock()
 
     def worker(seed: int):
@@ -61,6 +61,10 @@ def test_concurrent_transfers_never_overdraw_or_double_post(kit):
     balances = [kit.balance(m, c, "PT") for m in MEMBERS]
     assert all(b["posted"] >= 0 and b["pending_out"] == 0 for b in balances)
     assert sum(b["posted"] for b in balances) == START * len(MEMBERS) + 16  # 16 awards of 1 point
+    # The point lots followed every credit and debit: each member's lots hold exactly their balance.
+    for m, b in zip(MEMBERS, balances):
+        held = sum(lot["remaining"] for lot in kit.db.point_lots.find({"account_id": f"m:{c}:{m}:PT"}))
+        assert held == b["posted"], m
     report = kit.audit(c)
     assert report["ok"], report["problems"]
     assert report["transfers"]["posted"] == len(created) + len(MEMBERS)

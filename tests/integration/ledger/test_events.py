@@ -78,13 +78,21 @@ def test_help_claimed_in_points_is_an_award_by_the_rules(kit, c):
                    source="activity", helper_id="carol")
     kit.publish("requests.events", "HelpClaimed", claim, claim["request_id"])
     t = _by_ref(kit, claim["request_id"])
-    assert (t["workflow"], t["amount"], t["debit_account"]) == ("award", 40, f"s:{c}:issuance:PT")
+    # Default rules (version 0): 2 h professional = 10/h × 2 × 2 = 40; newcomer 1/3 ×200% +40; first +5 = 85.
+    assert (t["workflow"], t["amount"], t["debit_account"]) == ("award", 85, f"s:{c}:issuance:PT")
+    assert [(i["code"], i["points"]) for i in t["details"]["award"]["items"]] == [
+        ("base_hourly", 40), ("newcomer_multiplier", 40), ("first_participation_bonus", 5)]
     assert kit.act("confirm", t["_id"], "carol", c, "organizer").status_code == 403
-    assert kit.act("confirm", t["_id"], "olga", c, "organizer").json["state"] == "posted"
-    assert kit.balance("carol", c, "PT")["posted"] == 40
+    posted = kit.act("confirm", t["_id"], "olga", c, "organizer").json
+    assert posted["state"] == "posted" and posted["award"]["rule_version"] == 0
+    assert posted["award"]["explanation"]["zh-CN"][2] == "首次参与奖励 +5"
+    assert kit.balance("carol", c, "PT")["posted"] == 85
+    lot = kit.db.point_lots.find_one({"account_id": f"m:{c}:carol:PT"})
+    assert (lot["amount"], lot["remaining"], lot["rule_version"]) == (85, 85, 0)
+    assert kit.db.member_economy.find_one({"_id": f"m:{c}:carol:PT"})["honour_points"] == 85
     patrol = _claim(c, unit="PT", payer_id=None, minutes=45, activity_type="safety_patrol", source="activity")
     kit.publish("requests.events", "HelpClaimed", patrol, patrol["request_id"])
-    assert _by_ref(kit, patrol["request_id"])["amount"] == 50
+    assert _by_ref(kit, patrol["request_id"])["amount"] == 105  # bob's first: 50, newcomer +50, first +5
     assert kit.audit(c)["ok"]
 
 

@@ -96,14 +96,18 @@ def test_bill_is_confirmed_by_the_payer_and_rechecks_funds(kit, c):
 
 def test_award_claim_is_confirmed_by_an_organizer_who_is_not_the_volunteer(kit, c):
     r = kit.transfer("carol", c, workflow="award", unit="PT", minutes=30, activity_type="mediation")
-    assert r.status_code == 201 and r.json["amount"] == 50 and r.json["debit_account"] == f"s:{c}:issuance:PT"
+    # Mediation 50, newcomer 1/3 ×200% +50, first participation +5 (default rules, version 0).
+    assert r.status_code == 201 and r.json["amount"] == 105 and r.json["debit_account"] == f"s:{c}:issuance:PT"
+    assert r.json["award"]["explanation"]["en"] == ["Base points for mediation: 50",
+                                                    "Newcomer activity 1 of 3: 50 × 200%: +50",
+                                                    "First participation: +5"]
     tid = r.json["transfer_id"]
     assert kit.act("confirm", tid, "carol", c, "organizer").status_code == 403  # the volunteer herself
     assert kit.act("confirm", tid, "alice", c).status_code == 403  # a plain resident
     waiting = kit.http.get("/v1/transfers/awaiting", headers=kit.h("greg", c, "grid_worker")).json
     assert tid in [w["transfer_id"] for w in waiting]
     assert kit.act("confirm", tid, "greg", c, "grid_worker").json["state"] == "posted"
-    assert kit.balance("carol", c, "PT")["posted"] == 50
+    assert kit.balance("carol", c, "PT")["posted"] == 105
     assert kit.audit(c)["ok"]
 
 

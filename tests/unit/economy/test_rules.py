@@ -11,7 +11,6 @@ from shared.economy import DEFAULT_RULES, diff, from_document, in_effect
 from shared.economy.rules import default_document
 from shared.economy.schema import RuleSetSchema
 from shared.errors import Unprocessable
-from services.ledger.rules import rules_from_settings
 
 T = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -107,9 +106,3 @@ def test_schema_fills_nested_defaults_and_refuses_wrong_shapes():
         with pytest.raises(ValidationError):
             RuleSetSchema().load(bad)
 
-
-def test_the_ledgers_current_reader_understands_a_rule_set_document():
-    # Until the ledger applies the full rule set, its base-points reader reads the same keys.
-    doc = from_document({"hourly_rate": 12, "activity_points": {"mediation": 60}}).document
-    legacy = rules_from_settings({"points_rules": doc})
-    assert legacy.hourly_rate == 12 and legacy.activity_points["mediation"] == 60
