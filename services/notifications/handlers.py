@@ -50,6 +50,11 @@ def on_redemption(event: Event, p: dict, tx: Tx) -> None:
     _store(tx, event, p["community_id"], model.redemption_notices(event.type, p))
 
 
+def on_points_expiring(event: Event, p: dict, tx: Tx) -> None:
+    """ledger.events: PointsExpiring."""
+    _store(tx, event, p["community_id"], model.expiry_notices(p))
+
+
 def mark_read(cmd: commands.MarkRead, tx: Tx) -> dict:
     """Mark the member's notifications read; the number still unread."""
     repo = NotificationRepository(tx)

@@ -25,9 +25,10 @@ REQUEST_SUGGESTED = "request.suggested"
 REDEMPTION_REQUESTED = "redemption.requested"
 REDEMPTION_KINDS = {"RedemptionCompleted": "redemption.approved", "RedemptionDeclined": "redemption.declined",
                     "RedemptionExpired": "redemption.expired"}
+POINTS_EXPIRING = "points.expiring"
 KINDS = (AWAITING, *TRANSFER_KINDS.values(), REQUEST_ACCEPTED, REQUEST_CLAIMED, REQUEST_COMPLETED,
-         REQUEST_CANCELLED, REQUEST_EXPIRED, REQUEST_SUGGESTED, REDEMPTION_REQUESTED, *REDEMPTION_KINDS.values())
-FUTURE_KINDS = ("points.expiring",)  # once the ledger publishes points expiry warnings
+         REQUEST_CANCELLED, REQUEST_EXPIRED, REQUEST_SUGGESTED, REDEMPTION_REQUESTED, *REDEMPTION_KINDS.values(),
+         POINTS_EXPIRING)
 
 # Who confirms a pending transfer, by workflow (awards are confirmed by staff verifiers: staff screens).
 CONFIRMER = {"bill": "payer_id", "credit": "payee_id"}
@@ -166,3 +167,11 @@ def redemption_notices(event_type: str, p: dict) -> list[Notice]:
             "item_name": p["item_name"]})]
     kind = REDEMPTION_KINDS.get(event_type)
     return [Notice(p["member_id"], kind, ref, {**facts, "transfer_id": p["transfer_id"]})] if kind else []
+
+
+# -- ledger.events: points about to expire ----------------------------------------------------------
+def expiry_notices(p: dict) -> list[Notice]:
+    """PointsExpiring (the ledger's reminder, once per member, reminder day and expiry date): the member hears how
+    many points lapse on which day, and in how many days."""
+    return [Notice(p["member_id"], POINTS_EXPIRING, {"kind": "points", "id": p["account_id"]},
+                   {"unit": "PT", "amount": p["points"], "expires_on": str(p["expires_on"]), "days": p["days"]})]

@@ -136,3 +136,14 @@ class RedemptionEventSchema(_Lenient):
     merchant_name = OptionalText
     item_name = OptionalText
     transfer_id = OptionalId
+
+
+class PointsExpiringSchema(_Lenient):
+    """The ledger's reminder that a member's points lapse on `expires_on` (in `days` days)."""
+
+    community_id = Id
+    member_id = Id
+    account_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    points = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    expires_on = fields.Date(required=True)
+    days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=3660))

@@ -133,3 +133,28 @@ def test_the_notification_centre_marks_unread_lists_newest_first_and_marks_read(
     p.el("balances").wait_for()
     p.page.wait_for_load_state("networkidle")
     assert p.el("unread-badge").count() == 0
+
+
+def test_points_about_to_expire_are_said_in_words_in_the_notification_centre(site, phones):
+    """The ledger's expiry reminder (PointsExpiring, as services.ledger.economy.remind publishes it) reaches the
+    member's notification centre: how many points, on which day, in how many days, in both languages."""
+    from shared import topics
+    member = site.member("孙阿姨")
+    account = f"m:{site.cid}:{member['member_id']}:PT"
+    site.dep.publish(topics.LEDGER, "PointsExpiring", {
+        "community_id": site.cid, "member_id": member["member_id"], "account_id": account,
+        "rule_version": 1, "days": 7, "expires_on": "2027-01-31", "points": 120}, key=account)
+    notices = site.dep.services["notifications"].db.notifications
+    wait_until(lambda: notices.find_one({"member_id": member["member_id"], "kind": "points.expiring"}), timeout=120)
+
+    p = phones(member)
+    p.open("/r/notifications")
+    item = p.el("notifications-list").locator("li").nth(0)
+    item.wait_for()
+    text = item.inner_text()
+    assert text.startswith("新 · 你的积分快过期了") and "120 分" in text and "2027-01-31 到期（还有 7 天）" in text
+    p.accessible("resident-notifications-expiring-zh")
+    p.tap("lang-switch")
+    p.page.get_by_text("expire on 2027-01-31 (in 7 days)").wait_for()
+    item.locator("a").click()
+    p.page.wait_for_url("**/r/history")

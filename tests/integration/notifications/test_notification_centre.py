@@ -176,6 +176,22 @@ def test_redemptions_at_the_till_and_their_outcomes(world):
                              "item_id": None, "merchant_name": "好邻居茶馆", "item_name": None}
 
 
+def test_points_about_to_expire_are_told_to_their_owner_once(world):
+    dep, dave = world["dep"], world["dave"]
+    account = f"m:{CID}:{dave.member_id}:PT"
+    # The payload services.ledger.economy.remind publishes.
+    due = {"community_id": CID, "member_id": dave.member_id, "account_id": account, "rule_version": 2,
+           "days": 7, "expires_on": "2027-01-31", "points": 120}
+    event_id = f"e_{uuid.uuid4().hex}"
+    for _ in range(2):  # redelivered: one notification
+        dep.publish(topics.LEDGER, "PointsExpiring", due, key=account, event_id=event_id)
+    settle(world)
+    told = [n for n in dave.page(limit=100)["items"] if n["kind"] == "points.expiring"]
+    assert len(told) == 1 and told[0]["ref"] == {"kind": "points", "id": account}
+    assert told[0]["data"] == {"unit": "PT", "amount": 120, "expires_on": "2027-01-31", "days": 7}
+    assert told[0]["read"] is False
+
+
 def test_no_personal_data_is_kept(world):
     raw = json.dumps(list(world["svc"].db.notifications.find({}, {"_id": 0, "created_at": 0, "read_at": 0})),
                      ensure_ascii=False)

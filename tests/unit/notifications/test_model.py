@@ -1,5 +1,5 @@
 """Who hears about what: the notification centre's rules, without infrastructure."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from services.notifications import model
 from services.notifications.model import Notice
@@ -101,4 +101,11 @@ def test_one_notification_per_event_member_and_kind():
                                                              created_at=at)["notification_id"]
     assert one["read"] is False and one["member_id"] == "alice"
     assert set(model.KINDS) >= {"transfer.awaiting_confirmation", "request.suggested", "redemption.expired"}
-    assert "points.expiring" in model.FUTURE_KINDS
+    assert "points.expiring" in model.KINDS
+
+
+def test_points_about_to_expire_tell_their_owner_how_many_and_when():
+    p = {"community_id": "c1", "member_id": "alice", "account_id": "m:c1:alice:PT", "points": 120,
+         "expires_on": date(2027, 1, 31), "days": 7, "rule_version": 3}
+    assert model.expiry_notices(p) == [Notice("alice", "points.expiring", {"kind": "points", "id": "m:c1:alice:PT"},
+                                              {"unit": "PT", "amount": 120, "expires_on": "2027-01-31", "days": 7})]
