@@ -25,6 +25,7 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "RequestCancelled": Subscription(schemas.RequestRefSchema, h.on_request),
         "RequestExpired": Subscription(schemas.RequestRefSchema, h.on_request),
         "MatchSuggested": Subscription(schemas.MatchSuggestedSchema, h.on_match_suggested),
+        "ChargeIssued": Subscription(schemas.ChargeIssuedSchema, h.on_charge_issued),
         "PointsExpiring": Subscription(schemas.PointsExpiringSchema, h.on_points_expiring),
         **{t: redemption for t in ("RedemptionRequested", "RedemptionCompleted", "RedemptionDeclined",
                                    "RedemptionExpired")},

@@ -50,6 +50,11 @@ def on_redemption(event: Event, p: dict, tx: Tx) -> None:
     _store(tx, event, p["community_id"], model.redemption_notices(event.type, p))
 
 
+def on_charge_issued(event: Event, p: dict, tx: Tx) -> None:
+    """settlement.events: ChargeIssued (a property-fee bill addressed to a member)."""
+    _store(tx, event, p["community_id"], model.charge_notices(p))
+
+
 def on_points_expiring(event: Event, p: dict, tx: Tx) -> None:
     """ledger.events: PointsExpiring."""
     _store(tx, event, p["community_id"], model.expiry_notices(p))

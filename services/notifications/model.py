@@ -25,10 +25,11 @@ REQUEST_SUGGESTED = "request.suggested"
 REDEMPTION_REQUESTED = "redemption.requested"
 REDEMPTION_KINDS = {"RedemptionCompleted": "redemption.approved", "RedemptionDeclined": "redemption.declined",
                     "RedemptionExpired": "redemption.expired"}
+CHARGE_ISSUED = "charge.issued"
 POINTS_EXPIRING = "points.expiring"
 KINDS = (AWAITING, *TRANSFER_KINDS.values(), REQUEST_ACCEPTED, REQUEST_CLAIMED, REQUEST_COMPLETED,
          REQUEST_CANCELLED, REQUEST_EXPIRED, REQUEST_SUGGESTED, REDEMPTION_REQUESTED, *REDEMPTION_KINDS.values(),
-         POINTS_EXPIRING)
+         CHARGE_ISSUED, POINTS_EXPIRING)
 
 # Who confirms a pending transfer, by workflow (awards are confirmed by staff verifiers: staff screens).
 CONFIRMER = {"bill": "payer_id", "credit": "payee_id"}
@@ -167,6 +168,13 @@ def redemption_notices(event_type: str, p: dict) -> list[Notice]:
             "item_name": p["item_name"]})]
     kind = REDEMPTION_KINDS.get(event_type)
     return [Notice(p["member_id"], kind, ref, {**facts, "transfer_id": p["transfer_id"]})] if kind else []
+
+
+def charge_notices(p: dict) -> list[Notice]:
+    """ChargeIssued: a bill addressed to the member (a property-fee bill) awaits them, to pay in points."""
+    return [Notice(p["member_id"], CHARGE_ISSUED, {"kind": "charge", "id": p["charge_id"]}, {
+        "charge_id": p["charge_id"], "merchant_id": p["merchant_id"], "merchant_name": p["merchant_name"],
+        "bill_fen": p["bill_fen"], "title": p["memo"]})]
 
 
 # -- ledger.events: points about to expire ----------------------------------------------------------

@@ -147,3 +147,15 @@ class PointsExpiringSchema(_Lenient):
     points = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     expires_on = fields.Date(required=True)
     days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=3660))
+
+
+class ChargeIssuedSchema(_Lenient):
+    """A bill a shop or the property company addressed to one member, to pay in points."""
+
+    charge_id = Id
+    community_id = Id
+    merchant_id = Id
+    member_id = Id
+    bill_fen = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    memo = OptionalText
+    merchant_name = OptionalText

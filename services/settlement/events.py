@@ -35,6 +35,15 @@ def redemption_requested(tx, redemption, pay_code: str | None, merchant_name: st
     return _emit(tx, "RedemptionRequested", payload, redemption.redemption_id)
 
 
+def charge_issued(tx, charge, merchant_name: str):
+    """ChargeIssued: a bill addressed to one member (a property-fee bill) awaits them, to pay in points. A till's
+    收款码 (no member) is not announced: whoever scans it is standing at the till."""
+    payload = {"charge_id": charge.charge_id, "community_id": charge.community_id, "merchant_id": charge.merchant_id,
+               "member_id": charge.member_id, "bill_fen": charge.bill_fen, "memo": charge.memo,
+               "merchant_name": merchant_name, "expires_at": charge.expires_at.isoformat()}
+    return _emit(tx, "ChargeIssued", payload, charge.charge_id)
+
+
 RESOLVED_TYPES = {"completed": "RedemptionCompleted", "declined": "RedemptionDeclined",
                   "expired": "RedemptionExpired", "reversed": "RedemptionReversed"}
 

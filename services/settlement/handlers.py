@@ -123,6 +123,8 @@ def create_charge(cmd: commands.CreateCharge, tx: Tx) -> tuple[dict, int]:
                         bill_fen=cmd.bill_fen, memo=cmd.memo, staff_id=cmd.actor.member_id,
                         expires_at=now + timedelta(minutes=cmd.ttl_minutes), member_id=cmd.member_id, created_at=now)
         repo.add_charge(charge)
+        if charge.member_id is not None:
+            events.charge_issued(tx, charge, merchant.name)
         return charge_view(to_doc(charge, "charge_id"), merchant), 201
     return once(tx, f"charge:{cmd.merchant_id}:{cmd.actor.member_id}", cmd.idempotency_key, cmd.body, compute)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from shared.testing import wait_until
 from tests.browser.camera import camera_args, qr_video
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Phone
 from tests.browser.test_screens import measure, small_targets
@@ -33,7 +34,20 @@ def test_a_resident_deducts_points_from_a_property_fee_bill(site, phones):
     s.tap("charge-create")
     assert s.text("charge-state") == "待付款"
 
-    # She finds it from her home screen: what, from whom, how much.
+    # Her notification centre tells her the bill awaits her: from whom, what for, how much; it opens the bill.
+    notices = site.dep.services["notifications"].db.notifications
+    wait_until(lambda: notices.find_one({"member_id": resident["member_id"], "kind": "charge.issued"}), timeout=120)
+    r.open("/r/notifications")
+    told = r.el("notifications-list").locator("li").filter(has_text="有一张账单可以用积分抵扣").first
+    told.wait_for()
+    assert "莲花物业服务中心" in told.inner_text() and "2026年11月物业费" in told.inner_text()
+    assert "¥300.00" in told.inner_text()
+    told.locator("a").click()
+    r.page.wait_for_url("**/r/charges/**")
+    r.el("charge-who").wait_for()
+    assert r.text("charge-who") == "莲花物业服务中心"
+
+    # She also finds it from her home screen: what, from whom, how much.
     r.open("/r")
     r.tap("tile-propertyfee")
     bill = r.el("bills").locator("a").first

@@ -176,6 +176,19 @@ def test_redemptions_at_the_till_and_their_outcomes(world):
                              "item_id": None, "merchant_name": "好邻居茶馆", "item_name": None}
 
 
+def test_a_property_fee_bill_awaits_its_member(world):
+    dep, carol = world["dep"], world["carol"]
+    charge_id = f"chg_{uuid.uuid4().hex[:8]}"
+    dep.publish(topics.SETTLEMENT, "ChargeIssued", {  # as services.settlement.events.charge_issued publishes it
+        "charge_id": charge_id, "community_id": CID, "merchant_id": "mer_pm", "member_id": carol.member_id,
+        "bill_fen": 30000, "memo": "2026年11月物业费", "merchant_name": "莲花物业服务中心",
+        "expires_at": "2026-12-29T09:00:00+00:00"}, key=charge_id)
+    settle(world)
+    told = next(n for n in carol.page(limit=100)["items"] if n["ref"]["id"] == charge_id)
+    assert told["kind"] == "charge.issued" and told["ref"] == {"kind": "charge", "id": charge_id}
+    assert told["data"]["bill_fen"] == 30000 and told["data"]["merchant_name"] == "莲花物业服务中心"
+
+
 def test_points_about_to_expire_are_told_to_their_owner_once(world):
     dep, dave = world["dep"], world["dave"]
     account = f"m:{CID}:{dave.member_id}:PT"

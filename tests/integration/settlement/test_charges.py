@@ -21,6 +21,9 @@ def test_a_property_fee_bill_is_paid_in_points_within_the_rules(world, new_merch
     charge = r.json
     assert (charge["state"], charge["max_points"], charge["min_points"]) == ("open", 600, 100)
     assert charge["merchant_name"] == "莲花物业服务中心" and charge["merchant_kind"] == "property"
+    issued = up.wait_event("ChargeIssued", charge["charge_id"])["payload"]  # the notification centre tells her
+    assert {k: issued[k] for k in ("member_id", "bill_fen", "memo", "merchant_name")} == {
+        "member_id": member_id, "bill_fen": 30_000, "memo": "2026年11月物业费", "merchant_name": "莲花物业服务中心"}
 
     mine = svc.http.get("/v1/members/me/charges", headers=member).json
     assert [c["charge_id"] for c in mine["items"]] == [charge["charge_id"]] and mine["items"][0]["max_points"] == 600

@@ -104,6 +104,14 @@ def test_one_notification_per_event_member_and_kind():
     assert "points.expiring" in model.KINDS
 
 
+def test_a_bill_addressed_to_a_member_awaits_them_with_who_asks_what_for_and_how_much():
+    p = {"charge_id": "chg_1", "community_id": "c1", "merchant_id": "mer_pm", "member_id": "alice", "bill_fen": 30000,
+         "memo": "2026年11月物业费", "merchant_name": "莲花物业服务中心"}
+    assert model.charge_notices(p) == [Notice("alice", "charge.issued", {"kind": "charge", "id": "chg_1"}, {
+        "charge_id": "chg_1", "merchant_id": "mer_pm", "merchant_name": "莲花物业服务中心", "bill_fen": 30000,
+        "title": "2026年11月物业费"})]
+
+
 def test_points_about_to_expire_tell_their_owner_how_many_and_when():
     p = {"community_id": "c1", "member_id": "alice", "account_id": "m:c1:alice:PT", "points": 120,
          "expires_on": date(2027, 1, 31), "days": 7, "rule_version": 3}
