@@ -115,7 +115,8 @@ class Site:
         assert granted.status_code == 200, granted.text
 
     def give_points(self, person: dict, days: int = 1) -> int:
-        """Points the member earns from community awards the organizer confirms (720 a high-risk day)."""
+        """Points the member earns from community awards the organizer confirms (a high-risk day each: under the
+        default rules a newcomer's first one is capped at the yearly 1,000); returns the member's PT balance."""
         for _ in range(days):
             claim = self.call("post", "/ledger/v1/transfers", token=person["token"], json={
                 "workflow": "award", "unit": "PT", "minutes": 1440, "service_class": "high_risk"})

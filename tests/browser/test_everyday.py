@@ -49,7 +49,7 @@ def test_history_filters_by_unit_and_date_and_pages_newest_first(site, phones):
     taker = site.member("蒋老师")
     giver = site.member("沈大哥", grid="2号楼")
     site.hours_overdraft(giver, 600)
-    site.give_points(taker)  # one PT line
+    earned = site.give_points(taker)  # one PT line (what the community's rules make of a high-risk day)
     assert site.call("put", "/ledger/v1/preferences", token=taker["token"],
                      json={"auto_accept_credits": True}).status_code == 200
     for minutes in range(1, 13):  # twelve gifts, posted at once: twelve HOUR lines
@@ -68,7 +68,7 @@ def test_history_filters_by_unit_and_date_and_pages_newest_first(site, phones):
     p.tap("page-next")
     p.until(lambda: "收入 2 分钟" in p.el("history-list").inner_text(), refresh=False, message="page two")
     page_two = p.el("history-list").inner_text()
-    assert "收入 1 分钟" in page_two and "720 分" in page_two and p.el("history-list").locator("li").count() == 3
+    assert "收入 1 分钟" in page_two and f"{earned} 分" in page_two and p.el("history-list").locator("li").count() == 3
     assert p.el("page-next").is_disabled()
     p.tap("page-prev")
     p.until(lambda: "收入 12 分钟" in p.el("history-list").inner_text(), refresh=False, message="back to page one")
@@ -76,7 +76,7 @@ def test_history_filters_by_unit_and_date_and_pages_newest_first(site, phones):
     # Only points: the one award line.
     p.el("history-unit").select_option("PT")
     p.tap("history-filter")
-    p.until(lambda: p.el("history-list").locator("li").count() == 1 and "720 分" in p.text("history-list"),
+    p.until(lambda: p.el("history-list").locator("li").count() == 1 and f"{earned} 分" in p.text("history-list"),
             refresh=False, message="only the points line")
     # From tomorrow on: nothing, said as an empty state.
     tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d")
