@@ -197,7 +197,7 @@ def get_charge(charge_id):
     merchant = from_doc(Merchant, _merchant_in_my_community(doc["merchant_id"]))
     from_doc(Charge, doc).check_visible_to(current_principal().member_id,
                                            can_view_merchant_data(current_principal(), merchant))
-    return charge_view(doc, merchant)
+    return charge_view(doc, merchant, utcnow())
 
 
 @blp.post("/charges/<charge_id>/pay")

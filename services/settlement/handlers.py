@@ -125,7 +125,7 @@ def create_charge(cmd: commands.CreateCharge, tx: Tx) -> tuple[dict, int]:
         repo.add_charge(charge)
         if charge.member_id is not None:
             events.charge_issued(tx, charge, merchant.name)
-        return charge_view(to_doc(charge, "charge_id"), merchant), 201
+        return charge_view(to_doc(charge, "charge_id"), merchant, now), 201
     return once(tx, f"charge:{cmd.merchant_id}:{cmd.actor.member_id}", cmd.idempotency_key, cmd.body, compute)
 
 

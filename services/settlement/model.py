@@ -301,6 +301,7 @@ class PayCode:
 
 # -- charges (收款码 and property-fee bills) -----------------------------------------------------------
 CHARGE_OPEN, CHARGE_PAYING, CHARGE_PAID = "open", "paying", "paid"
+CHARGE_EXPIRED = "expired"  # said, never stored: an open charge whose time has run out
 
 
 @dataclass
@@ -348,9 +349,11 @@ class Charge:
         return True
 
 
-def charge_view(doc: dict, merchant: Merchant) -> dict:
-    """A stored charge with what the payer must see: who asks, and the merchant's rules for this bill."""
-    return {**doc, "merchant_name": merchant.name, "merchant_kind": merchant.kind,
+def charge_view(doc: dict, merchant: Merchant, now: datetime) -> dict:
+    """A stored charge with what the payer must see: who asks, and the merchant's rules for this bill; an open
+    charge whose time ran out by `now` is shown `expired` (paying it is refused with charge_expired)."""
+    state = CHARGE_EXPIRED if doc["state"] == CHARGE_OPEN and doc["expires_at"] <= now else doc["state"]
+    return {**doc, "state": state, "merchant_name": merchant.name, "merchant_kind": merchant.kind,
             "rate_fen_per_point": merchant.settlement_rate_fen_per_point, "min_points": merchant.min_points,
             "max_points": max_points_for_bill(doc["bill_fen"], merchant.max_discount_share_bp,
                                               merchant.settlement_rate_fen_per_point)}

@@ -157,7 +157,7 @@ class ChargeSchema(Schema):
     bill_fen = fields.Integer()
     memo = fields.String()
     member_id = fields.String(allow_none=True)
-    state = fields.String()
+    state = fields.String(metadata={"description": "open | paying | paid | expired (open, and its time ran out)"})
     redemption_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
     expires_at = fields.DateTime()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.errors import NotFound
+from shared.mongo import utcnow
 from services.settlement.model import DEFAULT_TIMEZONE, Merchant, SponsorBudget, charge_view
 from services.settlement.reconciliation import reconcile
 from services.settlement.repository import from_doc
@@ -74,7 +75,9 @@ def charges(db, query: dict, args: dict) -> dict:
     cursor = db.charges.find(query).sort("created_at", -1).skip(args["offset"]).limit(args["limit"])
     docs = list(cursor)
     found = {d["_id"]: d for d in db.merchants.find({"_id": {"$in": list({d["merchant_id"] for d in docs})}})}
-    items = [charge_view(d, from_doc(Merchant, found[d["merchant_id"]])) for d in docs if d["merchant_id"] in found]
+    now = utcnow()
+    items = [charge_view(d, from_doc(Merchant, found[d["merchant_id"]]), now) for d in docs
+             if d["merchant_id"] in found]
     return {"items": items, "total": db.charges.count_documents(query), "limit": args["limit"],
             "offset": args["offset"]}
 

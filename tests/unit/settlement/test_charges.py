@@ -48,7 +48,19 @@ def test_an_addressed_bill_is_its_members_alone_and_lapses():
 def test_the_payer_sees_the_merchants_rules_for_this_bill():
     property_co = Merchant(merchant_id="mer_1", community_id="c1", name="莲花物业服务中心", kind="property",
                            settlement_rate_fen_per_point=10, max_discount_share_bp=2000, min_points=100)
-    view = charge_view({"charge_id": "chg_1", "bill_fen": 12_345, "merchant_id": "mer_1"}, property_co)
+    doc = {"charge_id": "chg_1", "bill_fen": 12_345, "merchant_id": "mer_1", "state": "open",
+           "expires_at": NOW + timedelta(minutes=10)}
+    view = charge_view(doc, property_co, NOW)
     # 20% of 123.45 yuan is 24.69 yuan → 24.69 / 0.10 yuan per point → 246 whole points.
     assert (view["max_points"], view["min_points"], view["rate_fen_per_point"]) == (246, 100, 10)
     assert (view["merchant_name"], view["merchant_kind"]) == ("莲花物业服务中心", "property")
+    assert view["state"] == "open"
+
+
+def test_an_open_bill_whose_time_ran_out_is_shown_expired_and_a_paid_one_stays_paid():
+    property_co = Merchant(merchant_id="mer_1", community_id="c1", name="莲花物业服务中心", kind="property")
+    doc = {"charge_id": "chg_1", "bill_fen": 12_000, "merchant_id": "mer_1", "state": "open",
+           "expires_at": NOW + timedelta(minutes=10)}
+    assert charge_view(doc, property_co, NOW + timedelta(minutes=9))["state"] == "open"
+    assert charge_view(doc, property_co, NOW + timedelta(minutes=10))["state"] == "expired"
+    assert charge_view({**doc, "state": "paid"}, property_co, NOW + timedelta(days=1))["state"] == "paid"
