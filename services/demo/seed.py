@@ -139,6 +139,33 @@ class Seeder:
             self.created["catalogue items"] += new
             self.say(c, f"{m.name}: {len(m.items)} item(s) in the points mall ({new} new)")
 
+    def property_bills(self, c: Community, merchants: dict[str, str], members: dict[str, dict]) -> dict | None:
+        """This month's property-fee bill (物业费抵扣) the property company sends the first exchange's requester,
+        open for 30 days: the resident finds it under 物业费抵扣 and in the notification centre."""
+        company = next((m for m in c.merchants if m.kind == "property"), None)
+        if company is None:
+            return None
+        key, merchant_id = c.exchanges[0][0], merchants[company.name]
+        today = datetime.now(timezone.utc)
+        memo = f"{today.year}年{today.month}月物业费"
+        mine = self.gw.ok("GET", "settlement/v1/members/me/charges", self.token(c, key))["items"]
+        found = next((b for b in mine if b["memo"] == memo and b["merchant_id"] == merchant_id
+                      and b["state"] in ("open", "paying", "paid")), None)
+        if found is None:
+            body = {"bill_fen": 30_000, "memo": memo, "member_id": members[key]["member_id"],
+                    "ttl_minutes": 60 * 24 * 30}
+            staff = self.token(c, company.staff)
+
+            def send() -> dict | None:
+                # Settlement learns residents from the community's events: until it has, the bill is refused (404).
+                status, answer = self.gw.call("POST", f"settlement/v1/merchants/{merchant_id}/charges", staff, body)
+                return answer if status == 201 else None
+            found = self.gw.until("settlement to learn the resident", send)
+            self.created["property bills"] += 1
+        self.say(c, f"{company.name}: {memo} ¥{found['bill_fen'] // 100} for {self.resident(c, key).display_name} "
+                    f"({found['state']})")
+        return {"resident": self.resident(c, key), "memo": memo}
+
     # -- requests and exchanges -----------------------------------------------------------------------
     def resident(self, c: Community, key: str) -> Resident:
         return next(r for r in c.residents if r.key == key)
@@ -312,6 +339,7 @@ class Seeder:
         merchants = self.merchants(c, admin, grids)
         members = self.members(c, cid, admin, grids, merchants)
         self.staff_and_catalogues(c, admin, merchants, members)
+        bill = self.property_bills(c, merchants, members)
         self.ledger_knows(c, sorted({key for e in c.exchanges for key in e[:2]}))
         self.open_requests(c, grids)
         outcomes = []
@@ -319,7 +347,7 @@ class Seeder:
             outcome = self.exchange(c, requester, helper, category, title, minutes, confirm)
             self.say(c, f"exchange 「{title}」: {self.describe(c, requester, outcome)}")
             outcomes.append((requester, helper, title, confirm, outcome))
-        return {"community": c, "cid": cid, "outcomes": outcomes, "members": members}
+        return {"community": c, "cid": cid, "outcomes": outcomes, "members": members, "bill": bill}
 
 
 def summary(gw: Gateway, seeder: Seeder, results: list[dict], partners: dict, base_url: str) -> None:
@@ -359,6 +387,11 @@ def summary(gw: Gateway, seeder: Seeder, results: list[dict], partners: dict, ba
                 f"{partner.name}, its trust lines (rate, net position, headroom) and clearing records.")
     tips.append(f"As any {proposer.code} resident open {base_url}/r/partners, pick {partner.name} and look up the handle "
                 f"{finder['handle']} ({finder['display_name']}) to see what a payment converts to.")
+    for result in results:
+        if result.get("bill"):
+            r, c = result["bill"]["resident"], result["community"]
+            tips.append(f"As {r.display_name} ({c.code}, {r.phone}) open {base_url}/r/property-fee: "
+                        f"{result['bill']['memo']} from the property company, to pay partly in points.")
     tips.append(f"Browse open requests: curl -H 'Authorization: Bearer <token>' {base_url}/api/requests/v1/requests")
     tips.append(f"Points mall: {base_url}/api/settlement/v1/merchants (with a token), then "
                 "/api/settlement/v1/merchants/<id>/items")

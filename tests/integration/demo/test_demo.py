@@ -124,6 +124,16 @@ def test_the_two_communities_are_partners_with_open_trust_lines(gateway, first_r
     assert [(e["delta"], e["workflow"]) for e in across] == [(PARTNERSHIP.gift_minutes, "credit")]
 
 
+def test_the_property_company_sent_a_resident_this_months_bill(gateway, first_run):
+    lianhua = COMMUNITIES[0]
+    requester = resident(lianhua, lianhua.exchanges[0][0])
+    bills = requests.get(f"{gateway}/api/settlement/v1/members/me/charges",
+                         headers=login(gateway, "lianhua", requester.phone)).json()["items"]
+    [bill] = [b for b in bills if b["merchant_kind"] == "property"]
+    assert bill["memo"].endswith("月物业费") and bill["bill_fen"] == 30_000 and bill["state"] == "open"
+    assert bill["member_id"] and bill["max_points"] > 0
+
+
 def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run):
     code, output = run_demo(gateway)
     assert code == 0, output
