@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from shared.config import OPERATOR_KEY_SERVICES  # noqa: E402
+from shared.config import OPERATOR_KEY_SERVICES, WEB_ENV  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ("web", "relay", "consumer", "scheduler")
@@ -179,7 +179,7 @@ def _compose_role(name, role, port, services, ports, infra_ready) -> dict:
             env[f"{name.upper()}_OPERATOR_KEY"] = REQUIRED.format(name=f"{name.upper()}_OPERATOR_KEY")
         entry["depends_on"] = {**infra_ready, "topics": {"condition": "service_completed_successfully"}}
     if role == "web":
-        env.update({"PORT": str(port), "WEB_CONCURRENCY": "1", "WEB_THREADS": "8"})
+        env.update({"PORT": str(port), "WEB_CONCURRENCY": "1", "WEB_THREADS": "8", **WEB_ENV.get(name, {})})
         entry["expose"] = [str(port)]
         entry["healthcheck"] = {"test": _readyz_check(port), "interval": "10s", "timeout": "5s", "retries": 5,
                                 "start_period": "30s"}
@@ -238,6 +238,7 @@ def _deployment(name, role, port, ports, services) -> dict:
                              for other in services if other != "gateway"]
     if web:
         container["env"].insert(0, {"name": "PORT", "value": str(port)})
+        container["env"] += [{"name": k, "value": v} for k, v in WEB_ENV.get(name, {}).items()]
         container["ports"] = [{"name": "http", "containerPort": port}]
         container["startupProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 2,
                                      "failureThreshold": 30}

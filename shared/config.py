@@ -11,6 +11,12 @@ DEV_OPERATOR_KEY = "dev-operator-key"
 # Services with deployment-operator acts behind `X-Operator-Key` (<SERVICE>_OPERATOR_KEY): creating a community,
 # grafting this deployment onto a trunkward Credit Commons node.
 OPERATOR_KEY_SERVICES = ("community", "exchange")
+# gunicorn settings of a service's web process where they differ from shared/gunicorn_conf.py's defaults (1 process
+# of 8 threads): `make run`, docker-compose and k8s all take them from here. The ledger: one process of 16
+# threads, not 2 x 8. Each process has one group-commit thread, and two processes split the same load into
+# smaller groups that conflict with each other: 1 x 16 did 45-123 transfers/s at 9-13 ms of CPU per transfer over
+# all processes where 2 x 8 did 35-40/s at 17-20 ms, run back to back (services/ledger/README.md, Benchmark).
+WEB_ENV = {"ledger": {"WEB_CONCURRENCY": "1", "WEB_THREADS": "16"}}
 
 
 class InsecureConfig(RuntimeError):

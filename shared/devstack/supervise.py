@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import paths
+from shared.config import WEB_ENV  # gunicorn settings per web service (docker/render.py uses them too)
 from shared.worker import worker_roles
 
 from .ports import free_port
@@ -31,12 +32,6 @@ from .ports import free_port
 from services.gateway.upstreams import SERVICE_PORTS as _ALL_PORTS  # noqa: E402
 SERVICE_PORTS = {name: port for name, port in _ALL_PORTS.items()
                  if (paths.ROOT / "services" / name / "app.py").exists()}
-# gunicorn settings per web service (WEB_CONCURRENCY processes, WEB_THREADS each); the rest use gunicorn_conf's
-# defaults. The ledger: one process of 16 threads, not 2 x 8. Each process has one group-commit thread, and two
-# processes split the same load into smaller groups that conflict with each other: 1 x 16 did 45-123
-# transfers/s at 9-13 ms of CPU per transfer over all processes where 2 x 8 did 35-40/s at 17-20 ms, run back
-# to back (services/ledger/README.md, Benchmark).
-WEB_ENV = {"ledger": {"WEB_CONCURRENCY": "1", "WEB_THREADS": "16"}}
 # Start order (supervisord priority, lower first) and the reverse stop order: data before applications.
 PRIORITY = {"data": 10, "web": 100, "workers": 200}
 
