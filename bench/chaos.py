@@ -50,6 +50,7 @@ from pymongo import MongoClient  # noqa: E402
 
 from shared import topics  # noqa: E402
 from shared.devstack.fetch import ensure_all  # noqa: E402
+from shared.devstack.process import children as child_pids  # noqa: E402
 from shared.devstack.supervise import Layout, SupervisedStack  # noqa: E402
 from shared.testing import wait_until  # noqa: E402
 
@@ -281,14 +282,6 @@ class Load:
 
 
 # -- the faults -----------------------------------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
 class Faults:
     """Injects one fault at a time into the supervised stack."""
 
@@ -312,7 +305,7 @@ class Faults:
         target, done = "", False
         if kind == "web worker" and webs:
             target = self.rnd.choice(webs)
-            children = _children(pids[target])
+            children = child_pids(pids[target])
             done = bool(children) and self._kill(self.rnd.choice(children))
         elif kind == "web master" and webs:
             target = self.rnd.choice(webs)
@@ -322,7 +315,7 @@ class Faults:
             done = self._kill(pids[target])
         elif kind in ("kafka kill -9", "mongod kill -9"):
             target = kind.split()[0]
-            server = _children(pids.get(target, 0))
+            server = child_pids(pids.get(target, 0))
             done = bool(server) and self._kill(server[0])  # the JVM / mongod itself, not its wrapper
         elif kind in ("kafka restart", "mongod restart"):
             target = kind.split()[0]

@@ -48,6 +48,7 @@ from pymongo import MongoClient, ReadPreference, WriteConcern  # noqa: E402
 from pymongo.read_concern import ReadConcern  # noqa: E402
 
 from shared import devstack  # noqa: E402
+from shared.devstack.process import cpu_seconds, process_tree  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.config import Config  # noqa: E402
 from shared.kafka_bus import ensure_topics  # noqa: E402
@@ -200,34 +201,6 @@ def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch, rate:
 
 
 # -- CPU accounting: how the machine's cores were shared during a run ----------------------------------
-def _proc_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), 0 when it is gone or /proc is unavailable."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants (gunicorn's master and workers, a launcher script and its JVM)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(_children(p))
-    return out
-
-
 def _loadavg() -> str:
     try:
         with open("/proc/loadavg") as f:
@@ -266,7 +239,7 @@ class _CpuWatch:
         return out
 
     def _snap(self) -> dict:
-        return {name: sum(_proc_seconds(p) for p in pids()) for name, pids in self.groups.items()}
+        return {name: sum(cpu_seconds(p) for p in pids()) for name, pids in self.groups.items()}
 
     def __enter__(self):
         self.used = {}
@@ -721,12 +694,12 @@ def start_ledger(stack, prefix: str, db_name: str, workers: int, threads: int) -
 
 def cpu_watch(stack, procs: list) -> "_CpuWatch":
     """CPU accounting of start_ledger's processes, and of mongod and Kafka when this run started them."""
-    groups = {"gunicorn": lambda: _tree(procs[0].pid), "relay": lambda: _tree(procs[1].pid),
-              "consumer": lambda: _tree(procs[2].pid)}
+    groups = {"gunicorn": lambda: process_tree(procs[0].pid), "relay": lambda: process_tree(procs[1].pid),
+              "consumer": lambda: process_tree(procs[2].pid)}
     for name, server in (("mongod", stack.mongod), ("kafka", stack.kafka)):
         popen = getattr(getattr(server, "process", None), "popen", None)  # a ChildProcess we started
         if popen is not None:
-            groups[name] = lambda popen=popen: _tree(popen.pid)
+            groups[name] = lambda popen=popen: process_tree(popen.pid)
     return _CpuWatch(groups, MongoClient(stack.mongo_url))
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from pymongo import MongoClient, monitoring  # noqa: E402
 
 from shared import devstack  # noqa: E402
+from shared.devstack.process import cpu_seconds  # noqa: E402
 from shared.uow import UnitOfWork  # noqa: E402
 from services.ledger import commands, indexes  # noqa: E402
 from services.ledger.model import Actor  # noqa: E402
@@ -46,12 +47,6 @@ class Commands(monitoring.CommandListener):
 
     def failed(self, event) -> None:
         pass
-
-
-def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _group_runner(uow):
@@ -123,10 +118,10 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
         one_round(r)
     listener.seen.clear()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    mongo0 = _proc_cpu(mongod_pid) if mongod_pid else None
+    mongo0 = cpu_seconds(mongod_pid) if mongod_pid else None
     transfers = sum(one_round(r) for r in range(20, 20 + args.groups))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    mongo = _proc_cpu(mongod_pid) - mongo0 if mongod_pid else None
+    mongo = cpu_seconds(mongod_pid) - mongo0 if mongod_pid else None
     groups = 2 * args.groups
     per_group = {k: v / groups for k, v in sorted(listener.seen.items())}
     print(f"ledger write path: {transfers} {'awards' if args.award else 'credits'} in groups of {args.group_size} "
