@@ -1,6 +1,6 @@
 // One entry per role face: /r/… for residents, /shop/… for a shop's or the property company's staff, /admin/… for a
 // community's admins (its console; admins are residents too and keep the resident face). Organizers and grid
-// workers use the resident face until their console exists.
+// workers (and admins) have the staff face, /staff/…: their queues, activities, penalties and their grid's dashboard.
 import { createRouter, createWebHistory } from 'vue-router'
 import { session } from './lib/session.js'
 // The resident home is in the first bundle: on a slow phone network a second round trip costs most of a second.
@@ -9,6 +9,8 @@ import Home from './views/resident/Home.vue'
 const resident = (path, name, load) => ({ path, name, component: load, meta: { face: 'resident' } })
 const shop = (path, name, load) => ({ path, name, component: load, meta: { face: 'shop' } })
 const admin = (path, name, load) => ({ path, name, component: load, meta: { face: 'admin' } })
+// eslint-disable-next-line no-unused-vars -- the staff face's screens are added below as they land
+const staff = (path, name, load) => ({ path, name, component: load, meta: { face: 'staff' } })
 
 export const routes = [
   { path: '/login', name: 'login', component: () => import('./views/Login.vue'), meta: { public: true } },
@@ -53,5 +55,6 @@ router.beforeEach((to) => {
   if (!session.signedIn) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
   if (to.meta.face === 'shop' && session.face !== 'shop') return { name: 'home' }
   if (to.meta.face === 'admin' && !session.isAdmin) return { name: 'start' }
+  if (to.meta.face === 'staff' && !session.isStaff) return { name: 'start' }
   return true
 })
