@@ -24,3 +24,7 @@ def ensure_indexes(db) -> None:
     db.point_lots.create_index([("community_id", ASCENDING), ("expires_on", ASCENDING), ("account_id", ASCENDING)],
                                partialFilterExpression={"remaining": {"$gt": 0}})
     db.points_rules.create_index("community_id")
+    # Appeals: one per decision, the member's and the reviewers' lists.
+    db.appeals.create_index("subject_key", unique=True)
+    db.appeals.create_index([("community_id", ASCENDING), ("member_id", ASCENDING), ("filed_at", DESCENDING)])
+    db.appeals.create_index([("community_id", ASCENDING), ("status", ASCENDING), ("filed_at", DESCENDING)])

@@ -341,7 +341,10 @@ class HelpRequest:
         self.transfer_id, self.settled_at = transfer_id, now
         self.transfer_state = "posted" if posted else "rejected"
         self.status = COMPLETED if posted else DISPUTED
-        self._record("RequestCompleted" if posted else "RequestDisputed", transfer_id=transfer_id)
+        if posted:
+            self._record("RequestCompleted", transfer_id=transfer_id)
+        else:  # the ledger keeps the claim appealable by its helper (积分异议申诉)
+            self._record("RequestDisputed", transfer_id=transfer_id, claim_id=self.claim_id, helper_id=self.helper_id)
         return True
 
     def transfer_lapsed(self, transfer_id: str, state: str) -> bool:
