@@ -24,7 +24,7 @@ from services.ledger.model import Transfer
 from services.ledger.repository import LedgerRepository
 
 LOTS, SUMMARIES, RULES = "point_lots", "member_economy", "points_rules"
-SELF_MANAGED = ("expiry", "penalty", "repair")  # reference kinds whose handlers move the lots themselves
+SELF_MANAGED = ("expiry", "penalty", "repair", "appeal_penalty")  # reference kinds whose handlers move the lots themselves
 DEFAULT_TZ = "Asia/Shanghai"
 EMPTY_SUMMARY = MappingProxyType({"participations": 0, "streak": 0, "last_day": None, "day": None, "earned_today": 0,
                                   "year": None, "earned_this_year": 0, "honour_points": 0, "level": 0, "debt": 0})

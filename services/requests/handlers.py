@@ -223,6 +223,18 @@ def on_transfer(event: Event, payload: dict, tx: Tx) -> None:
         repo.save_signup(signup)
 
 
+def on_appeal_decided(event: Event, payload: dict, tx: Tx) -> None:
+    """AppealUpheld / AppealDismissed of a disputed claim (the ledger's 积分异议申诉): the request follows."""
+    if payload["kind"] != "claim" or not payload.get("request_id"):
+        return
+    repo = RequestsRepository(tx)
+    req = repo.find_request(payload["request_id"])
+    if req is not None and req.appeal_decided(payload["appeal_id"], event.type == "AppealUpheld",
+                                              payload.get("transfer_id"), _occurred(event)):
+        repo.save_request(req)
+        emit_all(tx, req)
+
+
 def _occurred(event: Event) -> datetime:
     try:
         return datetime.fromisoformat(event.occurred_at)

@@ -38,6 +38,10 @@ TEMPLATES = {
                      "Balance too small: {cut} recorded as owed, repaid first from later points"),
     "repair_debt": ("积分修复：免除欠扣积分 {points}", "Point repair: {points} owed points forgiven"),
     "repair_lot": ("积分修复：恢复 {points} 分（{expires_on} 到期）", "Point repair: {points} restored (expire {expires_on})"),
+    "appeal_debt": ("申诉成立：免除欠扣积分 {points}", "Appeal upheld: {points} owed points forgiven"),
+    "appeal_lot": ("申诉成立：退回扣分 {points} 分（{expires_on} 到期）",
+                   "Appeal upheld: {points} penalised points back (expire {expires_on})"),
+    "appeal_compensation": ("申诉 {appeal_id} 成立，补偿 {points}", "Appeal {appeal_id} upheld: {points} compensated"),
 }
 
 

@@ -330,6 +330,11 @@ class World:
         return self.ok("ledger", "post", "/v1/admin/penalties", self.gwen,
                        {"member_id": self.alice, "reason": "noise"})["penalty_id"]
 
+    def appeal(self) -> str:
+        """Alice's open appeal of a fresh penalty her grid worker issued (so the grid worker is its decider)."""
+        return self.ok("ledger", "post", "/v1/appeals", self.alice, {"kind": "penalty", "subject_id": self.penalty(),
+                                                                     "reason": "那晚我不在家"})["appeal_id"]
+
     def award_claim(self) -> str:
         """Alice's pending claim of an award (an organizer or grid worker of her community confirms)."""
         return self.ok("ledger", "post", "/v1/transfers", self.alice,
@@ -642,6 +647,15 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         "member_id": w.alice, "reason": "noise", "memo": "深夜噪音"}),
     ("ledger", "POST", "/v1/admin/penalties/{penalty_id}/repair", ""): lambda w: Call(
         f"/v1/admin/penalties/{w.penalty()}/repair", json={"points": 1, "memo": "清理楼道"}),
+    ("ledger", "POST", "/v1/appeals", ""): lambda w: Call("/v1/appeals", json={
+        "kind": "penalty", "subject_id": w.penalty(), "reason": "那晚我不在家"}),
+    ("ledger", "GET", "/v1/appeals/mine", ""): lambda w: Call("/v1/appeals/mine"),
+    ("ledger", "GET", "/v1/appeals/{appeal_id}", ""): lambda w: Call(f"/v1/appeals/{w.appeal()}"),
+    ("ledger", "GET", "/v1/admin/appeals", ""): lambda w: Call("/v1/admin/appeals?status=open"),
+    ("ledger", "POST", "/v1/admin/appeals/{appeal_id}/uphold", ""): lambda w: Call(
+        f"/v1/admin/appeals/{w.appeal()}/uphold", json={"amount": 1}),
+    ("ledger", "POST", "/v1/admin/appeals/{appeal_id}/dismiss", ""): lambda w: Call(
+        f"/v1/admin/appeals/{w.appeal()}/dismiss", json={"reason": "巡查记录显示确有噪音"}),
     # settlement
     ("settlement", "POST", "/v1/merchants", ""): lambda w: Call("/v1/merchants", json={"name": "新商家"}),
     ("settlement", "GET", "/v1/merchants", ""): lambda w: Call("/v1/merchants"),
