@@ -14,6 +14,7 @@ from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
 from services.ledger import appeals, appeals_schemas, economy, events, exchange_feed, lots, model, schemas, stats
+from services.ledger import report_awards
 from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
@@ -202,4 +203,5 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "SettlementBatchPaid": Subscription(schemas.SettlementBatchPaidSchema, on_settlement_batch_paid),
         "RequestDisputed": Subscription(appeals_schemas.RequestDisputedSchema, appeals.on_request_disputed),
         **exchange_feed.subscriptions(),  # trust lines, rates, clearings
+        **report_awards.subscriptions(),  # grid work: 随手拍 reports and standing duties verified
     }

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from types import MappingProxyType
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo import InsertOne, UpdateOne
 
 from shared.economy import RuleSet, Wallet, from_document, honour_level, in_effect
+from shared.economy.periods import zone_day  # also imported from here by economy_views and the scheduler
 from shared.economy.wallet import Lot
 from services.ledger import model, stats
 from services.ledger.model import Transfer
@@ -25,7 +25,6 @@ from services.ledger.repository import LedgerRepository
 
 LOTS, SUMMARIES, RULES = "point_lots", "member_economy", "points_rules"
 SELF_MANAGED = ("expiry", "penalty", "repair", "appeal_penalty")  # reference kinds whose handlers move the lots themselves
-DEFAULT_TZ = "Asia/Shanghai"
 EMPTY_SUMMARY = MappingProxyType({"participations": 0, "streak": 0, "last_day": None, "day": None, "earned_today": 0,
                                   "year": None, "earned_this_year": 0, "honour_points": 0, "level": 0, "debt": 0})
 
@@ -35,15 +34,6 @@ def aware(text: str) -> datetime:
     """An ISO time as an aware datetime (UTC when it names no offset)."""
     at = datetime.fromisoformat(text)
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
-
-def zone_day(timezone_name: str | None, at: datetime) -> date:
-    """The calendar day at `at` in a time zone (Asia/Shanghai when none or an unknown one is given)."""
-    try:
-        zone = ZoneInfo(timezone_name or DEFAULT_TZ)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(DEFAULT_TZ)
-    return at.astimezone(zone).date()
 
 
 def local_day(repo: LedgerRepository, community_id: str, at: datetime) -> date:

@@ -11,6 +11,8 @@ TEMPLATES = {
     "base_activity": ("活动「{activity_type}」基础分 {points}", "Base points for {activity_type}: {points}"),
     "base_hourly": ("按时长：{minutes} 分钟 × 每小时 {hourly_rate} 分 × {service_class} 系数 {class_multiplier} = {points}",
                     "By the hour: {minutes} min × {hourly_rate}/h × {service_class} ×{class_multiplier} = {points}"),
+    "base_report": ("随手拍「{report_type}」核实 {points}", "Grid report ({report_type}) verified: {points}"),
+    "base_duty": ("值守「{duty}」（{period}）核实 {points}", "Standing duty {duty} ({period}) verified: {points}"),
     "situational_bonus": ("情形加分「{bonus}」+{points}", "Bonus for {bonus}: +{points}"),
     "newcomer_multiplier": ("新人第 {nth}/{of} 次活动，{before} 分 × {multiplier_percent}% ：+{points}",
                             "Newcomer activity {nth} of {of}: {before} × {multiplier_percent}%: +{points}"),

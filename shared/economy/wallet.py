@@ -262,13 +262,15 @@ def honour_level(rules: RuleSet, honour_points: int) -> dict:
             "points_to_next": ahead["threshold"] - honour_points if ahead else None}
 
 
-def check_redemption(rules: RuleSet, amount: int) -> None:
-    """A redemption (at the till or in the mall) must be for at least the community's minimum (兑换门槛)."""
+def check_redemption(rules: RuleSet, balance: int, amount: int) -> None:
+    """兑换门槛: a member holding fewer than the community's minimum points cannot redeem at all (at the till or
+    in the mall); at or above it, any amount they hold. The refusal carries the figures."""
     _positive(amount)
     minimum = rules["min_redemption_points"]
-    if amount < minimum:
-        raise Unprocessable(f"每次兑换至少 {minimum} 分。 A redemption needs at least {minimum} points.",
-                            code="below_redemption_threshold", minimum=minimum)
+    if balance < minimum:
+        raise Unprocessable(f"积分满 {minimum} 分才能兑换，您现有 {max(balance, 0)} 分。 Redeeming needs at least "
+                            f"{minimum} points; you hold {max(balance, 0)}.", code="below_redemption_threshold",
+                            minimum=minimum, balance=max(balance, 0), short_by=minimum - max(balance, 0))
 
 
 def check_loan(rules: RuleSet, outstanding: int, amount: int) -> None:

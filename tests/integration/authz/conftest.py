@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -39,7 +40,8 @@ ALICE_HOURS = 6000  # minutes of credit
 # Written by the services' own machinery on a timer, not by a request: the relay's lease heartbeat.
 NOT_REQUEST_STATE = {"relay_lease"}
 # The matrix makes many money calls with one token; the per-token limits are tested elsewhere.
-UNLIMITED = {"ledger": {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"},
+UNLIMITED = {"community": {"COMMUNITY_REPORT_RATE_LIMIT": "100000/minute"},
+             "ledger": {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"},
              "settlement": {"SETTLEMENT_MONEY_RATE_LIMIT": "100000/minute"}}
 
 
@@ -53,6 +55,7 @@ class Call:
     self_id: str | None = None      # "self" is this member (default: alice)
     headers: dict | None = None     # sent by every identity besides its Authorization (e.g. cc-node)
     refusal: str = PROBLEM          # the media type of a refusal (the Credit Commons routes answer JSON)
+    form: Callable[[], dict] | None = None  # a multipart form (fresh file objects per call) instead of `json`
 
 
 class World:
@@ -531,6 +534,31 @@ def _suggested_requests(w: World) -> Call:
     return Call(path)
 
 
+PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+def _report_form(grid_id: str) -> dict:
+    """A report of a hazard in A's grid (named: the admin and the staff may have none of their own)."""
+    return {"report_type": "hazard_report", "text": "井盖松动", "place": "1 栋门口", "grid_id": grid_id,
+            "photo": (io.BytesIO(PNG_1PX), "p.png", "image/png")}
+
+
+def _open_report(w: World) -> str:
+    w.dirty = True
+    resp = w.svc["community"].http.post(f"/v1/communities/{w.A}/reports", data=_report_form(w.grid),
+                                        content_type="multipart/form-data", headers=bearer(w.token(w.alice)))
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["report_id"]
+
+
+def _duty(w: World) -> str:
+    """Alice's doorstep duty (门前三包), assigned by A's admin; a fresh one each time (another duty name)."""
+    duty = w.ok("community", "post", f"/v1/communities/{w.A}/duties", w.admin_a,
+                {"member_id": w.alice, "duty": "doorstep_duty"})
+    return duty["assignment_id"]
+
+
 SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     # community
     ("community", "POST", "/v1/communities", ""): lambda w: Call("/v1/communities", json=lambda i: {
@@ -798,6 +826,27 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": GRAFT["last_hash"]}, refusal="application/json"),
     ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node and a wrong last-hash"): lambda w: Call(
         "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "not-our-head"}, refusal="application/json"),
+    # grid work: 随手拍 reports (alice reports in A's grid, gwen is its grid worker) and standing duties
+    ("community", "POST", "/v1/communities/{community_id}/reports", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports", form=lambda: _report_form(w.grid)),
+    ("community", "GET", "/v1/communities/{community_id}/reports/mine", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/mine"),
+    ("community", "GET", "/v1/communities/{community_id}/reports/queue", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/queue"),
+    ("community", "GET", "/v1/communities/{community_id}/reports/{report_id}", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}"),
+    ("community", "GET", "/v1/communities/{community_id}/reports/{report_id}/photo", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}/photo"),
+    ("community", "POST", "/v1/communities/{community_id}/reports/{report_id}/verify", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}/verify", json={"major_hazard": False}),
+    ("community", "POST", "/v1/communities/{community_id}/reports/{report_id}/dismiss", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}/dismiss", json={"reason": "重复上报"}),
+    ("community", "POST", "/v1/communities/{community_id}/duties", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/duties", json={"member_id": w.alice, "duty": "waste_sorting_watch"}),
+    ("community", "GET", "/v1/communities/{community_id}/duties/due", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/duties/due"),
+    ("community", "POST", "/v1/communities/{community_id}/duties/{assignment_id}/verify", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/duties/{_duty(w)}/verify", json={}),
 }
 
 
