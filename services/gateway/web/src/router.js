@@ -45,6 +45,8 @@ export const routes = [
   staff('/staff/activities', 'staffActivities', () => import('./views/staff/Activities.vue')),
   staff('/staff/awards', 'staffAwards', () => import('./views/staff/Awards.vue')),
   staff('/staff/penalties', 'staffPenalties', () => import('./views/staff/Penalties.vue')),
+  admin('/admin/members', 'members', () => import('./views/admin/Members.vue')),
+  admin('/admin/rules', 'rules', () => import('./views/admin/Rules.vue')),
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 

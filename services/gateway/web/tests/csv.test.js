@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { memberRows, parseCsv } from '../src/lib/csv.js'
+import { decodeSheet, memberRows, parseCsv } from '../src/lib/csv.js'
 
 describe('parseCsv', () => {
   it('reads an Excel export: BOM, CRLF, quoted commas and quotes, blank lines', () => {
@@ -36,7 +36,16 @@ describe('memberRows', () => {
   })
 
   it('takes phones already registered as duplicates', () => {
-    const { rows } = memberRows(parseCsv('name,phone,password\nA,13900000000,secret1'), grids, ['13900000000'])
+    const { rows } = memberRows(parseCsv('name,phone,password\nA,13900000000,123456'), grids, ['13900000000'])
     expect(rows[0].errors).toEqual(['duplicate'])
+  })
+})
+
+describe('decodeSheet', () => {
+  it('reads UTF-8 with a BOM and GBK from an older Excel', () => {
+    const utf8 = new Uint8Array([0xEF, 0xBB, 0xBF, ...new TextEncoder().encode('姓名,phone')])
+    expect(parseCsv(decodeSheet(utf8))).toEqual([['姓名', 'phone']])
+    const gbk = new Uint8Array([0xD0, 0xD5, 0xC3, 0xFB, 0x2C, 0x61]) // "姓名,a" in GBK
+    expect(decodeSheet(gbk)).toBe('姓名,a')
   })
 })

@@ -37,7 +37,10 @@ const COLUMNS = {
 }
 export const ROLES = ['resident', 'organizer', 'grid_worker', 'admin', 'merchant']
 const ROLE_WORDS = { 居民: 'resident', 组织者: 'organizer', 网格员: 'grid_worker', 管理员: 'admin', 商户: 'merchant' }
-const PHONE = /^1[3-9]\d{9}$/
+// The community service's own checks (services/community/model.py): a phone of 6-15 digits, a PIN of 6 digits or a
+// password of 8 characters.
+const PHONE = /^\+?[0-9]{6,15}$/
+const strong = (secret) => (/^[0-9]+$/.test(secret) ? secret.length >= 6 : secret.length >= 8)
 const LIST = /[;；、|]/
 
 function column(header) {
@@ -66,7 +69,7 @@ export function memberRows(rows, grids = [], known = []) {
     if (!PHONE.test(body.phone)) errors.push('phone')
     else if (seen.has(body.phone)) errors.push('duplicate')
     else seen.add(body.phone)
-    if (body.password.length < 6) errors.push('password')
+    if (!strong(body.password)) errors.push('password')
     const grid = value('grid')
     if (grid) {
       if (byName[grid]) body.grid_id = byName[grid]
@@ -82,4 +85,13 @@ export function memberRows(rows, grids = [], known = []) {
     return { line: index + 2, body, errors }
   })
   return { columns, rows: out, missing }
+}
+
+/** A sheet file's text: UTF-8 (with or without BOM), else GB18030 (Excel's "CSV" on a Chinese Windows is GBK). */
+export function decodeSheet(bytes) {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return new TextDecoder('gb18030').decode(bytes)
+  }
 }
