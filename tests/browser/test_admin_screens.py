@@ -145,3 +145,59 @@ def test_an_admin_changes_a_rule_simulates_adopts_it_and_the_next_award_follows(
     award = made.json()["award"]
     assert award["rule_version"] == 1
     assert award["items"][0]["points"] == 40
+
+
+def test_money_credit_and_audit_screens(site, phones):
+    """The sponsor budget topped up, a merchant registered and reconciled, a points loan granted, the audit run —
+    each shown on screen and held by the services; the console and a screen in English too."""
+    borrower = site.member("韩奶奶")
+    admin = phones(_admin(site))
+    admin.open("/admin")
+    admin.accessible("admin-console-all-zh")
+    admin.tap("console-money")
+    admin.page.wait_for_url("**/admin/money")
+    admin.fill("topup-yuan", "500.50")
+    admin.fill("topup-ref", "赞助-2026-11")
+    admin.tap("topup-submit")
+    expect(admin.el("notice-ok")).to_contain_text("已充值 ¥500.50")
+    expect(admin.el("budget-remaining")).to_have_text("¥500.50")
+    budget = site.call("get", "/settlement/v1/sponsor-budget", token=site.admin).json()
+    assert budget["topped_up_fen"] == 50050 and budget["remaining_fen"] == 50050
+    admin.fill("merchant-name", "街角理发店")
+    admin.fill("merchant-rate", "8")
+    admin.tap("merchant-register")
+    expect(admin.page.locator('[data-test="notice-ok"]').last).to_contain_text("已登记：街角理发店")
+    shop = admin.page.locator('[data-test="merchant"][data-name="街角理发店"]')
+    expect(shop).to_contain_text("每分 8 分钱")
+    stored = site.dep.services["settlement"].db.merchants.find_one({"community_id": site.cid, "name": "街角理发店"})
+    assert stored["settlement_rate_fen_per_point"] == 8 and stored["kind"] == "shop"
+    shop.locator('[data-test="merchant-open"]').click()
+    admin.tap("reconcile")
+    expect(admin.el("reconciliation")).to_have_attribute("data-balanced", "true")
+    expect(admin.el("reconciliation-verdict")).to_have_text("账实相符")
+    admin.accessible("admin-money-zh")
+
+    admin.open("/admin/credit")
+    admin.fill("picker-q", "韩奶奶")
+    admin.tap("picker-find")
+    admin.page.locator(f'[data-test="picker-pick"][data-member="{borrower["member_id"]}"]').click()
+    points = admin.el("credit-PT")
+    points.locator('[data-test="credit-input"] input').fill("30")
+    points.locator('[data-test="credit-submit"]').click()
+    expect(admin.el("notice-ok")).to_contain_text("额度已设为 30 分")
+    expect(points.locator('[data-test="credit-limit"]')).to_have_text("30 分")
+    assert site.balances(borrower)["PT"]["credit_limit"] == 30
+    admin.accessible("admin-credit-zh")
+
+    admin.open("/admin/audit")
+    admin.tap("audit-run")
+    expect(admin.el("audit-report")).to_have_attribute("data-ok", "true", timeout=60_000)
+    expect(admin.el("notice-ok")).to_contain_text("审计通过")
+    admin.accessible("admin-audit-zh")
+
+    admin.tap("lang-switch")
+    expect(admin.el("audit-run")).to_contain_text("Run the audit")
+    admin.accessible("admin-audit-en")
+    admin.open("/admin/rules")
+    expect(admin.el("rule-group-caps")).to_contain_text("Per member per year")
+    admin.accessible("admin-rules-en")

@@ -47,6 +47,9 @@ export const routes = [
   staff('/staff/penalties', 'staffPenalties', () => import('./views/staff/Penalties.vue')),
   admin('/admin/members', 'members', () => import('./views/admin/Members.vue')),
   admin('/admin/rules', 'rules', () => import('./views/admin/Rules.vue')),
+  admin('/admin/credit', 'credit', () => import('./views/admin/Credit.vue')),
+  admin('/admin/money', 'money', () => import('./views/admin/Money.vue')),
+  admin('/admin/audit', 'audit', () => import('./views/admin/Audit.vue')),
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
