@@ -9,7 +9,6 @@ import Home from './views/resident/Home.vue'
 const resident = (path, name, load) => ({ path, name, component: load, meta: { face: 'resident' } })
 const shop = (path, name, load) => ({ path, name, component: load, meta: { face: 'shop' } })
 const admin = (path, name, load) => ({ path, name, component: load, meta: { face: 'admin' } })
-// eslint-disable-next-line no-unused-vars -- the staff face's screens are added below as they land
 const staff = (path, name, load) => ({ path, name, component: load, meta: { face: 'staff' } })
 
 export const routes = [
@@ -41,6 +40,16 @@ export const routes = [
   admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
   admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),
   admin('/admin/clearings', 'clearings', () => import('./views/partners/Clearings.vue')),
+  // The staff console (issue 15): the staff face, and the admin's members, rules, money and audit screens.
+  staff('/staff', 'staffHome', () => import('./views/staff/Home.vue')),
+  staff('/staff/activities', 'staffActivities', () => import('./views/staff/Activities.vue')),
+  staff('/staff/awards', 'staffAwards', () => import('./views/staff/Awards.vue')),
+  staff('/staff/penalties', 'staffPenalties', () => import('./views/staff/Penalties.vue')),
+  admin('/admin/members', 'members', () => import('./views/admin/Members.vue')),
+  admin('/admin/rules', 'rules', () => import('./views/admin/Rules.vue')),
+  admin('/admin/credit', 'credit', () => import('./views/admin/Credit.vue')),
+  admin('/admin/money', 'money', () => import('./views/admin/Money.vue')),
+  admin('/admin/audit', 'audit', () => import('./views/admin/Audit.vue')),
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
