@@ -13,7 +13,7 @@ from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
-from services.ledger import economy, events, exchange_feed, lots, model, schemas
+from services.ledger import economy, events, exchange_feed, federated, lots, model, schemas
 from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
@@ -198,4 +198,5 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "RedemptionRequested": Subscription(schemas.RedemptionRequestedSchema, on_redemption_requested),
         "SettlementBatchPaid": Subscription(schemas.SettlementBatchPaidSchema, on_settlement_batch_paid),
         **exchange_feed.subscriptions(),  # trust lines, rates, clearings
+        **federated.subscriptions(),  # transfers with other deployments (services/ledger/federated.py)
     }
