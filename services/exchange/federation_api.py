@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from shared.auth import current_principal, require_operator_key
-from shared.errors import NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.mongo import utcnow
 from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
@@ -155,8 +155,10 @@ def change_state(unit, transfer_id, state):
     now = utcnow()
     try:
         t = _run(lambda tx: ccflow.receive_state(tx, unit, request.headers, transfer_id, state, _cc_path(unit), now))
-    except Unprocessable as problem:
+    except Unprocessable as problem:  # not a state of the protocol
         raise _CcError(404, problem.detail) from problem
+    except Conflict as problem:  # a state the transaction cannot take now
+        raise _CcError(409, problem.detail) from problem
     return ccflow.wire_transaction(t), 201, _trace_for(unit, t)
 
 
