@@ -34,7 +34,7 @@ HOUR_TERMS = [{"unit": "HOUR", "net_limit": 600}]
 BOTH_TERMS = HOUR_TERMS + [{"unit": "PT", "net_limit": 5000}]
 # Exchange is grafted for HOUR onto a trunkward node "trunk" with this agreed initial hash.
 GRAFT = {"unit": "HOUR", "peer_node_path": "trunk", "our_node_path": "trunk/authz", "url": "http://127.0.0.1:9/cc/HOUR",
-         "rate": "1", "last_hash": "authz-agreed-hash"}
+         "rate": "1", "last_hash": "authz-agreed-hash", "secret": "authz-agreed-node-secret", "net_limit": 100_000}
 PASSWORD = "pass-word-123"
 ALICE_HOURS = 6000  # minutes of credit
 # Written by the services' own machinery on a timer, not by a request: the relay's lease heartbeat.
@@ -388,6 +388,43 @@ class World:
             "posted_at": datetime.now(timezone.utc).isoformat()}, tid)
         self.dirty = True
         wait_until(lambda: self.svc["exchange"].db.position_entries.find_one({"_id": tid}), message="the exchange counts the cross transfer")
+
+    # -- federation: requests as the trunkward node makes them (its cc-node, our current head, its signature) --
+    def cc_headers(self, method: str, path: str, body: dict | None = None, secret: str | None = None) -> dict:
+        """The trunkward node's headers for one /cc/HOUR/ request, at the chain's current head, signed with the
+        node secret (or `secret`) over the bytes the test client will send."""
+        from services.exchange.federation import TrunkwardNode
+        head = self.svc["exchange"].db.cc_nodes.find_one({"_id": "trunkward:HOUR"})["last_hash"]
+        signer = TrunkwardNode.graft(at=None, **{**GRAFT, "secret": secret or GRAFT["secret"]})
+        raw = b"" if body is None else self.svc["exchange"].app.json.dumps(body).encode()
+        return {"cc-node": "trunk", "last-hash": head,
+                "cc-signature": signer.signature(method, path.split("/cc/HOUR/", 1)[1], head, raw)}
+
+    def cc_relay_body(self) -> dict:
+        """A new transaction from the trunk paying alice (her address: our node path, her community, her handle)."""
+        db = self.svc["exchange"].db
+        handle = wait_until(lambda: (db.cc_members.find_one({"member_id": self.alice}) or {}).get("handle"),
+                            message="alice's handle in the exchange")
+        code = db.communities.find_one({"_id": self.A})["code"]
+        return {"uuid": str(uuid.uuid4()), "state": "V", "workflow": "_C-", "entries": [
+            {"payer": "trunk/elsewhere/x/someone", "payee": f"trunk/authz/{code}/{handle}", "quant": 5,
+             "description": "联网转账 authz", "metadata": {}}]}
+
+    def cc_call(self, method: str, path: str, body: dict | None = None, secret: str | None = None) -> Call:
+        return Call(path, json=body, headers=self.cc_headers(method, path, body, secret), refusal="application/json")
+
+    def cc_relayed(self) -> str:
+        """A transaction relayed by the trunk and validated here (its uuid)."""
+        body = self.cc_relay_body()
+        path = "/cc/HOUR/transaction/relay"
+        resp = self.svc["exchange"].http.post(path, json=body, headers=self.cc_headers("POST", path, body))
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return body["uuid"]
+
+    def cc_transfer_of_alice(self) -> str:
+        """A transfer alice started to another node (the trunk is unreachable here: it stays new)."""
+        return self.ok("exchange", "post", "/v1/federation/transfers", self.alice, {
+            "unit": "HOUR", "payee": "trunk/elsewhere/x/someone", "amount": 5})["uuid"]
 
     def clearing_of(self, line: str, by: str) -> str:
         """A clearing of `line` (one cross transfer from `by`'s community) that `by`'s admin triggered."""
@@ -762,6 +799,17 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
                                                                       json={**GRAFT, "unit": "PT"}),
     ("exchange", "GET", "/v1/federation/nodes", ""): lambda w: Call("/v1/federation/nodes"),
     ("exchange", "GET", "/cc/{unit}/", ""): lambda w: Call("/cc/HOUR/", refusal="application/json"),
+    ("exchange", "POST", "/v1/federation/transfers", ""): lambda w: Call("/v1/federation/transfers", json={
+        "unit": "HOUR", "payee": "trunk/elsewhere/x/someone", "amount": 5}),
+    ("exchange", "GET", "/v1/federation/transfers", ""): lambda w: Call("/v1/federation/transfers"),
+    ("exchange", "GET", "/v1/federation/transfers/{transfer_id}", ""): lambda w: Call(
+        f"/v1/federation/transfers/{w.cc_transfer_of_alice()}"),
+    ("exchange", "POST", "/cc/{unit}/transaction/relay", ""): lambda w: Call(
+        "/cc/HOUR/transaction/relay", json=w.cc_relay_body(), refusal="application/json"),
+    ("exchange", "PATCH", "/cc/{unit}/transaction/{transfer_id}/{state}", ""): lambda w: Call(
+        f"/cc/HOUR/transaction/{w.cc_relayed()}/P", refusal="application/json"),
+    ("exchange", "GET", "/cc/{unit}/transaction/{transfer_id}", ""): lambda w: Call(
+        f"/cc/HOUR/transaction/{w.cc_relayed()}", refusal="application/json"),
     # extra rows: the same operations on the things where the rules are most precise
     ("community", "GET", "/v1/communities/{community_id}/members/{member_id}", "a member of another community"):
         lambda w: Call(f"/v1/communities/{w.A}/members/{w.admin_b}"),
@@ -822,8 +870,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/clearings/{w.bc_clearing}"),
     ("exchange", "GET", "/v1/clearings/{clearing_id}/export.csv", "a clearing between two other communities"):
         lambda w: Call(f"/v1/clearings/{w.bc_clearing}/export.csv"),
-    ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node and last-hash"): lambda w: Call(
-        "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": GRAFT["last_hash"]}, refusal="application/json"),
+    ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node, last-hash and signature"): lambda w: w.cc_call(
+        "GET", "/cc/HOUR/"),
     ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node and a wrong last-hash"): lambda w: Call(
         "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "not-our-head"}, refusal="application/json"),
     # grid work: 随手拍 reports (alice reports in A's grid, gwen is its grid worker) and standing duties
@@ -847,6 +895,15 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/communities/{w.A}/duties/due"),
     ("community", "POST", "/v1/communities/{community_id}/duties/{assignment_id}/verify", ""): lambda w: Call(
         f"/v1/communities/{w.A}/duties/{_duty(w)}/verify", json={}),
+    ("exchange", "POST", "/cc/{unit}/transaction/relay", "the trunkward node's cc-node, last-hash and signature"):
+        lambda w: w.cc_call("POST", "/cc/HOUR/transaction/relay", w.cc_relay_body()),
+    ("exchange", "POST", "/cc/{unit}/transaction/relay", "the trunkward node's cc-node and last-hash, another secret"):
+        lambda w: w.cc_call("POST", "/cc/HOUR/transaction/relay", w.cc_relay_body(), secret="not-the-agreed-secret"),
+    ("exchange", "PATCH", "/cc/{unit}/transaction/{transfer_id}/{state}",
+     "the trunkward node's cc-node, last-hash and signature"): lambda w: w.cc_call(
+        "PATCH", f"/cc/HOUR/transaction/{w.cc_relayed()}/P"),
+    ("exchange", "GET", "/cc/{unit}/transaction/{transfer_id}", "the trunkward node's cc-node, last-hash and signature"):
+        lambda w: w.cc_call("GET", f"/cc/HOUR/transaction/{w.cc_relayed()}"),
 }
 
 
