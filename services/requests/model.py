@@ -175,7 +175,7 @@ class HelpRequest:
         req._record("RequestPosted", requester_id=requester_id, kind="request", category=category, unit=unit,
                     estimated_minutes=estimated_minutes, window_start=window_start.isoformat(),
                     window_end=window_end.isoformat(), grid_id=grid_id, urgency=urgency,
-                    activity_type=activity_type)
+                    activity_type=activity_type, posted_at=now.isoformat())
         return req
 
     def _record(self, type_: str, **payload) -> None:
@@ -214,7 +214,8 @@ class HelpRequest:
             raise Conflict(f"You already have {open_commitments} open commitments (limit "
                            f"{policy.commitment_limit}); finish one first.", code="commitment_limit")
         self.status, self.helper_id, self.accepted_at = ACCEPTED, helper_id, now
-        self._record("RequestAccepted", requester_id=self.requester_id, helper_id=helper_id)
+        self._record("RequestAccepted", requester_id=self.requester_id, helper_id=helper_id,
+                     accepted_at=now.isoformat())
 
     def release(self, member_id: str, now: datetime) -> None:
         """The requester releases a helper who did not show up (or the helper steps back) before check-in."""
@@ -341,7 +342,8 @@ class HelpRequest:
         self.transfer_id, self.settled_at = transfer_id, now
         self.transfer_state = "posted" if posted else "rejected"
         self.status = COMPLETED if posted else DISPUTED
-        self._record("RequestCompleted" if posted else "RequestDisputed", transfer_id=transfer_id)
+        self._record("RequestCompleted" if posted else "RequestDisputed", transfer_id=transfer_id,
+                     settled_at=now.isoformat())
         return True
 
     def transfer_lapsed(self, transfer_id: str, state: str) -> bool:

@@ -255,3 +255,77 @@ class TransferEventSchema(Schema):
     state = fields.String(allow_none=True, load_default=None)
     reason = fields.String(allow_none=True, load_default=None)
     reference = fields.Nested(ReferenceSchema, allow_none=True, load_default=None)
+
+
+# -- statistics (GET /v1/admin/requests/stats) and the events its read model consumes ---------------------------
+MONTH_FIELD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM。 A month is YYYY-MM.")
+
+
+class StatsArgsSchema(Schema):
+    from_month = fields.String(required=True, data_key="from", validate=MONTH_FIELD)
+    to_month = fields.String(required=True, data_key="to", validate=MONTH_FIELD)
+    grid_id = fields.String(validate=ID)
+
+
+class StatsFiguresSchema(Schema):
+    posted = fields.Integer()
+    accepted = fields.Integer()
+    completed = fields.Integer()
+    accept_median_minutes = fields.Integer(allow_none=True)
+    accept_p90_minutes = fields.Integer(allow_none=True)
+
+
+class StatsMonthCategorySchema(StatsFiguresSchema):
+    month = fields.String()
+    category = fields.String()
+
+
+class StatsCategorySchema(StatsFiguresSchema):
+    category = fields.String()
+
+
+class StatsMonthSchema(StatsFiguresSchema):
+    month = fields.String()
+
+
+class RequestStatsSchema(Schema):
+    community_id = fields.String()
+    from_month = fields.String(data_key="from")
+    to_month = fields.String(data_key="to")
+    grid_id = fields.String(allow_none=True)
+    months = fields.List(fields.Nested(StatsMonthCategorySchema))
+    categories = fields.List(fields.Nested(StatsCategorySchema))
+    totals = fields.List(fields.Nested(StatsMonthSchema))
+
+
+class _News(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class RequestNewsSchema(_News):
+    request_id = fields.String(required=True, validate=ID)
+    community_id = fields.String(required=True, validate=ID)
+    accepted_at = AwareDateTime(load_default=None)
+    settled_at = AwareDateTime(load_default=None)
+
+
+class RequestPostedNewsSchema(RequestNewsSchema):
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    grid_id = fields.String(allow_none=True, load_default=None, validate=ID)
+    posted_at = AwareDateTime(load_default=None)
+
+
+class CommunitySettingsNewsSchema(_News):
+    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(min=1, max=64))
+
+
+class CommunityNewsSchema(_News):
+    community_id = fields.String(required=True, validate=ID)
+    settings = fields.Nested(CommunitySettingsNewsSchema, load_default=lambda: {"timezone": "Asia/Shanghai"})
+
+
+class MemberNewsSchema(_News):
+    community_id = fields.String(required=True, validate=ID)
+    member_id = fields.String(required=True, validate=ID)
+    grid_id = fields.String(allow_none=True, load_default=None)
