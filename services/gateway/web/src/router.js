@@ -41,6 +41,9 @@ export const routes = [
   admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
   admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),
   admin('/admin/clearings', 'clearings', () => import('./views/partners/Clearings.vue')),
+  // The economy's dashboards (charts, their tables and CSVs): the community's for admins, a grid worker's grid.
+  { ...admin('/admin/dashboards', 'dashboards', () => import('./views/admin/Dashboards.vue')), props: { scope: 'community' } },
+  { ...staff('/staff/dashboard', 'staffDashboard', () => import('./views/admin/Dashboards.vue')), props: { scope: 'grid' } },
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
