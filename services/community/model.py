@@ -95,6 +95,7 @@ class Member:
     failed_logins: int = 0
     locked_until: datetime | None = None
     handle: str | None = None
+    show_name_on_boards: bool = False  # opted in: the leaderboards and the honour board show display_name
 
     def __post_init__(self):
         # Members stored before handles existed get their derived one the first time they are loaded.
@@ -102,11 +103,13 @@ class Member:
             self.handle = derive_handle(self.member_id)
 
     def public_facts(self) -> dict:
-        """What other services may know about the member: no name, no phone."""
+        """What other services may know about the member: no phone, and no name unless they opted in to show it
+        on the boards (`board_name`)."""
         return {"community_id": self.community_id, "member_id": self.member_id, "grid_id": self.grid_id,
                 "roles": list(self.roles), "skills": list(self.skills), "availability": list(self.availability),
                 "vulnerable": self.vulnerable, "merchant_id": self.merchant_id, "status": self.status,
-                "joined_at": self.joined_at.isoformat() if self.joined_at else None}
+                "joined_at": self.joined_at.isoformat() if self.joined_at else None,
+                "board_name": self.display_name if self.show_name_on_boards else None}
 
     def login(self, secret: str, now: datetime) -> bool:
         """Check the secret, applying the lock-out after repeated failures; True if it matched."""

@@ -133,6 +133,8 @@ class ProfileUpdateSchema(Schema):
     skills = Skills
     availability = Availability
     password = fields.String(load_only=True, validate=validate.Length(min=6, max=128))
+    show_name_on_boards = fields.Boolean(metadata={"description": "show my display name on the leaderboards and "
+                                                                  "the honour board (default: a pseudonym)"})
     current_password = fields.String(load_only=True, validate=validate.Length(min=1, max=128))
 
     @validates_schema
@@ -157,6 +159,7 @@ class MemberSchema(Schema):
     status = fields.String()
     joined_at = fields.DateTime()
     handle = fields.String(allow_none=True)
+    show_name_on_boards = fields.Boolean()
 
 
 class MemberSummarySchema(MemberSchema):

@@ -13,7 +13,7 @@ from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
-from services.ledger import economy, events, exchange_feed, lots, model, schemas
+from services.ledger import economy, events, exchange_feed, lots, model, schemas, stats
 from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
@@ -47,6 +47,8 @@ def on_member(event: Event, p: dict, tx: Tx) -> None:
     ids = [life.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
     life.set_status(repo, ids, "active" if p["status"] == "active" else "inactive")
     lots.remember_grid(repo, p["community_id"], p["member_id"], p["grid_id"])
+    stats.member_placed(repo, p["community_id"], p["member_id"], p["grid_id"], p["status"] == "active",
+                        p["board_name"], utcnow())
 
 
 def on_member_deactivated(event: Event, p: dict, tx: Tx) -> None:
@@ -54,6 +56,7 @@ def on_member_deactivated(event: Event, p: dict, tx: Tx) -> None:
     repo = LedgerRepository(tx)
     ids = [life.member_account(tx, repo, p["community_id"], p["member_id"], u).account_id for u in model.UNITS]
     life.set_status(repo, ids, "inactive")
+    stats.member_placed(repo, p["community_id"], p["member_id"], None, False, None, utcnow())
 
 
 def on_merchant(event: Event, p: dict, tx: Tx) -> None:

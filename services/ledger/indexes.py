@@ -24,3 +24,10 @@ def ensure_indexes(db) -> None:
     db.point_lots.create_index([("community_id", ASCENDING), ("expires_on", ASCENDING), ("account_id", ASCENDING)],
                                partialFilterExpression={"remaining": {"$gt": 0}})
     db.points_rules.create_index("community_id")
+    # The economy statistics read model (services/ledger/stats.py): boards ranked by points, months in order.
+    db.economy_stats.create_index([("kind", ASCENDING), ("community_id", ASCENDING), ("period", ASCENDING),
+                                   ("points", DESCENDING)], partialFilterExpression={"kind": "board"})
+    db.economy_stats.create_index([("kind", ASCENDING), ("community_id", ASCENDING), ("period", ASCENDING),
+                                   ("grid_id", ASCENDING), ("points", DESCENDING)],
+                                  partialFilterExpression={"kind": "board"})
+    db.economy_stats.create_index([("kind", ASCENDING), ("community_id", ASCENDING), ("month", ASCENDING)])

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from shared.errors import NotFound, Unprocessable
 from shared.uow import Tx
-from services.ledger import events, lots, model
+from services.ledger import events, lots, model, stats
 from services.ledger.ids import source_transfer_id
 from services.ledger.model import REJECTED, Account, Actor, Transfer
 from services.ledger.repository import LedgerRepository, TrustLines
@@ -186,6 +186,7 @@ def _lots_moved(tx: Tx, repo: LedgerRepository, t: Transfer, now) -> Transfer:
     """The member's point lots follow a posted PT transfer (lots.on_posted); the transfer records the lot lines
     (and a new honour level, announced as HonourLevelReached)."""
     items = lots.on_posted(repo, t, now)
+    stats.on_posted(repo, t, now, items)  # the economy statistics read model, in the same transaction
     for item in items:
         if item["code"] == "level_reached":
             events.honour_level_reached(tx, t, item)

@@ -19,7 +19,7 @@ from pymongo import InsertOne, UpdateOne
 
 from shared.economy import RuleSet, Wallet, from_document, honour_level, in_effect
 from shared.economy.wallet import Lot
-from services.ledger import model
+from services.ledger import model, stats
 from services.ledger.model import Transfer
 from services.ledger.repository import LedgerRepository
 
@@ -144,6 +144,7 @@ def save_wallet(repo: LedgerRepository, account_id: str, after: Wallet, transfer
         elif old.remaining != lot.remaining:
             repo.tx.defer(LOTS, UpdateOne({"_id": lot.lot_id, "remaining": old.remaining},
                                           {"$set": {"remaining": lot.remaining}}), must_match=True)
+    stats.lots_moved(repo.tx, account_id, before, after.lots)  # points expiring per day (the read model)
     repo.cache[(LOTS, account_id)] = replace(after, lots=tuple(lot for lot in after.lots if lot.remaining),
                                              debt=0)
     if after.debt != summary(repo, account_id)["debt"]:

@@ -226,6 +226,8 @@ class MemberEventSchema(_Lenient):
     member_id = Id
     status = fields.String(load_default="active")
     grid_id = fields.String(load_default=None, allow_none=True)  # whose grid worker may penalise them
+    board_name = fields.String(load_default=None, allow_none=True,  # shown on the boards: only if they opted in
+                               validate=validate.Length(max=50))
 
 
 class MemberDeactivatedSchema(_Lenient):

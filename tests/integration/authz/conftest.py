@@ -640,6 +640,13 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("ledger", "GET", "/v1/points", ""): lambda w: Call("/v1/points"),
     ("ledger", "GET", "/v1/admin/members/{member_id}/points", ""): lambda w: Call(
         f"/v1/admin/members/{w.alice}/points"),
+    ("ledger", "GET", "/v1/admin/economy/stats", ""): lambda w: Call(
+        "/v1/admin/economy/stats?from=2026-01&to=2026-12"),
+    ("ledger", "GET", "/v1/admin/economy/stats", "another grid than the grid worker's"): lambda w: Call(
+        "/v1/admin/economy/stats?from=2026-01&to=2026-12&grid_id=g_elsewhere"),
+    ("ledger", "GET", "/v1/boards", ""): lambda w: Call("/v1/boards?period=month&at=2026-11"),
+    ("ledger", "GET", "/v1/public/communities/{community_id}/honour-board", ""): lambda w: Call(
+        f"/v1/public/communities/{w.A}/honour-board"),
     ("ledger", "POST", "/v1/admin/penalties", ""): lambda w: Call("/v1/admin/penalties", json={
         "member_id": w.alice, "reason": "noise", "memo": "深夜噪音"}),
     ("ledger", "POST", "/v1/admin/penalties/{penalty_id}/repair", ""): lambda w: Call(

@@ -174,3 +174,23 @@ def test_login_is_rate_limited_per_account_not_per_kiosk(svc):
     other = http.post("/v1/auth/login", json={"community_code": "sunny-lane", "phone": "13900000002",
                                               "password": "864200"})
     assert other.status_code == 200
+
+
+def test_a_member_who_opts_in_shows_their_name_on_the_boards_and_only_then(svc):
+    http, dep = svc["svc"].http, svc["dep"]
+    made = http.post(f"/v1/communities/{svc['cid']}/members", headers=svc["admin"], json={
+        "display_name": "陈师傅", "phone": "13900000077", "password": "864277", "grid_id": svc["grid_id"]})
+    assert made.status_code == 201, made.json
+    mid = made.json["member_id"]
+    me = bearer(dep.token(mid, svc["cid"], "resident"))
+    assert http.get("/v1/members/me", headers=me).json["show_name_on_boards"] is False
+    assert http.patch("/v1/members/me", headers=me, json={"show_name_on_boards": "yes please"}).status_code == 422
+    opted = http.patch("/v1/members/me", headers=me, json={"show_name_on_boards": True})
+    assert opted.status_code == 200 and opted.json["show_name_on_boards"] is True
+    updated = wait_until(lambda: dep.events(topics.COMMUNITY, "MemberUpdated", key=mid), message="MemberUpdated")
+    assert updated[-1]["payload"]["board_name"] == "陈师傅"
+    joined = dep.events(topics.COMMUNITY, "MemberJoined", key=mid)
+    assert joined[0]["payload"]["board_name"] is None and "陈师傅" not in json.dumps(joined, ensure_ascii=False)
+    assert http.patch("/v1/members/me", headers=me, json={"show_name_on_boards": False}).status_code == 200
+    wait_until(lambda: dep.events(topics.COMMUNITY, "MemberUpdated", key=mid)[-1]["payload"]["board_name"] is None,
+               message="opted out again")

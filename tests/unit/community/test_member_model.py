@@ -59,3 +59,10 @@ def test_public_facts_carry_no_name_or_phone():
     facts = member().public_facts()
     assert "phone" not in facts and "display_name" not in facts and "secret_hash" not in facts
     assert facts["member_id"] == "m_1"
+
+
+def test_the_name_reaches_the_boards_only_when_the_member_opted_in():
+    m = member()
+    assert m.public_facts()["board_name"] is None
+    m.show_name_on_boards = True
+    assert m.public_facts()["board_name"] == m.display_name
