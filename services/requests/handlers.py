@@ -247,10 +247,11 @@ def on_request_news(event: Event, payload: dict, tx: Tx) -> None:
 
 
 def _count(repo: StatsRepository, facts: dict, at: datetime, counted: str, wait: int | None = None) -> None:
+    """Count in the request's grid cell and in the community's (so the community's year reads 12 x categories
+    cells, not 12 x grids x categories)."""
     month = stats.month_of(at, repo.timezone(facts["community_id"]))
-    cell = {"community_id": facts["community_id"], "month": month, "grid_id": facts["grid_id"],
-            "category": facts["category"]}
-    repo.add(stats.cell_id(facts["community_id"], month, facts["grid_id"], facts["category"]), cell, counted, wait)
+    for cell in stats.cells(facts["community_id"], month, facts["grid_id"], facts["category"]):
+        repo.add(cell, counted, wait)
 
 
 def on_community_news(event: Event, payload: dict, tx: Tx) -> None:

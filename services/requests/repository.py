@@ -157,10 +157,10 @@ class StatsRepository:
                                                 {"$set": {counted: True}})
         return result.modified_count == 1
 
-    def add(self, key: str, cell: dict, counted: str, wait_minutes: int | None = None) -> None:
+    def add(self, cell: dict, counted: str, wait_minutes: int | None = None) -> None:
         """Add one to a cell's `counted` figure (and one to its time-to-accept histogram)."""
         inc = {counted: 1, **({f"wait.{wait_minutes}": 1} if wait_minutes is not None else {})}
-        self.tx[STAT_CELLS].update_one({"_id": key}, {"$inc": inc, "$setOnInsert": cell}, upsert=True)
+        self.tx[STAT_CELLS].update_one({"_id": cell["_id"]}, {"$inc": inc, "$setOnInsert": cell}, upsert=True)
 
     def timezone(self, community_id: str) -> str | None:
         """The community's time zone, if its settings were heard of."""

@@ -6,6 +6,7 @@ import re
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.schemas import AwareDateTime, PageArgsSchema
+from services.requests.stats import MONTH_PATTERN
 from services.requests.model import CATEGORIES, SERVICE_CLASSES, STATUSES, UNITS, URGENCIES
 
 ACTIVITY_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="2-40 lowercase letters, digits or underscores.")
@@ -258,7 +259,8 @@ class TransferEventSchema(Schema):
 
 
 # -- statistics (GET /v1/admin/requests/stats) and the events its read model consumes ---------------------------
-MONTH_FIELD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM。 A month is YYYY-MM.")
+MONTH_FIELD = validate.Regexp(MONTH_PATTERN, error="月份格式为 YYYY-MM（1970-01 至 2999-12）。 A month is YYYY-MM "
+                                                   "(1970-01 to 2999-12).")
 
 
 class StatsArgsSchema(Schema):

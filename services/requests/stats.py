@@ -4,24 +4,27 @@ median and p90 in minutes).
 
 Pure Python: the month a moment falls in (in the community's time zone), the percentiles of a histogram, and
 the summary of stored cells. The read model itself (`repository.StatsRepository`) is one cell per community,
-month, grid and category, changed as the service's own events arrive (`handlers.on_request_news`); a request
-is remembered once, so a redelivered or repeated event counts once, and reading a year of statistics reads
-at most months x grids x categories cells, never the requests."""
+month, grid and category, and one per community, month and category, changed as the service's own events
+arrive (`handlers.on_request_news`); a request is remembered once, so a redelivered or repeated event counts
+once, and reading a year of statistics reads at most months x categories cells (one grid's, or the
+community's), never the requests."""
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import Unprocessable
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$"  # a month of a time bank: 1970-01 to 2999-12
+MONTH = re.compile(MONTH_PATTERN)
 MAX_MONTHS = 36  # a dashboard shows at most three years
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 NO_GRID = "-"  # the cell key of requests posted for the whole community
+GRID, COMMUNITY = "grid", "community"  # the levels of the read model's cells
 COUNTS = ("posted", "accepted", "completed")
 
 
@@ -43,7 +46,8 @@ def months_between(first: str, last: str) -> list[str]:
     if count > MAX_MONTHS:
         raise Unprocessable(f"最多查看 {MAX_MONTHS} 个月。 At most {MAX_MONTHS} months at a time.",
                             code="bad_month_range")
-    return [date(y1 + (m1 - 1 + i) // 12, (m1 - 1 + i) % 12 + 1, 1).strftime("%Y-%m") for i in range(count)]
+    first_index = y1 * 12 + m1 - 1
+    return [f"{(first_index + i) // 12:04d}-{(first_index + i) % 12 + 1:02d}" for i in range(count)]
 
 
 def minutes_between(earlier: datetime, later: datetime) -> int:
@@ -100,6 +104,10 @@ def summarise(cells, months: list[str]) -> dict:
             "totals": [{"month": m, **by_month[m].figures()} for m in months]}
 
 
-def cell_id(community_id: str, month: str, grid_id: str | None, category: str) -> str:
-    """The read model's key of one cell."""
-    return f"{community_id}|{month}|{grid_id or NO_GRID}|{category}"
+def cells(community_id: str, month: str, grid_id: str | None, category: str) -> list[dict]:
+    """The read model's cells a fact counts in: its grid's (level "grid") and the whole community's."""
+    key = f"{community_id}|{month}|{category}"
+    return [{"_id": f"{key}|grid|{grid_id or NO_GRID}", "level": GRID, "community_id": community_id, "month": month,
+             "grid_id": grid_id, "category": category},
+            {"_id": f"{key}|community", "level": COMMUNITY, "community_id": community_id, "month": month,
+             "category": category}]

@@ -180,7 +180,7 @@ def stats_grid(db, principal: Principal, asked: str | None) -> str | None:
     mine = doc.get("grid_id")
     if mine is None or asked not in (None, mine):
         raise Forbidden("您只能查看自己网格的统计。 You see the statistics of your own grid only.",
-                        code="not_your_grid")
+                        code="grid_not_yours")
     return mine
 
 
@@ -188,9 +188,8 @@ def request_stats(db, principal: Principal, args: dict) -> dict:
     """Posted / accepted / completed and time-to-accept per month and category, from the read model's cells."""
     months = stats.months_between(args["from_month"], args["to_month"])
     grid_id = stats_grid(db, principal, args.get("grid_id"))
-    query: dict = {"community_id": principal.community_id, "month": {"$gte": months[0], "$lte": months[-1]}}
-    if grid_id is not None:
-        query["grid_id"] = grid_id
+    query: dict = {"community_id": principal.community_id, "month": {"$gte": months[0], "$lte": months[-1]},
+                   **({"level": stats.GRID, "grid_id": grid_id} if grid_id is not None else {"level": stats.COMMUNITY})}
     cells = db[STAT_CELLS].find(query, {"_id": 0, "month": 1, "category": 1, "wait": 1, **dict.fromkeys(stats.COUNTS, 1)})
     return {"community_id": principal.community_id, "from_month": months[0], "to_month": months[-1],
             "grid_id": grid_id, **stats.summarise(cells, months)}

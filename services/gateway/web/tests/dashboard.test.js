@@ -28,7 +28,7 @@ describe('dashboard tables', () => {
     const t = d.participation(LEDGER, names)
     expect(t.headers).toEqual(['月份 Month', '网格 Grid', '成员数 Members', '参与人数 Participants', '参与率（%） Participation (%)'])
     expect(t.rows).toEqual([['2026-01', '一网格', '15', '5', '33.33'], ['2026-01', '二网格', '15', '4', '26.67'],
-      ['2026-02', '一网格', '15', '12', '80.00'], ['2026-02', '全社区 Whole community', '0', '0', '']])
+      ['2026-02', '一网格', '15', '12', '80.00'], ['2026-02', '未分网格 No grid', '0', '0', '']])
   })
 
   it('value outstanding points in yuan against the budget, with a warning below the threshold', () => {
@@ -92,7 +92,7 @@ describe('charts drawn from the tables', () => {
     const p = d.participation(LEDGER, names)
     const option = d.pivotOption(p, { x: 0, by: 1, value: 4 })
     expect(option.series.map((s) => [s.name, s.data])).toEqual([['一网格', [33.33, 80]], ['二网格', [26.67, null]],
-      ['全社区 Whole community', [null, null]]])
+      ['未分网格 No grid', [null, null]]])
     const heat = d.heatOption(d.heatmap(LEDGER, names), { x: 1, y: 0, value: 2 })
     expect(heat.xAxis.data).toEqual(['2026-01', '2026-02'])
     expect(heat.series[0].data).toEqual([[0, 0, 700], [0, 1, 500], [1, 0, 900], [1, 2, 0]])

@@ -58,7 +58,7 @@ export function yuan(fen) {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`
 }
 
-const gridLabel = (gridName, id) => gridName(id) || id || both('dashboards.wholeCommunity')
+const gridLabel = (gridName, id) => gridName(id) || id || both('dashboards.noGrid')
 
 /** Participation rate per grid and month: members who took part / the grid's members. */
 export function participation(ledger, gridName = () => '') {
