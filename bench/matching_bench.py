@@ -159,14 +159,14 @@ def wait_for(predicate, timeout: float, label: str, every: float = 10.0):
         time.sleep(0.5)
 
 
-def start_gunicorn(config, workers: int) -> tuple[subprocess.Popen, str]:
-    """The matching web app under gunicorn, pointing at the bench's topics and database."""
+def start_gunicorn(config, workers: int, app: str = "services.matching.app:create_app()") -> tuple[subprocess.Popen, str]:
+    """A service's web app (by default matching's) under gunicorn, pointing at the bench's topics and database."""
     port = free_port()
     env = dict(os.environ, MONGO_URL=config.mongo_url, MONGO_DB=config.mongo_db, KAFKA_BOOTSTRAP=config.kafka_bootstrap,
                TOPIC_PREFIX=config.topic_prefix, LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-k", "sync",
                              "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "services.matching.app:create_app()"], cwd=ROOT, env=env)
+                             app], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
 
     def up():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from shared.web import ServiceBlueprint as Blueprint
 
-from shared.auth import current_principal
+from shared.auth import current_principal, require_roles
 from shared.errors import Unprocessable
 from shared.idempotency import key_from_request
 from shared.web import current_bus, current_db
@@ -262,3 +262,14 @@ def verify_attendance(body, activity_id):
     result = current_bus().handle(commands.VerifyAttendance(_actor(), activity_id, body["member_id"], body["minutes"],
                                                      _now()))
     return vars(result["signup"])
+
+
+# -- statistics (the staff dashboards) -------------------------------------------------------------------------
+@blp.get("/admin/requests/stats")
+@require_roles("admin", "grid_worker")
+@blp.arguments(schemas.StatsArgsSchema(), location="query")
+@blp.response(200, schemas.RequestStatsSchema)
+def request_stats(args):
+    """Requests per month and category (posted, accepted, completed; time-to-accept median and p90 in minutes)
+    from the statistics read model; admins: the community or one grid (grid_id), a grid worker: their grid."""
+    return views.request_stats(current_db(), current_principal(), args)

@@ -9,10 +9,10 @@ from shared import idempotency
 from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.requests import commands
+from services.requests import commands, stats
 from services.requests.events import emit_all
 from services.requests.model import Activity, HelpRequest, Offer, Policy
-from services.requests.repository import RequestsRepository
+from services.requests.repository import RequestsRepository, StatsRepository
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,45 @@ def on_appeal_decided(event: Event, payload: dict, tx: Tx) -> None:
                                               payload.get("transfer_id"), _occurred(event)):
         repo.save_request(req)
         emit_all(tx, req)
+# -- the statistics read model (consumed from requests.events and community.events) ----------------------
+def on_request_news(event: Event, payload: dict, tx: Tx) -> None:
+    """RequestPosted / RequestAccepted / RequestCompleted: count the request once in the month, grid and
+    category cell of the moment the fact happened (the time the command carried, in the event)."""
+    repo = StatsRepository(tx)
+    rid = payload["request_id"]
+    if event.type == "RequestPosted":
+        if repo.facts(rid) is not None:
+            return
+        at = payload.get("posted_at") or _occurred(event)
+        facts = {"community_id": payload["community_id"], "grid_id": payload.get("grid_id"),
+                 "category": payload["category"], "posted_at": at}
+        repo.remember(rid, facts)
+        _count(repo, facts, at, "posted")
+        return
+    facts = repo.facts(rid)
+    counted = "accepted" if event.type == "RequestAccepted" else "completed"
+    if facts is None or not repo.mark(rid, counted):
+        return  # a request posted before the read model existed, or counted already (the first acceptance)
+    at = payload.get("accepted_at" if counted == "accepted" else "settled_at") or _occurred(event)
+    _count(repo, facts, at, counted, stats.minutes_between(facts["posted_at"], at) if counted == "accepted" else None)
+
+
+def _count(repo: StatsRepository, facts: dict, at: datetime, counted: str, wait: int | None = None) -> None:
+    """Count in the request's grid cell and in the community's (so the community's year reads 12 x categories
+    cells, not 12 x grids x categories)."""
+    month = stats.month_of(at, repo.timezone(facts["community_id"]))
+    for cell in stats.cells(facts["community_id"], month, facts["grid_id"], facts["category"]):
+        repo.add(cell, counted, wait)
+
+
+def on_community_news(event: Event, payload: dict, tx: Tx) -> None:
+    """CommunityCreated / CommunityUpdated: its time zone (months are the community's); MemberJoined /
+    MemberUpdated: the member's grid (a grid worker sees their grid's statistics)."""
+    repo = StatsRepository(tx)
+    if event.type.startswith("Community"):
+        repo.save_timezone(payload["community_id"], payload["settings"]["timezone"])
+    else:
+        repo.save_grid(payload["community_id"], payload["member_id"], payload.get("grid_id"))
 
 
 def _occurred(event: Event) -> datetime:

@@ -12,3 +12,5 @@ def ensure_indexes(db) -> None:
     db.activities.create_index([("community_id", ASCENDING), ("starts_at", ASCENDING)])
     db.signups.create_index([("activity_id", ASCENDING), ("status", ASCENDING)])
     db.signups.create_index([("community_id", ASCENDING), ("member_id", ASCENDING)])
+    db.stat_cells.create_index([("community_id", ASCENDING), ("level", ASCENDING), ("grid_id", ASCENDING),
+                                ("month", ASCENDING)])

@@ -176,7 +176,7 @@ class HelpRequest:
         req._record("RequestPosted", requester_id=requester_id, kind="request", category=category, unit=unit,
                     estimated_minutes=estimated_minutes, window_start=window_start.isoformat(),
                     window_end=window_end.isoformat(), grid_id=grid_id, urgency=urgency,
-                    activity_type=activity_type)
+                    activity_type=activity_type, posted_at=now.isoformat())
         return req
 
     def _record(self, type_: str, **payload) -> None:
@@ -215,7 +215,8 @@ class HelpRequest:
             raise Conflict(f"You already have {open_commitments} open commitments (limit "
                            f"{policy.commitment_limit}); finish one first.", code="commitment_limit")
         self.status, self.helper_id, self.accepted_at = ACCEPTED, helper_id, now
-        self._record("RequestAccepted", requester_id=self.requester_id, helper_id=helper_id)
+        self._record("RequestAccepted", requester_id=self.requester_id, helper_id=helper_id,
+                     accepted_at=now.isoformat())
 
     def release(self, member_id: str, now: datetime) -> None:
         """The requester releases a helper who did not show up (or the helper steps back) before check-in."""
@@ -343,9 +344,10 @@ class HelpRequest:
         self.transfer_state = "posted" if posted else "rejected"
         self.status = COMPLETED if posted else DISPUTED
         if posted:
-            self._record("RequestCompleted", transfer_id=transfer_id)
+            self._record("RequestCompleted", transfer_id=transfer_id, settled_at=now.isoformat())
         else:  # the ledger keeps the claim appealable by its helper (积分异议申诉)
-            self._record("RequestDisputed", transfer_id=transfer_id, claim_id=self.claim_id, helper_id=self.helper_id)
+            self._record("RequestDisputed", transfer_id=transfer_id, claim_id=self.claim_id, helper_id=self.helper_id,
+                         settled_at=now.isoformat())
         return True
 
     def appeal_decided(self, appeal_id: str, upheld: bool, transfer_id: str | None, now: datetime) -> bool:
@@ -358,7 +360,7 @@ class HelpRequest:
                        "transfer_id": transfer_id, "at": now}
         if upheld:
             self.status, self.transfer_id, self.transfer_state, self.settled_at = COMPLETED, transfer_id, "posted", now
-            self._record("RequestCompleted", transfer_id=transfer_id, appeal_id=appeal_id)
+            self._record("RequestCompleted", transfer_id=transfer_id, appeal_id=appeal_id, settled_at=now.isoformat())
         else:
             self._record("DisputeClosed", appeal_id=appeal_id)
         return True

@@ -129,3 +129,49 @@ class RequestsRepository:
             self._insert(SIGNUPS, signup, id_)
         else:
             self._save(SIGNUPS, signup, id_)
+
+
+# -- the statistics read model (services.requests.stats) ------------------------------------------------
+STAT_CELLS, STAT_FACTS, STAT_COMMUNITIES, STAT_MEMBERS = "stat_cells", "stat_requests", "stat_communities", \
+    "stat_members"
+
+
+class StatsRepository:
+    """The dashboards' read model: one cell per community, month, grid and category, what each request has
+    already been counted for, and the community facts the counting needs (time zone, members' grids)."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+
+    def facts(self, request_id: str) -> dict | None:
+        """What the read model remembers of a request (its community, grid, category, posting time, counts)."""
+        return self.tx[STAT_FACTS].find_one({"_id": request_id})
+
+    def remember(self, request_id: str, facts: dict) -> None:
+        """Remember a newly posted request."""
+        self.tx[STAT_FACTS].insert_one({"_id": request_id, **facts})
+
+    def mark(self, request_id: str, counted: str) -> bool:
+        """Mark the request counted as `counted` (accepted / completed); False if it already was."""
+        result = self.tx[STAT_FACTS].update_one({"_id": request_id, counted: {"$ne": True}},
+                                                {"$set": {counted: True}})
+        return result.modified_count == 1
+
+    def add(self, cell: dict, counted: str, wait_minutes: int | None = None) -> None:
+        """Add one to a cell's `counted` figure (and one to its time-to-accept histogram)."""
+        inc = {counted: 1, **({f"wait.{wait_minutes}": 1} if wait_minutes is not None else {})}
+        self.tx[STAT_CELLS].update_one({"_id": cell["_id"]}, {"$inc": inc, "$setOnInsert": cell}, upsert=True)
+
+    def timezone(self, community_id: str) -> str | None:
+        """The community's time zone, if its settings were heard of."""
+        doc = self.tx[STAT_COMMUNITIES].find_one({"_id": community_id})
+        return doc["timezone"] if doc else None
+
+    def save_timezone(self, community_id: str, timezone: str) -> None:
+        """The community's time zone from its settings."""
+        self.tx[STAT_COMMUNITIES].update_one({"_id": community_id}, {"$set": {"timezone": timezone}}, upsert=True)
+
+    def save_grid(self, community_id: str, member_id: str, grid_id: str | None) -> None:
+        """A member's grid (a grid worker sees the statistics of theirs)."""
+        self.tx[STAT_MEMBERS].update_one({"_id": f"{community_id}:{member_id}"},
+                                         {"$set": {"grid_id": grid_id}}, upsert=True)

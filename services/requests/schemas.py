@@ -6,6 +6,7 @@ import re
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.schemas import AwareDateTime, PageArgsSchema
+from services.requests.stats import MONTH_PATTERN
 from services.requests.model import CATEGORIES, SERVICE_CLASSES, STATUSES, UNITS, URGENCIES
 
 ACTIVITY_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="2-40 lowercase letters, digits or underscores.")
@@ -267,3 +268,78 @@ class TransferEventSchema(Schema):
     state = fields.String(allow_none=True, load_default=None)
     reason = fields.String(allow_none=True, load_default=None)
     reference = fields.Nested(ReferenceSchema, allow_none=True, load_default=None)
+
+
+# -- statistics (GET /v1/admin/requests/stats) and the events its read model consumes ---------------------------
+MONTH_FIELD = validate.Regexp(MONTH_PATTERN, error="月份格式为 YYYY-MM（1970-01 至 2999-12）。 A month is YYYY-MM "
+                                                   "(1970-01 to 2999-12).")
+
+
+class StatsArgsSchema(Schema):
+    from_month = fields.String(required=True, data_key="from", validate=MONTH_FIELD)
+    to_month = fields.String(required=True, data_key="to", validate=MONTH_FIELD)
+    grid_id = fields.String(validate=ID)
+
+
+class StatsFiguresSchema(Schema):
+    posted = fields.Integer()
+    accepted = fields.Integer()
+    completed = fields.Integer()
+    accept_median_minutes = fields.Integer(allow_none=True)
+    accept_p90_minutes = fields.Integer(allow_none=True)
+
+
+class StatsMonthCategorySchema(StatsFiguresSchema):
+    month = fields.String()
+    category = fields.String()
+
+
+class StatsCategorySchema(StatsFiguresSchema):
+    category = fields.String()
+
+
+class StatsMonthSchema(StatsFiguresSchema):
+    month = fields.String()
+
+
+class RequestStatsSchema(Schema):
+    community_id = fields.String()
+    from_month = fields.String(data_key="from")
+    to_month = fields.String(data_key="to")
+    grid_id = fields.String(allow_none=True)
+    months = fields.List(fields.Nested(StatsMonthCategorySchema))
+    categories = fields.List(fields.Nested(StatsCategorySchema))
+    totals = fields.List(fields.Nested(StatsMonthSchema))
+
+
+class _News(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class RequestNewsSchema(_News):
+    request_id = fields.String(required=True, validate=ID)
+    community_id = fields.String(required=True, validate=ID)
+    accepted_at = AwareDateTime(load_default=None)
+    settled_at = AwareDateTime(load_default=None)
+
+
+class RequestPostedNewsSchema(RequestNewsSchema):
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    grid_id = fields.String(allow_none=True, load_default=None, validate=ID)
+    posted_at = AwareDateTime(load_default=None)
+
+
+class CommunitySettingsNewsSchema(_News):
+    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(min=1, max=64))
+
+
+class CommunityNewsSchema(_News):
+    community_id = fields.String(required=True, validate=ID)
+    settings = fields.Nested(CommunitySettingsNewsSchema, load_default=lambda: {"timezone": "Asia/Shanghai"})
+
+
+class MemberNewsSchema(_News):
+    community_id = fields.String(required=True, validate=ID)
+    member_id = fields.String(required=True, validate=ID)
+    grid_id = fields.String(allow_none=True, load_default=None)

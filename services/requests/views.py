@@ -8,8 +8,10 @@ from pymongo import ASCENDING, DESCENDING
 
 from shared.auth import STAFF_ROLES, Principal
 from shared.errors import Forbidden, NotFound
+from services.requests import stats
 from services.requests.model import COMMITTED, Policy
-from services.requests.repository import ACTIVITIES, OFFERS, REQUESTS, SIGNUPS, request_from_doc, signup_id
+from services.requests.repository import (ACTIVITIES, OFFERS, REQUESTS, SIGNUPS, STAT_CELLS, STAT_MEMBERS,
+                                          request_from_doc, signup_id)
 
 PRIVATE_FIELDS = ("code", "version", "_id", "released_helpers")
 
@@ -167,3 +169,27 @@ def participants(db, principal: Principal, activity_id: str, args: dict) -> dict
     query = {"activity_id": activity_id, "status": {"$ne": "withdrawn"}}
     cursor = db[SIGNUPS].find(query).sort([("signed_up_at", ASCENDING)]).skip(args["offset"]).limit(args["limit"])
     return _page(cursor, db[SIGNUPS].count_documents(query), args["limit"], args["offset"], lambda d: d)
+
+
+# -- statistics (the staff dashboards) -------------------------------------------------------------------
+def stats_grid(db, principal: Principal, asked: str | None) -> str | None:
+    """Whose grid the caller may see: an admin any (or the whole community), a grid worker only their own."""
+    if principal.is_admin:
+        return asked
+    doc = db[STAT_MEMBERS].find_one({"_id": f"{principal.community_id}:{principal.member_id}"}) or {}
+    mine = doc.get("grid_id")
+    if mine is None or asked not in (None, mine):
+        raise Forbidden("您只能查看自己网格的统计。 You see the statistics of your own grid only.",
+                        code="grid_not_yours")
+    return mine
+
+
+def request_stats(db, principal: Principal, args: dict) -> dict:
+    """Posted / accepted / completed and time-to-accept per month and category, from the read model's cells."""
+    months = stats.months_between(args["from_month"], args["to_month"])
+    grid_id = stats_grid(db, principal, args.get("grid_id"))
+    query: dict = {"community_id": principal.community_id, "month": {"$gte": months[0], "$lte": months[-1]},
+                   **({"level": stats.GRID, "grid_id": grid_id} if grid_id is not None else {"level": stats.COMMUNITY})}
+    cells = db[STAT_CELLS].find(query, {"_id": 0, "month": 1, "category": 1, "wait": 1, **dict.fromkeys(stats.COUNTS, 1)})
+    return {"community_id": principal.community_id, "from_month": months[0], "to_month": months[-1],
+            "grid_id": grid_id, **stats.summarise(cells, months)}

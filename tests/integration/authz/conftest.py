@@ -594,6 +594,12 @@ def _duty(w: World) -> str:
     duty = w.ok("community", "post", f"/v1/communities/{w.A}/duties", w.admin_a,
                 {"member_id": w.alice, "duty": "doorstep_duty"})
     return duty["assignment_id"]
+def _request_stats(w: World) -> Call:
+    """This month's requests statistics; the grid worker's grid is known to the requests service by then."""
+    wait_until(lambda: w.svc["requests"].db.stat_members.find_one({"_id": f"{w.A}:{w.gwen}", "grid_id": w.grid}),
+               message="the requests service knows gwen's grid")
+    month = datetime.now(timezone.utc).strftime("%Y-%m")
+    return Call("/v1/admin/requests/stats", query={"from": month, "to": month})
 
 
 SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
@@ -672,6 +678,7 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         w, "participants", timedelta(days=1), signed_up=True),
     ("requests", "POST", "/v1/activities/{activity_id}/attendance", ""): lambda w: _activity_call(
         w, "attendance", -timedelta(hours=1), signed_up=True, body={"member_id": w.alice, "minutes": 60}),
+    ("requests", "GET", "/v1/admin/requests/stats", ""): lambda w: _request_stats(w),
     # matching
     ("matching", "GET", "/v1/requests/{request_id}/suggestions", ""): _suggestions,
     ("matching", "GET", "/v1/members/{member_id}/suggested-requests", ""): _suggested_requests,

@@ -50,6 +50,9 @@ export const routes = [
   admin('/admin/credit', 'credit', () => import('./views/admin/Credit.vue')),
   admin('/admin/money', 'money', () => import('./views/admin/Money.vue')),
   admin('/admin/audit', 'audit', () => import('./views/admin/Audit.vue')),
+  // The economy's dashboards (charts, their tables and CSVs): the community's for admins, a grid worker's grid.
+  { ...admin('/admin/dashboards', 'dashboards', () => import('./views/admin/Dashboards.vue')), props: { scope: 'community' } },
+  { ...staff('/staff/dashboard', 'staffDashboard', () => import('./views/admin/Dashboards.vue')), props: { scope: 'grid' } },
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
