@@ -430,12 +430,14 @@ def test_a_disputed_claim_names_its_claim_and_helper_and_follows_the_appeal_of_i
     req.events.clear()
     assert req.transfer_settled("t1", False, T0) and req.status == "disputed"
     assert req.events[-1] == ("RequestDisputed", {"request_id": req.request_id, "community_id": req.community_id,
-                                                  "transfer_id": "t1", "claim_id": req.claim_id, "helper_id": "bob"})
+                                                  "transfer_id": "t1", "claim_id": req.claim_id, "helper_id": "bob",
+                                                  "settled_at": T0.isoformat()})
     other = copy.deepcopy(req)
     assert req.appeal_decided("ap_1", True, "t_comp", T0) and req.status == "completed"
     assert (req.transfer_id, req.appeal["outcome"]) == ("t_comp", "upheld")
     assert req.events[-1] == ("RequestCompleted", {"request_id": req.request_id, "community_id": req.community_id,
-                                                   "transfer_id": "t_comp", "appeal_id": "ap_1"})
+                                                   "transfer_id": "t_comp", "appeal_id": "ap_1",
+                                                   "settled_at": T0.isoformat()})
     assert not req.appeal_decided("ap_1", True, "t_comp", T0)
     assert other.appeal_decided("ap_2", False, None, T0) and other.status == "disputed"
     assert other.appeal["outcome"] == "dismissed" and types(other)[-1] == "DisputeClosed"
