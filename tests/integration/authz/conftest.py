@@ -40,6 +40,7 @@ ALICE_HOURS = 6000  # minutes of credit
 NOT_REQUEST_STATE = {"relay_lease"}
 # The matrix makes many money calls with one token; the per-token limits are tested elsewhere.
 UNLIMITED = {"ledger": {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"},
+             "community": {"COMMUNITY_LOOKUP_RATE_LIMIT": "100000/minute"},
              "settlement": {"SETTLEMENT_MONEY_RATE_LIMIT": "100000/minute"}}
 
 
