@@ -200,3 +200,37 @@ def test_a_lost_answer_is_replayed_and_credits_once(world):
     assert hub.balance("bo", "HOUR") == before + 20
     assert hub.ledger.db.transfers.count_documents({"reference.id": tid}) == 1
     assert heads(world, "HOUR")[0] == heads(world, "HOUR")[1]
+
+
+def test_both_nodes_starting_at_once_keep_one_chain(world):
+    """A leaf resident and a hub resident pay each other at the same moment: each node refuses (503, retried) the
+    other's step while its own is in flight, so the chain moves one step at a time and ends the same on both."""
+    import threading
+    leaf, hub = world["leaf"], world["hub"]
+    before = (leaf.balance("ann", "HOUR"), hub.balance("ann", "HOUR"))
+    answers = {}
+    go = threading.Barrier(2)
+
+    def pay(name, node, address):
+        go.wait()
+        answers[name] = node.pay("ann", "HOUR", address, 10)
+
+    threads = [threading.Thread(target=pay, args=("leaf", leaf, "hub/taoyuan/ann")),
+               threading.Thread(target=pay, args=("hub", hub, "hub/leaf/lianhua/ann"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a.status_code == 202 for a in answers.values()), {k: a.json for k, a in answers.items()}
+    mine, theirs = answers["leaf"].json["uuid"], answers["hub"].json["uuid"]
+
+    def both_done():
+        leaf.recover()
+        hub.recover()
+        return all((n.transfer(u) or {}).get("state") == "completed" for n in (leaf, hub) for u in (mine, theirs))
+    wait_until(both_done, timeout=90, interval=0.1, message="both transfers completed on both nodes")
+    wait_until(lambda: leaf.ledger_state(mine) == "posted" and hub.ledger_state(mine, True) == "posted"
+               and hub.ledger_state(theirs) == "posted" and leaf.ledger_state(theirs, True) == "posted",
+               message="all four ledger moves posted")
+    assert (leaf.balance("ann", "HOUR"), hub.balance("ann", "HOUR")) == before  # 10 each way
+    assert heads(world, "HOUR")[0] == heads(world, "HOUR")[1]
