@@ -304,7 +304,8 @@ def _check_relay(body: dict) -> list:
 
 
 # -- the driver: sends the initiator's steps (outside transactions) -----------------------------------------------
-def advance(runtime, transfer_id: str, client: "cc_client.Client | None" = None) -> CcTransfer | None:
+def advance(runtime, transfer_id: str, client: "cc_client.Client | None" = None,
+            lock_wait: float = 10.0) -> CcTransfer | None:
     """Send the transfer's next step to its neighbour, if it has one, and record the answer: under the neighbour's
     lock (one request at a time per chain); the head is stored before the request leaves. A network failure or a
     5xx leaves the step to be repeated (by the recovery); a refusal is recorded."""
@@ -313,7 +314,7 @@ def advance(runtime, transfer_id: str, client: "cc_client.Client | None" = None)
     t = uow.run(lambda tx: CcRepository(tx).transfer(transfer_id))
     if t is None or t.step is None:
         return t
-    with cc_client.neighbour_lock(runtime.db, t.neighbour_id):
+    with cc_client.neighbour_lock(runtime.db, t.neighbour_id, lock_wait):
         node = uow.run(lambda tx: CcRepository(tx).node(t.neighbour_id))
         t = uow.run(lambda tx: CcRepository(tx).transfer(transfer_id))
         if t is None or t.step is None:
@@ -349,8 +350,8 @@ def recover(runtime, client: "cc_client.Client | None" = None, limit: int = 100)
     tried = 0
     for doc in list(due):
         try:
-            advance(runtime, doc["_id"], client)
-        except cc_client.LockBusy:
+            advance(runtime, doc["_id"], client, lock_wait=0.2)
+        except cc_client.LockBusy:  # a request to that neighbour is under way (the web, another round): next round
             continue
         tried += 1
     return tried
