@@ -16,7 +16,7 @@ from datetime import timedelta
 import requests
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from shared.mongo import utcnow
 from services.exchange.federation import SIGNATURE_HEADER, TrunkwardNode
@@ -76,7 +76,7 @@ class Client:
 
         try:
             for attempt in Retrying(retry=retry_if_exception_type(_Retry), stop=stop_after_attempt(self.attempts),
-                                    wait=wait_exponential(multiplier=0.1, max=1.0), reraise=True):
+                                    wait=wait_random_exponential(multiplier=0.1, max=1.0), reraise=True):
                 with attempt:
                     return once()
         except _Retry as exc:

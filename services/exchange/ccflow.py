@@ -169,12 +169,18 @@ def ledger_answered(tx: Tx, transfer_id: str, held: bool, reason: str | None, at
 
 # -- the neighbour: requests from an adjacent node ------------------------------------------------------------
 def _authenticated(repo: CcRepository, unit: str, headers, uuid: str | None, state: str) -> TrunkwardNode:
+    """The calling neighbour (last-hash, or the head before our latest step when it repeats that step). While we
+    have a request of our own in flight to it, its change waits (503, retried): the chain moves one step at a time
+    even when both nodes start a transfer at once."""
     nodes = repo.neighbours(unit)
     caller = next((n for n in nodes if headers.get("cc-node") in (n.peer_node_path, n.peer_name)), None)
     step = (caller.last_step or {}) if caller else {}
     replay = step.get("prev") if uuid is not None and step.get("uuid") == uuid and step.get("state") == state \
         else None
-    return authenticate(headers, nodes, replay_of=replay)
+    node = authenticate(headers, nodes, replay_of=replay)
+    if repo.busy(node.node_id, utcnow()):
+        raise CcRefusal(503, "A request of ours to you is in flight; retry shortly.")
+    return node
 
 
 def _is_replay(node: TrunkwardNode, headers, uuid: str, state: str) -> bool:
@@ -298,7 +304,8 @@ def _check_relay(body: dict) -> list:
 
 
 # -- the driver: sends the initiator's steps (outside transactions) -----------------------------------------------
-def advance(runtime, transfer_id: str, client: "cc_client.Client | None" = None) -> CcTransfer | None:
+def advance(runtime, transfer_id: str, client: "cc_client.Client | None" = None,
+            lock_wait: float = 10.0) -> CcTransfer | None:
     """Send the transfer's next step to its neighbour, if it has one, and record the answer: under the neighbour's
     lock (one request at a time per chain); the head is stored before the request leaves. A network failure or a
     5xx leaves the step to be repeated (by the recovery); a refusal is recorded."""
@@ -307,7 +314,7 @@ def advance(runtime, transfer_id: str, client: "cc_client.Client | None" = None)
     t = uow.run(lambda tx: CcRepository(tx).transfer(transfer_id))
     if t is None or t.step is None:
         return t
-    with cc_client.neighbour_lock(runtime.db, t.neighbour_id):
+    with cc_client.neighbour_lock(runtime.db, t.neighbour_id, lock_wait):
         node = uow.run(lambda tx: CcRepository(tx).node(t.neighbour_id))
         t = uow.run(lambda tx: CcRepository(tx).transfer(transfer_id))
         if t is None or t.step is None:
@@ -320,7 +327,9 @@ def advance(runtime, transfer_id: str, client: "cc_client.Client | None" = None)
             return uow.run(lambda tx: acknowledged(tx, transfer_id, now))
         if answer.refused:
             return uow.run(lambda tx: refused(tx, transfer_id, answer.message, now))
-        if answer.status == 401 and node.last_hash != prev:
+        if answer.status == 401 and uow.run(lambda tx: CcRepository(tx).node(t.neighbour_id)).last_hash != prev:
+            # Our head moved since the step was fixed (the neighbour's own step came first, so it never applied
+            # ours): send it again at the current head.
             return uow.run(lambda tx: CcRepository(tx).save_transfer(replace(t, step=Step(t.step.state))))
         log.warning("federation step not done yet", extra={"uuid": transfer_id, "step": t.step.state,
                                                            "status": answer.status, "error": answer.message})
@@ -341,8 +350,8 @@ def recover(runtime, client: "cc_client.Client | None" = None, limit: int = 100)
     tried = 0
     for doc in list(due):
         try:
-            advance(runtime, doc["_id"], client)
-        except cc_client.LockBusy:
+            advance(runtime, doc["_id"], client, lock_wait=0.2)
+        except cc_client.LockBusy:  # a request to that neighbour is under way (the web, another round): next round
             continue
         tried += 1
     return tried

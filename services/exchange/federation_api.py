@@ -60,7 +60,7 @@ class _CcError(Exception):
 @cc.errorhandler(CcUnauthorized)
 @cc.errorhandler(_CcError)
 def _cc_error(error):
-    titles = {400: "Bad request", 401: "Unauthorized", 404: "Not found", 409: "Conflict"}
+    titles = {400: "Bad request", 401: "Unauthorized", 404: "Not found", 409: "Conflict", 503: "Busy"}
     response = jsonify({"errors": [error.message], "type": f"https://timebank.example/problems/{error.status}",
                         "title": titles.get(error.status, "Error"), "status": error.status, "detail": error.message})
     response.status_code = error.status
@@ -126,7 +126,8 @@ def welcome(unit):
 
 
 _REFUSALS = ((400, "the transaction is refused (bad body, payee not local, net limit, amount too small)"),
-             (409, "the transaction is in a state that cannot take this change"))
+             (409, "the transaction is in a state that cannot take this change"),
+             (503, "a request of ours to the caller is in flight: retry shortly (nothing changed)"))
 
 
 def _cc_doc_changes(view):

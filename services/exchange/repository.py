@@ -143,6 +143,11 @@ class CcRepository(NodeRepository):
         self.tx[self.TRANSFERS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
         return t
 
+    def busy(self, neighbour_id: str, now) -> bool:
+        """Whether this node has a request in flight to the neighbour (its lease in `cc_locks` is held)."""
+        return self.tx["cc_locks"].find_one({"_id": neighbour_id, "owner": {"$ne": None}, "until": {"$gt": now}},
+                                            {"_id": 1}) is not None
+
     def community_code(self, community_id: str) -> str | None:
         """A community's code (addresses use it)."""
         doc = self.tx[COMMUNITIES].find_one({"_id": community_id}, {"code": 1})

@@ -40,7 +40,8 @@ ALICE_HOURS = 6000  # minutes of credit
 # Written by the services' own machinery on a timer, not by a request: the relay's lease heartbeat.
 NOT_REQUEST_STATE = {"relay_lease"}
 # The matrix makes many money calls with one token; the per-token limits are tested elsewhere.
-UNLIMITED = {"community": {"COMMUNITY_REPORT_RATE_LIMIT": "100000/minute"},
+UNLIMITED = {"community": {"COMMUNITY_REPORT_RATE_LIMIT": "100000/minute",
+                           "COMMUNITY_LOOKUP_RATE_LIMIT": "100000/minute"},
              "ledger": {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"},
              "settlement": {"SETTLEMENT_MONEY_RATE_LIMIT": "100000/minute"}}
 

@@ -8,144 +8,20 @@ protocol state on both nodes, the shared hash chain) are asserted; nothing is ti
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import replace
-import signal
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
-from shared.devstack.ports import free_port
-from shared.devstack.process import ChildProcess, process_tree
-from shared.testing import Deployment, bearer, serve, wait_until
-from services.exchange import ccflow, hashchain
-from services.exchange.cc_client import Client
+sys.path.insert(0, str(Path(__file__).parent))  # loopback.py beside this file (shared with bench/federation_bench.py)
+from loopback import FAST, SEED, HubWeb, Node, graft_pair  # noqa: E402
+from shared.testing import serve, wait_until
+from services.exchange import hashchain
 from services.exchange.cctransfer import Step, from_doc
 from services.exchange.repository import node_from_doc
-
-ROOT = Path(__file__).resolve().parents[3]
-OPERATOR = {"X-Operator-Key": "dev-operator-key"}
-SECRET = "loopback-node-secret-0123456789"
-SEED = "trunk"
-UNLIMITED = {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"}
-FAST = Client(timeout=(0.5, 5.0), attempts=2)
-
-
-class Node:
-    """One deployment: a community with two residents, its ledger and exchange (in-process)."""
-
-    def __init__(self, infra, name: str, code: str, fen: int):
-        self.name, self.code = name, code
-        self.dep = Deployment(infra.kafka_bootstrap, infra.mongo_url, name=f"{name}{uuid.uuid4().hex[:6]}")
-        self.ledger = self.dep.service("ledger", settings=UNLIMITED)
-        self.exchange = self.dep.service("exchange")
-        self.cid = f"c_{name}"
-        self.dep.publish("community.events", "CommunityCreated", {
-            "community_id": self.cid, "code": code, "name": f"{code}社区", "point_value_fen": fen,
-            "settings": {}}, self.cid)
-        for member in ("ann", "bo"):
-            self.dep.publish("community.events", "MemberJoined", {
-                "community_id": self.cid, "member_id": f"{name}-{member}", "handle": member, "grid_id": None,
-                "roles": ["resident"], "skills": [], "availability": [], "vulnerable": False, "merchant_id": None,
-                "status": "active", "joined_at": "2026-01-01T00:00:00+00:00"}, f"{name}-{member}")
-        ids = [f"m:{self.cid}:{name}-{m}:{u}" for m in ("ann", "bo") for u in ("HOUR", "PT")]
-        wait_until(lambda: self.ledger.db.accounts.count_documents({"_id": {"$in": ids}}) == 4, timeout=90,
-                   message=f"{name}: member accounts")
-        wait_until(lambda: self.exchange.db.cc_members.count_documents({"community_id": self.cid}) == 2
-                   and self.exchange.db.communities.find_one({"code": code}), timeout=90,
-                   message=f"{name}: handles in the exchange")
-        for member in ("ann", "bo"):  # a credit limit in both units, so residents can pay first
-            for unit in ("HOUR", "PT"):
-                r = self.ledger.http.post(f"/v1/admin/accounts/m:{self.cid}:{name}-{member}:{unit}/credit-limit",
-                                          json={"credit_limit": 1000}, headers=self.h("root", "admin"))
-                assert r.status_code == 200, r.json
-
-    def h(self, member: str, *roles: str) -> dict:
-        return bearer(self.dep.token(member, self.cid, *(roles or ("resident",))))
-
-    def balance(self, member: str, unit: str) -> int:
-        r = self.ledger.http.get("/v1/balances", headers=self.h(f"{self.name}-{member}"))
-        assert r.status_code == 200, r.json
-        return next(b for b in r.json if b["unit"] == unit)["posted"]
-
-    def pay(self, member: str, unit: str, payee: str, amount: int, memo: str = "互助"):
-        return self.exchange.http.post("/v1/federation/transfers", headers=self.h(f"{self.name}-{member}"),
-                                       json={"unit": unit, "payee": payee, "amount": amount, "memo": memo})
-
-    def transfer(self, transfer_id: str) -> dict | None:
-        return self.exchange.db.cc_transfers.find_one({"_id": transfer_id})
-
-    def node(self, unit: str) -> dict:
-        return self.exchange.db.cc_nodes.find_one({"unit": unit})
-
-    def recover(self) -> int:
-        return ccflow.recover(self.exchange.runtime, FAST)
-
-    def settle(self, transfer_id: str, final=("completed", "refused", "erased", "timedout")) -> dict:
-        """Run this node's recovery (the scheduler's job) until the transfer it started is final."""
-        def done():
-            self.recover()
-            t = self.transfer(transfer_id)
-            return t if t and t["state"] in final else None
-        return wait_until(done, timeout=60, interval=0.1, message=f"{self.name}: transfer {transfer_id} final")
-
-    def ledger_state(self, transfer_id: str, incoming: bool = False) -> str | None:
-        from services.ledger.ids import source_transfer_id
-        doc = self.ledger.db.transfers.find_one({"_id": source_transfer_id(f"cc{'-in' if incoming else ''}:"
-                                                                            f"{transfer_id}")})
-        return doc and doc["state"]
-
-    def audit(self) -> dict:
-        r = self.ledger.http.get("/v1/admin/audit", headers=self.h("root", "admin"))
-        assert r.status_code == 200, r.json
-        return r.json
-
-
-class HubWeb:
-    """The hub's exchange web role as a real gunicorn process on a free loopback port (killable with SIGKILL)."""
-
-    def __init__(self, node: Node, log_dir: Path):
-        self.port = free_port()
-        config = node.exchange.config
-        env = {**os.environ, "MONGO_URL": config.mongo_url, "MONGO_DB": config.mongo_db,
-               "KAFKA_BOOTSTRAP": config.kafka_bootstrap, "TOPIC_PREFIX": config.topic_prefix,
-               "RATE_LIMIT_STORAGE": "memory://", "BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": "1",
-               "PYTHONPATH": str(ROOT)}
-        self.env = env
-        self.process = ChildProcess("hub-exchange-web", [sys.executable, "-m", "gunicorn", "-c",
-                                                         str(ROOT / "shared/gunicorn_conf.py"),
-                                                         "services.exchange.app:create_app()"],
-                                    log_dir / "hub-exchange-web.log")
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        saved = dict(os.environ)
-        os.environ.update(self.env)  # ChildProcess inherits this process's environment
-        try:
-            self.process.start()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        wait_until(self._up, timeout=60, message="the hub's exchange web process")
-
-    def _up(self) -> bool:
-        self.process.check_alive()
-        try:
-            return requests.get(self.url + "/openapi.json", timeout=5).status_code == 200
-        except requests.RequestException:  # not listening yet, or still building the app
-            return False
-
-    def kill9(self) -> None:
-        """SIGKILL the master and its workers at once (a crash: nothing is cleaned up)."""
-        for pid in reversed(process_tree(self.process.pid)):
-            os.kill(pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        self.process.stop(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -156,17 +32,7 @@ def world(infra, tmp_path_factory):
     web.start()
     try:
         with serve(leaf.exchange.app) as leaf_url:
-            for unit, rate in (("HOUR", "1"), ("PT", "2")):
-                # leaf grafts onto hub; hub records leaf as its leafward neighbour: same seed, same secret.
-                r = leaf.exchange.http.post("/v1/federation/nodes", headers=OPERATOR, json={
-                    "unit": unit, "peer_node_path": "hub", "our_node_path": "hub/leaf", "rate": rate,
-                    "url": f"{web.url}/cc/{unit}/", "last_hash": SEED, "secret": SECRET, "net_limit": 100_000})
-                assert r.status_code == 201, r.json
-                r = hub.exchange.http.post("/v1/federation/nodes", headers=OPERATOR, json={
-                    "unit": unit, "relation": "leafward", "peer_node_path": "hub/leaf", "our_node_path": "hub",
-                    "rate": "1", "url": f"{leaf_url}/cc/{unit}/", "last_hash": SEED, "secret": SECRET,
-                    "net_limit": 600})
-                assert r.status_code == 201, r.json
+            graft_pair(leaf, hub, web.url, leaf_url)
             yield {"leaf": leaf, "hub": hub, "web": web}
     finally:
         web.stop()
@@ -333,4 +199,38 @@ def test_a_lost_answer_is_replayed_and_credits_once(world):
                message="posted once on both")
     assert hub.balance("bo", "HOUR") == before + 20
     assert hub.ledger.db.transfers.count_documents({"reference.id": tid}) == 1
+    assert heads(world, "HOUR")[0] == heads(world, "HOUR")[1]
+
+
+def test_both_nodes_starting_at_once_keep_one_chain(world):
+    """A leaf resident and a hub resident pay each other at the same moment: each node refuses (503, retried) the
+    other's step while its own is in flight, so the chain moves one step at a time and ends the same on both."""
+    import threading
+    leaf, hub = world["leaf"], world["hub"]
+    before = (leaf.balance("ann", "HOUR"), hub.balance("ann", "HOUR"))
+    answers = {}
+    go = threading.Barrier(2)
+
+    def pay(name, node, address):
+        go.wait()
+        answers[name] = node.pay("ann", "HOUR", address, 10)
+
+    threads = [threading.Thread(target=pay, args=("leaf", leaf, "hub/taoyuan/ann")),
+               threading.Thread(target=pay, args=("hub", hub, "hub/leaf/lianhua/ann"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a.status_code == 202 for a in answers.values()), {k: a.json for k, a in answers.items()}
+    mine, theirs = answers["leaf"].json["uuid"], answers["hub"].json["uuid"]
+
+    def both_done():
+        leaf.recover()
+        hub.recover()
+        return all((n.transfer(u) or {}).get("state") == "completed" for n in (leaf, hub) for u in (mine, theirs))
+    wait_until(both_done, timeout=90, interval=0.1, message="both transfers completed on both nodes")
+    wait_until(lambda: leaf.ledger_state(mine) == "posted" and hub.ledger_state(mine, True) == "posted"
+               and hub.ledger_state(theirs) == "posted" and leaf.ledger_state(theirs, True) == "posted",
+               message="all four ledger moves posted")
+    assert (leaf.balance("ann", "HOUR"), hub.balance("ann", "HOUR")) == before  # 10 each way
     assert heads(world, "HOUR")[0] == heads(world, "HOUR")[1]
