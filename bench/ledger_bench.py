@@ -651,6 +651,8 @@ def main() -> None:
                     help="seconds of unmeasured spread load first (JIT of the broker, connection pools, token caches): "
                          "the figures are a running deployment's, not a cold start's")
     ap.add_argument("--skip-unsharded", action="store_true")
+    ap.add_argument("--spread-only", action="store_true",
+                    help="only the spread run (no baselines, no hot account): quick before/after pairs")
     ap.add_argument("--skip-single", action="store_true",
                     help="skip the baseline that commits each create and confirm in its own transaction")
     ap.add_argument("--floor", action="store_true",
@@ -758,6 +760,11 @@ def run(args, stack) -> None:
         if profilers:
             _finish_profiles(args.profile, profilers, spread)
 
+        if args.spread_only:
+            from services.ledger.audit import run_audit
+            print(f"  audit after the run: {run_audit(runtime.client, runtime.db, spread_c)['ok']}")
+            print(f"load average at end: {_loadavg()}", flush=True)
+            return
         base_c = "c_base" + run_id
         for i in range(0, len(members), 200):
             runtime.uow.run(lambda tx, ch=members[i:i + 200]: _open_chunk(tx, base_c, ch, 10**9))
