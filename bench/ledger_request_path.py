@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -25,7 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared import devstack  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.config import Config  # noqa: E402
 from shared.devstack.process import cpu_seconds  # noqa: E402
@@ -114,18 +112,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--members", type=int, default=200)
     ap.add_argument("--profile", metavar="DIR", help="sample this process with py-spy and write the top to DIR")
-    args = ap.parse_args()
-    if os.environ.get("MONGO_URL"):
-        measure(os.environ["MONGO_URL"], None, args)
-        return
-    with tempfile.TemporaryDirectory(prefix="ledger-request-path-") as base:
-        devstack.ensure_mongod()
-        mongod = devstack.Mongod(port=devstack.free_port(), data_dir=Path(base), cache_gb=0.25)
-        mongod.start()
-        try:
-            measure(mongod.url, mongod.process.pid, args)
-        finally:
-            mongod.stop()
+    from bench.ledger_write_path import on_mongod
+    on_mongod(measure, ap.parse_args(), "ledger-request-path")
 
 
 if __name__ == "__main__":
