@@ -50,8 +50,7 @@ def rule_versions(repo: LedgerRepository, community_id: str) -> tuple[RuleSet, .
     """Every version of the community's points rules the ledger heard of (read once per transaction)."""
     key = (RULES, community_id)
     if key not in repo.cache:
-        docs = repo.tx[RULES].find({"community_id": community_id})
-        repo.cache[key] = tuple(rule_set(d) for d in docs)
+        repo.cache[key] = tuple(rule_set(d) for d in repo.tx[RULES].find({"community_id": community_id}))
     return repo.cache[key]
 
 
@@ -80,9 +79,12 @@ def summary(repo: LedgerRepository, account_id: str) -> MappingProxyType:
     """The member's economy summary (empty until their first award)."""
     key = (SUMMARIES, account_id)
     if key not in repo.cache:
-        doc = repo.tx[SUMMARIES].find_one({"_id": account_id})
-        repo.cache[key] = MappingProxyType({**EMPTY_SUMMARY, **(doc or {})})
+        repo.cache[key] = _summary_of(repo.tx[SUMMARIES].find_one({"_id": account_id}))
     return repo.cache[key]
+
+
+def _summary_of(doc: dict | None) -> MappingProxyType:
+    return MappingProxyType({**EMPTY_SUMMARY, **(doc or {})})
 
 
 def save_summary(repo: LedgerRepository, account_id: str, **changes) -> MappingProxyType:
@@ -114,10 +116,33 @@ def wallet(repo: LedgerRepository, account_id: str) -> Wallet:
     """The member's lots that still hold points (oldest first) and the points they owe."""
     key = (LOTS, account_id)
     if key not in repo.cache:
-        docs = repo.tx[LOTS].find({"account_id": account_id, "remaining": {"$gt": 0}})
-        repo.cache[key] = Wallet(tuple(sorted((to_lot(d) for d in docs), key=lambda lot: (lot.earned_on,
-                                                                                             lot.lot_id))))
+        repo.cache[key] = _wallet_of(repo.tx[LOTS].find({"account_id": account_id, **HOLDING}))
     return replace(repo.cache[key], debt=summary(repo, account_id)["debt"])
+
+
+HOLDING = {"remaining": {"$gt": 0}}  # the lots a wallet holds
+
+
+def _wallet_of(docs) -> Wallet:
+    return Wallet(tuple(sorted((to_lot(d) for d in docs), key=lambda lot: (lot.earned_on, lot.lot_id))))
+
+
+def remember(repo: LedgerRepository, docs: dict, lot_accounts, summary_accounts, communities) -> None:
+    """What one read of a whole group brought (reads.prefetch): the holding lots (`docs["lots"]`) of
+    `lot_accounts`, the summaries (`docs["summaries"]`) of `summary_accounts`, the rule versions
+    (`docs["rules"]`) of `communities`, kept in the identity map as wallet(), summary() and rule_versions()
+    would read them, so the group's commands read none of them again."""
+    grouped: dict = {}
+    for name, field in (("lots", "account_id"), ("summaries", "_id"), ("rules", "community_id")):
+        for doc in docs.get(name, ()):
+            grouped.setdefault((name, doc[field]), []).append(doc)
+    for account_id in lot_accounts:
+        repo.cache.setdefault((LOTS, account_id), _wallet_of(grouped.get(("lots", account_id), ())))
+    for account_id in summary_accounts:
+        repo.cache.setdefault((SUMMARIES, account_id), _summary_of(grouped.get(("summaries", account_id), [None])[0]))
+    for community_id in communities:
+        repo.cache.setdefault((RULES, community_id), tuple(rule_set(d) for d in grouped.get(("rules", community_id),
+                                                                                          ())))
 
 
 def save_wallet(repo: LedgerRepository, account_id: str, after: Wallet, transfer_id: str) -> None:
