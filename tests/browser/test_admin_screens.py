@@ -10,11 +10,10 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.local_time import LOCAL_IN
+
 from shared.testing import wait_until
 from services.community import scheduler
-
-LOCAL_IN = """(seconds) => { const d = new Date(Date.now() + seconds * 1000); const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`; }"""
 
 
 def _admin(site) -> dict:
@@ -199,5 +198,5 @@ def test_money_credit_and_audit_screens(site, phones):
     expect(admin.el("audit-run")).to_contain_text("Run the audit")
     admin.accessible("admin-audit-en")
     admin.open("/admin/rules")
-    expect(admin.el("rule-group-caps")).to_contain_text("Per member per year")
+    expect(admin.el("rule-group-caps")).to_contain_text("Per member per year", timeout=30_000)
     admin.accessible("admin-rules-en")
