@@ -101,6 +101,7 @@ def test_an_admin_changes_a_rule_simulates_adopts_it_and_the_next_award_follows(
     admin.tap("face-switch")
     admin.tap("console-rules")
     admin.page.wait_for_url("**/admin/rules")
+    admin.tap("rule-open-activity_points")
     field = admin.el("rule-activity_points.environment_cleanup")
     expect(field.locator("input")).to_have_value("20")
     admin.accessible("admin-rules-zh")
@@ -108,6 +109,7 @@ def test_an_admin_changes_a_rule_simulates_adopts_it_and_the_next_award_follows(
     change = admin.page.locator('[data-test="rule-change"][data-path="activity_points.environment_cleanup"]')
     expect(change).to_contain_text("环境清洁")
     expect(change).to_contain_text("2040")
+    expect(admin.el("rule-open-activity_points")).to_contain_text("改了 1 项")
 
     # The simulator: the draft against the rules in effect, as a job with progress, figures side by side.
     admin.fill("sim-households", "200")
