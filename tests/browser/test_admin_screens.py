@@ -10,11 +10,10 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.local_time import LOCAL_IN
+
 from shared.testing import wait_until
 from services.community import scheduler
-
-LOCAL_IN = """(seconds) => { const d = new Date(Date.now() + seconds * 1000); const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`; }"""
 
 
 def _admin(site) -> dict:
@@ -102,6 +101,7 @@ def test_an_admin_changes_a_rule_simulates_adopts_it_and_the_next_award_follows(
     admin.tap("face-switch")
     admin.tap("console-rules")
     admin.page.wait_for_url("**/admin/rules")
+    admin.tap("rule-open-activity_points")
     field = admin.el("rule-activity_points.environment_cleanup")
     expect(field.locator("input")).to_have_value("20")
     admin.accessible("admin-rules-zh")
@@ -109,6 +109,7 @@ def test_an_admin_changes_a_rule_simulates_adopts_it_and_the_next_award_follows(
     change = admin.page.locator('[data-test="rule-change"][data-path="activity_points.environment_cleanup"]')
     expect(change).to_contain_text("环境清洁")
     expect(change).to_contain_text("2040")
+    expect(admin.el("rule-open-activity_points")).to_contain_text("改了 1 项")
 
     # The simulator: the draft against the rules in effect, as a job with progress, figures side by side.
     admin.fill("sim-households", "200")
@@ -199,5 +200,5 @@ def test_money_credit_and_audit_screens(site, phones):
     expect(admin.el("audit-run")).to_contain_text("Run the audit")
     admin.accessible("admin-audit-en")
     admin.open("/admin/rules")
-    expect(admin.el("rule-group-caps")).to_contain_text("Per member per year")
+    expect(admin.el("rule-group-caps")).to_contain_text("Per member per year", timeout=30_000)
     admin.accessible("admin-rules-en")

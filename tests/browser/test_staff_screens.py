@@ -8,9 +8,7 @@ import time
 
 from playwright.sync_api import expect
 
-# A datetime-local value `seconds` from now, in the browser's own time zone (as the form reads it).
-LOCAL_IN = """(seconds) => { const d = new Date(Date.now() + seconds * 1000); const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`; }"""
+from tests.browser.local_time import LOCAL_IN
 
 
 def test_an_organizer_publishes_and_verifies_attendance_and_the_volunteers_points_appear(site, phones):
