@@ -7,7 +7,8 @@ from shared.economy.appeal import KINDS, MAX_AWARD_CLAIM, REASON_MAX, STATUSES
 from services.ledger.model import MAX_AMOUNT
 from services.ledger.schemas import Id, _Lenient
 
-Reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
+# Only the length is checked here: an empty or blank reason is the rules' own 422 `bad_reason`, said in words.
+Reason = fields.String(required=True, validate=validate.Length(max=REASON_MAX))
 
 
 class AppealCreateSchema(Schema):

@@ -33,6 +33,10 @@ export const routes = [
   resident('/r/partners', 'partnerNeighbour', () => import('./views/partners/PartnerNeighbour.vue')),
   resident('/r/charges/:chargeId', 'charge', () => import('./views/resident/Charge.vue')),
   resident('/r/property-fee', 'propertyfee', () => import('./views/resident/PropertyFee.vue')),
+  // appeals (积分异议申诉): mine with every step, one appeal, and filing one from a line of my points history
+  resident('/r/appeals', 'appeals', () => import('./views/appeals/MyAppeals.vue')),
+  resident('/r/appeals/new', 'fileAppeal', () => import('./views/appeals/FileAppeal.vue')),
+  { ...resident('/r/appeals/:id', 'appeal', () => import('./views/appeals/MyAppeals.vue')), props: true },
   shop('/shop', 'till', () => import('./views/shop/Till.vue')),
   shop('/shop/redemptions', 'redemptions', () => import('./views/shop/Redemptions.vue')),
   shop('/shop/catalogue', 'catalogue', () => import('./views/shop/Catalogue.vue')),
@@ -41,6 +45,7 @@ export const routes = [
   admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
   admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),
   admin('/admin/clearings', 'clearings', () => import('./views/partners/Clearings.vue')),
+  admin('/admin/appeals', 'adminAppeals', () => import('./views/appeals/AdminAppeals.vue')),
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
