@@ -31,6 +31,9 @@ class UpholdSchema(Schema):
 
     amount = fields.Integer(load_default=None, allow_none=True, strict=True,
                             validate=validate.Range(min=1, max=MAX_AMOUNT))
+    paid_by = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("requester", "community")),
+                            metadata={"description": "a disputed bill between residents only: who pays (default the "
+                                                     "requester, as the bill would have; `community`: its issuance)"})
 
 
 class DismissSchema(Schema):
