@@ -3,6 +3,8 @@ the admin upholds it in the console's appeal queue, and she sees the compensatio
 number, every step of her appeal, and the notice. axe-core on every screen."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from shared.testing import wait_until
 
 ADMIN = {"phone": "13800000001", "password": "admin-pass-1"}
@@ -71,3 +73,54 @@ def test_a_resident_appeals_a_cap_cut_the_admin_upholds_it_and_she_sees_the_comp
     p.tap("lang-switch")
     p.page.get_by_text("Cap cut · Upheld").wait_for()
     p.accessible("resident-appeal-upheld-en")
+
+
+def test_a_helper_appeals_a_claim_the_requester_refused_and_the_request_completes_when_it_is_upheld(site, phones):
+    """周阿姨 asks for help, 吴师傅 helps (check-in and check-out with her codes, through the API) and claims 10
+    minutes; she refuses the bill: the request is disputed. He appeals from the request's screen; the admin upholds
+    it; the 10 minutes reach him and the request completes."""
+    requester, helper = site.member("周阿姨"), site.member("吴师傅")
+    now = datetime.now(timezone.utc)
+
+    def api(who, method, path, **body):
+        answer = site.call(method, path, token=who["token"], json=body or None)
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+    rid = api(requester, "post", "/requests/v1/requests", category="errands", title="取快递", estimated_minutes=30,
+              grid_id=site.grids["1号楼"], window_start=now.isoformat(),
+              window_end=(now + timedelta(hours=4)).isoformat())["request_id"]
+    api(helper, "post", f"/requests/v1/requests/{rid}/accept")
+    code = api(requester, "post", f"/requests/v1/requests/{rid}/codes")
+    api(helper, "post", f"/requests/v1/requests/{rid}/check-in", qr_payload=code["qr_payload"])
+    code = api(requester, "post", f"/requests/v1/requests/{rid}/codes")
+    api(helper, "post", f"/requests/v1/requests/{rid}/check-out", code=code["code"])
+    api(helper, "post", f"/requests/v1/requests/{rid}/claim", minutes=10)
+    bill = wait_until(lambda: next((t for t in api(requester, "get", "/ledger/v1/transfers/awaiting")
+                                    if t["reference"] == {"kind": "request", "id": rid}), None), timeout=120)
+    api(requester, "post", f"/ledger/v1/transfers/{bill['transfer_id']}/reject", reason="没等到人")
+
+    h = phones(helper)
+    h.open(f"/r/requests/{rid}")
+    h.until(lambda: h.el("appeal-claim").count(), message="the request disputed")
+    h.accessible("resident-request-disputed-zh")
+    h.tap("appeal-claim")
+    h.el("appeal-claim-amount").wait_for()
+    assert "10 分钟" in h.text("appeal-claim-amount")
+    h.fill("appeal-reason", "快递已经送到门口，有照片")
+    wait_until(lambda: site.dep.services["ledger"].db.disputed_claims.find_one({"_id": bill["transfer_id"]}),
+               timeout=120, message="the ledger to hear the claim is disputed")
+    h.tap("appeal-submit")
+    h.page.wait_for_url("**/r/appeals/ap_*")
+    appeal_id = h.el("appeal").first.get_attribute("data-appeal")
+
+    admin = phones(ADMIN)
+    admin.open("/admin/appeals")
+    card = admin.page.locator(f'[data-appeal="{appeal_id}"]')
+    card.wait_for()
+    assert card.locator('[data-test="uphold-by-community"]').count() == 1  # a bill: the admin may have us pay
+    card.locator('[data-test="uphold"]').click()
+    admin.page.get_by_text("已支持申诉，补偿已入账。").wait_for()
+
+    h.open(f"/r/requests/{rid}")
+    h.until(lambda: "已完成" in h.page.inner_text("main"), message="the request completed")
+    assert site.balances(helper)["HOUR"]["posted"] == 10 and site.balances(requester)["HOUR"]["posted"] == -10
