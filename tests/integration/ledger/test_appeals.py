@@ -229,3 +229,29 @@ def test_a_disputed_help_claim_is_appealed_and_paid_as_its_bill_would_have_been(
     assert (paid["debit_account"].startswith(f"s:{c}:issuance:HOUR"), paid["amount"]) == (True, 900)
     assert {m: kit.balance(m, c, "HOUR")["posted"] - before[m] for m in ("mei", "bo")} == {"mei": 960, "bo": -60}
     assert kit.audit(c)["ok"]
+
+
+def test_two_reviewers_deciding_at_once_pay_one_compensation(kit):
+    """Pat's expiry of 20 appealed; two admins uphold (one with 20, one with 5) and a third dismisses, all at once:
+    exactly one decision stands, the others are 409 `appeal_closed`, and at most one compensation is posted."""
+    from concurrent.futures import ThreadPoolExecutor
+    c = kit.community()
+    kit.join(c, "pat")
+    kit.rules(c, first_participation_bonus=0, newcomer={"activities": 0}, streak={"every": 0},
+              caps={"per_year": None}, expiry={"mode": "rolling", "months": 1, "reminder_days": [7]})
+    today = datetime.now(timezone.utc).astimezone(SHANGHAI).date()
+    _award(kit, c, "pat", today - timedelta(days=40), ("olga", c, "organizer"), activity_type="environment_cleanup")
+    scheduler.expire_lots_due(kit.ledger.runtime, at=datetime.now(timezone.utc))
+    expiry = kit.db.transfers.find_one({"reference.kind": "expiry", "debit_account": f"m:{c}:pat:PT"})
+    appeal = _appeal(kit, ("pat", c), kind="expiry", subject_id=expiry["_id"], reason="出差在外").json
+    calls = [("uphold", ("ann", c, "admin"), {"amount": 20}), ("uphold", ("root", c, "admin"), {"amount": 5}),
+             ("dismiss", ("rex", c, "admin"), {"reason": "提醒过两次"})]
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda call: _decide(kit, call[0], appeal["appeal_id"], call[1], **call[2]), calls))
+    assert sorted(r.status_code for r in answers) == [200, 409, 409], [r.json for r in answers]
+    assert {r.json["code"] for r in answers if r.status_code == 409} == {"appeal_closed"}
+    decided = next(r.json for r in answers if r.status_code == 200)
+    paid = list(kit.db.transfers.find({"reference": {"kind": "appeal", "id": appeal["appeal_id"]}}))
+    assert [t["amount"] for t in paid] == ([decided["amount"]] if decided["status"] == "upheld" else [])
+    assert kit.balance("pat", c, "PT")["posted"] == (decided["amount"] or 0)
+    assert kit.audit(c)["ok"]
