@@ -13,8 +13,9 @@
     `s:<c>:penalty:PT` as a new lot; `reference.kind` `appeal_penalty`), counted as repaired on the penalty, so a
     later repair cannot restore them twice;
   - a disputed help claim: as its agreed transfer would have paid — the requester to the helper for a bill
-    (the requester's limit applies: 422 `insufficient_funds` leaves the appeal open), the community's issuance
-    to the helper for a task paid in points. `AppealUpheld`; the requests service completes the request.
+    (the requester's limit applies: 422 `insufficient_funds` leaves the appeal open) unless the reviewer decides
+    the community pays (`paid_by: community`, from its issuance account), the community's issuance to the helper
+    for a task paid in points. `AppealUpheld`; the requests service completes the request.
 - **Dismiss** (`dismiss_appeal`): a reason. `AppealDismissed`; the requests service closes a disputed request.
 
 The requests service announces a disputed claim (`RequestDisputed`, `on_request_disputed`): only a claim it
@@ -136,7 +137,9 @@ def uphold_appeal(cmd: commands.UpholdAppeal, tx: Tx) -> tuple[dict, int]:
         about = subject(tx, repo, actor.community_id, doc["kind"], doc["subject_id"])
         now = utcnow()
         decided = rules.uphold(doc, reviewer(repo, actor), cmd.amount, about.disputable, now)
-        decided = rules.with_transfer(decided, _compensate(tx, repo, actor, decided, now))
+        claim = repo.transfer(doc["subject_id"]) if doc["kind"] == "claim" else None
+        paid_by = rules.payer(doc["kind"], claim and claim.workflow, cmd.paid_by)
+        decided = rules.with_transfer(decided, _compensate(tx, repo, actor, decided, paid_by, claim, now))
         _save(tx, decided)
         _announce(tx, "AppealUpheld", decided)
         return view(decided), 200
@@ -163,11 +166,12 @@ def _save(tx: Tx, decided: dict) -> None:
     tx.defer(APPEALS, UpdateOne({"_id": decided["_id"], "status": rules.OPEN}, {"$set": changed}), must_match=True)
 
 
-def _compensate(tx: Tx, repo: LedgerRepository, actor: Actor, appeal: dict, now: datetime) -> str | None:
-    """Post the compensation of an upheld appeal; its transfer id (None when a penalty's owed points were all
-    that was given back)."""
+def _compensate(tx: Tx, repo: LedgerRepository, actor: Actor, appeal: dict, paid_by: str, claim, now: datetime
+                ) -> str | None:
+    """Post the compensation of an upheld appeal, paid by `paid_by` (`rules.payer`); its transfer id (None when
+    a penalty's owed points were all that was given back)."""
     amount, appeal_id = appeal["amount"], appeal["appeal_id"]
-    if appeal["kind"] == "penalty":
+    if paid_by == "penalty":
         penalty = economy.find_penalty(tx, actor.community_id, appeal["subject_id"])
         after = economy.restore_penalty(tx, repo, actor, penalty, amount, memo=None, appeal_id=appeal_id)
         return after["repairs"][-1]["transfer_id"]
@@ -175,10 +179,8 @@ def _compensate(tx: Tx, repo: LedgerRepository, actor: Actor, appeal: dict, now:
                                                           appeal["unit"]))
     debit = life.system_account(tx, repo, actor.community_id, "issuance", appeal["unit"])
     payer_id = None
-    if appeal["kind"] == "claim":
-        claim = repo.transfer(appeal["subject_id"])
-        if claim.workflow != "award":  # a bill: the requester pays, as the agreed transfer would have
-            debit, payer_id = repo.require_account(claim.debit_account), claim.payer_id
+    if paid_by == "requester":  # a bill: the requester pays, as the agreed transfer would have
+        debit, payer_id = repo.require_account(claim.debit_account), claim.payer_id
     items = [{"code": "appeal_compensation", "points": amount, "appeal_id": appeal_id, "kind": appeal["kind"],
               "subject_id": appeal["subject_id"]}]
     source = f"appeal:{appeal_id}"

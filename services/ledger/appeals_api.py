@@ -66,9 +66,10 @@ def appeal_queue(args):
 def uphold(body, appeal_id):
     """Uphold: the compensation (default: all that is disputed) posts to the member with the appeal's id. 403
     `not_a_reviewer`, `reviewer_is_decider`, `reviewer_is_appellant`; 404 `appeal_not_found`; 409
-    `appeal_closed`; 422 `uphold_exceeds_disputed`, `nothing_to_appeal`, `insufficient_funds`."""
-    return current_bus().handle(commands.UpholdAppeal(_actor(), appeal_id, body["amount"], key_from_request(),
-                                                      body))[0]
+    `appeal_closed`; 422 `uphold_exceeds_disputed`, `nothing_to_appeal`, `insufficient_funds` (the requester of a
+    disputed bill cannot pay: uphold with less, or `paid_by: community`), `payer_not_choosable`."""
+    return current_bus().handle(commands.UpholdAppeal(_actor(), appeal_id, body["amount"], body["paid_by"],
+                                                      key_from_request(), body))[0]
 
 
 @blp.post("/admin/appeals/<appeal_id>/dismiss")

@@ -7,7 +7,8 @@ from shared.economy.appeal import KINDS, MAX_AWARD_CLAIM, REASON_MAX, STATUSES
 from services.ledger.model import MAX_AMOUNT
 from services.ledger.schemas import Id, _Lenient
 
-Reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
+# Only the length is checked here: an empty or blank reason is the rules' own 422 `bad_reason`, said in words.
+Reason = fields.String(required=True, validate=validate.Length(max=REASON_MAX))
 
 
 class AppealCreateSchema(Schema):
@@ -30,6 +31,9 @@ class UpholdSchema(Schema):
 
     amount = fields.Integer(load_default=None, allow_none=True, strict=True,
                             validate=validate.Range(min=1, max=MAX_AMOUNT))
+    paid_by = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("requester", "community")),
+                            metadata={"description": "a disputed bill between residents only: who pays (default the "
+                                                     "requester, as the bill would have; `community`: its issuance)"})
 
 
 class DismissSchema(Schema):

@@ -160,6 +160,7 @@ class UpholdAppeal:
     actor: Actor
     appeal_id: str
     amount: int | None = None
+    paid_by: str | None = None  # a disputed bill only: "community" pays instead of the requester
     idempotency_key: str | None = None
     body: dict = field(default_factory=dict)
 

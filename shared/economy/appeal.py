@@ -154,6 +154,20 @@ def uphold(appeal: dict, reviewer: Reviewer, amount: int | None, disputable_now:
     return _decided(appeal, UPHELD, reviewer, now, amount=amount)
 
 
+def payer(kind: str, claim_workflow: str | None, paid_by: str | None) -> str:
+    """Who pays an upheld appeal: `penalty` (the penalty account gives the points back), `requester` (a disputed
+    bill between residents, as the agreed transfer would have paid) or `community` (its issuance account: awards,
+    cap cuts, expiries, a task the community pays in points). For a bill the reviewer may decide the community
+    pays instead (`paid_by: community`); elsewhere there is no choice to make (422 `payer_not_choosable`)."""
+    bill = kind == "claim" and claim_workflow != "award"
+    if paid_by is not None and not bill:
+        raise Unprocessable("只有居民之间有争议的互助结算可以选择由谁支付。 Only a disputed bill between residents "
+                            "lets the reviewer choose who pays.", code="payer_not_choosable")
+    if kind == "penalty":
+        return "penalty"
+    return "requester" if bill and paid_by != "community" else "community"
+
+
 def dismiss(appeal: dict, reviewer: Reviewer, reason: str, now: datetime) -> dict:
     """The appeal dismissed with a reason."""
     check_reviewer(appeal, reviewer)

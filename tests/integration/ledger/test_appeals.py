@@ -177,16 +177,12 @@ def test_a_penalty_upheld_after_a_repair_gives_back_what_is_left_owed_points_fir
     assert kit.audit(c)["ok"]
 
 
-def test_a_disputed_help_claim_is_appealed_and_paid_as_its_bill_would_have_been(kit):
-    """Bo asked for an hour of help; Mei claims 60 minutes, Bo rejects the bill; the requests service marks the
-    claim disputed (RequestDisputed). Mei appeals; Bo (who rejected it, and the payer) may not review; an admin
-    upholds: 60 minutes move from Bo to Mei (HOUR: Bo −60, Mei +60)."""
-    c = kit.community()
-    kit.join(c, "mei", "bo")
+def _disputed_bill(kit, c: str, minutes: int) -> tuple[str, dict]:
+    """Bo's bill for Mei's `minutes` of help, rejected by Bo; the requests service says the claim is disputed."""
     request_id, claim_id = "r_" + uuid.uuid4().hex[:8], "cl_" + uuid.uuid4().hex[:8]
     kit.publish("requests.events", "HelpClaimed", {
         "request_id": request_id, "community_id": c, "helper_id": "mei", "payer_id": "bo", "unit": "HOUR",
-        "minutes": 60, "activity_type": None, "service_class": "ordinary", "source": "request",
+        "minutes": minutes, "activity_type": None, "service_class": "ordinary", "source": "request",
         "claim_id": claim_id, "title": "修水管"}, request_id)
     bill = wait_until(lambda: kit.db.transfers.find_one({"reference.id": request_id}), message="bill")
     assert kit.act("reject", bill["_id"], "bo", c, reason="没修好").json["state"] == "rejected"
@@ -195,6 +191,18 @@ def test_a_disputed_help_claim_is_appealed_and_paid_as_its_bill_would_have_been(
                                                        "transfer_id": bill["_id"], "claim_id": claim_id,
                                                        "helper_id": "mei"}, request_id)
     wait_until(lambda: kit.db.disputed_claims.find_one({"_id": bill["_id"]}), message="dispute recorded")
+    return request_id, bill
+
+
+def test_a_disputed_help_claim_is_appealed_and_paid_as_its_bill_would_have_been(kit):
+    """Bo asked for an hour of help; Mei claims 60 minutes, Bo rejects the bill; the requests service marks the
+    claim disputed (RequestDisputed). Mei appeals; Bo (who rejected it, and the payer) may not review; an admin
+    upholds: 60 minutes move from Bo to Mei (HOUR: Bo −60, Mei +60). A second bill of 900 minutes is more than
+    Bo's 10-hour overdraft can pay (−60 − 900 < −600): upholding it is refused (the appeal stays open) until the
+    admin decides the community pays, from its HOUR issuance (Mei +900, Bo unchanged)."""
+    c = kit.community()
+    kit.join(c, "mei", "bo")
+    request_id, bill = _disputed_bill(kit, c, 60)
     _problem(_appeal(kit, ("bo", c), kind="claim", subject_id=bill["_id"], reason="x"), 403, "not_your_decision")
     appeal = _appeal(kit, ("mei", c), kind="claim", subject_id=bill["_id"], reason="水管已经不漏了，有照片")
     assert (appeal.status_code, appeal.json["disputed"], appeal.json["unit"], appeal.json["request_id"]) == (
@@ -209,4 +217,41 @@ def test_a_disputed_help_claim_is_appealed_and_paid_as_its_bill_would_have_been(
     assert {m: kit.balance(m, c, "HOUR")["posted"] - before[m] for m in ("mei", "bo")} == {"mei": 60, "bo": -60}
     event = kit.log.wait("AppealUpheld", appeal_id=appeal.json["appeal_id"])[0]["payload"]
     assert (event["kind"], event["request_id"], event["transfer_id"]) == ("claim", request_id, paid["_id"])
+
+    _, big = _disputed_bill(kit, c, 900)
+    second = _appeal(kit, ("mei", c), kind="claim", subject_id=big["_id"], reason="九个小时的护理").json
+    admin = ("root", c, "admin")
+    _problem(_decide(kit, "uphold", second["appeal_id"], admin), 422, "insufficient_funds")
+    assert kit.http.get(f"/v1/appeals/{second['appeal_id']}", headers=kit.h("mei", c)).json["status"] == "open"
+    upheld = _decide(kit, "uphold", second["appeal_id"], admin, paid_by="community")
+    assert upheld.status_code == 200, upheld.json
+    paid = kit.db.transfers.find_one({"_id": upheld.json["transfer_id"]})
+    assert (paid["debit_account"].startswith(f"s:{c}:issuance:HOUR"), paid["amount"]) == (True, 900)
+    assert {m: kit.balance(m, c, "HOUR")["posted"] - before[m] for m in ("mei", "bo")} == {"mei": 960, "bo": -60}
+    assert kit.audit(c)["ok"]
+
+
+def test_two_reviewers_deciding_at_once_pay_one_compensation(kit):
+    """Pat's expiry of 20 appealed; two admins uphold (one with 20, one with 5) and a third dismisses, all at once:
+    exactly one decision stands, the others are 409 `appeal_closed`, and at most one compensation is posted."""
+    from concurrent.futures import ThreadPoolExecutor
+    c = kit.community()
+    kit.join(c, "pat")
+    kit.rules(c, first_participation_bonus=0, newcomer={"activities": 0}, streak={"every": 0},
+              caps={"per_year": None}, expiry={"mode": "rolling", "months": 1, "reminder_days": [7]})
+    today = datetime.now(timezone.utc).astimezone(SHANGHAI).date()
+    _award(kit, c, "pat", today - timedelta(days=40), ("olga", c, "organizer"), activity_type="environment_cleanup")
+    scheduler.expire_lots_due(kit.ledger.runtime, at=datetime.now(timezone.utc))
+    expiry = kit.db.transfers.find_one({"reference.kind": "expiry", "debit_account": f"m:{c}:pat:PT"})
+    appeal = _appeal(kit, ("pat", c), kind="expiry", subject_id=expiry["_id"], reason="出差在外").json
+    calls = [("uphold", ("ann", c, "admin"), {"amount": 20}), ("uphold", ("root", c, "admin"), {"amount": 5}),
+             ("dismiss", ("rex", c, "admin"), {"reason": "提醒过两次"})]
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda call: _decide(kit, call[0], appeal["appeal_id"], call[1], **call[2]), calls))
+    assert sorted(r.status_code for r in answers) == [200, 409, 409], [r.json for r in answers]
+    assert {r.json["code"] for r in answers if r.status_code == 409} == {"appeal_closed"}
+    decided = next(r.json for r in answers if r.status_code == 200)
+    paid = list(kit.db.transfers.find({"reference": {"kind": "appeal", "id": appeal["appeal_id"]}}))
+    assert [t["amount"] for t in paid] == ([decided["amount"]] if decided["status"] == "upheld" else [])
+    assert kit.balance("pat", c, "PT")["posted"] == (decided["amount"] or 0)
     assert kit.audit(c)["ok"]

@@ -167,3 +167,15 @@ def test_an_expiry_disputes_the_points_expired_and_a_disputed_claim_its_amount_b
     assert e.value.code == "reviewer_is_decider"
     with pytest.raises(Forbidden):
         rules.uphold(appeal, GUS, None, 60, NOW)                                  # claims are the admins'
+
+
+def test_who_pays_an_upholding_the_requester_of_a_bill_unless_the_reviewer_says_the_community():
+    assert rules.payer("claim", "bill", None) == "requester"          # as the agreed transfer would have
+    assert rules.payer("claim", "bill", "community") == "community"   # the community decides to pay
+    assert rules.payer("claim", "award", None) == "community"         # a task the community pays in points
+    assert rules.payer("penalty", None, None) == "penalty"            # the penalised points back
+    assert {rules.payer(k, None, None) for k in ("award", "cap_cut", "expiry")} == {"community"}
+    for kind, workflow in (("award", None), ("penalty", None), ("claim", "award")):
+        with pytest.raises(Unprocessable) as e:
+            rules.payer(kind, workflow, "community")
+        assert e.value.code == "payer_not_choosable"

@@ -32,6 +32,10 @@ export const routes = [
   resident('/r/partners', 'partnerNeighbour', () => import('./views/partners/PartnerNeighbour.vue')),
   resident('/r/charges/:chargeId', 'charge', () => import('./views/resident/Charge.vue')),
   resident('/r/property-fee', 'propertyfee', () => import('./views/resident/PropertyFee.vue')),
+  // appeals (积分异议申诉): mine with every step, one appeal, and filing one from a line of my points history
+  resident('/r/appeals', 'appeals', () => import('./views/appeals/MyAppeals.vue')),
+  resident('/r/appeals/new', 'fileAppeal', () => import('./views/appeals/FileAppeal.vue')),
+  { ...resident('/r/appeals/:id', 'appeal', () => import('./views/appeals/MyAppeals.vue')), props: true },
   shop('/shop', 'till', () => import('./views/shop/Till.vue')),
   shop('/shop/redemptions', 'redemptions', () => import('./views/shop/Redemptions.vue')),
   shop('/shop/catalogue', 'catalogue', () => import('./views/shop/Catalogue.vue')),
@@ -53,6 +57,7 @@ export const routes = [
   // The economy's dashboards (charts, their tables and CSVs): the community's for admins, a grid worker's grid.
   { ...admin('/admin/dashboards', 'dashboards', () => import('./views/admin/Dashboards.vue')), props: { scope: 'community' } },
   { ...staff('/staff/dashboard', 'staffDashboard', () => import('./views/admin/Dashboards.vue')), props: { scope: 'grid' } },
+  admin('/admin/appeals', 'adminAppeals', () => import('./views/appeals/AdminAppeals.vue')),
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
