@@ -124,10 +124,26 @@ def wallet(repo: LedgerRepository, account_id: str) -> Wallet:
     """The member's lots that still hold points (oldest first) and the points they owe."""
     key = (LOTS, account_id)
     if key not in repo.cache:
-        docs = repo.tx[LOTS].find({"account_id": account_id, "remaining": {"$gt": 0}})
-        repo.cache[key] = Wallet(tuple(sorted((to_lot(d) for d in docs), key=lambda lot: (lot.earned_on,
-                                                                                             lot.lot_id))))
+        repo.cache[key] = _held(repo.tx[LOTS].find({"account_id": account_id, "remaining": {"$gt": 0}}))
     return replace(repo.cache[key], debt=summary(repo, account_id)["debt"])
+
+
+def _held(docs) -> Wallet:
+    return Wallet(tuple(sorted((to_lot(d) for d in docs), key=lambda lot: (lot.earned_on, lot.lot_id))))
+
+
+def load_wallets(repo: LedgerRepository, account_ids: list[str]) -> None:
+    """Read the lots and summaries of several members at once (two round trips), for a group of commands."""
+    lots_missing = [a for a in account_ids if (LOTS, a) not in repo.cache]
+    held: dict[str, list] = {a: [] for a in lots_missing}
+    for doc in repo.tx[LOTS].find({"account_id": {"$in": lots_missing}, "remaining": {"$gt": 0}}):
+        held[doc["account_id"]].append(doc)
+    for account_id, docs in held.items():
+        repo.cache[(LOTS, account_id)] = _held(docs)
+    summaries_missing = [a for a in account_ids if (SUMMARIES, a) not in repo.cache]
+    found = {d["_id"]: d for d in repo.tx[SUMMARIES].find({"_id": {"$in": summaries_missing}})}
+    for account_id in summaries_missing:
+        repo.cache[(SUMMARIES, account_id)] = MappingProxyType({**EMPTY_SUMMARY, **found.get(account_id, {})})
 
 
 def save_wallet(repo: LedgerRepository, account_id: str, after: Wallet, transfer_id: str) -> None:
