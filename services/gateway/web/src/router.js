@@ -41,6 +41,9 @@ export const routes = [
   admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
   admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),
   admin('/admin/clearings', 'clearings', () => import('./views/partners/Clearings.vue')),
+  // 公示栏: the public honour board for a screen in the community hall (no sign-in).
+  { path: '/board/:communityId', name: 'honourBoard', component: () => import('./views/public/HonourBoard.vue'),
+    meta: { public: true } },
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
