@@ -46,6 +46,7 @@ def boards(args):
 
 
 @blp.get("/public/communities/<community_id>/honour-board")
+@blp.doc(security=[])
 @limiter.limit(PUBLIC_LIMIT)
 @blp.response(200, s.HonourBoardSchema)
 def honour_board(community_id):

@@ -137,6 +137,17 @@ def expire_lots(cmd: commands.ExpireLots, tx: Tx) -> int:
     return points
 
 
+def prefetch_expiry(tx: Tx, cmds: list) -> None:
+    """What a group of `ExpireLots` reads, read together: the communities, the members' and the expiry accounts
+    (one aggregate), the members' lots and summaries (one find each)."""
+    repo = LedgerRepository(tx)
+    ids = [c.account_id for c in cmds]
+    communities = sorted({a.split(":")[1] for a in ids})
+    repo.load(communities=communities,
+              accounts=[*ids, *(model.system_account_id(c, "expiry", "PT") for c in communities)])
+    lots.load_wallets(repo, ids)
+
+
 def words(items: list[dict]) -> dict:
     return {"zh-CN": explain(items, "zh-CN"), "en": explain(items, "en")}
 

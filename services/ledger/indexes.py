@@ -24,11 +24,13 @@ def ensure_indexes(db) -> None:
     db.point_lots.create_index([("community_id", ASCENDING), ("expires_on", ASCENDING), ("account_id", ASCENDING)],
                                partialFilterExpression={"remaining": {"$gt": 0}})
     db.points_rules.create_index("community_id")
-    # The economy statistics read model (services/ledger/stats.py): boards ranked by points, months in order.
+    # The economy statistics read model (services/ledger/stats.py): boards ranked by points (ties by member, so a
+    # page is read in index order, never sorted in memory), the months of flows and titles in order.
     db.economy_stats.create_index([("kind", ASCENDING), ("community_id", ASCENDING), ("period", ASCENDING),
-                                   ("points", DESCENDING)], partialFilterExpression={"kind": "board"})
+                                   ("points", DESCENDING), ("member_id", ASCENDING)],
+                                  partialFilterExpression={"kind": "board"})
     db.economy_stats.create_index([("kind", ASCENDING), ("community_id", ASCENDING), ("period", ASCENDING),
-                                   ("grid_id", ASCENDING), ("points", DESCENDING)],
+                                   ("grid_id", ASCENDING), ("points", DESCENDING), ("member_id", ASCENDING)],
                                   partialFilterExpression={"kind": "board"})
     db.economy_stats.create_index([("kind", ASCENDING), ("community_id", ASCENDING), ("month", ASCENDING)])
     # Appeals: one per decision, the member's and the reviewers' lists.

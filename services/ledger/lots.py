@@ -145,6 +145,20 @@ def remember(repo: LedgerRepository, docs: dict, lot_accounts, summary_accounts,
                                                                                           ())))
 
 
+def load_wallets(repo: LedgerRepository, account_ids: list[str]) -> None:
+    """Read the lots and summaries of several members at once (two round trips), for a group of commands."""
+    lots_missing = [a for a in account_ids if (LOTS, a) not in repo.cache]
+    held: dict[str, list] = {a: [] for a in lots_missing}
+    for doc in repo.tx[LOTS].find({"account_id": {"$in": lots_missing}, **HOLDING}):
+        held[doc["account_id"]].append(doc)
+    for account_id, docs in held.items():
+        repo.cache[(LOTS, account_id)] = _wallet_of(docs)
+    summaries_missing = [a for a in account_ids if (SUMMARIES, a) not in repo.cache]
+    found = {d["_id"]: d for d in repo.tx[SUMMARIES].find({"_id": {"$in": summaries_missing}})}
+    for account_id in summaries_missing:
+        repo.cache[(SUMMARIES, account_id)] = _summary_of(found.get(account_id))
+
+
 def save_wallet(repo: LedgerRepository, account_id: str, after: Wallet, transfer_id: str) -> None:
     """Store what changed in the member's lots: new lots inserted, spent ones updated from the remainder this
     transaction read (a guard that must match), emptied ones kept (with `remaining` 0) for the record."""

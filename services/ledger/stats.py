@@ -24,43 +24,96 @@ from pymongo import UpdateOne
 from services.ledger import lots
 from services.ledger.model import Transfer
 from services.ledger.repository import LedgerRepository
-from services.ledger.stats_model import moves
+from services.ledger.stats_model import Move, moves
 
 STATS = "economy_stats"
 COUNTED = "counted_grid"   # summary field: the grid a member is counted in ('' none; absent: not counted)
 EARNED = "earned_month"    # summary field: the last month the member earned award points
 
 
-def _inc(tx, doc_id: str, inc: dict, **fields) -> None:
-    tx.defer(STATS, UpdateOne({"_id": doc_id}, {"$inc": inc, "$set": fields}, upsert=True))
+class TxSink:
+    """Increments written with the transaction (deferred: one bulk per group, the rules of shared.groupcommit)."""
+
+    def __init__(self, tx):
+        self.tx = tx
+
+    def inc(self, doc_id: str, inc: dict, fields: dict) -> None:
+        self.tx.defer(STATS, UpdateOne({"_id": doc_id}, {"$inc": inc, "$set": fields}, upsert=True))
+
+
+class Tally:
+    """Increments merged per document, then written in one bulk: how a bulk load (bench/economy_bench.py) fills
+    the read model with the very documents postings keep."""
+
+    def __init__(self):
+        self.docs: dict[str, tuple[dict, dict]] = {}
+
+    def inc(self, doc_id: str, inc: dict, fields: dict) -> None:
+        counts, _ = self.docs.setdefault(doc_id, ({}, fields))
+        for k, v in inc.items():
+            counts[k] = counts.get(k, 0) + v
+
+    def operations(self) -> list[UpdateOne]:
+        return [UpdateOne({"_id": doc_id}, {"$inc": counts, "$set": fields}, upsert=True)
+                for doc_id, (counts, fields) in self.docs.items()]
 
 
 def flow_id(community_id: str, month: str, grid: str) -> str:
     return f"f|{community_id}|{month}|{grid}"
 
 
-def add_flow(tx, community_id: str, month: str, grid: str | None, inc: dict) -> None:
-    _inc(tx, flow_id(community_id, month, grid or ""), inc, kind="flow", community_id=community_id, month=month,
-         grid_id=grid or None)
+def board_id(community_id: str, period: str, member_id: str) -> str:
+    return f"b|{community_id}|{period}|{member_id}"
 
 
-def add_board(tx, community_id: str, period: str, member_id: str, grid: str | None, points: int) -> None:
-    _inc(tx, f"b|{community_id}|{period}|{member_id}", {"points": points}, kind="board", community_id=community_id,
-         period=period, member_id=member_id, grid_id=grid)
+def add_flow(sink, community_id: str, month: str, grid: str | None, inc: dict) -> None:
+    sink.inc(flow_id(community_id, month, grid or ""), inc, {"kind": "flow", "community_id": community_id,
+                                                              "month": month, "grid_id": grid or None})
 
 
-def add_balance(tx, community_id: str, balance: int, count: int) -> None:
+def add_board(sink, community_id: str, period: str, member_id: str, grid: str | None, points: int) -> None:
+    sink.inc(board_id(community_id, period, member_id), {"points": points},
+             {"kind": "board", "community_id": community_id, "period": period, "member_id": member_id,
+              "grid_id": grid})
+
+
+def add_balance(sink, community_id: str, balance: int, count: int) -> None:
     if balance > 0:
-        _inc(tx, f"h|{community_id}|{balance}", {"count": count}, kind="balance", community_id=community_id,
-             balance=balance)
+        sink.inc(f"h|{community_id}|{balance}", {"count": count},
+                 {"kind": "balance", "community_id": community_id, "balance": balance})
 
 
-def add_expiring(tx, community_id: str, day: str, points: int) -> None:
-    _inc(tx, f"e|{community_id}|{day}", {"points": points}, kind="expiry", community_id=community_id, day=day)
+def add_expiring(sink, community_id: str, day: str, points: int) -> None:
+    sink.inc(f"e|{community_id}|{day}", {"points": points}, {"kind": "expiry", "community_id": community_id,
+                                                             "day": day})
+
+
+def add_title(sink, community_id: str, month: str, level: dict) -> None:
+    sink.inc(f"t|{community_id}|{month}|{level['level']}", {"count": 1},
+             {"kind": "title", "community_id": community_id, "month": month, "level": level["level"],
+              "title_zh": level["title_zh"], "title_en": level["title_en"]})
 
 
 def month_at(repo: LedgerRepository, community_id: str, now: datetime) -> str:
     return lots.local_day(repo, community_id, now).isoformat()[:7]
+
+
+def count_move(sink, community_id: str, month: str, member_id: str, grid: str | None, move: Move,
+               first_this_month: bool, balance_after: int) -> None:
+    """One member move of a posting in the read model: its flow (and a participant, the member's first award
+    of the month) in the member's grid, the award's board points for the month and the year, the balance
+    histogram."""
+    inc = {move.flow: move.points} if move.flow else {}
+    if move.earned:
+        for period in (month, month[:4]):
+            add_board(sink, community_id, period, member_id, grid, move.earned)
+        if move.earned > 0 and first_this_month:
+            inc["participants"] = 1
+    if inc:
+        add_flow(sink, community_id, month, grid, inc)
+    if move.balance_change:
+        add_balance(sink, community_id, balance_after - move.balance_change, -1)
+        add_balance(sink, community_id, balance_after, 1)
 
 
 def on_posted(repo: LedgerRepository, t: Transfer, now: datetime, items: list[dict]) -> None:
@@ -72,28 +125,18 @@ def on_posted(repo: LedgerRepository, t: Transfer, now: datetime, items: list[di
     found = moves(t.debit_account, t.credit_account, t.amount, award=t.workflow == "award", reverses_award=reverses)
     if not found:
         return
-    tx, cid = repo.tx, t.community_id
+    sink, cid = TxSink(repo.tx), t.community_id
     month = month_at(repo, cid, now)
     for move in found:
         s = lots.summary(repo, move.member_account)
-        grid, member_id = s.get("grid_id"), move.member_account.split(":")[2]
-        inc = {move.flow: move.points} if move.flow else {}
-        if move.earned:
-            for period in (month, month[:4]):
-                add_board(tx, cid, period, member_id, grid, move.earned)
-            if move.earned > 0 and s.get(EARNED) != month:
-                inc["participants"] = 1
-                lots.save_summary(repo, move.member_account, **{EARNED: month})
-        if inc:
-            add_flow(tx, cid, month, grid, inc)
-        after = repo.account(move.member_account).posted
-        if move.balance_change:
-            add_balance(tx, cid, after - move.balance_change, -1)
-            add_balance(tx, cid, after, 1)
+        first = move.earned > 0 and s.get(EARNED) != month
+        if first:
+            lots.save_summary(repo, move.member_account, **{EARNED: month})
+        count_move(sink, cid, month, move.member_account.split(":")[2], s.get("grid_id"), move, first,
+                   repo.account(move.member_account).posted)
     for item in items:
         if item["code"] == "level_reached":
-            _inc(tx, f"t|{cid}|{month}|{item['level']}", {"count": 1}, kind="title", community_id=cid, month=month,
-                 level=item["level"], title_zh=item["title_zh"], title_en=item["title_en"])
+            add_title(sink, cid, month, item)
 
 
 def lots_moved(tx, account_id: str, before: dict, after) -> None:
@@ -107,9 +150,10 @@ def lots_moved(tx, account_id: str, before: dict, after) -> None:
         if delta and lot.expires_on is not None:
             day = lot.expires_on.isoformat()
             changes[day] = changes.get(day, 0) + delta
+    sink = TxSink(tx)
     for day, points in changes.items():
         if points:
-            add_expiring(tx, community_id, day, points)
+            add_expiring(sink, community_id, day, points)
 
 
 def member_placed(repo: LedgerRepository, community_id: str, member_id: str, grid_id: str | None, active: bool,
@@ -123,9 +167,9 @@ def member_placed(repo: LedgerRepository, community_id: str, member_id: str, gri
     if s.get(COUNTED) != target:
         month = month_at(repo, community_id, now)
         if s.get(COUNTED) is not None:
-            add_flow(repo.tx, community_id, month, s[COUNTED], {"joined": -1})
+            add_flow(TxSink(repo.tx), community_id, month, s[COUNTED], {"joined": -1})
         if target is not None:
-            add_flow(repo.tx, community_id, month, target, {"joined": 1})
+            add_flow(TxSink(repo.tx), community_id, month, target, {"joined": 1})
         changes[COUNTED] = target
     if s.get("board_name") != board_name:
         changes["board_name"] = board_name

@@ -10,7 +10,7 @@ from shared.errors import Forbidden, NotFound
 from shared.mongo import utcnow
 from services.ledger.lots import SUMMARIES, zone_day
 from services.ledger.model import Actor, member_account_id
-from services.ledger.stats import STATS
+from services.ledger.stats import STATS, board_id
 from services.ledger.stats_model import (FLOWS, concentration, month_rows, months_between, outstanding_change,
                                          pseudonym, ranked)
 
@@ -116,7 +116,7 @@ def board(db, community_id: str, period: str, grid: str | None, limit: int, me: 
     rows = _rows(db, community_id, docs, me)
     mine = {"rank": None, "points": 0}
     if me is not None:
-        doc = db[STATS].find_one({"_id": f"b|{community_id}|{period}|{me}"}, {"points": 1, "grid_id": 1})
+        doc = db[STATS].find_one({"_id": board_id(community_id, period, me)}, {"points": 1, "grid_id": 1})
         if doc and doc["points"] > 0 and (grid is None or doc.get("grid_id") == grid):
             ahead = db[STATS].count_documents({**query, "points": {"$gt": doc["points"]}})
             mine = {"rank": ahead + 1, "points": doc["points"]}

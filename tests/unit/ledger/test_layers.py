@@ -9,7 +9,7 @@ PKG = "services.ledger"
 
 # Who may not import whom (module -> modules of services.ledger it must not import).
 WRITE_SIDE = ("model", "ids", "answers", "events", "commands", "repository", "lots", "lifecycle", "economy",
-              "reads", "handlers", "bootstrap", "consumers", "scheduler", "appeals")
+              "reads", "handlers", "bootstrap", "consumers", "scheduler", "appeals", "stats", "stats_model")
 FORBIDDEN = {
     **{m: {"views", "api"} for m in WRITE_SIDE},  # the write side never depends on the read side
     "model": {"repository", "lifecycle", "reads", "handlers", "events", "views", "api", "consumers"},
@@ -20,7 +20,7 @@ FORBIDDEN = {
     "consumers": {"handlers", "reads", "views", "api"},  # event reactions use the lifecycle, not the handlers
     "handlers": {"consumers", "bootstrap", "views", "api"},
 }
-PURE = ("model", "ids", "answers", "cross")  # the domain: no database, broker or web
+PURE = ("model", "ids", "answers", "cross", "stats_model")  # the domain: no database, broker or web
 IMPURE_ROOTS = {"pymongo", "bson", "kafka", "flask", "flask_smorest", "marshmallow", "requests", "gunicorn"}
 IMPURE_SHARED = {"shared.uow", "shared.groupcommit", "shared.mongo", "shared.outbox", "shared.web", "shared.runtime",
                  "shared.kafka_bus", "shared.consumer", "shared.messagebus"}

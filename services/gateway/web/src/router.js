@@ -58,6 +58,9 @@ export const routes = [
   { ...admin('/admin/dashboards', 'dashboards', () => import('./views/admin/Dashboards.vue')), props: { scope: 'community' } },
   { ...staff('/staff/dashboard', 'staffDashboard', () => import('./views/admin/Dashboards.vue')), props: { scope: 'grid' } },
   admin('/admin/appeals', 'adminAppeals', () => import('./views/appeals/AdminAppeals.vue')),
+  // 公示栏: the public honour board for a screen in the community hall (no sign-in).
+  { path: '/board/:communityId', name: 'honourBoard', component: () => import('./views/public/HonourBoard.vue'),
+    meta: { public: true } },
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 
