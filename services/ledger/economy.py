@@ -188,6 +188,17 @@ def _of_my_grid(repo: LedgerRepository, actor: Actor, account_id: str) -> None:
         raise Forbidden("这位成员不在您的网格。 This member is not in your grid.", code="not_your_grid")
 
 
+def check_award_grid(repo: LedgerRepository, actor: Actor, t: Transfer) -> None:
+    """A grid worker confirms or rejects only the award claims of the members of their own grid, as their queue
+    shows them (`views.awaiting`); an organizer or admin, or a grid worker of no grid, those of the community."""
+    if t.workflow != "award" or actor.has_role("organizer", "admin") or not actor.has_role("grid_worker"):
+        return
+    mine = lots.summary(repo, model.member_account_id(actor.community_id, actor.member_id, "PT")).get("grid_id")
+    theirs = lots.summary(repo, model.member_account_id(t.community_id, t.payee_id, "PT")).get("grid_id")
+    if mine is not None and mine != theirs:
+        raise Forbidden("这位志愿者不在您的网格。 This volunteer is not in your grid.", code="not_your_grid")
+
+
 def _points_move(tx: Tx, repo: LedgerRepository, *, kind: str, ref: str, debit, credit, amount: int, member_id: str,
                  actor: Actor, now, items: list[dict], memo: str | None) -> Transfer:
     """A posted system transfer between a member and `s:<c>:penalty:PT` (a penalty or a repair), its lines kept."""

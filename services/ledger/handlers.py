@@ -127,6 +127,7 @@ def confirm_transfer(cmd: commands.ConfirmTransfer, tx: Tx) -> tuple[dict, int]:
     def compute():
         now = utcnow()
         t = _load(repo, cmd.transfer_id, cmd.actor, snap)
+        economy.check_award_grid(repo, cmd.actor, t)
         if t.confirm(cmd.actor, now):
             t = post_pending(tx, repo, economy.release(t, cmd.actor), cmd.actor.member_id, now)
         return transfer_view(t), 200
@@ -141,6 +142,7 @@ def _close(cmd, tx: Tx, verb: str, state: str) -> tuple[dict, int]:
     def compute():
         now = utcnow()
         t = _load(repo, cmd.transfer_id, cmd.actor, snap)
+        economy.check_award_grid(repo, cmd.actor, t)
         if getattr(t, verb)(cmd.actor, now):
             t = close_pending(tx, repo, t, state, cmd.actor.member_id, now, cmd.reason or state)
         return transfer_view(t), 200
