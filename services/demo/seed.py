@@ -414,6 +414,13 @@ def summary(gw: Gateway, seeder: Seeder, results: list[dict], partners: dict, ba
     proposer, partner, finder = partners["proposer"], partners["partner"], partners["finder"]
     tips.append(f"As admin {proposer.admin_name} ({proposer.code}) open {base_url}/admin: the partner agreement with "
                 f"{partner.name}, its trust lines (rate, net position, headroom) and clearing records.")
+    for result in results:
+        c = result["community"]
+        worker = seeder.resident(c, "grid_worker")
+        tips.append(f"As admin {c.admin_name} ({c.code}) open {base_url}/admin/dashboards: {history.HISTORY_MONTHS} "
+                    f"months of requests in every grid, today's points, the sponsor budget's coverage, each chart with "
+                    f"its table and CSV; as grid worker {worker.display_name} ({worker.phone}) {base_url}/staff/dashboard "
+                    f"shows their grid's.")
     tips.append(f"As any {proposer.code} resident open {base_url}/r/partners, pick {partner.name} and look up the handle "
                 f"{finder['handle']} ({finder['display_name']}) to see what a payment converts to.")
     for result in results:
