@@ -55,6 +55,15 @@ def minutes_between(earlier: datetime, later: datetime) -> int:
     return max(int((later - earlier).total_seconds() // 60), 0)
 
 
+def wait_bucket(minutes: int) -> int:
+    """The histogram step a wait is kept in: to the minute up to two hours, to 5 minutes up to a day, to the hour
+    beyond (a cell's histogram stays a few hundred entries however many requests it counts, so a year reads fast;
+    a median or p90 is the lower end of its step)."""
+    if minutes < 120:
+        return minutes
+    return minutes - minutes % 5 if minutes < 1440 else minutes - minutes % 60
+
+
 def percentile(histogram: dict[int, int], share: float) -> int | None:
     """The nearest-rank percentile of a histogram {minutes: count}: the smallest value with at least
     ceil(share x n) of the n observations at or below it (the median of 1, 2, 3, 4 is 2). None when empty."""
