@@ -98,7 +98,15 @@ def test_the_admin_and_a_grid_worker_see_their_dashboards_each_chart_with_its_ta
     assert len(months) >= 5  # the history spreads over the months (the last may share today's month)
     coverage = tables["coverage"]
     assert coverage[0][-1] == "覆盖率（%） Coverage (%)" and coverage[-1][3] == "500.00"
-    assert admin.el("panel-coverage").locator('[data-test^="notice-"]').count() == 1
+    # Two residents hold today's points (10 fen each): the ¥500 budget covers them above the 100 % default, and
+    # falls short once the admin raises the warning threshold past the ratio.
+    ratio = coverage[-1][4]
+    notice = admin.el("panel-coverage").locator('[data-test^="notice-"]')
+    assert notice.get_attribute("data-test") == "notice-ok" and f"{ratio}%" in notice.inner_text()
+    admin.fill("threshold", str(int(float(ratio)) + 1))
+    warning = admin.el("panel-coverage").locator('[data-test="notice-error"]')
+    warning.wait_for(state="visible")
+    assert f"低于警戒线 {int(float(ratio)) + 1}%" in warning.inner_text()
     admin.accessible("dashboards-admin")
 
     worker = phones({"phone": community["gwen"]["phone"], "password": community["gwen"]["password"]})
