@@ -22,9 +22,9 @@ samples the Python processes with py-spy during the spread run and writes the to
 Two baselines do the same MongoDB writes directly with pymongo: "grouped" writes them the way the ledger
 does (group commit: what arrives together shares one transaction, one bulk write per collection), "1 tx
 per step" commits each create and each confirm alone (the ledger's design before group commit). The
-defaults (16 in flight, 1 worker x 16 threads) gave the best throughput on a 2-core machine; fewer in
+defaults (16 in flight, 1 worker x 64 threads (shared.config.WEB_ENV)) gave the best throughput on a 2-core machine; fewer in
 flight lowers p99 and throughput together (see services/ledger/README.md for the curve). gunicorn: one process
-of 16 threads (see --workers).
+of 64 threads (see --workers).
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ from pymongo.read_concern import ReadConcern  # noqa: E402
 from shared import devstack  # noqa: E402
 from shared.devstack.process import cpu_seconds, process_tree  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
-from shared.config import Config  # noqa: E402
+from shared.config import WEB_ENV, Config  # noqa: E402
 from shared.kafka_bus import ensure_topics  # noqa: E402
 
 
@@ -198,6 +198,32 @@ def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch, rate:
     usage["client"] = sum(cpu for _, cpu in parts)
     return {**_figures(lat, seconds, usage.wall), "cpu": usage.shares(), "cpu_s": dict(usage.used),
             "commands": dict(usage.commands)}
+
+
+# -- group commit: where a grouped command's time went (shared.metrics, scraped from gunicorn) -----------
+_GROUP_METRICS = ("group_commit_commands", "group_commit_wait_seconds", "group_commit_transaction_seconds")
+
+
+def _group_metrics(url: str) -> dict:
+    """The group committer's counters (sum and count of each histogram) from /metrics (one gunicorn worker's)."""
+    out = {}
+    for line in requests.get(url + "/metrics", timeout=5).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.endswith(("_sum", "_count")) and name.rsplit("_", 1)[0] in _GROUP_METRICS:
+            out[name] = float(value)
+    return out
+
+
+def _print_groups(before: dict, after: dict, wall: float) -> None:
+    d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    groups = d.get("group_commit_transaction_seconds_count", 0)
+    if not groups:
+        return
+    waits = d.get("group_commit_wait_seconds_count", 0) or 1
+    print(f"  {'':<36} group commit: {groups:.0f} transactions of {d['group_commit_commands_sum'] / groups:.2f} "
+          f"commands; a command waited {1000 * d['group_commit_wait_seconds_sum'] / waits:.1f} ms for its group "
+          f"(mean), a group's transaction took {1000 * d['group_commit_transaction_seconds_sum'] / groups:.1f} ms "
+          f"(mean); committer busy {d['group_commit_transaction_seconds_sum'] / wall:.2f} of the run", flush=True)
 
 
 # -- CPU accounting: how the machine's cores were shared during a run ----------------------------------
@@ -637,10 +663,10 @@ def main() -> None:
                     help="transfers in flight (closed-loop users); also the baseline's thread count")
     ap.add_argument("--client-procs", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=15)
-    # One process of 16 threads, as `make run` serves the ledger (shared/devstack/supervise.py WEB_ENV): one
+    # One process of 64 threads, as `make run` serves the ledger (shared.config.WEB_ENV): one
     # group-commit thread gets the whole load; 2 x 8 split it into smaller, conflicting groups.
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=int(WEB_ENV["ledger"]["WEB_THREADS"]))
     ap.add_argument("--rate", type=float, default=0,
                     help="open loop: transfers started per second (Poisson arrivals), timed from when each was due; "
                          "default: closed loop with --concurrency users")
@@ -651,6 +677,8 @@ def main() -> None:
                     help="seconds of unmeasured spread load first (JIT of the broker, connection pools, token caches): "
                          "the figures are a running deployment's, not a cold start's")
     ap.add_argument("--skip-unsharded", action="store_true")
+    ap.add_argument("--spread-only", action="store_true",
+                    help="only the spread run (no baselines, no hot account): quick before/after pairs")
     ap.add_argument("--skip-single", action="store_true",
                     help="skip the baseline that commits each create and confirm in its own transaction")
     ap.add_argument("--floor", action="store_true",
@@ -752,12 +780,19 @@ def run(args, stack) -> None:
             _drive(url, "spread", tokens, members, args.warmup, args.concurrency, args.client_procs, _CpuWatch({}))
         profilers = _start_profiles(args.profile, {"gunicorn": procs[0].pid, "relay": procs[1].pid,
                                                    "consumer": procs[2].pid}, args.seconds) if args.profile else []
+        groups0 = _group_metrics(url)
         spread = _drive(url, "spread", tokens, members, args.seconds, args.concurrency, args.client_procs, watch,
                         args.rate)
         _print("spread (HTTP, create+confirm)", spread)
+        _print_groups(groups0, _group_metrics(url), watch.wall)
         if profilers:
             _finish_profiles(args.profile, profilers, spread)
 
+        if args.spread_only:
+            from services.ledger.audit import run_audit
+            print(f"  audit after the run: {run_audit(runtime.client, runtime.db, spread_c)['ok']}")
+            print(f"load average at end: {_loadavg()}", flush=True)
+            return
         base_c = "c_base" + run_id
         for i in range(0, len(members), 200):
             runtime.uow.run(lambda tx, ch=members[i:i + 200]: _open_chunk(tx, base_c, ch, 10**9))
@@ -777,9 +812,11 @@ def run(args, stack) -> None:
         hot_members = [f"h{i}" for i in range(args.hot_members)]
         for i in range(0, len(hot_members), 200):
             runtime.uow.run(lambda tx, ch=hot_members[i:i + 200]: _open_chunk(tx, hot_c, ch, 0))
+        groups0 = _group_metrics(url)
         hot = _drive(url, "hot", _tokens(hot_members, hot_c), hot_members, args.seconds,
                      args.concurrency, args.client_procs, watch, args.rate)
         _print("hot: issuance -> 1000 (32 shards)", hot)
+        _print_groups(groups0, _group_metrics(url), watch.wall)
 
         cold = None
         if not args.skip_unsharded:

@@ -143,11 +143,15 @@ def main() -> None:
     ap.add_argument("--keys", action="store_true", help="send an Idempotency-Key with every command")
     ap.add_argument("--award", action="store_true",
                     help="awards from the community's sharded issuance account instead of member-to-member credits")
-    args = ap.parse_args()
+    on_mongod(measure, ap.parse_args())
+
+
+def on_mongod(measure, args, name: str = "ledger-write-path") -> None:
+    """measure(url, mongod pid or None, args) on MONGO_URL if set, else on a private mongod started and removed here."""
     if os.environ.get("MONGO_URL"):
         measure(os.environ["MONGO_URL"], None, args)
         return
-    with tempfile.TemporaryDirectory(prefix="ledger-write-path-") as base:
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as base:
         devstack.ensure_mongod()
         mongod = devstack.Mongod(port=devstack.free_port(), data_dir=Path(base), cache_gb=0.25)
         mongod.start()

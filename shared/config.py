@@ -16,7 +16,10 @@ OPERATOR_KEY_SERVICES = ("community", "exchange")
 # threads, not 2 x 8. Each process has one group-commit thread, and two processes split the same load into
 # smaller groups that conflict with each other: 1 x 16 did 45-123 transfers/s at 9-13 ms of CPU per transfer over
 # all processes where 2 x 8 did 35-40/s at 17-20 ms, run back to back (services/ledger/README.md, Benchmark).
-WEB_ENV = {"ledger": {"WEB_CONCURRENCY": "1", "WEB_THREADS": "16"}}
+# 64 threads, not 16: a grouped request holds its thread while it waits for its group's transaction, so the
+# threads bound the group size; with 16, at 60 transfers/s on a busy machine the requests queued for a thread
+# (p99 10 s, groups of 8) where 64 let groups grow to 17 and the committer keep up (p99 1.4 s), back to back.
+WEB_ENV = {"ledger": {"WEB_CONCURRENCY": "1", "WEB_THREADS": "64"}}
 
 
 class InsecureConfig(RuntimeError):

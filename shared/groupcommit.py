@@ -28,12 +28,13 @@ import logging
 import os
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
 from shared.errors import Problem
 from shared.logs import get_correlation_id, reset_correlation_id, set_correlation_id
-from shared.metrics import GROUP_COMMIT_COMMANDS
+from shared.metrics import GROUP_COMMIT_COMMANDS, GROUP_COMMIT_SECONDS, GROUP_COMMIT_WAIT
 from shared.uow import Tx, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class GroupCommitter:
         """Run `command` in the next group transaction and return its handler's result (or raise its error)."""
         self._ensure_thread()
         done: Future = Future()
-        self._queue.put((command, done, get_correlation_id()))
+        self._queue.put((command, done, get_correlation_id(), time.perf_counter()))
         return done.result()
 
     def _ensure_thread(self) -> None:
@@ -111,17 +112,21 @@ class GroupCommitter:
                 except queue.Empty:
                     break
             GROUP_COMMIT_COMMANDS.observe(len(items))
+            start = time.perf_counter()
+            for *_, queued in items:
+                GROUP_COMMIT_WAIT.observe(start - queued)
             try:
                 self._commit(items)
             except Exception as exc:  # noqa: BLE001 - the thread must outlive any one batch
                 log.exception("group commit: batch failed")
-                for _, done, _ in items:
+                for _, done, *_ in items:
                     if not done.done():
                         done.set_exception(exc)
+            GROUP_COMMIT_SECONDS.observe(time.perf_counter() - start)
 
-    def _commit(self, items: list[tuple[Any, Future, str | None]]) -> None:
+    def _commit(self, items: list[tuple[Any, Future, str | None, float]]) -> None:
         try:
-            results = self.group.run([c for c, _, _ in items], [cid for _, _, cid in items])
+            results = self.group.run([c for c, *_ in items], [cid for _, _, cid, _ in items])
         except Exception as exc:  # noqa: BLE001 - answered below, per command
             if len(items) == 1:
                 items[0][1].set_exception(exc)
@@ -131,7 +136,7 @@ class GroupCommitter:
             for item in items:
                 self._commit([item])
             return
-        for (_, done, _), result in zip(items, results):
+        for (_, done, *_), result in zip(items, results):
             if isinstance(result, Exception):
                 done.set_exception(result)
             else:

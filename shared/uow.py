@@ -151,15 +151,21 @@ class Tx:
         `reads` maps a name to (collection, id) -> the document or None, or (collection, [ids]) -> a list.
         `follow` maps a name to (collection, "other_name.field") -> the list of documents whose _id is that
         field of the documents fetched as other_name (e.g. a transfer's accounts), or a name of `computed`:
-        aggregation expressions over what `reads` fetched (e.g. ids built from its fields)."""
+        aggregation expressions over what `reads` fetched (e.g. ids built from its fields); or to
+        (collection, path, field, match): the documents whose `field` (not _id) is one of those values and
+        that also match `match` (e.g. a member's lots holding points)."""
         pipeline: list[dict] = [{"$documents": [{}]}]
         for name, (collection, ids) in reads.items():
             match = {"_id": {"$in": list(ids)}} if isinstance(ids, (list, tuple, set)) else {"_id": ids}
             pipeline.append({"$lookup": {"from": collection, "pipeline": [{"$match": match}], "as": name}})
         if computed:
             pipeline.append({"$set": computed})
-        for name, (collection, path) in (follow or {}).items():
-            pipeline.append({"$lookup": {"from": collection, "localField": path, "foreignField": "_id", "as": name}})
+        for name, (collection, path, *by) in (follow or {}).items():
+            foreign, match = by if by else ("_id", None)
+            lookup = {"from": collection, "localField": path, "foreignField": foreign, "as": name}
+            if match:
+                lookup["pipeline"] = [{"$match": match}]
+            pipeline.append({"$lookup": lookup})
         row = next(self.db.aggregate(pipeline, session=self.session))
         out = {name: row[name] for name in follow or {}}
         for name, (_collection, ids) in reads.items():

@@ -7,10 +7,11 @@ from shared.web import service_app
 from services.community.api import blp
 from services.community.bootstrap import bootstrap
 from services.community.partners_api import blp as partners_blp
+from services.community.reports_api import blp as grid_work_blp
 from services.community.rules_api import blp as rules_blp
 from services.community.simulations_api import blp as simulations_blp
 
-BLUEPRINTS = (blp, partners_blp, rules_blp, simulations_blp)  # everything the app serves, and its OpenAPI document lists
+BLUEPRINTS = (blp, partners_blp, rules_blp, simulations_blp, grid_work_blp)  # everything the app serves, and its OpenAPI document lists
 
 
 def create_app(config: Config | None = None):

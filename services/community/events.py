@@ -44,3 +44,13 @@ def partner_agreement_changed(tx, agreement, action: str, by_community: str):
 def points_rules_versioned(tx, version):
     """PointsRulesVersioned: a version of the community's points rules, whole, and when it takes effect."""
     return _emit(tx, "PointsRulesVersioned", version.event_facts(), version.community_id)
+
+
+def grid_report_verified(tx, facts: dict):
+    """GridReportVerified: a 随手拍 report verified (ids, its type, whether a major hazard was confirmed)."""
+    return _emit(tx, "GridReportVerified", facts, facts["member_id"])
+
+
+def duty_verified(tx, facts: dict):
+    """DutyVerified: a member's standing duty verified for one period (once per member, duty and period)."""
+    return _emit(tx, "DutyVerified", facts, facts["member_id"])

@@ -23,3 +23,8 @@ def ensure_indexes(db) -> None:
     # Rules simulation jobs: a worker claims the oldest queued (or lapsed) one; an admin reads theirs by id.
     db.simulations.create_index([("status", ASCENDING), ("requested_at", ASCENDING)])
     db.simulations.create_index([("community_id", ASCENDING), ("requested_at", ASCENDING)])
+    # Grid work: a member's reports newest first; a grid's queue oldest first; duties by member.
+    db.grid_reports.create_index([("community_id", ASCENDING), ("reporter_id", ASCENDING), ("created_at", ASCENDING)])
+    db.grid_reports.create_index([("community_id", ASCENDING), ("status", ASCENDING), ("grid_id", ASCENDING),
+                                  ("created_at", ASCENDING)])
+    db.duty_assignments.create_index([("community_id", ASCENDING), ("member_id", ASCENDING)])

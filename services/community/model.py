@@ -105,7 +105,8 @@ class Member:
     def public_facts(self) -> dict:
         """What other services may know about the member: no phone, and no name unless they opted in to show it
         on the boards (`board_name`)."""
-        return {"community_id": self.community_id, "member_id": self.member_id, "grid_id": self.grid_id,
+        return {"community_id": self.community_id, "member_id": self.member_id, "handle": self.handle,
+                "grid_id": self.grid_id,
                 "roles": list(self.roles), "skills": list(self.skills), "availability": list(self.availability),
                 "vulnerable": self.vulnerable, "merchant_id": self.merchant_id, "status": self.status,
                 "joined_at": self.joined_at.isoformat() if self.joined_at else None,

@@ -3,8 +3,11 @@ suspend, resume and end the agreements through which two communities honour each
 from __future__ import annotations
 
 
+from flask import current_app
+
 from shared.auth import admin_community, current_principal
 from shared.mongo import utcnow
+from shared.ratelimit import limiter
 from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.community import commands, schemas, views
@@ -73,7 +76,17 @@ resume = _action_route("resume", "Resume a suspended agreement (the admin of the
 end = _action_route("end", "End an agreement (either admin), or withdraw my own proposal.")
 
 
+DEFAULT_LOOKUP_LIMIT = "30/minute"
+
+
+def _lookup_limit() -> str:
+    # Per caller (bearer token), counted across every process (shared storage): handles cannot be harvested by
+    # trying names; operators change it with COMMUNITY_LOOKUP_RATE_LIMIT.
+    return current_app.config["SERVICE_CONFIG"].setting("LOOKUP_RATE_LIMIT", DEFAULT_LOOKUP_LIMIT)
+
+
 @blp.get("/partner-members/<partner_code>/<handle>")
+@limiter.limit(_lookup_limit)
 @blp.response(200, schemas.PartnerMemberSchema)
 @problem_responses(blp, {403: "my community has no active agreement with that community",
                          404: "no community with that code, or no active member with that handle in it",

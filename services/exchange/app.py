@@ -5,9 +5,9 @@ from shared.config import Config
 from shared.web import service_app
 from services.exchange.api import blp
 from services.exchange.bootstrap import bootstrap
-from services.exchange.federation_api import blp as federation_blp, cc as cc_blp
+from services.exchange.federation_api import blp as federation_blp, cc as cc_blp, transfers as transfers_blp
 
-BLUEPRINTS = (blp, federation_blp, cc_blp)  # everything the app serves, and its OpenAPI document lists
+BLUEPRINTS = (blp, federation_blp, transfers_blp, cc_blp)  # everything the app serves, and its OpenAPI document lists
 
 
 def create_app(config: Config | None = None):

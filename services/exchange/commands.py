@@ -26,3 +26,19 @@ class GraftNode:
     rate: str
     last_hash: str
     at: datetime
+    relation: str = "trunkward"
+    secret: str = ""
+    net_limit: int = 0
+
+
+@dataclass(frozen=True)
+class StartCcTransfer:
+    """A resident pays an account on another node (`payee`: `<node path>/<community code>/<handle>`)."""
+
+    unit: str
+    community_id: str
+    member_id: str
+    payee: str
+    amount: int
+    memo: str | None
+    at: datetime

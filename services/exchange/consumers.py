@@ -20,4 +20,9 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "CommunityUpdated": community,
         **{name: agreement for name in AGREEMENT_EVENTS},
         "CrossTransferPosted": Subscription(schemas.CrossTransferPostedSchema, reactions.cross_transfer_posted),
+        # Federation: the handles addresses name, and the ledger's answer to a federated debit.
+        **{name: Subscription(schemas.MemberEventSchema, reactions.member_changed)
+           for name in ("MemberJoined", "MemberUpdated", "MemberDeactivated")},
+        **{name: Subscription(schemas.LedgerTransferEventSchema, reactions.ledger_transfer)
+           for name in ("TransferPending", "TransferRejected")},
     }

@@ -9,11 +9,12 @@ hash chain in `last-hash` (see `hashchain.py`); the checks and messages are thos
 with tests, so other implementations see the answers they expect."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Mapping
 from urllib.parse import urlsplit
 
@@ -23,6 +24,9 @@ UNITS = ("HOUR", "PT")
 SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_RATE_PLACES = 9
 NOT_GRAFTED = "This currency has not (yet) been grafted onto any CreditCommons tree."
+RELATIONS = ("trunkward", "leafward")
+SIGNATURE_HEADER = "cc-signature"
+MAX_SECRET = 256
 
 
 class CcUnauthorized(Exception):
@@ -76,21 +80,66 @@ class TrunkwardNode:
     rate: str
     last_hash: str
     grafted_at: datetime | None = None
+    # A neighbour is our trunkward node (we convert: trunkward quantity = local × rate) or a leafward one grafted
+    # onto us (quantities on the wire are in our unit; it converts). Both operators set the same secret, which
+    # signs every request between the two (HMAC-SHA256, `cc-signature`) besides the hash chain.
+    relation: str = "trunkward"
+    secret: str = ""
+    # The net position with this neighbour in our local unit (> 0: our members paid out more than they received)
+    # and its limit; `pending_out` / `pending_in` hold the transfers under way (validated or pending).
+    net_limit: int = 0
+    net: int = 0
+    pending_out: int = 0
+    pending_in: int = 0
+    last_step: dict | None = None  # the chain's latest step {uuid, state, prev}: a repeat of it may come at `prev`
 
     @classmethod
     def graft(cls, unit: str, peer_node_path: str, our_node_path: str, url: str, rate: str, last_hash: str,
-              at: datetime) -> "TrunkwardNode":
-        """A checked graft: our path is one level below the peer's; the initial hash is agreed out of band."""
+              at: datetime, relation: str = "trunkward", secret: str = "", net_limit: int = 0) -> "TrunkwardNode":
+        """A checked graft: our path is one level below the peer's (a leafward neighbour's path is one level below
+        ours); the initial hash and the secret are agreed out of band."""
         if unit not in UNITS:
             raise Unprocessable(f"Unknown unit {unit!r}; use HOUR or PT. 未知单位。", code="unknown_unit")
+        if relation not in RELATIONS:
+            raise Unprocessable("relation is trunkward or leafward. 节点关系须为上级或下级。", code="bad_relation")
         peer, ours = _path(peer_node_path, "peer_node_path"), _path(our_node_path, "our_node_path")
-        if ours.rsplit("/", 1)[0] != peer or "/" not in ours:
-            raise Unprocessable("our_node_path must be the peer's path plus our node name, e.g. trunk/lianhua. "
-                                "本节点路径须位于对方节点之下。", code="bad_node_path")
+        upper, lower = (peer, ours) if relation == "trunkward" else (ours, peer)
+        if lower.rsplit("/", 1)[0] != upper or "/" not in lower:
+            raise Unprocessable("our_node_path must be the peer's path plus our node name, e.g. trunk/lianhua (a "
+                                "leafward peer's path is ours plus its name). 本节点路径须位于对方节点之下。",
+                                code="bad_node_path")
         if not last_hash or len(last_hash) > 128 or not last_hash.isprintable():
             raise Unprocessable("The initial last-hash is the value both operators agreed (1-128 printable "
                                 "characters). 初始哈希不正确。", code="bad_last_hash")
-        return cls(unit, peer, ours, check_url(url), check_rate(rate), last_hash, at)
+        if len(secret) > MAX_SECRET or (secret and (len(secret) < 16 or not secret.isprintable())):
+            raise Unprocessable("The node secret is 16-256 printable characters both operators set. "
+                                "节点密钥须为 16-256 个可打印字符。", code="bad_secret")
+        if not isinstance(net_limit, int) or isinstance(net_limit, bool) or net_limit < 0:
+            raise Unprocessable("net_limit is a whole number ≥ 0 in this deployment's unit. 净额上限须为非负整数。",
+                                code="bad_net_limit")
+        return cls(unit, peer, ours, check_url(url), check_rate(rate), last_hash, at, relation, secret, net_limit)
+
+    @property
+    def node_id(self) -> str:
+        """The stored id: one trunkward node per unit, any number of leafward ones (by name)."""
+        return f"trunkward:{self.unit}" if self.relation == "trunkward" else f"leafward:{self.unit}:{self.peer_name}"
+
+    def to_wire(self, amount: int) -> Decimal:
+        """A local amount as the quantity on the wire: in the trunkward node's unit (× rate, exact) when the peer
+        is trunkward; in our own unit when it is leafward (the leafward node converts)."""
+        return Decimal(amount) * Decimal(self.rate) if self.relation == "trunkward" else Decimal(amount)
+
+    def from_wire(self, quant) -> int:
+        """A quantity received as a local whole amount: ÷ rate from the trunkward node, rounded down (stated by the
+        payer, rounded against the payee as in shared/crossrate.py); as is from a leafward node (also floored)."""
+        value = Decimal(str(quant)) / Decimal(self.rate) if self.relation == "trunkward" else Decimal(str(quant))
+        return int(value.quantize(Decimal(1), rounding=ROUND_FLOOR))
+
+    def headroom(self, direction: str) -> int:
+        """What one more transfer may move the net position by without passing the limit, counting the transfers
+        under way in that direction (out: our members pay; in: they receive)."""
+        exposure = self.net + self.pending_out if direction == "out" else -(self.net - self.pending_in)
+        return max(self.net_limit - exposure, 0)
 
     @property
     def name(self) -> str:
@@ -102,29 +151,49 @@ class TrunkwardNode:
         """The peer's name (the last segment of its path)."""
         return self.peer_node_path.rsplit("/", 1)[-1]
 
-    def outgoing_headers(self) -> dict:
-        """The headers of a request we make to the trunkward node."""
-        return {"cc-node": self.name, "last-hash": self.last_hash, "Content-Type": "application/json"}
+    def outgoing_headers(self, last_hash: str | None = None) -> dict:
+        """The headers of a request we make to the neighbour (`last_hash`: the head the request is made at)."""
+        return {"cc-node": self.name, "last-hash": last_hash or self.last_hash, "Content-Type": "application/json"}
+
+    def signature(self, method: str, path: str, last_hash: str, body: bytes = b"") -> str:
+        """HMAC-SHA256 with the node secret over the method, the path below the peer's base URL, the last-hash and
+        the body: what `cc-signature` carries."""
+        message = b"\n".join([method.upper().encode(), path.encode("utf-8"), last_hash.encode("utf-8"), body])
+        return hmac.new(self.secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+    def check_signature(self, headers: Mapping[str, str], method: str, path: str, body: bytes) -> None:
+        """Refuse (401) a request whose `cc-signature` is not ours for it (the node secret; after the last-hash)."""
+        if not self.secret:
+            return
+        given = headers.get(SIGNATURE_HEADER) or ""
+        expected = self.signature(method, path, headers.get("last-hash") or "", body)
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8")):
+            raise CcUnauthorized(f"{SIGNATURE_HEADER} header does not match the node secret.")
 
 
-def authenticate(headers: Mapping[str, str], node: TrunkwardNode | None) -> TrunkwardNode:
+def authenticate(headers: Mapping[str, str], node, replay_of: str | None = None) -> TrunkwardNode:
     """The grafted node a request comes from, or CcUnauthorized (Komunitin's order and messages).
 
-    `cc-node` may be the peer's full path or its name: Komunitin compares with the full path only, which
-    refuses any peer below the root (a known bug we do not copy)."""
+    `node` is the one graft of the unit, or the list of its neighbours (trunkward and leafward). `cc-node` may be
+    the peer's full path or its name: Komunitin compares with the full path only, which refuses any peer below
+    the root (a known bug we do not copy). `replay_of`: a head the caller may also present, the one before our
+    latest chain step, when the request repeats that very step (an answer lost on the way back)."""
+    nodes = [n for n in (node if isinstance(node, (list, tuple)) else [node]) if n is not None]
     caller = headers.get("cc-node")
     if not caller:
         raise CcUnauthorized("cc-node header is required.")
     given = headers.get("last-hash")
     if not given:
         raise CcUnauthorized("last-hash header is required.")
-    if node is None:
+    if not nodes:
         raise CcUnauthorized(NOT_GRAFTED)
-    if caller not in (node.peer_node_path, node.peer_name):
+    found = next((n for n in nodes if caller in (n.peer_node_path, n.peer_name)), None)
+    if found is None:
         raise CcUnauthorized(f'cc-node "{caller}" is not our trunkward node.')
-    if not hmac.compare_digest(given.encode("utf-8", "replace"), node.last_hash.encode("utf-8")):
+    accepted = [found.last_hash] + ([replay_of] if replay_of else [])
+    if not any(hmac.compare_digest(given.encode("utf-8", "replace"), h.encode("utf-8")) for h in accepted):
         raise CcUnauthorized(f'value of last-hash header "{given}" does not match our records.')
-    return node
+    return found
 
 
 def response_trace(request_trace: str | None, node: TrunkwardNode) -> str:

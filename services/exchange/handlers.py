@@ -7,9 +7,9 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.errors import Conflict
 from shared.uow import Tx
-from services.exchange import commands, events
+from services.exchange import ccflow, commands, events
 from services.exchange.federation import TrunkwardNode
-from services.exchange.repository import ExchangeRepository, NodeRepository
+from services.exchange.repository import NODES, ExchangeRepository, NodeRepository
 
 
 def clear_trust_line(cmd: commands.ClearTrustLine, tx: Tx) -> dict:
@@ -28,9 +28,9 @@ def clear_trust_line(cmd: commands.ClearTrustLine, tx: Tx) -> dict:
 def graft_node(cmd: commands.GraftNode, tx: Tx) -> TrunkwardNode:
     """Record the graft of one unit onto a trunkward node; one per unit (a re-graft is a new deployment act)."""
     node = TrunkwardNode.graft(cmd.unit, cmd.peer_node_path, cmd.our_node_path, cmd.url, cmd.rate, cmd.last_hash,
-                               cmd.at)
+                               cmd.at, cmd.relation, cmd.secret, cmd.net_limit)
     nodes = NodeRepository(tx)
-    if nodes.trunkward(cmd.unit) is not None:
+    if tx[NODES].find_one({"_id": node.node_id}) is not None:
         raise Conflict(f"{cmd.unit} is already grafted onto a trunkward node. 该单位已接入上级节点。",
                        code="already_grafted")
     try:
@@ -40,7 +40,14 @@ def graft_node(cmd: commands.GraftNode, tx: Tx) -> TrunkwardNode:
     return node
 
 
+def start_cc_transfer(cmd: commands.StartCcTransfer, tx: Tx):
+    """Record a resident's transfer to another node (its relay is sent next, outside this transaction)."""
+    return ccflow.start(tx, unit=cmd.unit, community_id=cmd.community_id, member_id=cmd.member_id, payee=cmd.payee,
+                        amount=cmd.amount, memo=cmd.memo, at=cmd.at)
+
+
 HANDLERS = {
     commands.ClearTrustLine: clear_trust_line,
     commands.GraftNode: graft_node,
+    commands.StartCcTransfer: start_cc_transfer,
 }

@@ -7,9 +7,9 @@ from shared.crossrate import measure
 from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.exchange import events
+from services.exchange import ccflow, events
 from services.exchange.model import LINE_STATUS, TrustLine, lines_of_agreement
-from services.exchange.repository import ExchangeRepository
+from services.exchange.repository import CcRepository, ExchangeRepository
 
 
 def _when(event: Event) -> datetime:
@@ -83,3 +83,23 @@ def cross_transfer_posted(event: Event, payload: dict, tx: Tx) -> None:
                     "payee_point_value_fen": payload.get("payee_point_value_fen"),
                     "measure": measure(line.unit, payload["credit_amount"], payload.get("payee_point_value_fen")),
                     "workflow": payload.get("workflow"), "posted_at": at, "clearing_id": None})
+
+
+# -- federation (ccflow.py) ---------------------------------------------------------------------------
+def member_changed(event: Event, payload: dict, tx: Tx) -> None:
+    """MemberJoined / MemberUpdated / MemberDeactivated: the public handle an address names, and whether the member
+    may receive (only active members)."""
+    status = "inactive" if event.type == "MemberDeactivated" else payload["status"]
+    repo = CcRepository(tx)
+    handle = payload["handle"] if event.type != "MemberDeactivated" else \
+        repo.handle_of(payload["community_id"], payload["member_id"])
+    repo.save_member(payload["community_id"], payload["member_id"], handle, status)
+
+
+def ledger_transfer(event: Event, payload: dict, tx: Tx) -> None:
+    """TransferPending / TransferRejected of a federated debit (reference kind `cc`): the ledger held the payer's
+    funds, or refused to."""
+    reference = payload.get("reference") or {}
+    if reference.get("kind") != "cc":
+        return
+    ccflow.ledger_answered(tx, reference["id"], payload["state"] == "pending", payload.get("reason"), _when(event))

@@ -5,6 +5,7 @@ from dataclasses import asdict, fields
 
 from shared.errors import NotFound
 from shared.uow import Tx
+from services.exchange.cctransfer import from_doc, to_doc
 from services.exchange.federation import TrunkwardNode
 from services.exchange.model import Position, TrustLine
 
@@ -108,4 +109,64 @@ class NodeRepository:
 
     def add(self, node: TrunkwardNode) -> None:
         """Store a new graft (a second one for the unit is a duplicate key)."""
-        self.tx[NODES].insert_one({"_id": node_id(node.unit), **asdict(node)})
+        self.tx[NODES].insert_one({"_id": node.node_id, **asdict(node)})
+
+
+class CcRepository(NodeRepository):
+    """The neighbours, the transfers shared with them (`cc_transfers`) and the residents' public handles
+    (`cc_members`, from community.events) that addresses name."""
+
+    TRANSFERS, MEMBERS = "cc_transfers", "cc_members"
+
+    def neighbours(self, unit: str) -> list[TrunkwardNode]:
+        """Every neighbour of a unit: the trunkward one first, then the leafward ones by name."""
+        docs = self.tx[NODES].find({"unit": unit}).sort("_id", -1)
+        return [node_from_doc(d) for d in docs]
+
+    def node(self, neighbour_id: str) -> TrunkwardNode:
+        """One neighbour (it exists: transfers name only grafted ones)."""
+        return node_from_doc(self.tx[NODES].find_one({"_id": neighbour_id}))
+
+    def save_node(self, node: TrunkwardNode) -> TrunkwardNode:
+        """Replace a neighbour's stored state (head of the chain, positions)."""
+        self.tx[NODES].replace_one({"_id": node.node_id}, {"_id": node.node_id, **asdict(node)})
+        return node
+
+    def transfer(self, transfer_id: str):
+        """A transfer shared with a neighbour, or None."""
+        doc = self.tx[self.TRANSFERS].find_one({"_id": transfer_id})
+        return from_doc(doc) if doc else None
+
+    def save_transfer(self, t):
+        """Insert or replace a transfer."""
+        doc = to_doc(t)
+        self.tx[self.TRANSFERS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        return t
+
+    def busy(self, neighbour_id: str, now) -> bool:
+        """Whether this node has a request in flight to the neighbour (its lease in `cc_locks` is held)."""
+        return self.tx["cc_locks"].find_one({"_id": neighbour_id, "owner": {"$ne": None}, "until": {"$gt": now}},
+                                            {"_id": 1}) is not None
+
+    def community_code(self, community_id: str) -> str | None:
+        """A community's code (addresses use it)."""
+        doc = self.tx[COMMUNITIES].find_one({"_id": community_id}, {"code": 1})
+        return doc.get("code") if doc else None
+
+    def handle_of(self, community_id: str, member_id: str) -> str | None:
+        """A member's public handle."""
+        doc = self.tx[self.MEMBERS].find_one({"_id": f"{community_id}:{member_id}"})
+        return doc.get("handle") if doc else None
+
+    def member_at(self, community_code: str, handle: str) -> dict | None:
+        """The active member a local address names (`<community code>/<handle>`), or None."""
+        community = self.tx[COMMUNITIES].find_one({"code": community_code}, {"_id": 1})
+        if community is None:
+            return None
+        return self.tx[self.MEMBERS].find_one({"community_id": community["_id"], "handle": handle.lower(),
+                                               "status": "active"})
+
+    def save_member(self, community_id: str, member_id: str, handle: str | None, status: str) -> None:
+        """Keep a member's handle and status."""
+        self.tx[self.MEMBERS].update_one({"_id": f"{community_id}:{member_id}"}, {"$set": {
+            "community_id": community_id, "member_id": member_id, "handle": handle, "status": status}}, upsert=True)

@@ -8,12 +8,13 @@ from datetime import datetime
 from shared.errors import Problem
 from shared.mongo import utcnow
 from shared.worker import every
-from services.exchange import commands
+from services.exchange import ccflow, commands
 from services.exchange.bootstrap import bootstrap
 from services.exchange.repository import LINES, line_from_doc
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 300
+DEFAULT_FEDERATION_SECONDS = 1.0
 
 
 def clear_due(runtime, bus, now: datetime | None = None) -> list[dict]:
@@ -33,7 +34,14 @@ def clear_due(runtime, bus, now: datetime | None = None) -> list[dict]:
 
 
 def run(runtime, producer, stop_event: threading.Event) -> None:
-    """Every EXCHANGE_SCHEDULER_INTERVAL seconds (default 300) clear the trust lines that are due."""
+    """Every EXCHANGE_SCHEDULER_INTERVAL seconds (default 300) clear the trust lines that are due; beside it, on
+    start and every EXCHANGE_FEDERATION_INTERVAL seconds (default 1), finish or undo the transfers with other
+    nodes this node started (ccflow.recover: a step not answered, after a crash or a timeout, is sent again)."""
     interval = float(runtime.config.setting("SCHEDULER_INTERVAL", DEFAULT_INTERVAL_SECONDS))
+    federation = float(runtime.config.setting("FEDERATION_INTERVAL", DEFAULT_FEDERATION_SECONDS))
     bus = bootstrap(runtime)
+    recovery = threading.Thread(target=every, args=(federation, lambda: ccflow.recover(runtime), stop_event,
+                                                    "federation"), daemon=True, name="exchange-federation")
+    recovery.start()
     every(interval, lambda: clear_due(runtime, bus), stop_event, "scheduler")
+    recovery.join(timeout=10)

@@ -160,6 +160,14 @@ class GraftSchema(Schema):
                          metadata={"description": "trunkward quantity = local quantity × rate, e.g. \"1\""})
     last_hash = fields.String(required=True, validate=validate.Length(min=1, max=128),
                               metadata={"description": "the initial hash both operators agreed on"})
+    relation = fields.String(load_default="trunkward", validate=validate.OneOf(("trunkward", "leafward")),
+                             metadata={"description": "trunkward: we graft onto the peer; leafward: the peer grafts "
+                                                      "onto us (its path is ours plus its name)"})
+    secret = fields.String(required=True, load_only=True, validate=validate.Length(min=16, max=256),
+                           metadata={"description": "the node secret both operators set (signs every request)"})
+    net_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**12),
+                               metadata={"description": "the most the net position with the peer may reach, either "
+                                                        "way, in this deployment's unit (minutes or points)"})
 
 
 class NodeSchema(Schema):
@@ -170,6 +178,11 @@ class NodeSchema(Schema):
     rate = fields.String()
     last_hash = fields.String()
     grafted_at = fields.DateTime()
+    relation = fields.String()
+    net_limit = fields.Integer()
+    net = fields.Integer(metadata={"description": "> 0: our members paid the peer's more than they received"})
+    pending_out = fields.Integer()
+    pending_in = fields.Integer()
 
 
 class CcWelcomeSchema(Schema):
@@ -186,3 +199,66 @@ class CcErrorSchema(Schema):
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
+
+
+# -- transfers between deployments ------------------------------------------------------------------------
+class CcTransferArgsSchema(Schema):
+    unit = Unit
+    payee = fields.String(required=True, validate=validate.Length(min=3, max=300),
+                          metadata={"description": "the payee's address: <node path>/<community code>/<handle>"})
+    amount = Amount
+    memo = fields.String(load_default=None, validate=validate.Length(max=140))
+
+
+class CcTransferSchema(Schema):
+    uuid = fields.String()
+    direction = fields.String(metadata={"description": "out: paid by our resident; in: received"})
+    unit = fields.String()
+    state = fields.String(metadata={"description": "new, validated, held, pending, completed, refused, refusing, "
+                                                   "erased or timedout"})
+    amount = fields.Integer(metadata={"description": "the local amount (minutes or points)"})
+    quant = fields.Raw(metadata={"description": "the quantity on the wire"})
+    payer = fields.String()
+    payee = fields.String()
+    description = fields.String()
+    reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class CcAddressSchema(Schema):
+    address = fields.String(metadata={"description": "my Credit Commons address for this unit"})
+    unit = fields.String()
+
+
+class CcTransactionSchema(Schema):
+    uuid = fields.String()
+    state = fields.String()
+    workflow = fields.String()
+    version = fields.Integer()
+    entries = fields.List(fields.Dict())
+
+
+class CcTransactionAnswerSchema(Schema):
+    data = fields.Raw()
+    meta = fields.Dict()
+
+
+class MemberEventSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community_id = Id
+    member_id = Id
+    handle = fields.String(load_default=None)
+    status = fields.String(load_default="active")
+
+
+class LedgerTransferEventSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    transfer_id = Id
+    state = fields.String(required=True)
+    reason = fields.String(allow_none=True, load_default=None)
+    reference = fields.Dict(allow_none=True, load_default=None)

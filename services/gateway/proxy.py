@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import quote
@@ -20,6 +21,10 @@ log = logging.getLogger(__name__)
 # X-Operator-Key lets a deployment operator create communities from outside; the service checks it.
 FORWARDED_REQUEST_HEADERS = ("Authorization", "Idempotency-Key", "Content-Type", "Accept", "Accept-Language",
                              "If-Match", "If-None-Match", "X-Operator-Key")
+# The one body allowed past MAX_CONTENT_LENGTH: a 随手拍 report's form with its photo (the community service checks
+# the photo itself: at most 5 MB, JPEG/PNG/WebP by content).
+PHOTO_UPLOADS = (("community", "POST", re.compile(r"v1/communities/[^/]+/reports")),)
+PHOTO_UPLOAD_LIMIT = 5 * 1024 * 1024 + 64 * 1024
 # Hop-by-hop headers (RFC 9110 §7.6.1) never cross a proxy; the gateway sets its own correlation id and date.
 DROPPED_RESPONSE_HEADERS = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                                       "trailer", "transfer-encoding", "upgrade", "x-correlation-id", "server",
@@ -86,8 +91,8 @@ def _outgoing_headers() -> dict[str, str]:
 
 
 def _request_body() -> bytes:
-    """The whole request body, refused with 413 when it is over MAX_CONTENT_LENGTH."""
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    """The whole request body, refused with 413 when it is over MAX_CONTENT_LENGTH (or this request's own limit)."""
+    limit = request.max_content_length
     if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
         return request.get_data(cache=False)  # Werkzeug checks Content-Length against the limit up front
     # Chunked upload: Werkzeug would silently cut it at the limit, so read past it and refuse instead.
@@ -162,6 +167,8 @@ def proxy(service: str, path: str):
     base = upstreams.urls.get(service)
     if base is None:
         raise NotFound(f"There is no service called {service!r}.", code="unknown_service")
+    if any(service == s and request.method == m and pattern.fullmatch(path) for s, m, pattern in PHOTO_UPLOADS):
+        request.max_content_length = PHOTO_UPLOAD_LIMIT
     body = _request_body()  # before anything is sent on: an oversized body never reaches the service
     url = f"{base}/{quote(path, safe=_PATH_SAFE)}"
     if request.query_string:

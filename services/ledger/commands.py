@@ -137,3 +137,40 @@ class RepairPenalty:
     memo: str | None = None
     idempotency_key: str | None = None
     body: dict = field(default_factory=dict)
+
+
+# -- appeals (积分异议申诉, services/ledger/appeals.py) ----------------------------------------------------
+@dataclass(frozen=True)
+class FileAppeal:
+    """A member disputes one of their own decisions (an award, a cap cut, a penalty, an expiry, a disputed claim)."""
+
+    actor: Actor
+    kind: str
+    subject_id: str
+    reason: str
+    points: int | None = None
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpholdAppeal:
+    """A reviewer upholds an appeal with a compensation of `amount` (None: all that is disputed)."""
+
+    actor: Actor
+    appeal_id: str
+    amount: int | None = None
+    paid_by: str | None = None  # a disputed bill only: "community" pays instead of the requester
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DismissAppeal:
+    """A reviewer dismisses an appeal with a reason."""
+
+    actor: Actor
+    appeal_id: str
+    reason: str
+    idempotency_key: str | None = None
+    body: dict = field(default_factory=dict)

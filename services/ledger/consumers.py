@@ -13,7 +13,8 @@ from shared.envelope import Event
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.ledger import lifecycle as life
-from services.ledger import economy, events, exchange_feed, lots, model, schemas, stats
+from services.ledger import appeals, appeals_schemas, economy, events, exchange_feed, federated, lots, model, schemas
+from services.ledger import report_awards, stats
 from services.ledger.ids import pay_code_hash, source_transfer_id
 from services.ledger.model import Account
 from services.ledger.repository import LedgerRepository
@@ -200,5 +201,8 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "HelpClaimed": Subscription(schemas.HelpClaimedSchema, on_help_claimed),
         "RedemptionRequested": Subscription(schemas.RedemptionRequestedSchema, on_redemption_requested),
         "SettlementBatchPaid": Subscription(schemas.SettlementBatchPaidSchema, on_settlement_batch_paid),
+        "RequestDisputed": Subscription(appeals_schemas.RequestDisputedSchema, appeals.on_request_disputed),
         **exchange_feed.subscriptions(),  # trust lines, rates, clearings
+        **report_awards.subscriptions(),  # grid work: 随手拍 reports and standing duties verified
+        **federated.subscriptions(),  # transfers with other deployments (services/ledger/federated.py)
     }

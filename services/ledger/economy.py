@@ -131,13 +131,13 @@ def expire_lots(cmd: commands.ExpireLots, tx: Tx) -> int:
                           source=source, reference={"kind": "expiry", "id": cmd.today.isoformat()},
                           details={"economy": {"items": items, "rule_versions": sorted({i["rule_version"]
                                                                                         for i in items}),
-                                               "explanation": _words(items)}})
+                                               "explanation": words(items)}})
     lots.save_wallet(repo, cmd.account_id, after, t.transfer_id)
     life.post_at_once(tx, repo, t, now)
     return points
 
 
-def _words(items: list[dict]) -> dict:
+def words(items: list[dict]) -> dict:
     return {"zh-CN": explain(items, "zh-CN"), "en": explain(items, "en")}
 
 
@@ -185,7 +185,7 @@ def _points_move(tx: Tx, repo: LedgerRepository, *, kind: str, ref: str, debit, 
                           payer_id=member_id if debit.kind == "member" else None,
                           payee_id=member_id if credit.kind == "member" else None, initiator_id=actor.member_id,
                           now=now, ttl_days=0, source=f"{kind}:{ref}", reference={"kind": kind, "id": ref},
-                          memo=memo, details={"economy": {"items": items, "explanation": _words(items)}})
+                          memo=memo, details={"economy": {"items": items, "explanation": words(items)}})
     return life.post_at_once(tx, repo, t, now)
 
 
@@ -223,7 +223,7 @@ def issue_penalty(cmd: commands.IssuePenalty, tx: Tx) -> tuple[dict, int]:
                "owed": -sum(i["points"] for i in items if i["code"] == "penalty_debt"),
                "issued_on": lots.local_day(repo, actor.community_id, now).isoformat(), "issued_at": now,
                "issued_by": actor.member_id, "rule_version": rules.version, "memo": cmd.memo, "repaired": 0,
-               "repairs": [], "transfer_id": None, "items": items, "explanation": _words(items)}
+               "repairs": [], "transfer_id": None, "items": items, "explanation": words(items)}
         if taken:
             penalty_account = life.system_account(tx, repo, actor.community_id, "penalty", "PT")
             doc["transfer_id"] = _points_move(tx, repo, kind="penalty", ref=penalty_id, debit=account,
@@ -252,40 +252,62 @@ def repair_penalty(cmd: commands.RepairPenalty, tx: Tx) -> tuple[dict, int]:
     def compute_():
         _staff(actor)
         repo = LedgerRepository(tx)
-        doc = tx[PENALTIES].find_one({"_id": cmd.penalty_id})
-        if doc is None or doc["community_id"] != actor.community_id:
-            raise NotFound("没有这条扣分记录。 No such penalty.", code="penalty_not_found")
+        doc = find_penalty(tx, actor.community_id, cmd.penalty_id)
         _of_my_grid(repo, actor, doc["account_id"])
-        now = utcnow()
-        rules = lots.rules_at(repo, actor.community_id, now)
-        today = lots.local_day(repo, actor.community_id, now)
-        penalty = Penalty(doc["_id"], doc["reason"], doc["amount"], date.fromisoformat(doc["issued_on"]),
-                          doc["repaired"])
-        account_id = doc["account_id"]
-        source = f"{cmd.penalty_id}:{doc['repaired']}"
-        after, penalty, items = lots.wallet(repo, account_id).repair(
-            penalty, lots.lot_id(source_transfer_id(f"repair:{source}"), now), cmd.points, today, rules)
-        restored = sum(i["points"] for i in items if i["code"] == "repair_lot")
-        transfer_id = None
-        if restored:
-            penalty_account = life.system_account(tx, repo, actor.community_id, "penalty", "PT")
-            if not penalty_account.can_post(restored, 0):
-                raise Unprocessable("罚没账户积分不足以修复。 The penalty account holds too few points for this repair.",
-                                    code="insufficient_funds")
-            transfer_id = _points_move(tx, repo, kind="repair", ref=source, debit=penalty_account,
-                                       credit=repo.require_account(account_id), amount=restored,
-                                       member_id=doc["member_id"], actor=actor, now=now, items=items,
-                                       memo=cmd.memo).transfer_id
-        lots.save_wallet(repo, account_id, after, transfer_id or cmd.penalty_id)
-        entry = {"on": today.isoformat(), "points": cmd.points, "by": actor.member_id, "rule_version": rules.version,
-                 "transfer_id": transfer_id, "items": items, "explanation": _words(items), "memo": cmd.memo}
-        tx.defer(PENALTIES, UpdateOne({"_id": doc["_id"], "repaired": doc["repaired"]},
-                                      {"$set": {"repaired": penalty.repaired}, "$push": {"repairs": entry}}),
-                 must_match=True)
-        updated = {**doc, "repaired": penalty.repaired, "repairs": [*doc["repairs"], entry]}
+        updated = restore_penalty(tx, repo, actor, doc, cmd.points, memo=cmd.memo)
         _announce(tx, "PenaltyRepaired", updated, points=cmd.points)
         return penalty_view(updated), 200
     return once(tx, key_scope(actor, f"repair:{cmd.penalty_id}"), cmd.idempotency_key, cmd.body, compute_)
+
+
+def find_penalty(tx: Tx, community_id: str, penalty_id: str) -> dict:
+    """A penalty of the community (404 `penalty_not_found`)."""
+    doc = tx[PENALTIES].find_one({"_id": penalty_id})
+    if doc is None or doc["community_id"] != community_id:
+        raise NotFound("没有这条扣分记录。 No such penalty.", code="penalty_not_found")
+    return doc
+
+
+def restore_penalty(tx: Tx, repo: LedgerRepository, actor: Actor, doc: dict, points: int, *, memo: str | None,
+                    appeal_id: str | None = None) -> dict:
+    """Give back `points` of a penalty: a repair (the rules' window and share apply) or, with `appeal_id`, an
+    appeal upheld (`Wallet.restore`: the reviewer decided, no window). Owed points are forgiven first, the rest
+    moves back from `s:<c>:penalty:PT` as a new lot earned today; the penalty counts them as repaired. The
+    penalty as it is after."""
+    now = utcnow()
+    rules = lots.rules_at(repo, actor.community_id, now)
+    today = lots.local_day(repo, actor.community_id, now)
+    account_id = doc["account_id"]
+    kind, source = ("appeal_penalty", appeal_id) if appeal_id else ("repair", f"{doc['_id']}:{doc['repaired']}")
+    new_lot = lots.lot_id(source_transfer_id(f"{kind}:{source}"), now)
+    held = lots.wallet(repo, account_id)
+    if appeal_id:
+        after, items = held.restore(doc["_id"], new_lot, points, today, rules, source="appeal")
+        items = [{**i, "appeal_id": appeal_id} for i in items]
+    else:
+        penalty = Penalty(doc["_id"], doc["reason"], doc["amount"], date.fromisoformat(doc["issued_on"]),
+                          doc["repaired"])
+        after, _, items = held.repair(penalty, new_lot, points, today, rules)
+    restored = sum(i["points"] for i in items if i["code"] in ("repair_lot", "appeal_lot"))
+    transfer_id = None
+    if restored:
+        penalty_account = life.system_account(tx, repo, actor.community_id, "penalty", "PT")
+        if not penalty_account.can_post(restored, 0):
+            raise Unprocessable("罚没账户积分不足以修复。 The penalty account holds too few points for this repair.",
+                                code="insufficient_funds")
+        transfer_id = _points_move(tx, repo, kind=kind, ref=source, debit=penalty_account,
+                                   credit=repo.require_account(account_id), amount=restored,
+                                   member_id=doc["member_id"], actor=actor, now=now, items=items,
+                                   memo=memo).transfer_id
+    lots.save_wallet(repo, account_id, after, transfer_id or doc["_id"])
+    entry = {"on": today.isoformat(), "points": points, "by": actor.member_id, "rule_version": rules.version,
+             "transfer_id": transfer_id, "items": items, "explanation": words(items), "memo": memo,
+             "appeal_id": appeal_id}
+    repaired = doc["repaired"] + points
+    tx.defer(PENALTIES, UpdateOne({"_id": doc["_id"], "repaired": doc["repaired"]},
+                                  {"$set": {"repaired": repaired}, "$push": {"repairs": entry}}),
+             must_match=True)
+    return {**doc, "repaired": repaired, "repairs": [*doc["repairs"], entry]}
 
 
 HANDLERS = {commands.ExpireLots: expire_lots, commands.RemindExpiry: remind, commands.IssuePenalty: issue_penalty,

@@ -13,7 +13,7 @@ from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.idempotency import UNREAD, once
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.ledger import commands, cross, economy, events, model
+from services.ledger import appeals, commands, cross, economy, events, model
 from services.ledger.answers import account_view, transfer_view
 from services.ledger.ids import PAY_CODE_ALPHABET, PAY_CODE_LENGTH, key_scope, pay_code_hash, source_transfer_id
 from services.ledger.lifecycle import (close_pending, new_transfer, own_account, post_at_once, post_pending,
@@ -265,4 +265,5 @@ HANDLERS = {
     commands.ExpireTransfer: expire_transfer,
     commands.ReverseTransfer: reverse_transfer,
     **economy.HANDLERS,
+    **appeals.HANDLERS,
 }

@@ -31,3 +31,7 @@ def ensure_indexes(db) -> None:
                                    ("grid_id", ASCENDING), ("points", DESCENDING)],
                                   partialFilterExpression={"kind": "board"})
     db.economy_stats.create_index([("kind", ASCENDING), ("community_id", ASCENDING), ("month", ASCENDING)])
+    # Appeals: one per decision, the member's and the reviewers' lists.
+    db.appeals.create_index("subject_key", unique=True)
+    db.appeals.create_index([("community_id", ASCENDING), ("member_id", ASCENDING), ("filed_at", DESCENDING)])
+    db.appeals.create_index([("community_id", ASCENDING), ("status", ASCENDING), ("filed_at", DESCENDING)])

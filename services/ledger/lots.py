@@ -13,19 +13,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from types import MappingProxyType
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo import InsertOne, UpdateOne
 
 from shared.economy import RuleSet, Wallet, from_document, honour_level, in_effect
+from shared.economy.periods import zone_day  # also imported from here by economy_views and the scheduler
 from shared.economy.wallet import Lot
 from services.ledger import model, stats
 from services.ledger.model import Transfer
 from services.ledger.repository import LedgerRepository
 
 LOTS, SUMMARIES, RULES = "point_lots", "member_economy", "points_rules"
-SELF_MANAGED = ("expiry", "penalty", "repair")  # reference kinds whose handlers move the lots themselves
-DEFAULT_TZ = "Asia/Shanghai"
+SELF_MANAGED = ("expiry", "penalty", "repair", "appeal_penalty")  # reference kinds whose handlers move the lots themselves
 EMPTY_SUMMARY = MappingProxyType({"participations": 0, "streak": 0, "last_day": None, "day": None, "earned_today": 0,
                                   "year": None, "earned_this_year": 0, "honour_points": 0, "level": 0, "debt": 0})
 
@@ -35,15 +34,6 @@ def aware(text: str) -> datetime:
     """An ISO time as an aware datetime (UTC when it names no offset)."""
     at = datetime.fromisoformat(text)
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
-
-def zone_day(timezone_name: str | None, at: datetime) -> date:
-    """The calendar day at `at` in a time zone (Asia/Shanghai when none or an unknown one is given)."""
-    try:
-        zone = ZoneInfo(timezone_name or DEFAULT_TZ)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(DEFAULT_TZ)
-    return at.astimezone(zone).date()
 
 
 def local_day(repo: LedgerRepository, community_id: str, at: datetime) -> date:
@@ -60,8 +50,7 @@ def rule_versions(repo: LedgerRepository, community_id: str) -> tuple[RuleSet, .
     """Every version of the community's points rules the ledger heard of (read once per transaction)."""
     key = (RULES, community_id)
     if key not in repo.cache:
-        docs = repo.tx[RULES].find({"community_id": community_id})
-        repo.cache[key] = tuple(rule_set(d) for d in docs)
+        repo.cache[key] = tuple(rule_set(d) for d in repo.tx[RULES].find({"community_id": community_id}))
     return repo.cache[key]
 
 
@@ -90,9 +79,12 @@ def summary(repo: LedgerRepository, account_id: str) -> MappingProxyType:
     """The member's economy summary (empty until their first award)."""
     key = (SUMMARIES, account_id)
     if key not in repo.cache:
-        doc = repo.tx[SUMMARIES].find_one({"_id": account_id})
-        repo.cache[key] = MappingProxyType({**EMPTY_SUMMARY, **(doc or {})})
+        repo.cache[key] = _summary_of(repo.tx[SUMMARIES].find_one({"_id": account_id}))
     return repo.cache[key]
+
+
+def _summary_of(doc: dict | None) -> MappingProxyType:
+    return MappingProxyType({**EMPTY_SUMMARY, **(doc or {})})
 
 
 def save_summary(repo: LedgerRepository, account_id: str, **changes) -> MappingProxyType:
@@ -124,10 +116,33 @@ def wallet(repo: LedgerRepository, account_id: str) -> Wallet:
     """The member's lots that still hold points (oldest first) and the points they owe."""
     key = (LOTS, account_id)
     if key not in repo.cache:
-        docs = repo.tx[LOTS].find({"account_id": account_id, "remaining": {"$gt": 0}})
-        repo.cache[key] = Wallet(tuple(sorted((to_lot(d) for d in docs), key=lambda lot: (lot.earned_on,
-                                                                                             lot.lot_id))))
+        repo.cache[key] = _wallet_of(repo.tx[LOTS].find({"account_id": account_id, **HOLDING}))
     return replace(repo.cache[key], debt=summary(repo, account_id)["debt"])
+
+
+HOLDING = {"remaining": {"$gt": 0}}  # the lots a wallet holds
+
+
+def _wallet_of(docs) -> Wallet:
+    return Wallet(tuple(sorted((to_lot(d) for d in docs), key=lambda lot: (lot.earned_on, lot.lot_id))))
+
+
+def remember(repo: LedgerRepository, docs: dict, lot_accounts, summary_accounts, communities) -> None:
+    """What one read of a whole group brought (reads.prefetch): the holding lots (`docs["lots"]`) of
+    `lot_accounts`, the summaries (`docs["summaries"]`) of `summary_accounts`, the rule versions
+    (`docs["rules"]`) of `communities`, kept in the identity map as wallet(), summary() and rule_versions()
+    would read them, so the group's commands read none of them again."""
+    grouped: dict = {}
+    for name, field in (("lots", "account_id"), ("summaries", "_id"), ("rules", "community_id")):
+        for doc in docs.get(name, ()):
+            grouped.setdefault((name, doc[field]), []).append(doc)
+    for account_id in lot_accounts:
+        repo.cache.setdefault((LOTS, account_id), _wallet_of(grouped.get(("lots", account_id), ())))
+    for account_id in summary_accounts:
+        repo.cache.setdefault((SUMMARIES, account_id), _summary_of(grouped.get(("summaries", account_id), [None])[0]))
+    for community_id in communities:
+        repo.cache.setdefault((RULES, community_id), tuple(rule_set(d) for d in grouped.get(("rules", community_id),
+                                                                                          ())))
 
 
 def save_wallet(repo: LedgerRepository, account_id: str, after: Wallet, transfer_id: str) -> None:

@@ -78,6 +78,16 @@ _SHARD_IDS_OF_TRANSFERS = {side: {"$map": {
     for side in ("debit", "credit")}
 
 
+# The communities whose settings the fetched transfers' postings use (a cross transfer's payee side too).
+TRANSFER_COMMUNITY_IDS = {"$concatArrays": [{"$ifNull": ["$transfers.community_id", []]},
+                                            {"$ifNull": ["$transfers.cross.payee_community", []]}]}
+
+
+def transfer_community_ids(transfer_docs) -> list[str]:
+    """TRANSFER_COMMUNITY_IDS, of transfer documents in hand."""
+    return [c for d in transfer_docs for c in (d["community_id"], (d.get("cross") or {}).get("payee_community")) if c]
+
+
 def _frozen(doc: dict) -> MappingProxyType:
     return MappingProxyType(doc)
 
@@ -100,28 +110,33 @@ class LedgerRepository:
         self.cache = tx.cache
 
     # -- reads --------------------------------------------------------------------------------
-    def load(self, *, keys=(), communities=(), accounts=(), shards=(), transfers=()) -> None:
+    def load(self, *, keys=(), communities=(), accounts=(), shards=(), transfers=(), follow=None,
+             computed=None) -> dict:
         """Bring documents into the identity map in one round trip (one aggregate in this transaction's
-        snapshot), with each transfer's two accounts and the shards it uses of hot ones; what is already
-        there, or known absent, is not read."""
+        snapshot), with each transfer's two accounts, the shards it uses of hot ones and its communities'
+        settings; what is already there, or known absent, is not read. `follow` and `computed` (Tx.fetch) add
+        more lookups to the same round trip, for a module keeping its own values (the points economy: see
+        reads.prefetch); what they found is returned (with the transfers read), not cached here."""
         wanted = {KEYS: keys, "communities": communities, "accounts": accounts, SHARDS: shards,
                   "transfers": transfers}
         reads = {coll: (coll, missing) for coll, ids in wanted.items()
                  if (missing := [i for i in dict.fromkeys(ids) if (coll, i) not in self.cache])}
         if not reads:
-            return
-        follow, computed = {}, None
+            return {}
+        follow, computed = dict(follow or {}), dict(computed or {})
         if "transfers" in reads:
-            follow = {"debits": ("accounts", "transfers.debit_account"),
-                      "credits": ("accounts", "transfers.credit_account"),
-                      "transfer_shards": (SHARDS, "transfer_shard_ids"),
-                      # a cross-community transfer's clearing accounts and trust line (nothing for the others)
-                      "clearings": ("accounts", "transfers.cross.payer_clearing_account"),
-                      "partner_clearings": ("accounts", "transfers.cross.payee_clearing_account"),
-                      "trust_lines": ("trust_lines", "transfers.cross.trust_line_id")}
-            computed = {"transfer_shard_ids": {"$concatArrays": [_SHARD_IDS_OF_TRANSFERS[side] for side in
-                                                                  ("debit", "credit")]}}
-        docs = self.tx.fetch(reads, follow, computed)
+            follow.update({"debits": ("accounts", "transfers.debit_account"),
+                           "credits": ("accounts", "transfers.credit_account"),
+                           "transfer_shards": (SHARDS, "transfer_shard_ids"),
+                           "transfer_communities": ("communities", "transfer_community_ids"),
+                           # a cross-community transfer's clearing accounts and trust line (nothing for the others)
+                           "clearings": ("accounts", "transfers.cross.payer_clearing_account"),
+                           "partner_clearings": ("accounts", "transfers.cross.payee_clearing_account"),
+                           "trust_lines": ("trust_lines", "transfers.cross.trust_line_id")})
+            computed.update({"transfer_shard_ids": {"$concatArrays": [_SHARD_IDS_OF_TRANSFERS[side] for side in
+                                                                       ("debit", "credit")]},
+                             "transfer_community_ids": TRANSFER_COMMUNITY_IDS})
+        docs = self.tx.fetch(reads, follow, computed or None)
         for coll, convert in ((KEYS, _frozen), ("communities", _frozen), ("accounts", to_account),
                               (SHARDS, to_shard), ("transfers", to_transfer)):
             for doc in docs.get(coll, ()):
@@ -135,6 +150,11 @@ class LedgerRepository:
             self.cache.setdefault((SHARDS, doc["_id"]), to_shard(doc))
         for doc in docs.get("trust_lines", ()):
             self.cache.setdefault(("trust_lines", doc["_id"]), to_trust_line(doc))
+        for doc in docs.get("transfer_communities", ()):
+            self.cache.setdefault(("communities", doc["_id"]), _frozen(doc))
+        for community_id in transfer_community_ids(docs.get("transfers", ())):
+            self.cache.setdefault(("communities", community_id), None)  # not announced yet: the defaults
+        return docs
 
     def snapshot(self, *, key_id: str | None = None, community_id: str | None = None,
                  account_ids: list[str] = (), shard_ids: list[str] = (), transfer_id: str | None = None) -> Snapshot:

@@ -8,7 +8,7 @@ from pymongo import DESCENDING
 
 from shared.errors import NotFound
 from shared.schemas import encode_cursor
-from services.ledger import model
+from services.ledger import lots, model
 from services.ledger.answers import iso, account_view, transfer_view
 from services.ledger.model import Account, Actor
 from services.ledger.repository import to_account, to_transfer
@@ -72,21 +72,42 @@ def transfer_for(db, actor: Actor, transfer_id: str) -> dict:
 
 def awaiting(db, actor: Actor, limit: int) -> list[dict]:
     """Pending transfers the caller may confirm: bills, gifts and redemptions naming them, and (for
-    organizers and grid workers) award claims of their community by others."""
+    organizers and grid workers) award claims of their community by others — a grid worker of a grid, only
+    those of its members."""
     # A cross transfer lives in its payer's community: a payee in the partner community finds it by `cross`.
     clauses = [{"confirmer_id": actor.member_id, "community_id": actor.community_id},
                {"confirmer_id": actor.member_id, "cross.payee_community": actor.community_id}]
     if actor.has_role(*model.VERIFIER_ROLES):
         clauses.append({"workflow": "award", "community_id": actor.community_id})
     docs = db.transfers.find({"state": model.PENDING, "$or": clauses}).sort("created_at", DESCENDING).limit(limit * 2)
+    grid = _my_grid(db, actor)
     out = []
     for doc in docs:
         t = to_transfer(doc)
+        if grid is not None and t.workflow == "award" and _grid_of(db, t) != grid:
+            continue
         if t.may_resolve(actor):
             out.append(transfer_view(t))
         if len(out) >= limit:
             break
     return out
+
+
+def _my_grid(db, actor: Actor) -> str | None:
+    """The grid whose award claims a grid worker's queue holds: theirs (from the community's events), unless they
+    are also an organizer or admin (the whole community's) or belong to no grid (none to limit them to)."""
+    if actor.has_role("organizer", "admin") or not actor.has_role("grid_worker"):
+        return None
+    return _grid_of_member(db, actor.community_id, actor.member_id)
+
+
+def _grid_of_member(db, community_id: str, member_id: str) -> str | None:
+    doc = db[lots.SUMMARIES].find_one({"_id": model.member_account_id(community_id, member_id, "PT")}, {"grid_id": 1})
+    return (doc or {}).get("grid_id")
+
+
+def _grid_of(db, t) -> str | None:
+    return _grid_of_member(db, t.community_id, t.payee_id) if t.payee_id else None
 
 
 def statement(db, actor: Actor, account_id: str, *, limit: int, cursor: tuple[int, str] | None,

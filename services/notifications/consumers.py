@@ -27,6 +27,7 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "MatchSuggested": Subscription(schemas.MatchSuggestedSchema, h.on_match_suggested),
         "ChargeIssued": Subscription(schemas.ChargeIssuedSchema, h.on_charge_issued),
         "PointsExpiring": Subscription(schemas.PointsExpiringSchema, h.on_points_expiring),
+        **{t: Subscription(schemas.AppealDecidedSchema, h.on_appeal) for t in ("AppealUpheld", "AppealDismissed")},
         **{t: redemption for t in ("RedemptionRequested", "RedemptionCompleted", "RedemptionDeclined",
                                    "RedemptionExpired")},
     }

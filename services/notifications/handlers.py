@@ -60,6 +60,11 @@ def on_points_expiring(event: Event, p: dict, tx: Tx) -> None:
     _store(tx, event, p["community_id"], model.expiry_notices(p))
 
 
+def on_appeal(event: Event, p: dict, tx: Tx) -> None:
+    """ledger.events: AppealUpheld / AppealDismissed."""
+    _store(tx, event, p["community_id"], model.appeal_notices(event.type, p))
+
+
 def mark_read(cmd: commands.MarkRead, tx: Tx) -> dict:
     """Mark the member's notifications read; the number still unread."""
     repo = NotificationRepository(tx)

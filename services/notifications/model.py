@@ -27,9 +27,10 @@ REDEMPTION_KINDS = {"RedemptionCompleted": "redemption.approved", "RedemptionDec
                     "RedemptionExpired": "redemption.expired"}
 CHARGE_ISSUED = "charge.issued"
 POINTS_EXPIRING = "points.expiring"
+APPEAL_KINDS = {"AppealUpheld": "appeal.upheld", "AppealDismissed": "appeal.dismissed"}
 KINDS = (AWAITING, *TRANSFER_KINDS.values(), REQUEST_ACCEPTED, REQUEST_CLAIMED, REQUEST_COMPLETED,
          REQUEST_CANCELLED, REQUEST_EXPIRED, REQUEST_SUGGESTED, REDEMPTION_REQUESTED, *REDEMPTION_KINDS.values(),
-         CHARGE_ISSUED, POINTS_EXPIRING)
+         CHARGE_ISSUED, POINTS_EXPIRING, *APPEAL_KINDS.values())
 
 # Who confirms a pending transfer, by workflow (awards are confirmed by staff verifiers: staff screens).
 CONFIRMER = {"bill": "payer_id", "credit": "payee_id"}
@@ -183,3 +184,13 @@ def expiry_notices(p: dict) -> list[Notice]:
     many points lapse on which day, and in how many days."""
     return [Notice(p["member_id"], POINTS_EXPIRING, {"kind": "points", "id": p["account_id"]},
                    {"unit": "PT", "amount": p["points"], "expires_on": str(p["expires_on"]), "days": p["days"]})]
+
+
+# -- ledger.events: an appeal decided ---------------------------------------------------------------------
+def appeal_notices(type_: str, p: dict) -> list[Notice]:
+    """AppealUpheld / AppealDismissed: the member who appealed hears the outcome (an upheld one with what it paid,
+    in the appeal's unit); the reasons are read on the appeal itself."""
+    data = {"appeal_id": p["appeal_id"], "appeal_kind": p["kind"], "unit": p["unit"], "disputed": p["disputed"]}
+    if type_ == "AppealUpheld":
+        data.update(amount=p["amount"], transfer_id=p["transfer_id"])
+    return [Notice(p["member_id"], APPEAL_KINDS[type_], {"kind": "appeal", "id": p["appeal_id"]}, data)]

@@ -149,6 +149,19 @@ class PointsExpiringSchema(_Lenient):
     days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=3660))
 
 
+class AppealDecidedSchema(_Lenient):
+    """The ledger's AppealUpheld / AppealDismissed: whose appeal, of what, and what an upholding paid."""
+
+    appeal_id = Id
+    community_id = Id
+    member_id = Id
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    unit = fields.String(required=True, validate=validate.OneOf(("HOUR", "PT")))
+    disputed = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    amount = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1))
+    transfer_id = OptionalId
+
+
 class ChargeIssuedSchema(_Lenient):
     """A bill a shop or the property company addressed to one member, to pay in points."""
 

@@ -11,7 +11,8 @@ from shared.uow import Tx
 PRODUCER = "requests"
 
 REQUEST_EVENTS = ("RequestPosted", "RequestAccepted", "HelperReleased", "RequestCancelled", "RequestExpired",
-                  "HelpStarted", "HelpClaimed", "ClaimLapsed", "RequestCompleted", "RequestDisputed", "HelpRated")
+                  "HelpStarted", "HelpClaimed", "ClaimLapsed", "RequestCompleted", "RequestDisputed", "HelpRated",
+                  "DisputeClosed")
 OFFER_EVENTS = ("OfferPosted", "OfferWithdrawn")
 ACTIVITY_EVENTS = ("ActivityPublished", "ActivitySignedUp", "ActivityWithdrawn", "AttendanceVerified")
 

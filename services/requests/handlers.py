@@ -223,6 +223,16 @@ def on_transfer(event: Event, payload: dict, tx: Tx) -> None:
         repo.save_signup(signup)
 
 
+def on_appeal_decided(event: Event, payload: dict, tx: Tx) -> None:
+    """AppealUpheld / AppealDismissed of a disputed claim (the ledger's 积分异议申诉): the request follows."""
+    if payload["kind"] != "claim" or not payload.get("request_id"):
+        return
+    repo = RequestsRepository(tx)
+    req = repo.find_request(payload["request_id"])
+    if req is not None and req.appeal_decided(payload["appeal_id"], event.type == "AppealUpheld",
+                                              payload.get("transfer_id"), _occurred(event)):
+        repo.save_request(req)
+        emit_all(tx, req)
 # -- the statistics read model (consumed from requests.events and community.events) ----------------------
 def on_request_news(event: Event, payload: dict, tx: Tx) -> None:
     """RequestPosted / RequestAccepted / RequestCompleted: count the request once in the month, grid and

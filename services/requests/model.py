@@ -146,6 +146,7 @@ class HelpRequest:
     code: CheckCode | None = None
     released_helpers: list = field(default_factory=list)
     lapsed_claims: list = field(default_factory=list)  # claims whose transfer lapsed: {claim_id, transfer_id, state}
+    appeal: dict | None = None  # the ledger's decision on the helper's appeal of a disputed claim (积分异议申诉)
     version: int = 0
     events: list = field(default_factory=list, repr=False, compare=False)
 
@@ -342,8 +343,26 @@ class HelpRequest:
         self.transfer_id, self.settled_at = transfer_id, now
         self.transfer_state = "posted" if posted else "rejected"
         self.status = COMPLETED if posted else DISPUTED
-        self._record("RequestCompleted" if posted else "RequestDisputed", transfer_id=transfer_id,
-                     settled_at=now.isoformat())
+        if posted:
+            self._record("RequestCompleted", transfer_id=transfer_id, settled_at=now.isoformat())
+        else:  # the ledger keeps the claim appealable by its helper (积分异议申诉)
+            self._record("RequestDisputed", transfer_id=transfer_id, claim_id=self.claim_id, helper_id=self.helper_id,
+                         settled_at=now.isoformat())
+        return True
+
+    def appeal_decided(self, appeal_id: str, upheld: bool, transfer_id: str | None, now: datetime) -> bool:
+        """The ledger decided the helper's appeal of this disputed claim: upheld, the appeal's transfer paid it and
+        the request completes; dismissed, the dispute is closed (the request stays disputed, with the outcome).
+        Repeats and news about a request not disputed change nothing."""
+        if self.status != DISPUTED or self.appeal is not None:
+            return False
+        self.appeal = {"appeal_id": appeal_id, "outcome": "upheld" if upheld else "dismissed",
+                       "transfer_id": transfer_id, "at": now}
+        if upheld:
+            self.status, self.transfer_id, self.transfer_state, self.settled_at = COMPLETED, transfer_id, "posted", now
+            self._record("RequestCompleted", transfer_id=transfer_id, appeal_id=appeal_id, settled_at=now.isoformat())
+        else:
+            self._record("DisputeClosed", appeal_id=appeal_id)
         return True
 
     def transfer_lapsed(self, transfer_id: str, state: str) -> bool:

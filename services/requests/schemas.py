@@ -245,6 +245,18 @@ class ReferenceSchema(Schema):
     id = fields.String(required=True)
 
 
+class AppealDecidedSchema(Schema):
+    """ledger.events AppealUpheld / AppealDismissed (only a claim's appeal, which names its request, matters)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    appeal_id = fields.String(required=True, validate=ID)
+    kind = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None, validate=ID)
+    transfer_id = fields.String(allow_none=True, load_default=None, validate=ID)
+
+
 class TransferEventSchema(Schema):
     transfer_id = fields.String(required=True, validate=ID)
     community_id = fields.String(allow_none=True, load_default=None)

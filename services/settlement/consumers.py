@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from shared import topics
 from shared.consumer import Subscription
-from services.settlement import reactions, schemas
+from services.settlement import reactions, schemas, thresholds
 
 GROUP = "settlement"
 TOPICS = (topics.COMMUNITY, topics.LEDGER)
@@ -27,4 +27,5 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "TransferRejected": transfer,
         "TransferCancelled": transfer,
         "TransferExpired": transfer,
+        **thresholds.subscriptions(),  # the minimum redemption threshold of each community's points rules
     }

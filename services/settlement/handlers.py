@@ -13,6 +13,7 @@ from services.settlement.model import (COMPLETED, OUTCOME_OF, PAID, Batch, Catal
                                        check_not_self,
                                        fitting_chargebacks, new_id, pay_code_digest, require_staff_of)
 from services.settlement.money import points_to_fen
+from services.settlement.thresholds import check_threshold
 from services.settlement.repository import SettlementRepository, to_doc
 
 
@@ -174,6 +175,7 @@ def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, me
                       pay_code: str | None, item_name: str | None = None, charge: Charge | None = None) -> Redemption:
     now = utcnow()
     check_member(repo.member(member_id), merchant.community_id)
+    check_threshold(tx, merchant.community_id, repo.held_points(member_id), points, now)
     check_balance(repo.available_points(member_id), points)
     redemption = Redemption(redemption_id=new_id("red"), community_id=merchant.community_id,
                             merchant_id=merchant.merchant_id, member_id=member_id, points=points, bill_fen=bill_fen,

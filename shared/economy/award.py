@@ -56,6 +56,7 @@ class Activity:
     bonuses: tuple[str, ...] = ()        # situational bonus codes the verifier confirmed
     rating: int | None = None            # 1–5 stars from the person helped, if any
     review_released: bool = False        # a reviewer released an award held for a low rating
+    kind: str = "activity"               # "report": a verified grid report (随手拍); "duty": a standing duty's period
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,23 @@ def _refuse(zh: str, en: str, *, code: str) -> Unprocessable:
     return Unprocessable(f"{zh} {en}", code=code)
 
 
+def _priced(rules: RuleSet, activity: Activity) -> Item:
+    """The base of a grid report or a standing duty: the points its type is worth under the rules."""
+    name = activity.activity_type
+    if activity.kind == "report":
+        kind = rules.report_type(name)
+        if kind is None:
+            raise _refuse(f"没有随手拍类型 {name!r}。", f"Unknown report type {name!r}.", code="unknown_report_type")
+        return Item("base_report", kind["points"], {"report_type": name})
+    duty = rules.duty(name)
+    if duty is None:
+        raise _refuse(f"没有值守项目 {name!r}。", f"Unknown duty {name!r}.", code="unknown_duty")
+    return Item("base_duty", duty["points"], {"duty": name, "period": duty["period"]})
+
+
 def _base(rules: RuleSet, activity: Activity) -> Item:
+    if activity.kind in ("report", "duty"):
+        return _priced(rules, activity)
     if activity.minutes < 0:
         raise _refuse("时长不能为负。", "Minutes must not be negative.", code="bad_minutes")
     fixed = rules.base_points(activity.activity_type)
@@ -120,7 +137,10 @@ def _base(rules: RuleSet, activity: Activity) -> Item:
 def _situational(rules: RuleSet, activity: Activity) -> list[Item]:
     items = []
     for code in dict.fromkeys(activity.bonuses):
-        points = rules.bonus(activity.activity_type, code)
+        if activity.kind == "report":
+            points = rules.report_type(activity.activity_type)["major_hazard_bonus"] if code == "major_hazard" else None
+        else:
+            points = rules.bonus(activity.activity_type, code)
         if points is None:
             raise _refuse(f"活动类型 {activity.activity_type!r} 没有加分项 {code!r}。",
                           f"Activity type {activity.activity_type!r} has no bonus {code!r}.", code="unknown_bonus")

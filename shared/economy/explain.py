@@ -11,6 +11,8 @@ TEMPLATES = {
     "base_activity": ("活动「{activity_type}」基础分 {points}", "Base points for {activity_type}: {points}"),
     "base_hourly": ("按时长：{minutes} 分钟 × 每小时 {hourly_rate} 分 × {service_class} 系数 {class_multiplier} = {points}",
                     "By the hour: {minutes} min × {hourly_rate}/h × {service_class} ×{class_multiplier} = {points}"),
+    "base_report": ("随手拍「{report_type}」核实 {points}", "Grid report ({report_type}) verified: {points}"),
+    "base_duty": ("值守「{duty}」（{period}）核实 {points}", "Standing duty {duty} ({period}) verified: {points}"),
     "situational_bonus": ("情形加分「{bonus}」+{points}", "Bonus for {bonus}: +{points}"),
     "newcomer_multiplier": ("新人第 {nth}/{of} 次活动，{before} 分 × {multiplier_percent}% ：+{points}",
                             "Newcomer activity {nth} of {of}: {before} × {multiplier_percent}%: +{points}"),
@@ -38,6 +40,10 @@ TEMPLATES = {
                      "Balance too small: {cut} recorded as owed, repaid first from later points"),
     "repair_debt": ("积分修复：免除欠扣积分 {points}", "Point repair: {points} owed points forgiven"),
     "repair_lot": ("积分修复：恢复 {points} 分（{expires_on} 到期）", "Point repair: {points} restored (expire {expires_on})"),
+    "appeal_debt": ("申诉成立：免除欠扣积分 {points}", "Appeal upheld: {points} owed points forgiven"),
+    "appeal_lot": ("申诉成立：退回扣分 {points} 分（{expires_on} 到期）",
+                   "Appeal upheld: {points} penalised points back (expire {expires_on})"),
+    "appeal_compensation": ("申诉 {appeal_id} 成立，补偿 {points}", "Appeal {appeal_id} upheld: {points} compensated"),
 }
 
 

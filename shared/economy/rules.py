@@ -17,6 +17,7 @@ from shared.errors import Unprocessable
 
 SERVICE_CLASSES = ("ordinary", "professional", "high_risk")
 EXPIRY_MODES = ("rolling", "annual", "never")
+DUTY_PERIODS = ("weekly", "monthly")
 MAX_POINTS = 1_000_000          # no single rule figure may exceed this
 MAX_MULTIPLIER_PERCENT = 500    # a newcomer boost of at most ×5
 MAX_CLASS_MULTIPLIER = 10
@@ -47,9 +48,16 @@ DEFAULT_DOCUMENT = MappingProxyType({
     "repair": {"window_days": 180, "max_percent": 100},
     "min_redemption_points": 50,
     "points_loan_limit": 0,
+    # 随手拍 (grid reports): what a verified report earns, and the bonus when the grid worker confirms a major hazard.
+    "report_types": {"hazard_report": {"points": 20, "major_hazard_bonus": 30},
+                     "hygiene_photo_report": {"points": 5, "major_hazard_bonus": 0}},
+    # Standing duties (网格积分制): 门前三包 monthly, 垃圾分类监督 weekly; points per period verified.
+    "duties": {"doorstep_duty": {"period": "monthly", "points": 20},
+               "waste_sorting_watch": {"period": "weekly", "points": 5}},
 })
 TOP_LEVEL_KEYS = tuple(DEFAULT_DOCUMENT)
 OBJECT_KEYS = ("streak", "newcomer", "rating", "caps", "expiry", "repair")  # fixed fields, each with a default
+ADDED_KEYS = ("report_types", "duties")  # keys added after rule sets were first stored: an old one gets the defaults
 
 
 def default_document() -> dict:
@@ -99,6 +107,9 @@ class RuleSet:
     effective_from: datetime | None = None
 
     def __post_init__(self):
+        missing = {k: copy.deepcopy(DEFAULT_DOCUMENT[k]) for k in ADDED_KEYS if k not in self.document}
+        if missing:  # a version stored before these rules existed
+            object.__setattr__(self, "document", {**self.document, **missing})
         check(self.document)
 
     def __getitem__(self, key):
@@ -118,6 +129,14 @@ class RuleSet:
 
     def class_multiplier(self, service_class: str) -> int | None:
         return self.document["class_multipliers"].get(service_class)
+
+    def report_type(self, name: str | None) -> dict | None:
+        """A grid report type's `{points, major_hazard_bonus}`, or None."""
+        return self.document["report_types"].get(name or "")
+
+    def duty(self, name: str | None) -> dict | None:
+        """A standing duty's `{period, points}`, or None."""
+        return self.document["duties"].get(name or "")
 
 
 def from_document(document: dict, version: int = 0, effective_from: datetime | None = None,
@@ -171,6 +190,14 @@ def check(doc: dict) -> None:
     _range(doc["repair"]["max_percent"], 0, 100, "repair.max_percent", code="rules_bad_repair")
     _points(doc["min_redemption_points"], "min_redemption_points")
     _points(doc["points_loan_limit"], "points_loan_limit")
+    for name, kind in doc["report_types"].items():
+        _points(kind["points"], f"report_types.{name}.points")
+        _points(kind["major_hazard_bonus"], f"report_types.{name}.major_hazard_bonus")
+    for name, duty in doc["duties"].items():
+        _points(duty["points"], f"duties.{name}.points")
+        if duty["period"] not in DUTY_PERIODS:
+            raise _bad("值守周期须为 weekly 或 monthly。", "A duty's period is weekly or monthly.",
+                       field=f"duties.{name}.period", code="rules_bad_duty")
 
 
 def _check_caps(caps: dict) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.economy.rules import DEFAULT_DOCUMENT, EXPIRY_MODES
+from shared.economy.rules import DEFAULT_DOCUMENT, DUTY_PERIODS, EXPIRY_MODES
 
 NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="a name: lowercase letters, digits or _, up to 40.")
 
@@ -67,6 +67,17 @@ class RepairSchema(Schema):
     max_percent = _int("repair", "max_percent", metadata={"description": "share of a penalty a repair may restore"})
 
 
+class ReportTypeSchema(Schema):
+    points = fields.Integer(strict=True, required=True, metadata={"description": "随手拍 points when verified"})
+    major_hazard_bonus = fields.Integer(strict=True, load_default=0,
+                                        metadata={"description": "重大隐患 bonus the grid worker may confirm"})
+
+
+class DutySchema(Schema):
+    period = fields.String(required=True, validate=validate.OneOf(DUTY_PERIODS))
+    points = fields.Integer(strict=True, required=True, metadata={"description": "points per period verified"})
+
+
 class RuleSetSchema(Schema):
     """A community's points rules (积分规则): any top-level key left out keeps its current value."""
 
@@ -87,3 +98,9 @@ class RuleSetSchema(Schema):
     repair = fields.Nested(RepairSchema)
     min_redemption_points = fields.Integer(strict=True)
     points_loan_limit = fields.Integer(strict=True)
+    report_types = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(ReportTypeSchema),
+                               validate=validate.Length(max=50),
+                               metadata={"description": "随手拍 {report type: {points, major_hazard_bonus}}"})
+    duties = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(DutySchema),
+                         validate=validate.Length(max=50),
+                         metadata={"description": "常态值守 {duty: {period: weekly|monthly, points}}"})

@@ -335,7 +335,7 @@ def _replay_member(timeline: tuple, rules: RuleSet, month_ends: tuple, redeem_sh
             expire(day, month)
             amount = percent_of(wallet.balance, redeem_share)
             try:
-                check_redemption(rules, amount)
+                check_redemption(rules, wallet.balance, amount)
             except Unprocessable:  # below the community's minimum (兑换门槛): not redeemed this month
                 continue
             wallet, _ = wallet.spend(amount)

@@ -61,7 +61,7 @@ class Lot:
     amount: int
     remaining: int
     rule_version: int = 0
-    source: str = "award"        # award | repair
+    source: str = "award"        # award | repair | appeal
 
     def with_remaining(self, remaining: int) -> "Lot":
         """The lot with `remaining` points left (a direct copy: `dataclasses.replace` is slow on hot paths)."""
@@ -177,16 +177,24 @@ class Wallet:
         """Restore `amount` points of `penalty` (积分修复, within the repair window and the share the rules allow):
         owed points are forgiven first, the rest comes back as a new lot earned today."""
         penalty = check_repair(penalty, amount, today, rules)
+        wallet, items = self.restore(penalty.penalty_id, lot_id, amount, today, rules)
+        return wallet, penalty, items
+
+    def restore(self, penalty_id: str, lot_id: str, amount: int, today: date, rules: RuleSet,
+                source: str = "repair") -> tuple["Wallet", list[dict]]:
+        """Give back `amount` penalised points (a repair, or an appeal upheld: `source` "appeal"): owed points
+        are forgiven first, the rest comes back as a new lot earned today."""
+        _positive(amount)
         forgiven = min(self.debt, amount)
-        items = [_item("repair_debt", forgiven, penalty_id=penalty.penalty_id, rule_version=rules.version)
+        items = [_item(f"{source}_debt", forgiven, penalty_id=penalty_id, rule_version=rules.version)
                  ] if forgiven else []
         wallet = replace(self, debt=self.debt - forgiven)
         if amount > forgiven:
             lot = Lot(lot_id, today, expiry_date(rules, today), amount - forgiven, amount - forgiven, rules.version,
-                      "repair")
+                      source)
             wallet = replace(wallet, lots=(*wallet.lots, lot))
-            items.append({**_lot_item("repair_lot", lot, lot.amount), "penalty_id": penalty.penalty_id})
-        return wallet, penalty, items
+            items.append({**_lot_item(f"{source}_lot", lot, lot.amount), "penalty_id": penalty_id})
+        return wallet, items
 
 
 def _positive(amount) -> None:
@@ -254,13 +262,15 @@ def honour_level(rules: RuleSet, honour_points: int) -> dict:
             "points_to_next": ahead["threshold"] - honour_points if ahead else None}
 
 
-def check_redemption(rules: RuleSet, amount: int) -> None:
-    """A redemption (at the till or in the mall) must be for at least the community's minimum (兑换门槛)."""
+def check_redemption(rules: RuleSet, balance: int, amount: int) -> None:
+    """兑换门槛: a member holding fewer than the community's minimum points cannot redeem at all (at the till or
+    in the mall); at or above it, any amount they hold. The refusal carries the figures."""
     _positive(amount)
     minimum = rules["min_redemption_points"]
-    if amount < minimum:
-        raise Unprocessable(f"每次兑换至少 {minimum} 分。 A redemption needs at least {minimum} points.",
-                            code="below_redemption_threshold", minimum=minimum)
+    if balance < minimum:
+        raise Unprocessable(f"积分满 {minimum} 分才能兑换，您现有 {max(balance, 0)} 分。 Redeeming needs at least "
+                            f"{minimum} points; you hold {max(balance, 0)}.", code="below_redemption_threshold",
+                            minimum=minimum, balance=max(balance, 0), short_by=minimum - max(balance, 0))
 
 
 def check_loan(rules: RuleSet, outstanding: int, amount: int) -> None:

@@ -158,7 +158,8 @@ def test_request_completed_when_the_requester_confirms(world, clock):
     assert bob.call("requests", "get", "/v1/ratings/received").get_json()["items"][0]["stars"] == 5
 
 
-def test_request_disputed_when_the_requester_rejects(world, clock):
+def dispute(world, clock) -> tuple[dict, str, dict]:
+    """Bob helps Alice for 40 minutes and claims; Alice rejects the bill: the request ends disputed."""
     people = neighbourhood(world)
     alice, bob = people["alice"], people["bob"]
     rid, bill = help_until_claimed(world, clock, people, minutes=40)
@@ -171,6 +172,28 @@ def test_request_disputed_when_the_requester_rejects(world, clock):
     assert disputed["transfer_id"] == bill["transfer_id"]
     assert alice.balance("HOUR")["posted"] == 0 and alice.balance("HOUR")["pending_out"] == 0
     assert bob.balance("HOUR")["posted"] == 0 and bob.balance("HOUR")["pending_in"] == 0
+    return people, rid, bill
+
+
+def test_request_disputed_when_the_requester_rejects(world, clock):
+    dispute(world, clock)
+
+
+def test_a_disputed_claim_appealed_and_upheld_is_paid_as_its_bill_and_the_request_completes(world, clock):
+    """The dispute above is appealed (积分异议申诉): the ledger heard RequestDisputed from the requests service, Bob
+    appeals, the admin upholds, Alice's 40 minutes move to Bob as the bill would have, the request completes."""
+    people, rid, bill = dispute(world, clock)
+    helper, alice = people["bob"], people["alice"]
+    appeal = wait_until(lambda: (r := helper.call("ledger", "post", "/v1/appeals", {
+        "kind": "claim", "subject_id": bill["transfer_id"], "reason": "活都干完了，有照片"})).status_code == 201 and r,
+        message="the ledger to know the claim is disputed").get_json()
+    assert (appeal["disputed"], appeal["unit"], appeal["request_id"]) == (40, "HOUR", rid)
+    upheld = world["admin"].call("ledger", "post", f"/v1/admin/appeals/{appeal['appeal_id']}/uphold", {})
+    assert upheld.status_code == 200 and upheld.get_json()["amount"] == 40, upheld.get_json()
+    done = wait_until(lambda: (r := helper.call("requests", "get", f"/v1/requests/{rid}").get_json())
+                      ["status"] == "completed" and r, message="the request to complete")
+    assert done["transfer_id"] == upheld.get_json()["transfer_id"]
+    assert (helper.balance("HOUR")["posted"], alice.balance("HOUR")["posted"]) == (40, -40)
 
 
 def test_activity_attendance_ends_in_a_pending_award(world, clock):

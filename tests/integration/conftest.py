@@ -15,7 +15,8 @@ SERVICES = ("community", "requests", "matching", "ledger", "settlement", "exchan
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 ADMIN_PHONE, RESIDENT_PHONE, PARTNER_PHONE, PIN = "13800000101", "13900000102", "13800000103", "246810"
 # The fuzzer and the hardening walk send many requests per token: limits are not what they test.
-UNLIMITED = {"LEDGER_MONEY_RATE_LIMIT": "1000000/minute", "SETTLEMENT_MONEY_RATE_LIMIT": "1000000/minute"}
+UNLIMITED = {"LEDGER_MONEY_RATE_LIMIT": "1000000/minute", "SETTLEMENT_MONEY_RATE_LIMIT": "1000000/minute",
+             "COMMUNITY_REPORT_RATE_LIMIT": "1000000/minute", "COMMUNITY_LOOKUP_RATE_LIMIT": "1000000/minute"}
 
 
 @dataclass

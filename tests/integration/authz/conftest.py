@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -33,13 +34,15 @@ HOUR_TERMS = [{"unit": "HOUR", "net_limit": 600}]
 BOTH_TERMS = HOUR_TERMS + [{"unit": "PT", "net_limit": 5000}]
 # Exchange is grafted for HOUR onto a trunkward node "trunk" with this agreed initial hash.
 GRAFT = {"unit": "HOUR", "peer_node_path": "trunk", "our_node_path": "trunk/authz", "url": "http://127.0.0.1:9/cc/HOUR",
-         "rate": "1", "last_hash": "authz-agreed-hash"}
+         "rate": "1", "last_hash": "authz-agreed-hash", "secret": "authz-agreed-node-secret", "net_limit": 100_000}
 PASSWORD = "pass-word-123"
 ALICE_HOURS = 6000  # minutes of credit
 # Written by the services' own machinery on a timer, not by a request: the relay's lease heartbeat.
 NOT_REQUEST_STATE = {"relay_lease"}
 # The matrix makes many money calls with one token; the per-token limits are tested elsewhere.
-UNLIMITED = {"ledger": {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"},
+UNLIMITED = {"community": {"COMMUNITY_REPORT_RATE_LIMIT": "100000/minute",
+                           "COMMUNITY_LOOKUP_RATE_LIMIT": "100000/minute"},
+             "ledger": {"LEDGER_MONEY_RATE_LIMIT": "100000/minute"},
              "settlement": {"SETTLEMENT_MONEY_RATE_LIMIT": "100000/minute"}}
 
 
@@ -53,6 +56,7 @@ class Call:
     self_id: str | None = None      # "self" is this member (default: alice)
     headers: dict | None = None     # sent by every identity besides its Authorization (e.g. cc-node)
     refusal: str = PROBLEM          # the media type of a refusal (the Credit Commons routes answer JSON)
+    form: Callable[[], dict] | None = None  # a multipart form (fresh file objects per call) instead of `json`
 
 
 class World:
@@ -330,6 +334,11 @@ class World:
         return self.ok("ledger", "post", "/v1/admin/penalties", self.gwen,
                        {"member_id": self.alice, "reason": "noise"})["penalty_id"]
 
+    def appeal(self) -> str:
+        """Alice's open appeal of a fresh penalty her grid worker issued (so the grid worker is its decider)."""
+        return self.ok("ledger", "post", "/v1/appeals", self.alice, {"kind": "penalty", "subject_id": self.penalty(),
+                                                                     "reason": "那晚我不在家"})["appeal_id"]
+
     def award_claim(self) -> str:
         """Alice's pending claim of an award (an organizer or grid worker of her community confirms)."""
         return self.ok("ledger", "post", "/v1/transfers", self.alice,
@@ -380,6 +389,43 @@ class World:
             "posted_at": datetime.now(timezone.utc).isoformat()}, tid)
         self.dirty = True
         wait_until(lambda: self.svc["exchange"].db.position_entries.find_one({"_id": tid}), message="the exchange counts the cross transfer")
+
+    # -- federation: requests as the trunkward node makes them (its cc-node, our current head, its signature) --
+    def cc_headers(self, method: str, path: str, body: dict | None = None, secret: str | None = None) -> dict:
+        """The trunkward node's headers for one /cc/HOUR/ request, at the chain's current head, signed with the
+        node secret (or `secret`) over the bytes the test client will send."""
+        from services.exchange.federation import TrunkwardNode
+        head = self.svc["exchange"].db.cc_nodes.find_one({"_id": "trunkward:HOUR"})["last_hash"]
+        signer = TrunkwardNode.graft(at=None, **{**GRAFT, "secret": secret or GRAFT["secret"]})
+        raw = b"" if body is None else self.svc["exchange"].app.json.dumps(body).encode()
+        return {"cc-node": "trunk", "last-hash": head,
+                "cc-signature": signer.signature(method, path.split("/cc/HOUR/", 1)[1], head, raw)}
+
+    def cc_relay_body(self) -> dict:
+        """A new transaction from the trunk paying alice (her address: our node path, her community, her handle)."""
+        db = self.svc["exchange"].db
+        handle = wait_until(lambda: (db.cc_members.find_one({"member_id": self.alice}) or {}).get("handle"),
+                            message="alice's handle in the exchange")
+        code = db.communities.find_one({"_id": self.A})["code"]
+        return {"uuid": str(uuid.uuid4()), "state": "V", "workflow": "_C-", "entries": [
+            {"payer": "trunk/elsewhere/x/someone", "payee": f"trunk/authz/{code}/{handle}", "quant": 5,
+             "description": "联网转账 authz", "metadata": {}}]}
+
+    def cc_call(self, method: str, path: str, body: dict | None = None, secret: str | None = None) -> Call:
+        return Call(path, json=body, headers=self.cc_headers(method, path, body, secret), refusal="application/json")
+
+    def cc_relayed(self) -> str:
+        """A transaction relayed by the trunk and validated here (its uuid)."""
+        body = self.cc_relay_body()
+        path = "/cc/HOUR/transaction/relay"
+        resp = self.svc["exchange"].http.post(path, json=body, headers=self.cc_headers("POST", path, body))
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return body["uuid"]
+
+    def cc_transfer_of_alice(self) -> str:
+        """A transfer alice started to another node (the trunk is unreachable here: it stays new)."""
+        return self.ok("exchange", "post", "/v1/federation/transfers", self.alice, {
+            "unit": "HOUR", "payee": "trunk/elsewhere/x/someone", "amount": 5})["uuid"]
 
     def clearing_of(self, line: str, by: str) -> str:
         """A clearing of `line` (one cross transfer from `by`'s community) that `by`'s admin triggered."""
@@ -526,6 +572,29 @@ def _suggested_requests(w: World) -> Call:
     return Call(path)
 
 
+PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+def _report_form(grid_id: str) -> dict:
+    """A report of a hazard in A's grid (named: the admin and the staff may have none of their own)."""
+    return {"report_type": "hazard_report", "text": "井盖松动", "place": "1 栋门口", "grid_id": grid_id,
+            "photo": (io.BytesIO(PNG_1PX), "p.png", "image/png")}
+
+
+def _open_report(w: World) -> str:
+    w.dirty = True
+    resp = w.svc["community"].http.post(f"/v1/communities/{w.A}/reports", data=_report_form(w.grid),
+                                        content_type="multipart/form-data", headers=bearer(w.token(w.alice)))
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["report_id"]
+
+
+def _duty(w: World) -> str:
+    """Alice's doorstep duty (门前三包), assigned by A's admin; a fresh one each time (another duty name)."""
+    duty = w.ok("community", "post", f"/v1/communities/{w.A}/duties", w.admin_a,
+                {"member_id": w.alice, "duty": "doorstep_duty"})
+    return duty["assignment_id"]
 def _request_stats(w: World) -> Call:
     """This month's requests statistics; the grid worker's grid is known to the requests service by then."""
     wait_until(lambda: w.svc["requests"].db.stat_members.find_one({"_id": f"{w.A}:{w.gwen}", "grid_id": w.grid}),
@@ -651,6 +720,15 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         "member_id": w.alice, "reason": "noise", "memo": "深夜噪音"}),
     ("ledger", "POST", "/v1/admin/penalties/{penalty_id}/repair", ""): lambda w: Call(
         f"/v1/admin/penalties/{w.penalty()}/repair", json={"points": 1, "memo": "清理楼道"}),
+    ("ledger", "POST", "/v1/appeals", ""): lambda w: Call("/v1/appeals", json={
+        "kind": "penalty", "subject_id": w.penalty(), "reason": "那晚我不在家"}),
+    ("ledger", "GET", "/v1/appeals/mine", ""): lambda w: Call("/v1/appeals/mine"),
+    ("ledger", "GET", "/v1/appeals/{appeal_id}", ""): lambda w: Call(f"/v1/appeals/{w.appeal()}"),
+    ("ledger", "GET", "/v1/admin/appeals", ""): lambda w: Call("/v1/admin/appeals?status=open"),
+    ("ledger", "POST", "/v1/admin/appeals/{appeal_id}/uphold", ""): lambda w: Call(
+        f"/v1/admin/appeals/{w.appeal()}/uphold", json={"amount": 1}),
+    ("ledger", "POST", "/v1/admin/appeals/{appeal_id}/dismiss", ""): lambda w: Call(
+        f"/v1/admin/appeals/{w.appeal()}/dismiss", json={"reason": "巡查记录显示确有噪音"}),
     # settlement
     ("settlement", "POST", "/v1/merchants", ""): lambda w: Call("/v1/merchants", json={"name": "新商家"}),
     ("settlement", "GET", "/v1/merchants", ""): lambda w: Call("/v1/merchants"),
@@ -729,6 +807,17 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
                                                                       json={**GRAFT, "unit": "PT"}),
     ("exchange", "GET", "/v1/federation/nodes", ""): lambda w: Call("/v1/federation/nodes"),
     ("exchange", "GET", "/cc/{unit}/", ""): lambda w: Call("/cc/HOUR/", refusal="application/json"),
+    ("exchange", "POST", "/v1/federation/transfers", ""): lambda w: Call("/v1/federation/transfers", json={
+        "unit": "HOUR", "payee": "trunk/elsewhere/x/someone", "amount": 5}),
+    ("exchange", "GET", "/v1/federation/transfers", ""): lambda w: Call("/v1/federation/transfers"),
+    ("exchange", "GET", "/v1/federation/transfers/{transfer_id}", ""): lambda w: Call(
+        f"/v1/federation/transfers/{w.cc_transfer_of_alice()}"),
+    ("exchange", "POST", "/cc/{unit}/transaction/relay", ""): lambda w: Call(
+        "/cc/HOUR/transaction/relay", json=w.cc_relay_body(), refusal="application/json"),
+    ("exchange", "PATCH", "/cc/{unit}/transaction/{transfer_id}/{state}", ""): lambda w: Call(
+        f"/cc/HOUR/transaction/{w.cc_relayed()}/P", refusal="application/json"),
+    ("exchange", "GET", "/cc/{unit}/transaction/{transfer_id}", ""): lambda w: Call(
+        f"/cc/HOUR/transaction/{w.cc_relayed()}", refusal="application/json"),
     # extra rows: the same operations on the things where the rules are most precise
     ("community", "GET", "/v1/communities/{community_id}/members/{member_id}", "a member of another community"):
         lambda w: Call(f"/v1/communities/{w.A}/members/{w.admin_b}"),
@@ -789,10 +878,40 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         f"/v1/clearings/{w.bc_clearing}"),
     ("exchange", "GET", "/v1/clearings/{clearing_id}/export.csv", "a clearing between two other communities"):
         lambda w: Call(f"/v1/clearings/{w.bc_clearing}/export.csv"),
-    ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node and last-hash"): lambda w: Call(
-        "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": GRAFT["last_hash"]}, refusal="application/json"),
+    ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node, last-hash and signature"): lambda w: w.cc_call(
+        "GET", "/cc/HOUR/"),
     ("exchange", "GET", "/cc/{unit}/", "the trunkward node's cc-node and a wrong last-hash"): lambda w: Call(
         "/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "not-our-head"}, refusal="application/json"),
+    # grid work: 随手拍 reports (alice reports in A's grid, gwen is its grid worker) and standing duties
+    ("community", "POST", "/v1/communities/{community_id}/reports", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports", form=lambda: _report_form(w.grid)),
+    ("community", "GET", "/v1/communities/{community_id}/reports/mine", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/mine"),
+    ("community", "GET", "/v1/communities/{community_id}/reports/queue", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/queue"),
+    ("community", "GET", "/v1/communities/{community_id}/reports/{report_id}", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}"),
+    ("community", "GET", "/v1/communities/{community_id}/reports/{report_id}/photo", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}/photo"),
+    ("community", "POST", "/v1/communities/{community_id}/reports/{report_id}/verify", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}/verify", json={"major_hazard": False}),
+    ("community", "POST", "/v1/communities/{community_id}/reports/{report_id}/dismiss", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/reports/{_open_report(w)}/dismiss", json={"reason": "重复上报"}),
+    ("community", "POST", "/v1/communities/{community_id}/duties", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/duties", json={"member_id": w.alice, "duty": "waste_sorting_watch"}),
+    ("community", "GET", "/v1/communities/{community_id}/duties/due", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/duties/due"),
+    ("community", "POST", "/v1/communities/{community_id}/duties/{assignment_id}/verify", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/duties/{_duty(w)}/verify", json={}),
+    ("exchange", "POST", "/cc/{unit}/transaction/relay", "the trunkward node's cc-node, last-hash and signature"):
+        lambda w: w.cc_call("POST", "/cc/HOUR/transaction/relay", w.cc_relay_body()),
+    ("exchange", "POST", "/cc/{unit}/transaction/relay", "the trunkward node's cc-node and last-hash, another secret"):
+        lambda w: w.cc_call("POST", "/cc/HOUR/transaction/relay", w.cc_relay_body(), secret="not-the-agreed-secret"),
+    ("exchange", "PATCH", "/cc/{unit}/transaction/{transfer_id}/{state}",
+     "the trunkward node's cc-node, last-hash and signature"): lambda w: w.cc_call(
+        "PATCH", f"/cc/HOUR/transaction/{w.cc_relayed()}/P"),
+    ("exchange", "GET", "/cc/{unit}/transaction/{transfer_id}", "the trunkward node's cc-node, last-hash and signature"):
+        lambda w: w.cc_call("GET", f"/cc/HOUR/transaction/{w.cc_relayed()}"),
 }
 
 

@@ -69,8 +69,9 @@ def test_cell(world, scenarios, op, identity):
     if refused:
         world.quiesce()
         before = world.snapshot()
+    sent = {"data": call.form(), "content_type": "multipart/form-data"} if call.form else {"json": body}
     resp = getattr(world.svc[service].http, method.lower())(
-        call.path, json=body, query_string=call.query, headers=world.headers(identity, call))
+        call.path, **sent, query_string=call.query, headers=world.headers(identity, call))
     if method != "GET" and 200 <= resp.status_code < 300:
         world.targets.pop(op, None)  # it changed: the next allowed cell gets a fresh target
         world.dirty = True

@@ -151,3 +151,20 @@ def test_documented_in_openapi(world):
     operation = spec["paths"]["/v1/partner-members/{partner_code}/{handle}"]["get"]
     assert {"200", "401", "403", "404", "422"} <= set(operation["responses"])
     assert "application/problem+json" in openapi_response(spec, operation, 403)["content"]
+
+
+def test_lookups_are_rate_limited_per_caller(world, module_deployment):
+    """Handles cannot be harvested by trying names: past COMMUNITY_LOOKUP_RATE_LIMIT a caller gets 429 (a problem),
+    found or not; another caller is not affected."""
+    from shared.testing import ServiceHarness
+    tight = ServiceHarness(module_deployment.config("community", settings={"COMMUNITY_LOOKUP_RATE_LIMIT": "3/minute"}))
+    try:
+        answers = [tight.http.get(f"/v1/partner-members/taoyuan/{name}", headers=world["resident"]).status_code
+                   for name in ("wang_fix", "nobody1", "nobody2", "wang_fix", "nobody3")]
+        assert answers == [200, 404, 404, 429, 429]
+        limited = tight.http.get("/v1/partner-members/taoyuan/wang_fix", headers=world["resident"])
+        assert limited.mimetype == PROBLEM and "wang_fix" not in limited.get_data(as_text=True)
+        other = tight.http.get("/v1/partner-members/taoyuan/wang_fix", headers=world["a"]["admin"])
+        assert other.status_code == 200
+    finally:
+        tight.close()

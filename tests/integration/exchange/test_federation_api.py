@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from services.exchange.federation import TrunkwardNode
+
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 GRAFT = {"unit": "HOUR", "peer_node_path": "trunk", "our_node_path": "trunk/lianhua",
-         "url": "http://127.0.0.1:9/cc/HOUR", "rate": "1", "last_hash": "trunk"}
+         "url": "http://127.0.0.1:9/cc/HOUR", "rate": "1", "last_hash": "trunk",
+         "secret": "trunk-and-lianhua-agreed-secret", "net_limit": 600}
+SIGNER = TrunkwardNode.graft(at=None, **GRAFT)
+
+
+def signed(headers: dict, method: str = "GET", path: str = "", body: bytes = b"") -> dict:
+    """The headers plus the node secret's signature of the request (as the trunkward node signs it)."""
+    return {**headers, "cc-signature": SIGNER.signature(method, path, headers.get("last-hash", ""), body)}
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +38,15 @@ def test_graft_then_authenticate_by_last_hash(exchange):
     assert http.post("/v1/federation/nodes", json=GRAFT).status_code == 403
     made = http.post("/v1/federation/nodes", headers=OPERATOR, json=GRAFT)
     assert made.status_code == 201, made.json
-    assert made.json | {"grafted_at": None} == {**GRAFT, "url": "http://127.0.0.1:9/cc/HOUR/", "grafted_at": None}
+    shown = {k: v for k, v in GRAFT.items() if k != "secret"}  # the secret is never shown
+    assert made.json | {"grafted_at": None} == {**shown, "url": "http://127.0.0.1:9/cc/HOUR/", "grafted_at": None,
+                                                 "relation": "trunkward", "net": 0, "pending_out": 0, "pending_in": 0}
     again = http.post("/v1/federation/nodes", headers=OPERATOR, json={**GRAFT, "last_hash": "other"})
     assert again.status_code == 409 and again.json["code"] == "already_grafted"
     assert [n["last_hash"] for n in http.get("/v1/federation/nodes", headers=OPERATOR).json] == ["trunk"]
 
-    ok = http.get("/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "trunk", "cc-node-trace": "twig>branch>"})
+    ok = http.get("/cc/HOUR/", headers=signed({"cc-node": "trunk", "last-hash": "trunk",
+                                               "cc-node-trace": "twig>branch>"}))
     assert ok.status_code == 200 and ok.json == {"message": "Welcome to the Credit Commons federation protocol."}
     assert ok.headers["cc-node-trace"] == "twig>branch><lianhua"
 
@@ -47,8 +59,11 @@ def test_graft_then_authenticate_by_last_hash(exchange):
         refused = http.get("/cc/HOUR/", headers=headers)
         assert refused.status_code == 401 and refused.json["errors"] == [message], headers
         assert refused.headers["Content-Type"] == "application/json"
-    assert snapshot(exchange) == before  # a wrong last-hash has no side effects
-    assert http.get("/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "trunk"}).status_code == 200
+    unsigned = http.get("/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "trunk"})
+    assert unsigned.status_code == 401
+    assert unsigned.json["errors"] == ["cc-signature header does not match the node secret."]
+    assert snapshot(exchange) == before  # a wrong last-hash or secret has no side effects
+    assert http.get("/cc/HOUR/", headers=signed({"cc-node": "trunk", "last-hash": "trunk"})).status_code == 200
     # PT is not grafted; unknown units are 404.
     assert http.get("/cc/PT/", headers={"cc-node": "trunk", "last-hash": "trunk"}).status_code == 401
     assert http.get("/cc/EUR/", headers={"cc-node": "trunk", "last-hash": "trunk"}).status_code == 404

@@ -36,7 +36,8 @@ ANONYMOUS_EXAMPLES = 3 * _SCALE
 THROUGH_GATEWAY_EXAMPLES = 4 * _SCALE
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 GRAFT = {"unit": "HOUR", "peer_node_path": "trunk", "our_node_path": "trunk/harden-lane",
-         "url": "http://127.0.0.1:9/cc/HOUR/", "rate": "1", "last_hash": "trunk"}
+         "url": "http://127.0.0.1:9/cc/HOUR/", "rate": "1", "last_hash": "trunk",
+         "secret": "fuzz-agreed-node-secret", "net_limit": 100_000}
 # The exchange's other credentials, sent with the admin's token: the deployment operator's key (federation
 # grafts) and the trunkward node's cc-node / last-hash (the Credit Commons endpoints of the grafted HOUR).
 CREDENTIALS = {"exchange": {**OPERATOR, "cc-node": GRAFT["peer_node_path"], "last-hash": GRAFT["last_hash"]}}

@@ -355,6 +355,31 @@ def test_a_year_of_one_members_life(kit):
     assert mine["penalties"][0]["repaired"] == 10
     assert kit.audit(c)["ok"]
 
+    # Appeals (积分异议申诉, services/ledger/appeals.py): Mei disputes D2's daily-cap cut (23) and the expiry of D2's
+    # 55. Greg confirmed D2, so he may not review it; root (an admin) upholds the cut in full: 23 from issuance, a
+    # lot of today, recorded with the appeal id. The expiry appeal is dismissed with a reason. 140 + 23 = 163;
+    # honour points stay 240 (a compensation is not an award).
+    cut = kit.http.post("/v1/appeals", json={"kind": "cap_cut", "subject_id": kit.db.transfers.find_one(
+        {"workflow": "award", "payee_id": "mei", "community_id": c, "details.award.cuts.0": {"$exists": True}})["_id"],
+        "reason": "那天调解了两起纠纷"}, headers=kit.h("mei", c)).json
+    lapse = kit.http.post("/v1/appeals", json={"kind": "expiry", "subject_id": expired[0]["_id"],
+                                               "reason": "住院期间没能用"}, headers=kit.h("mei", c)).json
+    assert (cut["disputed"], lapse["disputed"]) == (23, 55)
+    refused = kit.http.post(f"/v1/admin/appeals/{cut['appeal_id']}/uphold", json={}, headers=staff)
+    assert refused.status_code == 403 and refused.json["code"] == "reviewer_is_decider"
+    admin = kit.h("root", c, "admin")
+    upheld = kit.http.post(f"/v1/admin/appeals/{cut['appeal_id']}/uphold", json={}, headers=admin).json
+    dismissed = kit.http.post(f"/v1/admin/appeals/{lapse['appeal_id']}/dismiss",
+                              json={"reason": "到期前 30 天和 7 天都提醒过"}, headers=admin).json
+    assert (upheld["status"], upheld["amount"], dismissed["status"]) == ("upheld", 23, "dismissed")
+    history = kit.http.get("/v1/entries?unit=PT", headers=kit.h("mei", c)).json["items"]
+    assert (history[0]["reference"], history[0]["delta"]) == ({"kind": "appeal", "id": cut["appeal_id"]}, 23)
+    mine = kit.http.get("/v1/points", headers=kit.h("mei", c)).json
+    assert (mine["balance"], mine["honour_points"]) == (163, 240)
+    assert [a["status"] for a in kit.http.get("/v1/appeals/mine", headers=kit.h("mei", c)).json] == ["dismissed",
+                                                                                                      "upheld"]
+    assert kit.audit(c)["ok"]
+
 
 def test_annual_clearing_on_the_date_the_community_chose(kit):
     c = kit.community()

@@ -150,14 +150,21 @@ def test_a_group_reads_everything_in_one_aggregate_even_the_shards_of_the_issuan
         created = group.run(awards)
         confirmed = group.run([commands.ConfirmTransfer(Actor("olga", c, ("organizer",)), body["transfer_id"])
                                for body, _ in created])
+        # Credits spend the payer's oldest lots and make the payee one: the lots come with the group's read too.
+        credits = group.run([_credit(c, "ida", "jon", 15), _credit(c, "jon", "olga", 4)])
+        paid = group.run([_confirm(c, payee, body["transfer_id"]) for payee, (body, _) in zip(("jon", "olga"),
+                                                                                              credits)])
     finally:
         client.close()
     assert [body["state"] for body, _ in confirmed] == ["posted"] * 3
-    # The books and transfers: one aggregate per group. The points economy still reads on its own (each
-    # community's rule versions, each member's summary and lots, cached for the rest of the transaction).
-    assert listener.names.count("aggregate") == 2
-    # The statistics read model (services/ledger/stats.py) reads the community's time zone for the month.
-    assert set(listener.finds) <= {"points_rules", "member_economy", "point_lots", "communities"}, listener.finds
+    # One aggregate per group reads everything: the books and transfers, and what the points economy decides
+    # on (the community's rule versions, each member's summary and lots).
+    assert listener.names.count("aggregate") == 4
+    assert listener.finds == [], listener.finds
+    assert [body["state"] for body, _ in paid] == ["posted"] * 2
     # Plain rules: each award of an hour is exactly 10 points.
-    assert [kit.balance(m, c, "PT")["posted"] for m in ("ida", "jon")] == [1 + 2 * 10, 10]
+    assert [kit.balance(m, c, "PT")["posted"] for m in ("ida", "jon", "olga")] == [1 + 2 * 10 - 15, 10 + 15 - 4, 4]
+    lots = {m: sum(d["remaining"] for d in kit.db.point_lots.find({"account_id": f"m:{c}:{m}:PT"}))
+            for m in ("ida", "jon", "olga")}
+    assert lots == {"ida": 6, "jon": 21, "olga": 4}
     assert kit.audit(c)["ok"]

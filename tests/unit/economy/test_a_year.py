@@ -65,8 +65,8 @@ def test_a_year_of_one_members_life():
     # 02-14 mediation, 4★: 50 ×2 (second newcomer activity) = 100 → honour 171: 一星
     assert m.award(date(2026, 2, 14), Activity("mediation", rating=4)).amount == 100
     assert honour_level(V1, m.honour)["title_zh"] == "一星志愿者"
-    # 03-01 redeem 80 (≥ the 50 minimum): oldest first — lot1 71 → 0, lot2 100 → 91
-    check_redemption(V1, 80)
+    # 03-01 redeem 80 (holding 171 ≥ the 50 minimum): oldest first — lot1 71 → 0, lot2 100 → 91
+    check_redemption(V1, m.wallet.balance, 80)
     m.wallet, spent = m.wallet.spend(80)
     assert [i["points"] for i in spent] == [-71, -9] and m.wallet.balance == 91
     # 03-20 patrol with a major hazard, 2★: held for review, nothing paid

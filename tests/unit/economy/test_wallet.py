@@ -164,11 +164,13 @@ def test_honour_levels_by_threshold():
     assert (top["level"], top["title_en"], top["next_threshold"]) == (5, "Five-star volunteer", None)
 
 
-def test_minimum_redemption_threshold_50():
-    check_redemption(ROLLING, 50)
+def test_minimum_redemption_threshold_50_is_on_the_points_held_not_the_amount():
+    check_redemption(ROLLING, 50, 50)   # holding exactly 50: may redeem
+    check_redemption(ROLLING, 120, 10)  # holding 120: a 10-point item is fine
     with pytest.raises(Unprocessable) as refused:
-        check_redemption(ROLLING, 49)
-    assert refused.value.code == "below_redemption_threshold" and refused.value.extra["minimum"] == 50
+        check_redemption(ROLLING, 49, 10)  # holding 49 < 50: nothing, however small; short by 50 − 49 = 1
+    assert refused.value.code == "below_redemption_threshold"
+    assert (refused.value.extra["minimum"], refused.value.extra["balance"], refused.value.extra["short_by"]) == (50, 49, 1)
 
 
 def test_amounts_must_be_positive_whole_points():

@@ -147,3 +147,15 @@ def test_probes_report_each_backend_without_failing_the_gateway(gateway):
     upstreams = ready.json()["upstreams"]
     assert upstreams["community"] == "up"
     assert upstreams["ledger"] == "down"
+
+
+def test_a_reports_photo_form_may_pass_the_size_limit_up_to_the_photo_limit_and_nothing_else(gateway):
+    form = b"p" * 100_000  # 100 kB: over this gateway's 4 kB limit, well under a photo's 5 MB
+    report = requests.post(f"{gateway}/api/community/v1/communities/c_1/reports", data=form,
+                           headers={"Content-Type": "application/octet-stream"})
+    assert report.status_code == 201 and len(report.json()["body"]) == 100_000
+    for elsewhere in ("/api/community/v1/communities/c_1/members", "/api/community/v1/communities/c_1/reports/r/verify"):
+        assert requests.post(f"{gateway}{elsewhere}", data=form).status_code == 413
+    assert requests.put(f"{gateway}/api/community/v1/communities/c_1/reports", data=form).status_code == 413
+    huge = requests.post(f"{gateway}/api/community/v1/communities/c_1/reports", data=b"p" * (6 * 1024 * 1024))
+    assert huge.status_code == 413

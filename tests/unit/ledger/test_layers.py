@@ -9,7 +9,7 @@ PKG = "services.ledger"
 
 # Who may not import whom (module -> modules of services.ledger it must not import).
 WRITE_SIDE = ("model", "ids", "answers", "events", "commands", "repository", "lots", "lifecycle", "economy",
-              "reads", "handlers", "bootstrap", "consumers", "scheduler")
+              "reads", "handlers", "bootstrap", "consumers", "scheduler", "appeals")
 FORBIDDEN = {
     **{m: {"views", "api"} for m in WRITE_SIDE},  # the write side never depends on the read side
     "model": {"repository", "lifecycle", "reads", "handlers", "events", "views", "api", "consumers"},

@@ -117,3 +117,14 @@ def test_points_about_to_expire_tell_their_owner_how_many_and_when():
          "expires_on": date(2027, 1, 31), "days": 7, "rule_version": 3}
     assert model.expiry_notices(p) == [Notice("alice", "points.expiring", {"kind": "points", "id": "m:c1:alice:PT"},
                                               {"unit": "PT", "amount": 120, "expires_on": "2027-01-31", "days": 7})]
+
+
+def test_an_appeal_decided_tells_the_member_the_outcome_and_what_an_upholding_paid():
+    p = {"appeal_id": "ap_1", "community_id": "c1", "member_id": "alice", "kind": "cap_cut", "unit": "PT",
+         "disputed": 40, "amount": 30, "transfer_id": "t_9", "status": "upheld"}
+    assert model.appeal_notices("AppealUpheld", p) == [Notice("alice", "appeal.upheld", {"kind": "appeal", "id": "ap_1"}, {
+        "appeal_id": "ap_1", "appeal_kind": "cap_cut", "unit": "PT", "disputed": 40, "amount": 30, "transfer_id": "t_9"})]
+    dismissed = model.appeal_notices("AppealDismissed", {**p, "amount": None, "transfer_id": None})
+    assert [(n.kind, n.data) for n in dismissed] == [("appeal.dismissed", {"appeal_id": "ap_1", "appeal_kind": "cap_cut",
+                                                                           "unit": "PT", "disputed": 40})]
+    assert {"appeal.upheld", "appeal.dismissed"} <= set(model.KINDS)

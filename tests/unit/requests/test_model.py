@@ -1,6 +1,7 @@
 """The requests domain without infrastructure: lifecycle, codes, claims, ratings, activities."""
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -419,3 +420,25 @@ def test_award_news_is_recorded_once_settled():
     signup = SignUp("a1", "c1", "bob", status="attended")
     assert signup.transfer_news("t1", "pending") and signup.transfer_news("t1", "posted")
     assert not signup.transfer_news("t1", "rejected") and signup.transfer_state == "posted"
+
+
+def test_a_disputed_claim_names_its_claim_and_helper_and_follows_the_appeal_of_it():
+    """RequestDisputed carries what the ledger needs to let the helper appeal (claim, helper); an upheld appeal
+    completes the request with the appeal's transfer, a dismissed one closes the dispute; repeats change nothing."""
+    req = finished()
+    req.claim("bob", 75, POLICY, T0)
+    req.events.clear()
+    assert req.transfer_settled("t1", False, T0) and req.status == "disputed"
+    assert req.events[-1] == ("RequestDisputed", {"request_id": req.request_id, "community_id": req.community_id,
+                                                  "transfer_id": "t1", "claim_id": req.claim_id, "helper_id": "bob",
+                                                  "settled_at": T0.isoformat()})
+    other = copy.deepcopy(req)
+    assert req.appeal_decided("ap_1", True, "t_comp", T0) and req.status == "completed"
+    assert (req.transfer_id, req.appeal["outcome"]) == ("t_comp", "upheld")
+    assert req.events[-1] == ("RequestCompleted", {"request_id": req.request_id, "community_id": req.community_id,
+                                                   "transfer_id": "t_comp", "appeal_id": "ap_1",
+                                                   "settled_at": T0.isoformat()})
+    assert not req.appeal_decided("ap_1", True, "t_comp", T0)
+    assert other.appeal_decided("ap_2", False, None, T0) and other.status == "disputed"
+    assert other.appeal["outcome"] == "dismissed" and types(other)[-1] == "DisputeClosed"
+    assert not other.appeal_decided("ap_2", False, None, T0)

@@ -5,6 +5,7 @@ import configparser
 from datetime import timedelta
 from pathlib import Path
 
+from shared.config import WEB_ENV
 from shared.devstack.supervise import Layout, programs, render_config
 from shared.mongo import utcnow
 from shared.worker import flowing, worker_roles
@@ -35,7 +36,7 @@ def test_every_program_is_restarted_and_data_starts_first_and_stops_last(tmp_pat
     assert f"127.0.0.1:{layout.service_ports['ledger']}" in ledger["command"]
     assert f'MONGO_URL="{layout.mongo_url}"' in ledger["environment"]
     assert f'KAFKA_BOOTSTRAP="{layout.kafka_bootstrap}"' in ledger["environment"]
-    assert 'WEB_CONCURRENCY="1"' in ledger["environment"] and 'WEB_THREADS="16"' in ledger["environment"]
+    assert all(f'{k}="{v}"' in ledger["environment"] for k, v in WEB_ENV["ledger"].items())
     assert conf["program:ledger-workers"]["command"].endswith("shared.worker ledger relay consumer scheduler")
     assert f'MONGO_PORT="{layout.mongo_port}"' in conf["program:mongod"]["environment"]
 

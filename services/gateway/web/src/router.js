@@ -9,7 +9,6 @@ import Home from './views/resident/Home.vue'
 const resident = (path, name, load) => ({ path, name, component: load, meta: { face: 'resident' } })
 const shop = (path, name, load) => ({ path, name, component: load, meta: { face: 'shop' } })
 const admin = (path, name, load) => ({ path, name, component: load, meta: { face: 'admin' } })
-// eslint-disable-next-line no-unused-vars -- the staff face's screens are added below as they land
 const staff = (path, name, load) => ({ path, name, component: load, meta: { face: 'staff' } })
 
 export const routes = [
@@ -33,6 +32,10 @@ export const routes = [
   resident('/r/partners', 'partnerNeighbour', () => import('./views/partners/PartnerNeighbour.vue')),
   resident('/r/charges/:chargeId', 'charge', () => import('./views/resident/Charge.vue')),
   resident('/r/property-fee', 'propertyfee', () => import('./views/resident/PropertyFee.vue')),
+  // appeals (积分异议申诉): mine with every step, one appeal, and filing one from a line of my points history
+  resident('/r/appeals', 'appeals', () => import('./views/appeals/MyAppeals.vue')),
+  resident('/r/appeals/new', 'fileAppeal', () => import('./views/appeals/FileAppeal.vue')),
+  { ...resident('/r/appeals/:id', 'appeal', () => import('./views/appeals/MyAppeals.vue')), props: true },
   shop('/shop', 'till', () => import('./views/shop/Till.vue')),
   shop('/shop/redemptions', 'redemptions', () => import('./views/shop/Redemptions.vue')),
   shop('/shop/catalogue', 'catalogue', () => import('./views/shop/Catalogue.vue')),
@@ -41,9 +44,20 @@ export const routes = [
   admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
   admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),
   admin('/admin/clearings', 'clearings', () => import('./views/partners/Clearings.vue')),
+  // The staff console (issue 15): the staff face, and the admin's members, rules, money and audit screens.
+  staff('/staff', 'staffHome', () => import('./views/staff/Home.vue')),
+  staff('/staff/activities', 'staffActivities', () => import('./views/staff/Activities.vue')),
+  staff('/staff/awards', 'staffAwards', () => import('./views/staff/Awards.vue')),
+  staff('/staff/penalties', 'staffPenalties', () => import('./views/staff/Penalties.vue')),
+  admin('/admin/members', 'members', () => import('./views/admin/Members.vue')),
+  admin('/admin/rules', 'rules', () => import('./views/admin/Rules.vue')),
+  admin('/admin/credit', 'credit', () => import('./views/admin/Credit.vue')),
+  admin('/admin/money', 'money', () => import('./views/admin/Money.vue')),
+  admin('/admin/audit', 'audit', () => import('./views/admin/Audit.vue')),
   // The economy's dashboards (charts, their tables and CSVs): the community's for admins, a grid worker's grid.
   { ...admin('/admin/dashboards', 'dashboards', () => import('./views/admin/Dashboards.vue')), props: { scope: 'community' } },
   { ...staff('/staff/dashboard', 'staffDashboard', () => import('./views/admin/Dashboards.vue')), props: { scope: 'grid' } },
+  admin('/admin/appeals', 'adminAppeals', () => import('./views/appeals/AdminAppeals.vue')),
   { path: '/:rest(.*)*', redirect: { name: 'start' } },
 ]
 

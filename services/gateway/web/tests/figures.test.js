@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest'
+import { simulationRows } from '../src/views/admin/figures.js'
+
+const side = (issued, liability, ratio, warning) => ({
+  totals: { issued, redeemed: 10, expired: 0, penalised: 0, outstanding: issued - 10, owed: 0 },
+  coverage: { liability_fen: liability, ratio_percent: ratio, warning },
+  concentration: { top10_share_percent: '40.0', gini: '0.5' },
+  expiring: { 30: 5, 90: 9 },
+  awards: { count: 3, held_for_review: 1 },
+})
+
+describe('simulationRows', () => {
+  it('puts the current and proposed figures side by side with the change', () => {
+    const rows = simulationRows({ current: side(100, 900, '120.5', false), proposed: side(150, 1400, '77.4', true) },
+      (f) => `¥${(f / 100).toFixed(2)}`)
+    const by = Object.fromEntries(rows.map((r) => [r.key, r]))
+    expect(by.issued).toEqual({ key: 'issued', current: 100, proposed: 150, change: '+50' })
+    expect(by.liability).toEqual({ key: 'liability', current: '¥9.00', proposed: '¥14.00', change: '+¥5.00' })
+    expect(by.coverage).toEqual({ key: 'coverage', current: '120.5%', proposed: '77.4%', change: '⚠' })
+    expect(by.expiring90.change).toBe('0')
+    expect(rows.map((r) => r.key)).toContain('gini')
+  })
+
+  it('has nothing to show before a result', () => {
+    expect(simulationRows(null, String)).toEqual([])
+  })
+})

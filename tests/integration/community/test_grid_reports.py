@@ -1,0 +1,186 @@
+"""Grid work on the real stack (issue 13): 随手拍 reports with a photo in the community database's GridFS, checked
+by size and content; the grid worker of the report's grid verifies (another grid's is refused) and the ledger pays
+the report's points with their explanation; standing duties verified once per period, paid once."""
+from __future__ import annotations
+
+import io
+import struct
+import uuid
+import zlib
+
+import pytest
+
+from shared.testing import bearer, wait_until
+
+OPERATOR = {"X-Operator-Key": "dev-operator-key"}
+PROBLEM = "application/problem+json"
+PIN = "864200"
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real (tiny) PNG image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def world(module_deployment):
+    dep = module_deployment
+    community, ledger = dep.service("community"), dep.service("ledger")
+    http, code = community.http, "grid" + uuid.uuid4().hex[:6]
+    made = http.post("/v1/communities", headers=OPERATOR, json={
+        "code": code, "name": "网格社区", "point_value_fen": 10,
+        "admin": {"display_name": "王主任", "phone": "13800000401", "password": "135790"}})
+    assert made.status_code == 201, made.json
+    cid = made.json["community"]["community_id"]
+    admin = bearer(http.post("/v1/auth/login", json={"community_code": code, "phone": "13800000401",
+                                                     "password": "135790"}).json["token"])
+    grids = [http.post(f"/v1/communities/{cid}/grids", headers=admin, json={"name": name}).json["grid_id"]
+             for name in ("一网格", "二网格")]
+
+    def member(phone: str, grid: str, *roles: str) -> tuple[str, dict]:
+        joined = http.post(f"/v1/communities/{cid}/members", headers=admin, json={
+            "display_name": "成员" + phone[-2:], "phone": phone, "password": PIN, "grid_id": grid,
+            "roles": ["resident", *roles]})
+        assert joined.status_code == 201, joined.json
+        token = http.post("/v1/auth/login", json={"community_code": code, "phone": phone, "password": PIN})
+        return joined.json["member_id"], bearer(token.json["token"])
+
+    li, li_h = member("13900000411", grids[0])
+    zhang, zhang_h = member("13900000412", grids[0], "grid_worker")
+    chen, chen_h = member("13900000413", grids[1], "grid_worker")
+    wait_until(lambda: ledger.db.accounts.find_one({"_id": f"m:{cid}:{li}:PT"}), timeout=90, message="li's account")
+    return {"http": http, "db": community.db, "ledger": ledger, "cid": cid, "admin": admin, "li": li, "li_h": li_h,
+            "zhang": zhang, "zhang_h": zhang_h, "chen": chen, "chen_h": chen_h, "grids": grids}
+
+
+def _report(world, photo: bytes, *, claimed_type: str = "image/png", headers=None, **form):
+    fields = {"report_type": "hazard_report", "text": "楼道堆放杂物，堵住消防通道", "place": "3 栋 2 单元", **form}
+    return world["http"].post(f"/v1/communities/{world['cid']}/reports", headers=headers or world["li_h"],
+                              data={**fields, "photo": (io.BytesIO(photo), "photo.png", claimed_type)},
+                              content_type="multipart/form-data")
+
+
+def _stored(world) -> tuple[int, int, int]:
+    db = world["db"]
+    return (db.grid_reports.count_documents({}), db.report_photos.files.count_documents({}),
+            db.report_photos.chunks.count_documents({}))
+
+
+def test_a_report_with_a_photo_is_stored_in_gridfs_and_reads_back_byte_for_byte(world):
+    photo = png(40, 30)
+    made = _report(world, photo, major_hazard="true")
+    assert made.status_code == 201, made.json
+    body = made.json
+    assert (body["status"], body["grid_id"], body["reporter_id"]) == ("open", world["grids"][0], world["li"])
+    assert (body["photo_type"], body["photo_bytes"], body["major_hazard_claimed"]) == ("image/png", len(photo), True)
+    assert body["points"] == 50  # hazard_report 20 + major hazard 30, as the default rules price it
+    read = world["http"].get(f"/v1/communities/{world['cid']}/reports/{body['report_id']}/photo",
+                             headers=world["li_h"])
+    assert read.status_code == 200 and read.mimetype == "image/png" and read.data == photo
+    mine = world["http"].get(f"/v1/communities/{world['cid']}/reports/mine", headers=world["li_h"]).json
+    assert [r["report_id"] for r in mine][:1] == [body["report_id"]]
+
+
+@pytest.mark.parametrize("photo, claimed, status, code", [
+    (b"\xff\xd8\xff" + b"\x00" * (5 * 1024 * 1024), "image/jpeg", 413, "photo_too_large"),   # 5 MB + 3 bytes
+    (b"GIF89a" + b"\x00" * 100, "image/png", 422, "photo_type_not_allowed"),                # a GIF named PNG
+    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/jpeg", 422, "photo_type_not_allowed"),
+    (b"", "image/png", 422, "photo_missing"),
+])
+def test_an_oversize_or_wrong_type_photo_is_refused_and_nothing_is_stored(world, photo, claimed, status, code):
+    before = _stored(world)
+    refused = _report(world, photo, claimed_type=claimed)
+    assert refused.status_code == status and refused.mimetype == PROBLEM, refused.data[:200]
+    assert refused.json["code"] == code
+    assert _stored(world) == before
+
+
+def test_a_body_far_past_the_limit_is_refused_before_it_is_read(world):
+    before = _stored(world)
+    refused = _report(world, b"\x89PNG\r\n\x1a\n" + b"\x00" * (6 * 1024 * 1024))
+    assert refused.status_code == 413 and refused.mimetype == PROBLEM
+    assert _stored(world) == before
+
+
+def test_a_report_of_a_type_the_rules_do_not_price_is_refused_and_its_photo_removed(world):
+    before = _stored(world)
+    refused = _report(world, png(), report_type="ufo_sighting")
+    assert refused.status_code == 422 and refused.json["code"] == "unknown_report_type"
+    assert "hazard_report" in refused.json["known"]
+    assert _stored(world) == before
+
+
+def test_the_grid_worker_of_another_grid_neither_sees_nor_verifies_it(world):
+    rid = _report(world, png()).json["report_id"]
+    base = f"/v1/communities/{world['cid']}/reports"
+    queue = world["http"].get(f"{base}/queue", headers=world["chen_h"]).json
+    assert rid not in [r["report_id"] for r in queue]
+    assert rid in [r["report_id"] for r in world["http"].get(f"{base}/queue", headers=world["zhang_h"]).json]
+    refused = world["http"].post(f"{base}/{rid}/verify", headers=world["chen_h"], json={})
+    assert refused.status_code == 403 and refused.json["code"] == "not_your_grid"
+    assert world["http"].get(f"{base}/{rid}", headers=world["chen_h"]).status_code == 404
+    assert world["http"].get(f"{base}/{rid}/photo", headers=world["chen_h"]).status_code == 404
+    resident = world["http"].post(f"{base}/{rid}/verify", headers=world["li_h"], json={})
+    assert resident.status_code == 403
+    assert world["db"].grid_reports.find_one({"_id": rid})["status"] == "open"
+    # Dismissed by its grid worker, with a reason the reporter reads; no points.
+    dismissed = world["http"].post(f"{base}/{rid}/dismiss", headers=world["zhang_h"], json={"reason": "已有人上报"})
+    assert dismissed.status_code == 200 and dismissed.json["status"] == "dismissed"
+    mine = world["http"].get(f"{base}/{rid}", headers=world["li_h"]).json
+    assert (mine["status"], mine["reason"]) == ("dismissed", "已有人上报")
+
+
+def test_a_verified_report_pays_its_points_with_the_explanation_once(world):
+    base = f"/v1/communities/{world['cid']}/reports"
+    rid = _report(world, png(), major_hazard="true").json["report_id"]
+    verified = world["http"].post(f"{base}/{rid}/verify", headers=world["zhang_h"], json={"major_hazard": True})
+    assert verified.status_code == 200 and verified.json["status"] == "verified", verified.json
+    again = world["http"].post(f"{base}/{rid}/verify", headers=world["zhang_h"], json={"major_hazard": True})
+    assert again.status_code == 409 and again.json["code"] == "report_decided"
+    ledger = world["ledger"]
+    t = wait_until(lambda: ledger.db.transfers.find_one({"reference.id": rid}), timeout=60, message="award")
+    # Li's first award under the default rules: report 20 + major hazard 30 = 50; newcomer 1/3 ×200% +50 = 100;
+    # first participation +5 = 105.
+    award = t["details"]["award"]
+    assert (t["state"], t["amount"], award["rule_version"]) == ("posted", 105, 0)
+    assert [(i["code"], i["points"]) for i in award["items"]] == [
+        ("base_report", 20), ("situational_bonus", 30), ("newcomer_multiplier", 50),
+        ("first_participation_bonus", 5)]
+    assert award["explanation"]["zh-CN"][0] == "随手拍「hazard_report」核实 20"
+    account = ledger.db.accounts.find_one({"_id": f"m:{world['cid']}:{world['li']}:PT"})
+    assert account["posted"] == 105
+    seen = ledger.http.get(f"/v1/transfers/{t['_id']}", headers=world["li_h"])
+    assert seen.status_code == 200 and seen.json["amount"] == 105
+
+
+def test_a_duty_verified_twice_in_a_period_pays_once(world):
+    http, cid = world["http"], world["cid"]
+    assigned = http.post(f"/v1/communities/{cid}/duties", headers=world["admin"],
+                         json={"member_id": world["li"], "duty": "doorstep_duty"})
+    assert assigned.status_code == 200, assigned.json
+    aid = assigned.json["assignment_id"]
+    assert http.post(f"/v1/communities/{cid}/duties", headers=world["li_h"],
+                     json={"member_id": world["li"], "duty": "doorstep_duty"}).status_code == 403
+    due = http.get(f"/v1/communities/{cid}/duties/due", headers=world["zhang_h"]).json
+    mine = [d for d in due if d["assignment_id"] == aid]
+    assert mine and mine[0]["verified"] is False and mine[0]["points"] == 20 and mine[0]["period_kind"] == "monthly"
+    assert aid not in [d["assignment_id"] for d in http.get(f"/v1/communities/{cid}/duties/due",
+                                                            headers=world["chen_h"]).json]
+    other = http.post(f"/v1/communities/{cid}/duties/{aid}/verify", headers=world["chen_h"], json={})
+    assert other.status_code == 403 and other.json["code"] == "not_your_grid"
+    first = http.post(f"/v1/communities/{cid}/duties/{aid}/verify", headers=world["zhang_h"], json={})
+    second = http.post(f"/v1/communities/{cid}/duties/{aid}/verify", headers=world["zhang_h"], json={})
+    assert first.status_code == second.status_code == 200 and first.json == second.json
+    vid = first.json["verification_id"]
+    ledger = world["ledger"]
+    t = wait_until(lambda: ledger.db.transfers.find_one({"reference.id": vid}), timeout=60, message="duty award")
+    assert t["details"]["award"]["items"][0] == {"code": "base_duty", "points": 20, "duty": "doorstep_duty",
+                                                 "period": "monthly"}
+    assert ledger.db.transfers.count_documents({"reference.kind": "duty"}) == 1
+    assert world["db"].outbox.count_documents({"type": "DutyVerified"}) == 1
+    due = http.get(f"/v1/communities/{cid}/duties/due", headers=world["zhang_h"]).json
+    assert [d["verified"] for d in due if d["assignment_id"] == aid] == [True]
