@@ -110,7 +110,9 @@ def test_the_admin_and_a_grid_worker_see_their_dashboards_each_chart_with_its_ta
     admin.accessible("dashboards-admin")
 
     worker = phones({"phone": community["gwen"]["phone"], "password": community["gwen"]["password"]})
-    worker.open("/staff/dashboard")
+    worker.open("/staff")  # the staff desk links to the grid's dashboard
+    worker.tap("staff-dashboard-link")
+    worker.page.wait_for_url(lambda url: url.endswith("/staff/dashboard"))
     mine = check_panels(worker, STAFF_PANELS)
     assert {row[0] for row in mine["requestsByCategory"][1:]} == {"跑腿代办 Errands", "维修 Repairs"}  # 1号楼 only
     worker.accessible("dashboards-grid-worker")
