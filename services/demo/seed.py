@@ -11,15 +11,20 @@ import os
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
+from services.demo import history
 from services.demo.client import DemoError, Gateway
 from services.demo.data import ADMIN_PIN, COMMUNITIES, PARTNERSHIP, RESIDENT_PIN, Community, Resident
+
+
+TODAY = datetime.now(timezone.utc)  # the history's months end before this one
 
 
 class Seeder:
     """Makes (or finds) one community's demo data; counts what it had to create."""
 
-    def __init__(self, gw: Gateway, operator_key: str, created: Counter):
+    def __init__(self, gw: Gateway, operator_key: str, created: Counter, requests_config=None):
         self.gw = gw
+        self.requests_config = requests_config  # where the requests service keeps its data (the history's past)
         self.operator_key = operator_key
         self.created = created
         self.tokens: dict[str, str] = {}
@@ -182,6 +187,13 @@ class Seeder:
                 self.gw.ok("GET", "ledger/v1/balances", token)["items"]) == 2)
         self.say(c, f"ledger accounts open for {len(keys)} resident(s) of the exchanges")
 
+    def ledger_has(self, c: Community, admin: str, member_ids) -> None:
+        """Wait until the ledger knows these members (asked as the admin: no login per member)."""
+        for member_id in member_ids:
+            self.gw.until("the ledger to open the members' accounts", lambda: self.gw.call(
+                "GET", f"ledger/v1/admin/members/{member_id}/points", admin, ok=(200, 404))[0] == 200)
+        self.say(c, f"ledger accounts open for {len(member_ids)} resident(s) of the history")
+
     def find_or_post(self, c: Community, key: str, category: str, title: str, minutes: int,
                      urgency: str = "normal", grid_id: str | None = None) -> tuple[dict, bool]:
         """The resident's request with this title, posted now if they have none."""
@@ -248,6 +260,21 @@ class Seeder:
             if status == req["status"]:
                 req = self.gw.ok("GET", path, r_tok)
         raise DemoError(f"the demo exchange {title!r} did not move on from {req['status']}")
+
+    def confirm_bills(self, c: Community, claimed: dict[str, list[str]]) -> None:
+        """Each requester confirms the ledger's pending bills for the history's claims (the helpers' hours post)."""
+        confirmed = 0
+        for key, request_ids in sorted(claimed.items()):
+            token, waiting = self.token(c, key), set(request_ids)
+            while waiting:
+                bills = self.gw.until("the ledger to open the history's bills", lambda: [
+                    t for t in self.gw.ok("GET", "ledger/v1/transfers/awaiting", token, params={"limit": 100})["items"]
+                    if (t.get("reference") or {}).get("id") in waiting])
+                for bill in bills:
+                    self.gw.ok("POST", f"ledger/v1/transfers/{bill['transfer_id']}/confirm", token, idempotent=True)
+                    waiting.discard(bill["reference"]["id"])
+                    confirmed += 1
+        self.say(c, f"history: {confirmed} bill(s) confirmed by their requesters")
 
     def as_found(self, req: dict, requester_token: str) -> dict:
         """An exchange from an earlier run, as it stands now (read only), with its pending transfer if any."""
@@ -341,6 +368,8 @@ class Seeder:
         self.staff_and_catalogues(c, admin, merchants, members)
         bill = self.property_bills(c, merchants, members)
         self.ledger_knows(c, sorted({key for e in c.exchanges for key in e[:2]}))
+        self.ledger_has(c, admin, [members[k]["member_id"] for k in history.participants(c, TODAY)])
+        history.seed_history(self, c, cid, members, grids, TODAY)
         self.open_requests(c, grids)
         outcomes = []
         for requester, helper, category, title, minutes, confirm in c.exchanges:
@@ -385,6 +414,13 @@ def summary(gw: Gateway, seeder: Seeder, results: list[dict], partners: dict, ba
     proposer, partner, finder = partners["proposer"], partners["partner"], partners["finder"]
     tips.append(f"As admin {proposer.admin_name} ({proposer.code}) open {base_url}/admin: the partner agreement with "
                 f"{partner.name}, its trust lines (rate, net position, headroom) and clearing records.")
+    for result in results:
+        c = result["community"]
+        worker = seeder.resident(c, "grid_worker")
+        tips.append(f"As admin {c.admin_name} ({c.code}) open {base_url}/admin/dashboards: {history.HISTORY_MONTHS} "
+                    f"months of requests in every grid, today's points, the sponsor budget's coverage, each chart with "
+                    f"its table and CSV; as grid worker {worker.display_name} ({worker.phone}) {base_url}/staff/dashboard "
+                    f"shows their grid's.")
     tips.append(f"As any {proposer.code} resident open {base_url}/r/partners, pick {partner.name} and look up the handle "
                 f"{finder['handle']} ({finder['display_name']}) to see what a payment converts to.")
     for result in results:
@@ -400,7 +436,7 @@ def summary(gw: Gateway, seeder: Seeder, results: list[dict], partners: dict, ba
         print(f"  {number}. {tip}")
 
 
-def main(argv=None) -> int:
+def main(argv=None, requests_config=None) -> int:
     """Seed the demo; exit 1 with a clear message if the deployment is not up."""
     parser = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__)
     parser.add_argument("--gateway", default=os.environ.get("DEMO_GATEWAY_URL", "http://127.0.0.1:8000"),
@@ -411,7 +447,7 @@ def main(argv=None) -> int:
     operator_key = os.environ.get("COMMUNITY_OPERATOR_KEY", "dev-operator-key")
     gw = Gateway(args.gateway)
     created: Counter = Counter()
-    seeder = Seeder(gw, operator_key, created)
+    seeder = Seeder(gw, operator_key, created, requests_config)
     print(f"Seeding the demo deployment through {args.gateway} …", flush=True)
     try:
         results = [seeder.seed(c) for c in COMMUNITIES]

@@ -253,7 +253,7 @@ def on_request_news(event: Event, payload: dict, tx: Tx) -> None:
     if facts is None or not repo.mark(rid, counted):
         return  # a request posted before the read model existed, or counted already (the first acceptance)
     at = payload.get("accepted_at" if counted == "accepted" else "settled_at") or _occurred(event)
-    _count(repo, facts, at, counted, stats.minutes_between(facts["posted_at"], at) if counted == "accepted" else None)
+    _count(repo, facts, at, counted, stats.wait_bucket(stats.minutes_between(facts["posted_at"], at)) if counted == "accepted" else None)
 
 
 def _count(repo: StatsRepository, facts: dict, at: datetime, counted: str, wait: int | None = None) -> None:

@@ -55,17 +55,27 @@ def minutes_between(earlier: datetime, later: datetime) -> int:
     return max(int((later - earlier).total_seconds() // 60), 0)
 
 
-def percentile(histogram: dict[int, int], share: float) -> int | None:
-    """The nearest-rank percentile of a histogram {minutes: count}: the smallest value with at least
-    ceil(share x n) of the n observations at or below it (the median of 1, 2, 3, 4 is 2). None when empty."""
+def wait_bucket(minutes: int) -> int:
+    """The histogram step a wait is kept in: to the minute up to two hours, to 5 minutes up to a day, to the hour
+    beyond (a cell's histogram stays a few hundred entries however many requests it counts, so a year reads fast;
+    a median or p90 is the lower end of its step)."""
+    if minutes < 120:
+        return minutes
+    return minutes - minutes % 5 if minutes < 1440 else minutes - minutes % 60
+
+
+def percentile(histogram: dict, share: float) -> int | None:
+    """The nearest-rank percentile of a histogram {minutes: count} (minutes as numbers or their strings): the
+    smallest value with at least ceil(share x n) of the n observations at or below it (the median of 1, 2, 3, 4
+    is 2). None when empty."""
     total = sum(histogram.values())
     if total == 0:
         return None
     rank, seen = max(math.ceil(share * total), 1), 0
-    for value in sorted(histogram):
+    for value in sorted(histogram, key=int):
         seen += histogram[value]
         if seen >= rank:
-            return value
+            return int(value)
     return None  # unreachable: the last value reaches the total
 
 
@@ -79,9 +89,10 @@ class Tally:
     waits: Counter = field(default_factory=Counter)
 
     def add(self, cell: dict) -> None:
+        """Add a cell (its histogram as stored: minutes as strings, turned to numbers only to rank them)."""
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + cell.get(name, 0))
-        self.waits.update({int(k): v for k, v in (cell.get("wait") or {}).items()})
+        self.waits.update(cell.get("wait") or {})  # dict.update in C while empty: one cell per pair at either level
 
     def figures(self) -> dict:
         return {"posted": self.posted, "accepted": self.accepted, "completed": self.completed,

@@ -27,17 +27,17 @@ def gateway(module_deployment):
         yield stack.enter_context(serve(app))
 
 
-def run_demo(gateway) -> tuple[int, str]:
+def run_demo(gateway, requests_config) -> tuple[int, str]:
     """Run `python -m services.demo --gateway …` in-process; (exit code, what it printed)."""
     out = io.StringIO()
     with redirect_stdout(out):
-        code = main(["--gateway", gateway])
+        code = main(["--gateway", gateway], requests_config=requests_config)
     return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")
-def first_run(gateway):
-    return run_demo(gateway)
+def first_run(gateway, module_deployment):
+    return run_demo(gateway, module_deployment.config("requests"))
 
 
 def login(gateway, code, phone, pin=RESIDENT_PIN) -> dict:
@@ -134,8 +134,8 @@ def test_the_property_company_sent_a_resident_this_months_bill(gateway, first_ru
     assert bill["member_id"] and bill["max_points"] > 0
 
 
-def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run):
-    code, output = run_demo(gateway)
+def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run, module_deployment):
+    code, output = run_demo(gateway, module_deployment.config("requests"))
     assert code == 0, output
     assert "already seeded" in output and "Created:" not in output
     lianhua = COMMUNITIES[0]
@@ -143,7 +143,7 @@ def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run):
     assert len(requests.get(f"{gateway}/api/ledger/v1/transfers/awaiting", headers=waiting).json()) == 1
 
 
-def test_a_run_after_the_pending_exchange_was_confirmed_by_hand(gateway, first_run):
+def test_a_run_after_the_pending_exchange_was_confirmed_by_hand(gateway, first_run, module_deployment):
     # What the demo's own tips suggest: the requester confirms the pending exchange; then someone reruns it.
     lianhua = COMMUNITIES[0]
     waiting = login(gateway, "lianhua", resident(lianhua, "requester2").phone)
@@ -151,7 +151,7 @@ def test_a_run_after_the_pending_exchange_was_confirmed_by_hand(gateway, first_r
     confirmed = requests.post(f"{gateway}/api/ledger/v1/transfers/{transfer['transfer_id']}/confirm",
                               headers=waiting)
     assert confirmed.status_code == 200 and confirmed.json()["state"] == "posted"
-    code, output = run_demo(gateway)
+    code, output = run_demo(gateway, module_deployment.config("requests"))
     assert code == 0, output
     walk = "「周末陪老人散步」"  # lianhua's exchange confirmed above; taoyuan's stays pending
     assert f"helped with {walk}: HOUR balance 1 h 30 min\n" in output, output

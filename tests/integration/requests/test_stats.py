@@ -130,13 +130,16 @@ def test_a_grid_worker_sees_only_their_grid(svc, members, clock, module_deployme
 
     def ask(**params):
         return svc.http.get("/v1/admin/requests/stats", headers=gwen, query_string={**month, **params})
-    mine = wait_until(lambda: (r := ask()).status_code == 200 and r.get_json())
-    assert mine["grid_id"] == "g2" and mine["categories"] == [{"category": "pet_care", **figures(2, 2, 0, 5, 5)}]
+    pets = [{"category": "pet_care", **figures(2, 2, 0, 5, 5)}]
+    mine = wait_until(lambda: (r := ask()).status_code == 200 and r.get_json()["categories"] == pets and r.get_json(),
+                      message="gwen's grid and its requests are counted")
+    assert mine["grid_id"] == "g2"
     assert ask(grid_id="g2").get_json() == mine
     refused = ask(grid_id="g1")
     assert refused.status_code == 403 and refused.get_json()["code"] == "grid_not_yours"
     # Admins see the community; residents and other communities' admins see nothing of it.
-    everything = stats(admin, **month)
+    everything = wait_until(lambda: (s := stats(admin, **month)) and {
+        c["category"]: c["accepted"] for c in s["categories"]}.get("pet_care") == 3 and s)
     assert {c["category"]: c["posted"] for c in everything["categories"]}["pet_care"] == 3
     assert alice.get("/v1/admin/requests/stats", **month).status_code == 403
 

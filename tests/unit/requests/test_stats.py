@@ -43,3 +43,8 @@ def test_summary_by_pair_category_and_month():
          "accept_median_minutes": None, "accept_p90_minutes": None}]
     assert [c["category"] for c in out["categories"]] == ["errands", "repairs"]
     assert [t["posted"] for t in out["totals"]] == [3, 1]
+
+
+def test_waits_are_kept_to_the_minute_then_to_five_minutes_then_to_the_hour():
+    assert [stats.wait_bucket(m) for m in (0, 7, 119, 120, 124, 125, 1439, 1440, 1499, 1500)] == \
+        [0, 7, 119, 120, 120, 125, 1435, 1440, 1440, 1500]
