@@ -24,3 +24,6 @@ def ensure_indexes(db) -> None:
     db.point_lots.create_index([("community_id", ASCENDING), ("expires_on", ASCENDING), ("account_id", ASCENDING)],
                                partialFilterExpression={"remaining": {"$gt": 0}})
     db.points_rules.create_index("community_id")
+    # Points loans: a member's unpaid one (read when an award posts); a community's newest first.
+    db.loans.create_index([("account_id", ASCENDING), ("status", ASCENDING)])
+    db.loans.create_index([("community_id", ASCENDING), ("member_id", ASCENDING), ("lent_at", ASCENDING)])

@@ -38,6 +38,10 @@ TEMPLATES = {
     "penalty": ("扣分「{reason}」{cut}", "Penalty for {reason}: {cut}"),
     "penalty_debt": ("余额不足，{cut} 分记为欠扣积分，以后获得的积分先行抵扣",
                      "Balance too small: {cut} recorded as owed, repaid first from later points"),
+    "loan_lent": ("积分借用 {points} 分，以后每次奖励的 {repay_percent}% 先用于还款",
+                  "Points loan of {points}; {repay_percent}% of every later award repays it first"),
+    "loan_repaid": ("奖励 {award} 分中 {cut} 分偿还积分借用（尚欠 {outstanding}）",
+                    "{cut} of an award of {award} repaid the points loan ({outstanding} still owed)"),
     "repair_debt": ("积分修复：免除欠扣积分 {points}", "Point repair: {points} owed points forgiven"),
     "repair_lot": ("积分修复：恢复 {points} 分（{expires_on} 到期）", "Point repair: {points} restored (expire {expires_on})"),
 }
