@@ -40,6 +40,7 @@ export const routes = [
   resident('/r/reports', 'reports', () => import('./views/grid/Report.vue')),
   resident('/r/loans', 'loans', () => import('./views/grid/Loans.vue')),
   staff('/staff/grid', 'gridQueue', () => import('./views/grid/Queue.vue')),
+  admin('/admin/grid-work', 'gridAdmin', () => import('./views/grid/AdminGridWork.vue')),
   admin('/admin', 'console', () => import('./views/admin/Console.vue')),
   admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
   admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),
