@@ -200,3 +200,15 @@ def cross_transfer_posted(quote: dict, trust_line_id: str, agreement_id: str, tr
         "payee_clearing_account": f"p:{payee}:{payer}:{unit}",
         "credit_account": f"m:{payee}:{payee_id}:{unit}",
         "posted_at": datetime.now(timezone.utc).isoformat()}
+
+
+def tiny_png(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG image of `width` × `height` red pixels (for tests that upload a photo)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))

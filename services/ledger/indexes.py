@@ -37,3 +37,6 @@ def ensure_indexes(db) -> None:
     db.appeals.create_index("subject_key", unique=True)
     db.appeals.create_index([("community_id", ASCENDING), ("member_id", ASCENDING), ("filed_at", DESCENDING)])
     db.appeals.create_index([("community_id", ASCENDING), ("status", ASCENDING), ("filed_at", DESCENDING)])
+    # Points loans: a member's unpaid one (read when an award posts); a community's newest first.
+    db.loans.create_index([("account_id", ASCENDING), ("status", ASCENDING)])
+    db.loans.create_index([("community_id", ASCENDING), ("member_id", ASCENDING), ("lent_at", ASCENDING)])

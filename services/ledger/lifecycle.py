@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from shared.errors import NotFound, Unprocessable
 from shared.uow import Tx
-from services.ledger import events, lots, model, stats
+from services.ledger import events, loans, lots, model, stats
 from services.ledger.ids import source_transfer_id
 from services.ledger.model import REJECTED, Account, Actor, Transfer
 from services.ledger.repository import LedgerRepository, TrustLines
@@ -122,6 +122,7 @@ def post_pending(tx: Tx, repo: LedgerRepository, t: Transfer, by: str | None, no
     repo.save_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
     _repay_debt(tx, repo, done, now)
+    loans.repay_from(tx, repo, done, now)  # an award repays a points loan per its plan
     if line is not None:
         TrustLines(tx).save(line)
         events.cross_transfer_posted(tx, done, now)
@@ -159,6 +160,7 @@ def post_at_once(tx: Tx, repo: LedgerRepository, t: Transfer, now, causation_id:
     repo.add_transfer(done)
     events.transfer_changed(tx, done, now, causation_id)
     _repay_debt(tx, repo, done, now)
+    loans.repay_from(tx, repo, done, now)  # an award repays a points loan per its plan
     return done
 
 

@@ -175,8 +175,9 @@ def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, me
                       pay_code: str | None, item_name: str | None = None, charge: Charge | None = None) -> Redemption:
     now = utcnow()
     check_member(repo.member(member_id), merchant.community_id)
-    check_threshold(tx, merchant.community_id, repo.held_points(member_id), points, now)
-    check_balance(repo.available_points(member_id), points)
+    available = repo.available_points(member_id)
+    check_balance(available, points)
+    check_threshold(tx, merchant.community_id, available, points, now)
     redemption = Redemption(redemption_id=new_id("red"), community_id=merchant.community_id,
                             merchant_id=merchant.merchant_id, member_id=member_id, points=points, bill_fen=bill_fen,
                             rate_fen_per_point=merchant.settlement_rate_fen_per_point, value_fen=value_fen,

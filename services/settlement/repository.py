@@ -50,11 +50,6 @@ class SettlementRepository:
             return None
         return account.get("posted", 0) - account.get("reserved", 0) + (account.get("credit_limit") or 0)
 
-    def held_points(self, member_id: str) -> int | None:
-        """The member's own PT (posted − pending debits, no credit limit), if the ledger told us."""
-        account = self.tx[ACCOUNTS].find_one({"owner_kind": "member", "owner_id": member_id, "unit": "PT"})
-        return None if account is None else account.get("posted", 0) - account.get("reserved", 0)
-
     def pay_code(self, digest: str) -> PayCode | None:
         """A pay code by the SHA-256 of its text."""
         doc = self.tx[PAY_CODES].find_one({"code_sha256": digest})

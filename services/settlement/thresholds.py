@@ -3,9 +3,10 @@ mall alike (`handlers._start_redemption`), before anything is held or announced.
 
 Settlement keeps every version of each community's points rules it hears of (`PointsRulesVersioned` from the
 community service; collection `points_rules`) and applies the one in effect now with `shared.economy`'s
-`check_redemption`: a member whose own points (posted − held by pending redemptions; a credit limit does not
-count) are below the minimum cannot redeem, and is told the minimum, what they hold and how far short they are
-(422 `below_redemption_threshold`). Before a community publishes rules of its own, the SPEC default (50) applies."""
+`check_redemption`: a member whose spendable points (posted − held by pending redemptions + a credit limit an admin
+granted: that overdraft is the community's consent to spend) are below the minimum cannot redeem, and is told the
+minimum, what they hold and how far short they are (422 `below_redemption_threshold`; more than they hold at all is
+`insufficient_points` first). Before a community publishes rules of its own, the SPEC default (50) applies."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -55,11 +56,11 @@ def rules_now(tx: Tx, community_id: str, now: datetime):
     return in_effect(versions, now)
 
 
-def check_threshold(tx: Tx, community_id: str, held: int | None, points: int, now: datetime) -> None:
-    """Refuse a redemption by a member holding fewer points than the threshold (when settlement knows what they
-    hold; the ledger still decides the rest)."""
-    if held is not None:
-        check_redemption(rules_now(tx, community_id, now), held, points)
+def check_threshold(tx: Tx, community_id: str, available: int | None, points: int, now: datetime) -> None:
+    """Refuse a redemption by a member with fewer spendable points than the threshold (when settlement knows
+    them; None: unknown or unlimited; the ledger still decides the rest)."""
+    if available is not None:
+        check_redemption(rules_now(tx, community_id, now), available, points)
 
 
 def subscriptions() -> dict[str, Subscription]:

@@ -281,3 +281,12 @@ def check_loan(rules: RuleSet, outstanding: int, amount: int) -> None:
         raise Unprocessable(f"积分借用上限为 {limit} 分，已借 {outstanding} 分。 The points loan limit is {limit}; "
                             f"{outstanding} is already lent.", code="loan_over_limit", limit=limit,
                             outstanding=outstanding)
+
+
+def loan_repayment(outstanding: int, award: int, repay_percent: int, held: int) -> int:
+    """What a later award repays of a points loan under its plan: `repay_percent` % of the award (half-even; 100:
+    the award repays the loan first, whole), never more than is outstanding nor than the member holds."""
+    if outstanding <= 0 or award <= 0 or held <= 0:
+        return 0
+    share = award if repay_percent >= 100 else percent_of(award, repay_percent)
+    return max(0, min(outstanding, share, held))

@@ -16,7 +16,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from services.ledger.model import member_account_id
 from shared import topics
 from shared.auth import Principal, issue_token
-from shared.testing import bearer, wait_until as _wait_until
+from shared.testing import bearer, tiny_png, wait_until as _wait_until
 
 
 def wait_until(predicate, message: str = ""):
@@ -81,7 +81,7 @@ class World:
                             {"name": "一网格"})["grid_id"]
         # No yearly cap in A: the matrix claims many awards for the same members (caps: the ledger's own tests).
         self.ok("community", "post", f"/v1/communities/{self.A}/points-rules", self.admin_a,
-                {"rules": {"caps": {"per_year": None}}})
+                {"rules": {"caps": {"per_year": None}, "points_loan_limit": 1000}})
         wait_until(lambda: self.svc["ledger"].db.points_rules.find_one({"community_id": self.A}),
                    message="the ledger has A's points rules")
         wait_until(lambda: self.svc["settlement"].db.communities.find_one({"_id": self.B}),
@@ -572,14 +572,10 @@ def _suggested_requests(w: World) -> Call:
     return Call(path)
 
 
-PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
-
-
 def _report_form(grid_id: str) -> dict:
     """A report of a hazard in A's grid (named: the admin and the staff may have none of their own)."""
     return {"report_type": "hazard_report", "text": "井盖松动", "place": "1 栋门口", "grid_id": grid_id,
-            "photo": (io.BytesIO(PNG_1PX), "p.png", "image/png")}
+            "photo": (io.BytesIO(tiny_png()), "p.png", "image/png")}
 
 
 def _open_report(w: World) -> str:
@@ -912,6 +908,11 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
         "PATCH", f"/cc/HOUR/transaction/{w.cc_relayed()}/P"),
     ("exchange", "GET", "/cc/{unit}/transaction/{transfer_id}", "the trunkward node's cc-node, last-hash and signature"):
         lambda w: w.cc_call("GET", f"/cc/HOUR/transaction/{w.cc_relayed()}"),
+    # points loans: carol borrows a point, 1 % of her later awards repaying it
+    ("ledger", "POST", "/v1/admin/loans", ""): lambda w: Call(
+        "/v1/admin/loans", json={"member_id": w.carol, "points": 1, "repay_percent": 1}, self_id=w.carol),
+    ("ledger", "GET", "/v1/admin/loans", ""): lambda w: Call("/v1/admin/loans"),
+    ("ledger", "GET", "/v1/loans/mine", ""): lambda w: Call("/v1/loans/mine"),
 }
 
 

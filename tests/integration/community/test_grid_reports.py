@@ -4,26 +4,15 @@ the report's points with their explanation; standing duties verified once per pe
 from __future__ import annotations
 
 import io
-import struct
 import uuid
-import zlib
 
 import pytest
 
-from shared.testing import bearer, wait_until
+from shared.testing import bearer, tiny_png as png, wait_until
 
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 PROBLEM = "application/problem+json"
 PIN = "864200"
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A real (tiny) PNG image."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +173,56 @@ def test_a_duty_verified_twice_in_a_period_pays_once(world):
     assert world["db"].outbox.count_documents({"type": "DutyVerified"}) == 1
     due = http.get(f"/v1/communities/{cid}/duties/due", headers=world["zhang_h"]).json
     assert [d["verified"] for d in due if d["assignment_id"] == aid] == [True]
+
+
+def test_a_points_loan_is_repaid_from_the_next_award_per_its_plan_and_the_member_sees_it(world):
+    http, cid, ledger = world["http"], world["cid"], world["ledger"]
+    loans = "/v1/admin/loans"
+    # Loans are off by default (points_loan_limit 0): refused with the figures, nothing lent.
+    off = ledger.http.post(loans, headers=world["admin"], json={"member_id": world["zhang"], "points": 100})
+    assert off.status_code == 422 and (off.json["code"], off.json["limit"]) == ("loan_over_limit", 0)
+    published = http.post(f"/v1/communities/{cid}/points-rules", headers=world["admin"],
+                          json={"rules": {"points_loan_limit": 300}})
+    assert published.status_code == 201, published.json
+    wait_until(lambda: ledger.db.points_rules.find_one({"_id": f"{cid}:{published.json['version']}"}), timeout=60,
+               message="the ledger has the rules")
+    over = ledger.http.post(loans, headers=world["admin"], json={"member_id": world["chen"], "points": 301})
+    assert over.status_code == 422 and over.json["code"] == "loan_over_limit"
+    assert ledger.http.post(loans, headers=world["zhang_h"], json={"member_id": world["chen"],
+                                                                  "points": 10}).status_code == 403
+
+    # Zhang borrows 100, half of every later award repaying it.
+    lent = ledger.http.post(loans, headers=world["admin"], json={"member_id": world["zhang"], "points": 100,
+                                                                 "repay_percent": 50, "memo": "应急"})
+    assert lent.status_code == 201, lent.json
+    assert (lent.json["principal"], lent.json["outstanding"], lent.json["status"]) == (100, 100, "active")
+    again = ledger.http.post(loans, headers=world["admin"], json={"member_id": world["zhang"], "points": 10})
+    assert again.status_code == 409 and (again.json["code"], again.json["outstanding"]) == ("loan_outstanding", 100)
+    account = f"m:{cid}:{world['zhang']}:PT"
+    assert ledger.db.accounts.find_one({"_id": account})["posted"] == 100
+
+    # Zhang reports a hazard in his own grid; an admin verifies it (he cannot verify his own).
+    rid = _report(world, png(), headers=world["zhang_h"]).json["report_id"]
+    own = http.post(f"/v1/communities/{cid}/reports/{rid}/verify", headers=world["zhang_h"], json={})
+    assert own.status_code == 403 and own.json["code"] == "own_report"
+    assert http.post(f"/v1/communities/{cid}/reports/{rid}/verify", headers=world["admin"], json={}).status_code == 200
+    # His first award: report 20, newcomer ×2 +20, first participation +5 = 45; the plan repays 50 % of 45 = 22.5,
+    # half-even 22; 100 − 22 = 78 still owed; he holds 100 + 45 − 22 = 123.
+    award = wait_until(lambda: ledger.db.transfers.find_one({"reference.id": rid}), timeout=60, message="award")
+    assert award["amount"] == 45
+    repayment = wait_until(lambda: ledger.db.transfers.find_one({"reference.kind": "loan_repayment"}), timeout=60,
+                           message="repayment")
+    assert (repayment["amount"], repayment["state"], repayment["details"]["economy"]["repays_from"]) == (
+        22, "posted", award["_id"])
+    assert ledger.db.accounts.find_one({"_id": account})["posted"] == 123
+    mine = ledger.http.get("/v1/loans/mine", headers=world["zhang_h"])
+    assert mine.status_code == 200 and len(mine.json) == 1
+    loan = mine.json[0]
+    assert (loan["repaid"], loan["outstanding"], loan["status"]) == (22, 78, "active")
+    assert [(r["award"], r["points"], r["outstanding"]) for r in loan["repayments"]] == [(45, 22, 78)]
+    assert loan["repayments"][0]["explanation"]["zh-CN"] == ["奖励 45 分中 22 分偿还积分借用（尚欠 78）"]
+    assert ledger.http.get("/v1/loans/mine", headers=world["li_h"]).json == []
+    seen = ledger.http.get(loans, headers=world["admin"], query_string={"member_id": world["zhang"]}).json
+    assert [x["loan_id"] for x in seen] == [loan["loan_id"]]
+    audit = ledger.http.get("/v1/admin/audit", headers=world["admin"])
+    assert audit.status_code == 200 and audit.json["ok"], audit.json

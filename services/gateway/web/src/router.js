@@ -40,6 +40,11 @@ export const routes = [
   shop('/shop/redemptions', 'redemptions', () => import('./views/shop/Redemptions.vue')),
   shop('/shop/catalogue', 'catalogue', () => import('./views/shop/Catalogue.vue')),
   shop('/shop/statements', 'statements', () => import('./views/shop/Statements.vue')),
+  // grid work: 随手拍 (any resident), the grid worker's queue of reports and duties, a member's points loans
+  resident('/r/reports', 'reports', () => import('./views/grid/Report.vue')),
+  resident('/r/loans', 'loans', () => import('./views/grid/Loans.vue')),
+  staff('/staff/grid', 'gridQueue', () => import('./views/grid/Queue.vue')),
+  admin('/admin/grid-work', 'gridAdmin', () => import('./views/grid/AdminGridWork.vue')),
   admin('/admin', 'console', () => import('./views/admin/Console.vue')),
   admin('/admin/partners', 'partners', () => import('./views/partners/Agreements.vue')),
   admin('/admin/trust-lines', 'trustLines', () => import('./views/partners/TrustLines.vue')),

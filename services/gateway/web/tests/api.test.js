@@ -99,3 +99,25 @@ describe('the session', () => {
     expect(calls[0].url).toBe('/api/requests/v1/requests?q=%E4%B9%B0%E8%8F%9C&limit=10')
   })
 })
+
+describe('a form with a photo (随手拍)', () => {
+  it('goes as multipart: the FormData itself, with no JSON Content-Type', async () => {
+    const { calls, fetchImpl } = recorder(json(201, { report_id: 'rp_1', status: 'open' }))
+    const api = createApi({ fetchImpl, storage: new MemoryStorage(), sleep: noWait })
+    const form = new FormData()
+    form.append('report_type', 'hazard_report')
+    form.append('photo', new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: 'image/png' }), 'p.png')
+    const answer = await api.post('/community/v1/communities/c1/reports', form)
+    expect(answer.status).toBe('open')
+    expect(calls[0].init.body).toBe(form)
+    expect(calls[0].init.headers['Content-Type']).toBeUndefined()
+  })
+
+  it('a JSON body still goes as JSON', async () => {
+    const { calls, fetchImpl } = recorder(json(200, {}))
+    const api = createApi({ fetchImpl, storage: new MemoryStorage(), sleep: noWait })
+    await api.post('/x', { a: 1 })
+    expect(calls[0].init.body).toBe('{"a":1}')
+    expect(calls[0].init.headers['Content-Type']).toBe('application/json')
+  })
+})

@@ -62,10 +62,12 @@ export function createApi({ fetchImpl, storage, getToken = () => null, onUnautho
     const headers = { Accept: 'application/json, application/problem+json' }
     const token = getToken()
     if (token) headers.Authorization = `Bearer ${token}`
-    if (body !== undefined) headers['Content-Type'] = 'application/json'
+    // A form with a file (a 随手拍 photo) goes as multipart: the browser writes its Content-Type and boundary.
+    const form = typeof FormData !== 'undefined' && body instanceof FormData
+    if (body !== undefined && !form) headers['Content-Type'] = 'application/json'
     if (action) headers['Idempotency-Key'] = keyFor(action)
     const url = `${base}${path}${queryString(query)}`
-    const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }
+    const init = { method, headers, body: body === undefined || form ? body : JSON.stringify(body) }
     let response
     for (let attempt = 0; ; attempt += 1) {
       try {
