@@ -128,8 +128,9 @@ def test_a_helper_appeals_a_claim_the_requester_refused_and_the_request_complete
 
 def test_a_grid_worker_upholds_a_penalty_appeal_of_their_grid_from_the_staff_face(site, phones):
     """The admin fines 冯大爷 (1号楼) and 韩阿姨 (2号楼) for noise through the API; both appeal. The grid worker of 1号楼
-    (not the one who decided) finds only 冯大爷's appeal at /staff/appeals, upholds it in full, and he sees the
-    compensation in his points history; 韩阿姨's stays open for her own grid's reviewer or the admin."""
+    (not the one who decided) is told of 冯大爷's appeal, follows the notice to /staff/appeals, finds only his there,
+    upholds it in full, and he sees the compensation in his points history; 韩阿姨's stays open for her own grid's
+    reviewer or the admin."""
     worker = site.member("卫网格员", roles=("resident", "grid_worker"), grid="1号楼")
     east, west = site.member("冯大爷", grid="1号楼"), site.member("韩阿姨", grid="2号楼")
     earned = site.give_points(east)
@@ -147,7 +148,12 @@ def test_a_grid_worker_upholds_a_penalty_appeal_of_their_grid_from_the_staff_fac
 
     w = phones(worker)
     w.open("/staff")
-    w.tap("staff-appeals-link")
+    w.el("staff-appeals-link").wait_for()  # the staff home's line to the queue
+    # Told of the appeal (appeal.filed), the grid worker goes from the notice to their queue.
+    notices = site.dep.services["notifications"].db.notifications
+    wait_until(lambda: notices.find_one({"member_id": worker["member_id"], "kind": "appeal.filed"}), timeout=120)
+    w.open("/r/notifications")
+    w.el("notifications-list").locator("li", has_text="有一条积分申诉等你审核").locator("a").click()
     w.page.wait_for_url("**/staff/appeals")
     card = w.page.locator(f'[data-appeal="{appeal_id}"]')
     card.wait_for()
