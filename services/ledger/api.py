@@ -56,7 +56,7 @@ def my_entries(args):
 @blp.response(201, schemas.TransferSchema)
 def create_transfer(body):
     """Create a pending transfer: `bill` (the counterparty pays me), `credit` (I pay the counterparty), or
-    `award` (the community pays me by its points rules; an organizer or grid worker confirms). With
+    `award` (the community pays me by its points rules; an organizer, grid worker or admin confirms). With
     `counterparty_community` (a partner community) it is a cross-community transfer, converted through the open
     trust line (422 `no_trust_line`, `trust_line_closed`; at confirm also `trust_line_limit`)."""
     actor, key = _actor(), key_from_request()

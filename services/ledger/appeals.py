@@ -43,7 +43,7 @@ from services.ledger.repository import LedgerRepository, transfer_doc
 
 APPEALS, DISPUTES = "appeals", "disputed_claims"
 EVENT_FIELDS = ("appeal_id", "community_id", "member_id", "kind", "subject_id", "unit", "disputed", "status",
-                "amount", "transfer_id", "decided_by", "request_id")
+                "amount", "transfer_id", "decided_by", "request_id", "grid_id", "deciders")
 
 
 def subject_key(community_id: str, kind: str, subject_id: str) -> str:

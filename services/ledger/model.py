@@ -18,6 +18,8 @@ PENDING, POSTED, REJECTED, CANCELLED, EXPIRED = "pending", "posted", "rejected",
 STATES = (PENDING, POSTED, REJECTED, CANCELLED, EXPIRED)
 SYSTEM_ACCOUNTS = ("issuance", "expiry", "penalty", "fees", "sponsor")
 VERIFIER_ROLES = ("organizer", "grid_worker")
+# Who may confirm or reject an award claim (a held ≤ 2★ award included): verifiers and the community's admins.
+AWARD_REVIEWER_ROLES = (*VERIFIER_ROLES, "admin")
 GENESIS = "0" * 64
 DEFAULT_PENDING_TTL_DAYS = 14
 DEFAULT_HOUR_CREDIT_LIMIT = 600  # minutes: a member's HOUR account opens with 10 hours of mutual credit
@@ -320,7 +322,7 @@ class Transfer:
         if actor.community_id != self.community_id or actor.member_id == self.initiator_id:
             return False
         if self.workflow == "award":
-            return actor.has_role(*VERIFIER_ROLES) and actor.member_id != self.payee_id
+            return actor.has_role(*AWARD_REVIEWER_ROLES) and actor.member_id != self.payee_id
         confirmer = self.confirmer_id()
         return confirmer is not None and actor.member_id == confirmer
 
@@ -475,7 +477,7 @@ def _why_not(t: Transfer, actor: Actor, verb: str) -> str:
     if actor.member_id == t.initiator_id:
         return f"You created this transfer; only the other party can {verb} it."
     if t.workflow == "award":
-        return f"Only an organizer or grid worker of the community, other than the volunteer, can {verb} an award."
+        return f"Only an organizer, grid worker or admin of the community, other than the volunteer, can {verb} an award."
     return f"Only the counterparty named on this transfer can {verb} it."
 
 

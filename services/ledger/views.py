@@ -72,12 +72,12 @@ def transfer_for(db, actor: Actor, transfer_id: str) -> dict:
 
 def awaiting(db, actor: Actor, limit: int) -> list[dict]:
     """Pending transfers the caller may confirm: bills, gifts and redemptions naming them, and (for
-    organizers and grid workers) award claims of their community by others — a grid worker of a grid, only
+    organizers, grid workers and admins) award claims of their community by others — a grid worker of a grid, only
     those of its members."""
     # A cross transfer lives in its payer's community: a payee in the partner community finds it by `cross`.
     clauses = [{"confirmer_id": actor.member_id, "community_id": actor.community_id},
                {"confirmer_id": actor.member_id, "cross.payee_community": actor.community_id}]
-    if actor.has_role(*model.VERIFIER_ROLES):
+    if actor.has_role(*model.AWARD_REVIEWER_ROLES):
         clauses.append({"workflow": "award", "community_id": actor.community_id})
     docs = db.transfers.find({"state": model.PENDING, "$or": clauses}).sort("created_at", DESCENDING).limit(limit * 2)
     grid = _my_grid(db, actor)

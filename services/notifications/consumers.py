@@ -1,4 +1,5 @@
-"""What the notification centre reads: the ledger's, requests', matching's and settlement's events."""
+"""What the notification centre reads: the ledger's, requests', matching's and settlement's events, and the
+community's member events (who reviews appeals)."""
 from __future__ import annotations
 
 from shared import topics
@@ -7,7 +8,7 @@ from services.notifications import handlers as h
 from services.notifications import schemas
 
 GROUP = "notifications"
-TOPICS = (topics.LEDGER, topics.REQUESTS, topics.MATCHING, topics.SETTLEMENT)
+TOPICS = (topics.LEDGER, topics.REQUESTS, topics.MATCHING, topics.SETTLEMENT, topics.COMMUNITY)
 
 
 def subscriptions(runtime) -> dict[str, Subscription]:
@@ -28,6 +29,9 @@ def subscriptions(runtime) -> dict[str, Subscription]:
         "ChargeIssued": Subscription(schemas.ChargeIssuedSchema, h.on_charge_issued),
         "PointsExpiring": Subscription(schemas.PointsExpiringSchema, h.on_points_expiring),
         **{t: Subscription(schemas.AppealDecidedSchema, h.on_appeal) for t in ("AppealUpheld", "AppealDismissed")},
+        "AppealFiled": Subscription(schemas.AppealFiledSchema, h.on_appeal_filed),
+        **{t: Subscription(schemas.MemberSchema, h.on_member) for t in ("MemberJoined", "MemberUpdated",
+                                                                        "MemberDeactivated")},
         **{t: redemption for t in ("RedemptionRequested", "RedemptionCompleted", "RedemptionDeclined",
                                    "RedemptionExpired")},
     }

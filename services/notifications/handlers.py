@@ -65,6 +65,17 @@ def on_appeal(event: Event, p: dict, tx: Tx) -> None:
     _store(tx, event, p["community_id"], model.appeal_notices(event.type, p))
 
 
+def on_appeal_filed(event: Event, p: dict, tx: Tx) -> None:
+    """ledger.events: AppealFiled (its reviewers hear of it)."""
+    reviewers = NotificationRepository(tx).reviewers(p["community_id"])
+    _store(tx, event, p["community_id"], model.appeal_filed_notices(p, reviewers))
+
+
+def on_member(event: Event, p: dict, tx: Tx) -> None:
+    """community.events: MemberJoined / MemberUpdated / MemberDeactivated (who reviews appeals, and where)."""
+    NotificationRepository(tx).save_reviewer(p["member_id"], model.reviewer_facts(p))  # deactivated: no roles
+
+
 def mark_read(cmd: commands.MarkRead, tx: Tx) -> dict:
     """Mark the member's notifications read; the number still unread."""
     repo = NotificationRepository(tx)

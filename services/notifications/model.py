@@ -15,6 +15,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.economy.appeal import GRID_KINDS
+
 # Kinds: stable codes, the app's catalogue turns them into words.
 AWAITING = "transfer.awaiting_confirmation"
 TRANSFER_KINDS = {"TransferPosted": "transfer.posted", "TransferRejected": "transfer.rejected",
@@ -28,9 +30,10 @@ REDEMPTION_KINDS = {"RedemptionCompleted": "redemption.approved", "RedemptionDec
 CHARGE_ISSUED = "charge.issued"
 POINTS_EXPIRING = "points.expiring"
 APPEAL_KINDS = {"AppealUpheld": "appeal.upheld", "AppealDismissed": "appeal.dismissed"}
+APPEAL_FILED = "appeal.filed"
 KINDS = (AWAITING, *TRANSFER_KINDS.values(), REQUEST_ACCEPTED, REQUEST_CLAIMED, REQUEST_COMPLETED,
          REQUEST_CANCELLED, REQUEST_EXPIRED, REQUEST_SUGGESTED, REDEMPTION_REQUESTED, *REDEMPTION_KINDS.values(),
-         CHARGE_ISSUED, POINTS_EXPIRING, *APPEAL_KINDS.values())
+         CHARGE_ISSUED, POINTS_EXPIRING, *APPEAL_KINDS.values(), APPEAL_FILED)
 
 # Who confirms a pending transfer, by workflow (awards are confirmed by staff verifiers: staff screens).
 CONFIRMER = {"bill": "payer_id", "credit": "payee_id"}
@@ -194,3 +197,30 @@ def appeal_notices(type_: str, p: dict) -> list[Notice]:
     if type_ == "AppealUpheld":
         data.update(amount=p["amount"], transfer_id=p["transfer_id"])
     return [Notice(p["member_id"], APPEAL_KINDS[type_], {"kind": "appeal", "id": p["appeal_id"]}, data)]
+
+
+# -- ledger.events: an appeal filed, for its reviewers ----------------------------------------------------
+REVIEWER_ROLES = ("admin", "grid_worker")  # the only members the centre keeps roles of (community.events)
+
+
+def reviewer_facts(p: dict) -> dict | None:
+    """MemberJoined / MemberUpdated: what the centre keeps of a member who may review appeals (an active admin or
+    grid worker: roles and grid), or None (not one, or no longer one)."""
+    roles = [r for r in p.get("roles") or () if r in REVIEWER_ROLES]
+    if p.get("status", "active") != "active" or not roles:
+        return None
+    return {"community_id": p["community_id"], "roles": roles, "grid_id": p.get("grid_id")}
+
+
+def appeal_filed_notices(p: dict, reviewers: list[dict]) -> list[Notice]:
+    """AppealFiled: the reviewers hear of it — the community's admins, and for a decision made in a grid (an
+    award, a cap cut, a penalty) the grid worker of the member's grid; never the member, nor who made the
+    decision (they may not review it). `reviewers`: {member_id, roles, grid_id} of the community."""
+    def reviews(r: dict) -> bool:
+        if r["member_id"] == p["member_id"] or r["member_id"] in (p.get("deciders") or ()):
+            return False
+        in_grid = p["kind"] in GRID_KINDS and p.get("grid_id") is not None and r.get("grid_id") == p["grid_id"]
+        return "admin" in r["roles"] or ("grid_worker" in r["roles"] and in_grid)
+    data = {"appeal_id": p["appeal_id"], "appeal_kind": p["kind"], "unit": p["unit"], "disputed": p["disputed"]}
+    return [Notice(r["member_id"], APPEAL_FILED, {"kind": "appeal", "id": p["appeal_id"]}, data)
+            for r in reviewers if reviews(r)]

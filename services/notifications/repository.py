@@ -26,6 +26,17 @@ class NotificationRepository:
         self.tx["requests"].update_one({"_id": request_id}, {"$set": {"community_id": community_id, **parties}},
                                        upsert=True)
 
+    def save_reviewer(self, member_id: str, facts: dict | None) -> None:
+        """Remember a member who may review appeals (`model.reviewer_facts`), or forget one who no longer may."""
+        if facts is None:
+            self.tx["reviewers"].delete_one({"_id": member_id})
+        else:
+            self.tx["reviewers"].update_one({"_id": member_id}, {"$set": facts}, upsert=True)
+
+    def reviewers(self, community_id: str) -> list[dict]:
+        """The community's admins and grid workers: {member_id, roles, grid_id}."""
+        return [{"member_id": d.pop("_id"), **d} for d in self.tx["reviewers"].find({"community_id": community_id})]
+
     def mark_read(self, member_id: str, community_id: str, ids: list[str] | None, at: datetime) -> None:
         """Mark the member's unread notifications among `ids` (all of them when None) read."""
         query = {"member_id": member_id, "community_id": community_id, "read": False}

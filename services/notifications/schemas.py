@@ -162,6 +162,25 @@ class AppealDecidedSchema(_Lenient):
     transfer_id = OptionalId
 
 
+class AppealFiledSchema(AppealDecidedSchema):
+    """The ledger's AppealFiled: also the member's grid and who made the decision (never its reviewer)."""
+
+    grid_id = OptionalId
+    deciders = fields.List(fields.String(validate=validate.Length(min=1, max=128)), load_default=list,
+                           validate=validate.Length(max=20))
+
+
+class MemberSchema(_Lenient):
+    """The community's MemberJoined / MemberUpdated / MemberDeactivated: roles, grid and status only."""
+
+    community_id = Id
+    member_id = Id
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=32)), load_default=list,
+                        validate=validate.Length(max=20))
+    grid_id = OptionalId
+    status = fields.String(load_default="active", validate=validate.Length(min=1, max=32))
+
+
 class ChargeIssuedSchema(_Lenient):
     """A bill a shop or the property company addressed to one member, to pay in points."""
 

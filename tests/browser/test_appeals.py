@@ -124,3 +124,53 @@ def test_a_helper_appeals_a_claim_the_requester_refused_and_the_request_complete
     h.open(f"/r/requests/{rid}")
     h.until(lambda: "已完成" in h.page.inner_text("main"), message="the request completed")
     assert site.balances(helper)["HOUR"]["posted"] == 10 and site.balances(requester)["HOUR"]["posted"] == -10
+
+
+def test_a_grid_worker_upholds_a_penalty_appeal_of_their_grid_from_the_staff_face(site, phones):
+    """The admin fines 冯大爷 (1号楼) and 韩阿姨 (2号楼) for noise through the API; both appeal. The grid worker of 1号楼
+    (not the one who decided) is told of 冯大爷's appeal, follows the notice to /staff/appeals, finds only his there,
+    upholds it in full, and he sees the compensation in his points history; 韩阿姨's stays open for her own grid's
+    reviewer or the admin."""
+    worker = site.member("卫网格员", roles=("resident", "grid_worker"), grid="1号楼")
+    east, west = site.member("冯大爷", grid="1号楼"), site.member("韩阿姨", grid="2号楼")
+    earned = site.give_points(east)
+    appeals = {}
+    for person in (east, west):
+        fined = site.call("post", "/ledger/v1/admin/penalties", token=site.admin,
+                          json={"member_id": person["member_id"], "reason": "noise", "memo": "夜间装修"})
+        assert fined.status_code == 201, fined.text
+        filed = site.call("post", "/ledger/v1/appeals", token=person["token"], json={
+            "kind": "penalty", "subject_id": fined.json()["penalty_id"], "reason": "那晚我不在家"})
+        assert filed.status_code == 201, filed.text
+        appeals[person["member_id"]] = (filed.json()["appeal_id"], fined.json()["amount"])
+    appeal_id, fine = appeals[east["member_id"]]
+    assert site.balances(east)["PT"]["posted"] == earned - fine
+
+    w = phones(worker)
+    w.open("/staff")
+    w.el("staff-appeals-link").wait_for()  # the staff home's line to the queue
+    # Told of the appeal (appeal.filed), the grid worker goes from the notice to their queue.
+    notices = site.dep.services["notifications"].db.notifications
+    wait_until(lambda: notices.find_one({"member_id": worker["member_id"], "kind": "appeal.filed"}), timeout=120)
+    w.open("/r/notifications")
+    w.el("notifications-list").locator("li", has_text="有一条积分申诉等你审核").locator("a").click()
+    w.page.wait_for_url("**/staff/appeals")
+    card = w.page.locator(f'[data-appeal="{appeal_id}"]')
+    card.wait_for()
+    assert "那晚我不在家" in card.inner_text() and f"{fine} 分" in card.inner_text()
+    assert w.el("appeal-queue").locator("[data-appeal]").count() == 1  # not 2号楼's
+    w.accessible("staff-appeal-queue-zh")
+    card.locator('[data-test="uphold"]').click()
+    w.page.get_by_text("已支持申诉，补偿已入账。").wait_for()
+    w.el("appeal-status-filter").select_option("upheld")
+    w.page.locator(f'[data-appeal="{appeal_id}"][data-status="upheld"]').wait_for()
+    w.accessible("staff-appeal-upheld-zh")
+    ledger = site.dep.services["ledger"].db.appeals
+    assert ledger.find_one({"_id": appeals[west["member_id"]][0]})["status"] == "open"
+
+    p = phones(east)
+    p.open("/r/history")
+    line = p.el("history-list").locator("li", has_text=f"积分申诉补偿 · {appeal_id}")
+    line.wait_for()
+    assert f"收入 {fine} 分" in line.inner_text()
+    assert site.balances(east)["PT"]["posted"] == earned

@@ -100,6 +100,25 @@ def test_a_low_rating_holds_the_award_for_an_admin_and_a_rejected_award_stops_co
                                                      "multiplier_percent": 200, "before": 20}
 
 
+def test_an_admin_finds_a_held_award_in_their_queue_and_releases_it(kit):
+    """An admin who is neither organizer nor grid worker: the held 2★ claim is in their queue, they release it,
+    the volunteer's 45 points (20 + 20 newcomer + 5 first) are posted, and the audit passes."""
+    c = kit.community()
+    kit.join(c, "bea")
+    held = _award(kit, _claim(c, "bea", activity_type="environment_cleanup", rating=2))
+    assert held["details"]["award"]["status"] == "held_for_review"
+    queue = kit.http.get("/v1/transfers/awaiting", headers=kit.h("root", c, "admin"))
+    assert queue.status_code == 200 and [t["transfer_id"] for t in queue.json] == [held["_id"]]
+    assert queue.json[0]["award"]["status"] == "held_for_review"
+    assert kit.balance("bea", c, "PT")["posted"] == 0
+    released = kit.act("confirm", held["_id"], "root", c, "admin")
+    assert released.status_code == 200, released.json
+    assert (released.json["state"], released.json["award"]["status"]) == ("posted", "payable")
+    assert kit.balance("bea", c, "PT")["posted"] == 45
+    assert kit.http.get("/v1/transfers/awaiting", headers=kit.h("root", c, "admin")).json == []
+    assert kit.audit(c)["ok"]
+
+
 def _lots(kit, account_id: str) -> list[dict]:
     return list(kit.db.point_lots.find({"account_id": account_id}).sort("earned_on", 1))
 

@@ -54,6 +54,19 @@ def test_award_is_confirmed_by_a_verifier_who_is_not_the_volunteer():
         t.confirm(actor("olga", "organizer", community="c2"), NOW)
 
 
+def test_an_admin_of_the_community_other_than_the_volunteer_reviews_an_award_claim():
+    t = transfer("award", payer=None, payee="bob", initiator="bob")
+    assert t.may_resolve(actor("root", "admin"))
+    assert t.confirm(actor("root", "admin"), NOW)
+    assert transfer("award", payer=None, payee="bob", initiator="bob").reject(actor("root", "admin"), NOW)
+    with pytest.raises(Forbidden, match="organizer, grid worker or admin"):  # the volunteer, even as admin
+        transfer("award", payer=None, payee="bob", initiator="requests").confirm(actor("bob", "admin"), NOW)
+    with pytest.raises(Forbidden):
+        t.confirm(actor("root", "admin", community="c2"), NOW)  # another community's admin
+    # An admin reviews award claims only: a bill still waits for its payer.
+    assert not transfer().may_resolve(actor("root", "admin"))
+
+
 def test_redeem_is_approved_by_the_member_and_cancellable_by_the_merchants_staff():
     t = transfer("redeem", payer="alice", payee="shop1", initiator="staff1")
     assert t.confirm(actor("alice"), NOW)

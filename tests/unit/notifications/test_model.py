@@ -128,3 +128,33 @@ def test_an_appeal_decided_tells_the_member_the_outcome_and_what_an_upholding_pa
     assert [(n.kind, n.data) for n in dismissed] == [("appeal.dismissed", {"appeal_id": "ap_1", "appeal_kind": "cap_cut",
                                                                            "unit": "PT", "disputed": 40})]
     assert {"appeal.upheld", "appeal.dismissed"} <= set(model.KINDS)
+
+
+def test_a_reviewer_is_kept_while_an_active_admin_or_grid_worker():
+    joined = {"community_id": "c1", "member_id": "gus", "roles": ["resident", "grid_worker"], "grid_id": "g1",
+              "status": "active"}
+    assert model.reviewer_facts(joined) == {"community_id": "c1", "roles": ["grid_worker"], "grid_id": "g1"}
+    assert model.reviewer_facts({**joined, "roles": ["resident", "organizer"]}) is None
+    assert model.reviewer_facts({**joined, "status": "deactivated"}) is None
+    assert model.reviewer_facts({"community_id": "c1", "member_id": "gus"}) is None  # MemberDeactivated
+
+
+def test_an_appeal_filed_is_told_to_the_admins_and_for_a_grid_decision_to_its_grid_worker_not_the_decider():
+    reviewers = [{"member_id": "root", "roles": ["admin"], "grid_id": None},
+                 {"member_id": "gus", "roles": ["grid_worker"], "grid_id": "g1"},
+                 {"member_id": "gwen", "roles": ["grid_worker"], "grid_id": "g2"},
+                 {"member_id": "amy", "roles": ["admin"], "grid_id": "g1"}]
+    p = {"appeal_id": "ap_1", "community_id": "c1", "member_id": "alice", "kind": "penalty", "unit": "PT",
+         "disputed": 10, "grid_id": "g1", "deciders": ["amy"]}
+    told = model.appeal_filed_notices(p, reviewers)
+    # root (admin) and gus (g1's grid worker); not gwen (g2), not amy (she issued the penalty).
+    assert [n.member_id for n in told] == ["root", "gus"]
+    assert told[0] == Notice("root", "appeal.filed", {"kind": "appeal", "id": "ap_1"},
+                             {"appeal_id": "ap_1", "appeal_kind": "penalty", "unit": "PT", "disputed": 10})
+    # An expiry or a disputed claim is no grid decision: the admins only.
+    assert [n.member_id for n in model.appeal_filed_notices({**p, "kind": "expiry", "deciders": []}, reviewers)] == [
+        "root", "amy"]
+    # A member of no grid: no grid worker; the appellant never hears of their own appeal as a reviewer.
+    assert [n.member_id for n in model.appeal_filed_notices({**p, "grid_id": None}, reviewers)] == ["root"]
+    assert [n.member_id for n in model.appeal_filed_notices({**p, "member_id": "root"}, reviewers)] == ["gus"]
+    assert "appeal.filed" in model.KINDS

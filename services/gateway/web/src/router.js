@@ -54,6 +54,8 @@ export const routes = [
   staff('/staff/activities', 'staffActivities', () => import('./views/staff/Activities.vue')),
   staff('/staff/awards', 'staffAwards', () => import('./views/staff/Awards.vue')),
   staff('/staff/penalties', 'staffPenalties', () => import('./views/staff/Penalties.vue')),
+  // a grid worker's appeals (their grid's awards, cap cuts, penalties: the ledger limits the list): the admin's screen
+  staff('/staff/appeals', 'staffAppeals', () => import('./views/appeals/AdminAppeals.vue')),
   admin('/admin/members', 'members', () => import('./views/admin/Members.vue')),
   admin('/admin/rules', 'rules', () => import('./views/admin/Rules.vue')),
   admin('/admin/credit', 'credit', () => import('./views/admin/Credit.vue')),
