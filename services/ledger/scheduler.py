@@ -27,7 +27,10 @@ from services.ledger.lots import LOTS, RULES, rule_set, zone_day
 
 log = logging.getLogger(__name__)
 BATCH = 200
-EXPIRY_GROUP = 25  # members whose lots expire in one transaction (a bounded one)
+EXPIRY_GROUP = 200  # at most so many members' lots expire in one transaction...
+EXPIRY_GROUP_LOTS = 10_000  # ...and at most about so many lots (a bounded transaction: each lot is a line of the
+# member's expiry transfer, its event and its lot update, ~0.5 KB in all, so a group stays a few MB, far under
+# MongoDB's 16 MB per transaction oplog entry limit)
 
 
 def expire_due(runtime, bus=None, limit: int = BATCH) -> int:
@@ -51,9 +54,10 @@ def _local_day(runtime, community_id: str, at: datetime) -> date:
                     at)
 
 
-def _members_due(runtime, at: datetime, horizon_days: int, chunk: int, days_of=None):
+def _members_due(runtime, at: datetime, horizon_days: int, chunk: int, days_of=None, counted: bool = False):
     """(community's day, member accounts with lots holding points that expire on or before that day, or with
-    `days_of(community_id, today)` on exactly those days), a chunk at a time per community, until none are left."""
+    `days_of(community_id, today)` on exactly those days), a chunk at a time per community, until none are left.
+    With `counted`, each account comes as (account, how many of its lots are due)."""
     latest = (at + timedelta(days=1 + horizon_days)).date().isoformat()  # no time zone is a day ahead of UTC+14
     lots = runtime.db[LOTS]
     for community_id in lots.distinct("community_id", {"remaining": {"$gt": 0}, "expires_on": {"$lte": latest}}):
@@ -61,29 +65,44 @@ def _members_due(runtime, at: datetime, horizon_days: int, chunk: int, days_of=N
         on = {"$in": days_of(community_id, today)} if days_of else {"$ne": None, "$lte": today.isoformat()}
         after = ""
         while True:
-            ids = [d["_id"] for d in lots.aggregate([
+            ids = [(d["_id"], d["lots"]) for d in lots.aggregate([
                 {"$match": {"community_id": community_id, "remaining": {"$gt": 0}, "expires_on": on,
                             "account_id": {"$gt": after}}},
-                {"$group": {"_id": "$account_id"}}, {"$sort": {"_id": 1}}, {"$limit": chunk}])]
+                {"$group": {"_id": "$account_id", "lots": {"$sum": 1}}}, {"$sort": {"_id": 1}},
+                {"$limit": chunk}])]
             if not ids:
                 break
-            yield today, ids
-            after = ids[-1]
+            yield today, ids if counted else [a for a, _ in ids]
+            after = ids[-1][0]
+
+
+def _groups(counted: list[tuple[str, int]], members: int, lots: int):
+    """The accounts split into runs of at most `members` accounts and about `lots` due lots (a member with more
+    goes alone)."""
+    group, held = [], 0
+    for account_id, n in counted:
+        if group and (len(group) >= members or held + n > lots):
+            yield group
+            group, held = [], 0
+        group.append(account_id)
+        held += n
+    if group:
+        yield group
 
 
 def expire_lots_due(runtime, bus=None, at: datetime | None = None, chunk: int = BATCH,
-                    per_transaction: int = EXPIRY_GROUP) -> int:
+                    per_transaction: int = EXPIRY_GROUP, lots_per_transaction: int = EXPIRY_GROUP_LOTS) -> int:
     """Expire every member's lots due on their community's day at `at` (now unless given), `per_transaction`
-    members per transaction (shared.groupcommit: each member's expiry under its own savepoint, one refused alone),
-    members read a chunk at a time; returns the points expired. Idempotent: an expired lot holds nothing, so a
-    run stopped midway (a crash) is finished by running again. (`bus` is accepted for the callers that pass one.)"""
+    members and about `lots_per_transaction` lots per transaction at most (shared.groupcommit: each member's
+    expiry under its own savepoint, one refused alone), members read a chunk at a time; returns the points
+    expired. Idempotent: an expired lot holds nothing, so a run stopped midway (a crash) is finished by running
+    again. (`bus` is accepted for the callers that pass one.)"""
     at = at or utcnow()
     group = GroupUnitOfWork(runtime.uow, {commands.ExpireLots: HANDLERS[commands.ExpireLots]}, prefetch_expiry)
     expired = 0
-    for today, ids in _members_due(runtime, at, 0, chunk):
-        for i in range(0, len(ids), per_transaction):
-            for account_id, result in zip(ids[i:i + per_transaction], group.run(
-                    [commands.ExpireLots(a, today) for a in ids[i:i + per_transaction]])):
+    for today, counted in _members_due(runtime, at, 0, chunk, counted=True):
+        for ids in _groups(counted, per_transaction, lots_per_transaction):
+            for account_id, result in zip(ids, group.run([commands.ExpireLots(a, today) for a in ids])):
                 if isinstance(result, Problem):
                     log.warning("scheduler: could not expire lots", extra={"account_id": account_id,
                                                                            "error": str(result)})
