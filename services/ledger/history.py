@@ -133,6 +133,7 @@ def _post(tx: Tx, repo: LedgerRepository, cmd: commands.ImportPastPoints, r: Pas
     if r.kind == "award" and last and month < last:
         raise Unprocessable(f"该成员 {last} 已有积分记录，不能再导入更早月份的记录。 This member already earned points "
                             f"in {last}; earlier months cannot be imported after it.", code="out_of_order")
+    _member_since(repo, cid, account.account_id, month)
     day = lots.local_day(repo, cid, r.at).isoformat()
     details = {"import": {"source_id": r.source_id, "batch": cmd.batch, "recorded_at": now, "by": cmd.by}}
     if r.kind == "award":
@@ -148,6 +149,19 @@ def _post(tx: Tx, repo: LedgerRepository, cmd: commands.ImportPastPoints, r: Pas
                      memo=r.memo, source=f"import:{cid}:{r.source_id}",
                      reference={"kind": "import", "id": r.source_id}, details=details)
     return post_at_once(tx, repo, t, r.at)
+
+
+def _member_since(repo: LedgerRepository, cid: str, account_id: str, month: str) -> None:
+    """A record shows the member was in the community in `month`: if the statistics first counted them in their
+    grid later (when the ledger heard of them), that count moves back to `month` (so the grid's members, the
+    participation rate's denominator, include them from then)."""
+    first = lots.summary(repo, account_id).get(stats.FIRST_COUNTED)
+    if not first or month >= first["month"]:
+        return
+    sink = stats.TxSink(repo.tx)
+    stats.add_flow(sink, cid, first["month"], first["grid"], {"joined": -1})
+    stats.add_flow(sink, cid, month, first["grid"], {"joined": 1})
+    lots.save_summary(repo, account_id, **{stats.FIRST_COUNTED: {**first, "month": month}})
 
 
 HANDLERS = {commands.ImportPastPoints: import_past_points}

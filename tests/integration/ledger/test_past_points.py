@@ -112,6 +112,10 @@ def test_past_records_post_at_their_time_and_a_repeat_posts_nothing(kit, tmp_pat
         2: {"issued": 10, "penalised": 5, "expired": 0, "participants": 1, "outstanding": 102},
         1: {"issued": 15, "penalised": 0, "expired": 0, "participants": 1, "outstanding": 117},
         0: {"issued": 0, "penalised": 0, "expired": 7, "participants": 0, "outstanding": 110}}
+    # Each member counts in their grid from their first record (the ledger heard of them only this month).
+    assert {back: by_month[month[back]]["members"] for back in month} == {13: 1, 4: 2, 3: 3, 2: 4, 1: 4, 0: 4}
+    members = {(g["grid_id"], g["month"]): g["members"] for g in s["grids"]}
+    assert (members[("g1", month[4])], members[("g1", month[3])], members[("g2", month[2])]) == (1, 2, 2)
     grids = {(g["grid_id"], g["month"]): g["issued"] for g in s["grids"] if g["issued"]}
     assert grids == {("g2", month[13]): 7, ("g1", month[4]): 30, ("g1", month[3]): 60, ("g2", month[2]): 10,
                      ("g2", month[1]): 15}
