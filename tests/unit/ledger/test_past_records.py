@@ -46,3 +46,14 @@ def test_rows_parse_to_records_and_bad_rows_are_reported_with_their_number():
 def test_chunks_are_in_time_order():
     late, early, middle = (record(source_id=s, at=NOW - timedelta(days=d)) for s, d in (("l", 1), ("e", 9), ("m", 5)))
     assert [[r.source_id for r in c] for c in chunks([late, early, middle], 2)] == [["e", "m"], ["l"]]
+
+
+def test_the_cli_refuses_a_file_with_unreadable_rows_before_touching_the_ledger(tmp_path, capsys):
+    from services.ledger import cli
+    path = tmp_path / "past.csv"
+    path.write_text("source_id,member_id,kind,points,at,memo\n"
+                    "a,ann,award,30,2026-07-10T12:00:00+08:00,\n"
+                    "b,bob,award,thirty,2026-07-10T12:00:00+08:00,\n", encoding="utf-8")
+    assert cli.main(["import-points", str(path), "--community", "c_x"]) == 1
+    out = capsys.readouterr()
+    assert '"row": 3' in out.out and "nothing was imported" in out.err
