@@ -11,7 +11,7 @@ import os
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from services.demo import history
+from services.demo import history, past_points
 from services.demo.client import DemoError, Gateway
 from services.demo.data import ADMIN_PIN, COMMUNITIES, PARTNERSHIP, RESIDENT_PIN, Community, Resident
 
@@ -22,9 +22,10 @@ TODAY = datetime.now(timezone.utc)  # the history's months end before this one
 class Seeder:
     """Makes (or finds) one community's demo data; counts what it had to create."""
 
-    def __init__(self, gw: Gateway, operator_key: str, created: Counter, requests_config=None):
+    def __init__(self, gw: Gateway, operator_key: str, created: Counter, requests_config=None, ledger_config=None):
         self.gw = gw
         self.requests_config = requests_config  # where the requests service keeps its data (the history's past)
+        self.ledger_config = ledger_config  # where the ledger keeps its data (the past points' import)
         self.operator_key = operator_key
         self.created = created
         self.tokens: dict[str, str] = {}
@@ -370,6 +371,7 @@ class Seeder:
         self.ledger_knows(c, sorted({key for e in c.exchanges for key in e[:2]}))
         self.ledger_has(c, admin, [members[k]["member_id"] for k in history.participants(c, TODAY)])
         history.seed_history(self, c, cid, members, grids, TODAY)
+        past_points.seed_past_points(self, c, cid, members, TODAY)
         self.open_requests(c, grids)
         outcomes = []
         for requester, helper, category, title, minutes, confirm in c.exchanges:
@@ -436,7 +438,7 @@ def summary(gw: Gateway, seeder: Seeder, results: list[dict], partners: dict, ba
         print(f"  {number}. {tip}")
 
 
-def main(argv=None, requests_config=None) -> int:
+def main(argv=None, requests_config=None, ledger_config=None) -> int:
     """Seed the demo; exit 1 with a clear message if the deployment is not up."""
     parser = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__)
     parser.add_argument("--gateway", default=os.environ.get("DEMO_GATEWAY_URL", "http://127.0.0.1:8000"),
@@ -447,7 +449,7 @@ def main(argv=None, requests_config=None) -> int:
     operator_key = os.environ.get("COMMUNITY_OPERATOR_KEY", "dev-operator-key")
     gw = Gateway(args.gateway)
     created: Counter = Counter()
-    seeder = Seeder(gw, operator_key, created, requests_config)
+    seeder = Seeder(gw, operator_key, created, requests_config, ledger_config)
     print(f"Seeding the demo deployment through {args.gateway} …", flush=True)
     try:
         results = [seeder.seed(c) for c in COMMUNITIES]

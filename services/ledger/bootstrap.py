@@ -4,6 +4,7 @@ from shared.messagebus import MessageBus
 from shared.runtime import Runtime
 from services.ledger import commands
 from services.ledger.handlers import HANDLERS
+from services.ledger.history import HANDLERS as HISTORY
 from services.ledger.loans import HANDLERS as LOANS
 from services.ledger.reads import RESOLVE_VERBS, prefetch
 
@@ -18,4 +19,4 @@ def group_unit_of_work(runtime: Runtime) -> GroupUnitOfWork:
 
 def bootstrap(runtime: Runtime) -> MessageBus:
     """The message bus with every ledger command handler; residents' transfers are group-committed."""
-    return MessageBus(runtime.uow, {**HANDLERS, **LOANS}, grouped=GroupCommitter(group_unit_of_work(runtime)))
+    return MessageBus(runtime.uow, {**HANDLERS, **LOANS, **HISTORY}, grouped=GroupCommitter(group_unit_of_work(runtime)))

@@ -174,3 +174,16 @@ class DismissAppeal:
     reason: str
     idempotency_key: str | None = None
     body: dict = field(default_factory=dict)
+
+
+# -- importing a community's past points records (services/ledger/history.py) -----------------------------
+@dataclass(frozen=True)
+class ImportPastPoints:
+    """A staff migration step: a chunk of a community's past points records (a paper ledger, a previous system),
+    each posted at its own past time `at`. `by` names who ran the import; `dry_run` checks and writes nothing."""
+
+    community_id: str
+    records: tuple  # of history.PastRecord
+    by: str
+    batch: str
+    dry_run: bool = False

@@ -27,6 +27,7 @@ from services.ledger.repository import LedgerRepository
 from services.ledger.stats_model import Move, moves
 
 STATS = "economy_stats"
+FIRST_COUNTED = "first_counted"  # summary field: {month, grid} of the member's first count in a grid
 COUNTED = "counted_grid"   # summary field: the grid a member is counted in ('' none; absent: not counted)
 EARNED = "earned_month"    # summary field: the last month the member earned award points
 
@@ -170,6 +171,8 @@ def member_placed(repo: LedgerRepository, community_id: str, member_id: str, gri
             add_flow(TxSink(repo.tx), community_id, month, s[COUNTED], {"joined": -1})
         if target is not None:
             add_flow(TxSink(repo.tx), community_id, month, target, {"joined": 1})
+        if FIRST_COUNTED not in s and target is not None:  # where and when first counted (history.py moves it back)
+            changes[FIRST_COUNTED] = {"month": month, "grid": target}
         changes[COUNTED] = target
     if s.get("board_name") != board_name:
         changes["board_name"] = board_name

@@ -3,7 +3,10 @@ relays and consumers on the session's Kafka and MongoDB) behind the gateway: it 
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 from contextlib import ExitStack, redirect_stdout
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -11,7 +14,9 @@ import requests
 from shared.config import Config
 from shared.testing import serve
 from services.demo.data import ADMIN_PIN, COMMUNITIES, PARTNERSHIP, RESIDENT_PIN
-from services.demo.seed import main
+from services.demo.history import HISTORY_MONTHS
+from services.demo.past_points import past_records
+from services.demo.seed import TODAY, main
 from services.gateway.app import create_app
 
 BACKENDS = ("community", "requests", "ledger", "settlement", "exchange")
@@ -27,17 +32,17 @@ def gateway(module_deployment):
         yield stack.enter_context(serve(app))
 
 
-def run_demo(gateway, requests_config) -> tuple[int, str]:
+def run_demo(gateway, requests_config, ledger_config=None) -> tuple[int, str]:
     """Run `python -m services.demo --gateway …` in-process; (exit code, what it printed)."""
     out = io.StringIO()
     with redirect_stdout(out):
-        code = main(["--gateway", gateway], requests_config=requests_config)
+        code = main(["--gateway", gateway], requests_config=requests_config, ledger_config=ledger_config)
     return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")
 def first_run(gateway, module_deployment):
-    return run_demo(gateway, module_deployment.config("requests"))
+    return run_demo(gateway, module_deployment.config("requests"), module_deployment.config("ledger"))
 
 
 def login(gateway, code, phone, pin=RESIDENT_PIN) -> dict:
@@ -134,8 +139,35 @@ def test_the_property_company_sent_a_resident_this_months_bill(gateway, first_ru
     assert bill["member_id"] and bill["max_points"] > 0
 
 
+def test_the_ledger_has_months_of_past_points_in_every_grid(gateway, first_run):
+    """The imported past points (services/demo/past_points.py) fill the dashboards' months: each past month's
+    issued points are exactly that month's imported awards, two deductions are penalised, every grid earned."""
+    for c in COMMUNITIES:
+        admin = login(gateway, c.code, c.admin_phone, ADMIN_PIN)
+        me = requests.get(f"{gateway}/api/community/v1/members/me", headers=admin).json()
+        listed = requests.get(f"{gateway}/api/community/v1/communities/{me['community_id']}/members",
+                              headers=admin, params={"limit": 200}).json()["items"]
+        by_phone = {r.phone: r.key for r in c.residents}
+        members = {by_phone[m["phone"]]: m for m in listed if m.get("phone") in by_phone}
+        records = past_records(c, members, TODAY)
+        tz = ZoneInfo(c.settings.get("timezone", "Asia/Shanghai"))
+        expected: dict[str, dict[str, int]] = defaultdict(lambda: {"issued": 0, "penalised": 0})
+        for r in records:
+            expected[r.at.astimezone(tz).strftime("%Y-%m")]["issued" if r.kind == "award" else "penalised"] += r.points
+        first, last = min(expected), datetime.now(tz).strftime("%Y-%m")
+        stats = requests.get(f"{gateway}/api/ledger/v1/admin/economy/stats", params={"from": first, "to": last},
+                             headers=admin).json()
+        past = {row["month"]: {"issued": row["issued"], "penalised": row["penalised"]}
+                for row in stats["months"] if row["month"] < last}
+        assert len(past) == HISTORY_MONTHS and past == expected
+        assert sum(e["penalised"] for e in expected.values()) == 10
+        earned = {g["grid_id"] for g in stats["grids"] if g["issued"] and g["month"] < last}
+        assert len(earned) == len(c.grids)
+        assert all(0 < row["participants"] <= row["members"] for row in stats["months"] if row["month"] < last)
+
+
 def test_a_second_run_finds_everything_and_creates_nothing(gateway, first_run, module_deployment):
-    code, output = run_demo(gateway, module_deployment.config("requests"))
+    code, output = run_demo(gateway, module_deployment.config("requests"), module_deployment.config("ledger"))
     assert code == 0, output
     assert "already seeded" in output and "Created:" not in output
     lianhua = COMMUNITIES[0]
@@ -151,7 +183,7 @@ def test_a_run_after_the_pending_exchange_was_confirmed_by_hand(gateway, first_r
     confirmed = requests.post(f"{gateway}/api/ledger/v1/transfers/{transfer['transfer_id']}/confirm",
                               headers=waiting)
     assert confirmed.status_code == 200 and confirmed.json()["state"] == "posted"
-    code, output = run_demo(gateway, module_deployment.config("requests"))
+    code, output = run_demo(gateway, module_deployment.config("requests"), module_deployment.config("ledger"))
     assert code == 0, output
     walk = "「周末陪老人散步」"  # lianhua's exchange confirmed above; taoyuan's stays pending
     assert f"helped with {walk}: HOUR balance 1 h 30 min\n" in output, output
