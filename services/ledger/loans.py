@@ -36,6 +36,7 @@ from services.ledger.repository import LedgerRepository
 
 LOANS = "loans"
 NONE = MappingProxyType({})
+ACTIVE = {"status": "active"}  # a member's unpaid loan (one at most)
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,18 @@ def active_loan(repo: LedgerRepository, account_id: str) -> MappingProxyType:
     """The member's unpaid loan (empty when none), read once per transaction through the identity map."""
     key = (LOANS, account_id)
     if key not in repo.cache:
-        doc = repo.tx[LOANS].find_one({"account_id": account_id, "status": "active"})
+        doc = repo.tx[LOANS].find_one({"account_id": account_id, **ACTIVE})
         repo.cache[key] = MappingProxyType(doc) if doc else NONE
     return repo.cache[key]
+
+
+def remember(repo: LedgerRepository, docs, account_ids) -> None:
+    """What a group's one read brought (reads.prefetch): the unpaid loans of `account_ids` (the PT transfers'
+    accounts), kept in the identity map as active_loan() would read them, so an award's repayment reads none."""
+    found = {d["account_id"]: d for d in docs}
+    for account_id in account_ids:
+        repo.cache.setdefault((LOANS, account_id), MappingProxyType(found[account_id]) if account_id in found
+                              else NONE)
 
 
 def loan_view(doc) -> dict:

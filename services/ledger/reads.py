@@ -3,7 +3,7 @@ read in one round trip before their handlers run (`prefetch`), and each handler 
 from __future__ import annotations
 
 from shared.uow import Tx
-from services.ledger import commands, lots, model
+from services.ledger import commands, loans, lots, model
 from services.ledger.ids import key_id
 from services.ledger.repository import TRANSFER_COMMUNITY_IDS, LedgerRepository, shard_id, transfer_community_ids
 
@@ -68,7 +68,8 @@ def prefetch(tx: Tx, cmds: list) -> None:
                 "rule_communities": {"$concatArrays": [{"$literal": award_communities}, TRANSFER_COMMUNITY_IDS]}}
     follow = {"lots": (lots.LOTS, "lot_accounts", "account_id", lots.HOLDING),
               "summaries": (lots.SUMMARIES, "summary_accounts"),
-              "rules": (lots.RULES, "rule_communities", "community_id", None)}
+              "rules": (lots.RULES, "rule_communities", "community_id", None),
+              "loans": (loans.LOANS, "lot_accounts", "account_id", loans.ACTIVE)}
     repo = LedgerRepository(tx)
     docs = repo.load(keys=[r["key_id"] for r in reads if r.get("key_id")],
                      communities=[r["community_id"] for r in reads if r.get("community_id")],
@@ -80,3 +81,4 @@ def prefetch(tx: Tx, cmds: list) -> None:
         transfers = docs.get("transfers", ())
         lots.remember(repo, docs, _pt_accounts(transfers), [*claimants, *_pt_accounts(transfers)],
                       [*award_communities, *transfer_community_ids(transfers)])
+        loans.remember(repo, docs.get("loans", ()), _pt_accounts(transfers))
