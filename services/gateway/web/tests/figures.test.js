@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { simulationRows } from '../src/views/admin/figures.js'
+import { simulationCommunity, simulationRows, weightsFrom } from '../src/views/admin/figures.js'
 
 const side = (issued, liability, ratio, warning) => ({
   totals: { issued, redeemed: 10, expired: 0, penalised: 0, outstanding: issued - 10, owed: 0 },
@@ -23,5 +23,23 @@ describe('simulationRows', () => {
 
   it('has nothing to show before a result', () => {
     expect(simulationRows(null, String)).toEqual([])
+  })
+})
+
+describe('the simulated community from the form', () => {
+  it('leaves blank fields to the service, turns yuan into fen and reads weights', () => {
+    expect(simulationCommunity({ households: '300', months: '12', grids: '', participation_start_percent: '5',
+      participation_end_percent: '30', budget_yuan: '2000', activity_mix: 'environment_cleanup:3, elder_care：1',
+      ratings: '5:60，4:30 3:10' })).toEqual({ households: 300, months: 12, participation_start_percent: 5,
+      participation_end_percent: 30, budget_fen: 200000, activity_mix: { environment_cleanup: 3, elder_care: 1 },
+      ratings: { 5: 60, 4: 30, 3: 10 } })
+    expect(simulationCommunity({ households: '300' })).toEqual({ households: 300 })
+  })
+
+  it('names the field it cannot read', () => {
+    expect(() => simulationCommunity({ grids: '3.5' })).toThrow('grids')
+    expect(() => simulationCommunity({ ratings: '5=60' })).toThrow('ratings')
+    expect(() => simulationCommunity({ budget_yuan: '-1' })).toThrow('budget_yuan')
+    expect(weightsFrom('  ')).toBeNull()
   })
 })

@@ -35,3 +35,43 @@ export function simulationRows(result, fen) {
   }
   return rows
 }
+
+/** "5:60, 4:25, 3:10" (or with ：/，, spaces) → {"5": 60, "4": 25, "3": 10}; null when blank; throws on a bad pair. */
+export function weightsFrom(text) {
+  const pairs = String(text || '').split(/[,，;；\s]+/).filter(Boolean)
+  if (!pairs.length) return null
+  const out = {}
+  for (const pair of pairs) {
+    const m = /^([a-z0-9_]{1,40})[:：](\d{1,6})$/.exec(pair)
+    if (!m) throw new Error(pair)
+    out[m[1]] = Number(m[2])
+  }
+  return out
+}
+
+/** The synthetic community a simulation runs over, from the form's text fields: blank fields are left out (the
+ * service's defaults apply); yuan become fen; distributions are "key:weight" lists. Throws Error(field) on one
+ * it cannot read. */
+export function simulationCommunity(form) {
+  const out = {}
+  for (const key of ['households', 'months', 'grids', 'participation_start_percent', 'participation_end_percent']) {
+    const text = String(form[key] ?? '').trim()
+    if (text === '') continue
+    if (!/^\d{1,6}$/.test(text)) throw new Error(key)
+    out[key] = Number(text)
+  }
+  const budget = String(form.budget_yuan ?? '').trim()
+  if (budget !== '') {
+    if (!/^\d{1,9}$/.test(budget)) throw new Error('budget_yuan')
+    out.budget_fen = Number(budget) * 100
+  }
+  for (const key of ['activity_mix', 'ratings']) {
+    try {
+      const weights = weightsFrom(form[key])
+      if (weights) out[key] = weights
+    } catch {
+      throw new Error(key)
+    }
+  }
+  return out
+}
