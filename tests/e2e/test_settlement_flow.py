@@ -63,6 +63,9 @@ def join(world, *roles, merchant_id=None) -> Person:
     person = Person(world["dep"], resp.get_json()["member_id"], world["cid"], *(roles or ("resident",)),
                     merchant_id=merchant_id)
     wait_until(lambda: world["dep"].services["settlement"].db.members.find_one({"_id": person.member_id}))
+    account = f"m:{world['cid']}:{person.member_id}:PT"
+    wait_until(lambda: world["dep"].services["ledger"].db.accounts.find_one({"_id": account}),
+               message="the ledger to open the member's accounts")
     return person
 
 
