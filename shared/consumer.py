@@ -30,6 +30,7 @@ BUG_ATTEMPTS = 3
 SESSION_TIMEOUT_MS = 6000
 HEARTBEAT_INTERVAL_MS = 2000
 RECONNECT_BACKOFF_MAX_MS = 3000
+METADATA_MAX_AGE_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,10 @@ class ConsumerRunner:
             client_id=f"{config.service}-{group}", isolation_level="read_committed",
             session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
             # After a broker restart, reconnect within seconds, not kafka-python's default 30 s backoff cap.
-            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+            # A topic whose partitions the first metadata answer lacked (just created) is assigned at the next
+            # refresh: within seconds, not kafka-python's default 5 minutes (a consumer idle meanwhile).
+            metadata_max_age_ms=METADATA_MAX_AGE_MS)
         self.consumer_opts.update(consumer_opts)
         self.stop_event = threading.Event()
         self._consumer: KafkaConsumer | None = None
