@@ -71,6 +71,7 @@ class ConsumerRunner:
         self.stop_event = threading.Event()
         self._consumer: KafkaConsumer | None = None
         self.assigned = 0  # partitions assigned at the last poll (worker liveness reports it)
+        self._assignment: frozenset = frozenset()
 
     # -- applying one event -------------------------------------------------------------
     def decode(self, raw: bytes | None) -> tuple[Event, Subscription, dict] | None:
@@ -134,7 +135,8 @@ class ConsumerRunner:
     def _apply_until_stored(self, event, sub, payload) -> None:
         # MongoDB being unreachable is not the event's fault: wait for it, never skip the event.
         for attempt in Retrying(retry=retry_if_exception_type(PyMongoError),
-                                wait=wait_exponential(multiplier=0.2, max=5), reraise=True):
+                                wait=wait_exponential(multiplier=0.2, max=5), reraise=True,
+                                before_sleep=_log_mongo_retry):
             with attempt:
                 if self.stop_event.is_set() and attempt.retry_state.attempt_number > 1:
                     raise _Stopping()
@@ -186,7 +188,7 @@ class ConsumerRunner:
         """Process one poll's records and commit their offsets; returns how many were seen."""
         consumer = self._ensure_consumer()
         batches = consumer.poll(timeout_ms=timeout_ms)
-        self.assigned = len(consumer.assignment())
+        self._note_assignment(frozenset(consumer.assignment()))
         records = [r for rs in batches.values() for r in rs]
         if not records:
             return 0
@@ -212,6 +214,13 @@ class ConsumerRunner:
                 # Only offsets whose effects are committed in MongoDB are committed to Kafka.
                 consumer.commit(done)
         return len(records)
+
+    def _note_assignment(self, assignment: frozenset) -> None:
+        self.assigned = len(assignment)
+        if assignment != self._assignment:
+            self._assignment = assignment
+            log.info("consumer: partitions assigned", extra={
+                "group": self.group, "partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assignment)})
 
     def run(self) -> None:
         """Poll until stop() is called; Kafka outages are waited out."""
@@ -256,6 +265,12 @@ class ConsumerRunner:
                 raise TopicsMissing(f"topics not created yet: {sorted(missing)}")
             self._consumer = KafkaConsumer(*self.topics, **self.consumer_opts)
         return self._consumer
+
+
+def _log_mongo_retry(state) -> None:
+    """A consumer waiting out MongoDB says so: an event that keeps failing is never retried in silence."""
+    log.warning("consumer: MongoDB error, retrying the event", extra={
+        "attempt": state.attempt_number, "error": repr(state.outcome.exception())[:500]})
 
 
 class TopicsMissing(KafkaError):

@@ -20,6 +20,7 @@ class Gateway:
         self.patience = patience
         self.session = requests.Session()
         self.session.trust_env = False
+        self.last = ""  # the last answer, for a timeout's message
 
     def call(self, method: str, path: str, token: str | None = None, json=None, ok=(200, 201),
              idempotent: bool = False, params=None, headers=None) -> tuple[int, dict]:
@@ -45,6 +46,8 @@ class Gateway:
                 time.sleep(wait)
                 continue
             body = _json(answer)
+            self.last = (f"{method} /api/{path} answered {answer.status_code}"
+                         + (f" {body.get('code') or body.get('title')}" if answer.status_code >= 400 else ""))
             if answer.status_code in ok or 400 <= answer.status_code < 500:
                 return answer.status_code, body
             raise DemoError(f"{method} /api/{path} answered {answer.status_code}: "
@@ -65,7 +68,8 @@ class Gateway:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}; are the consumers running?")
+                raise DemoError(f"timed out after {timeout:.0f}s waiting for {what} (last: {self.last}); "
+                                "are the consumers running?")
             time.sleep(interval)
 
 
