@@ -232,6 +232,9 @@ class ConsumerRunner:
                     break
                 except KafkaError as exc:
                     log.warning("consumer: Kafka error, retrying", extra={"error": repr(exc)})
+                    # The failed poll's records may be neither applied nor parked (a dead-letter send that timed
+                    # out), yet the position is past them: rejoin, and resume from the committed offsets.
+                    self.close()
                     self.stop_event.wait(1.0)
         finally:
             self.close()

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaTimeoutError
 from marshmallow import Schema, fields
 
 from shared import topics
@@ -132,6 +135,49 @@ def test_bad_events_go_to_the_dlq_and_the_consumer_keeps_going(pipe):
     assert any("unparseable" in r for r in reasons)
     assert any("unknown version 2" in r for r in reasons)
     assert any("fails its schema" in r for r in reasons)
+
+
+def test_a_dead_letter_send_that_times_out_loses_no_event(pipe):
+    """A bad event whose dead-letter send times out is neither applied nor parked; the consumer's position is past
+    it all the same. The runner rejoins and resumes from the committed offsets: the bad event is parked on the
+    second try and the good events behind it are applied once each."""
+    config, runtime, producer = pipe
+    topic = config.topic(topics.COMMUNITY)
+    raw = KafkaProducer(bootstrap_servers=config.kafka_bootstrap)
+    # One key, so one partition and one order: a good event, the bad one, two good events after it.
+    for value in (new_event("Ping", {"n": 1}, key="before", producer="pipe").to_json(),
+                  new_event("Ping", {"n": "bad"}, key="bad", producer="pipe").to_json(),
+                  new_event("Ping", {"n": 2}, key="after1", producer="pipe").to_json(),
+                  new_event("Ping", {"n": 3}, key="after2", producer="pipe").to_json()):
+        raw.send(topic, key=b"one", value=value)
+    raw.flush()
+    raw.close()
+
+    class FlakyProducer:
+        """The real producer, except that the first send times out (a broker slow to answer)."""
+        failures = 1
+
+        def send(self, *args, **kwargs):
+            if self.failures:
+                self.failures -= 1
+                raise KafkaTimeoutError("send timed out")
+            return producer.send(*args, **kwargs)
+
+    consumer = ConsumerRunner(config, runtime.uow, "pipe-test", [topics.COMMUNITY],
+                              {"Ping": Subscription(PingSchema, count_ping)}, FlakyProducer())
+    worker = threading.Thread(target=consumer.run, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while len(applied(runtime)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    consumer.stop()
+    worker.join(timeout=30)
+    assert applied(runtime) == {"before": 1, "after1": 1, "after2": 1}
+    dlq = KafkaConsumer(topics.dlq(topic), bootstrap_servers=config.kafka_bootstrap, group_id=None,
+                        auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    parked = [json.loads(r.value)["value"] for r in dlq]
+    dlq.close()
+    assert len(parked) == 1 and '"bad"' in parked[0]
 
 
 def test_a_rolled_back_change_publishes_nothing(pipe):
