@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from marshmallow import EXCLUDE, Schema, ValidationError
@@ -31,6 +32,7 @@ SESSION_TIMEOUT_MS = 6000
 HEARTBEAT_INTERVAL_MS = 2000
 RECONNECT_BACKOFF_MAX_MS = 3000
 METADATA_MAX_AGE_MS = 10_000
+PROBE_TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -256,24 +258,28 @@ class ConsumerRunner:
     def _ensure_consumer(self) -> KafkaConsumer:
         if self._consumer is None:
             # Subscribing before the topics exist (a worker that starts with the broker, before the topics
-            # are created) joins the group with no partitions, and kafka-python only notices the topics at
-            # its next metadata refresh, minutes later: wait for them instead (run() retries every second).
-            probe = KafkaConsumer(bootstrap_servers=self.consumer_opts["bootstrap_servers"],
-                                  client_id=f"{self.consumer_opts['client_id']}-probe")
-            try:
-                missing = set(self.topics) - probe.topics()
-            finally:
-                probe.close()
-            if missing:
-                raise TopicsMissing(f"topics not created yet: {sorted(missing)}")
+            # are created) joins the group with no partitions until a metadata refresh: wait for them instead
+            # (run() retries every second).
+            waiting = self._topics_not_ready()
+            if waiting:
+                raise TopicsMissing(f"topics not created yet (or without a partition leader): {waiting}")
             self._consumer = KafkaConsumer(*self.topics, **self.consumer_opts)
         return self._consumer
 
-
-def _log_mongo_retry(state) -> None:
-    """A consumer waiting out MongoDB says so: an event that keeps failing is never retried in silence."""
-    log.warning("consumer: MongoDB error, retrying the event", extra={
-        "attempt": state.attempt_number, "error": repr(state.outcome.exception())[:500]})
+    def _topics_not_ready(self) -> list[str]:
+        """Our topics that do not exist yet or have a partition without a leader. Asked with the admin client,
+        whose every request is bounded by PROBE_TIMEOUT_MS: a consumer's all-topics metadata call waits for
+        its answer with no bound at all, and one lost answer once kept a worker from ever consuming."""
+        admin = KafkaAdminClient(bootstrap_servers=self.consumer_opts["bootstrap_servers"],
+                                 client_id=f"{self.consumer_opts['client_id']}-probe",
+                                 request_timeout_ms=PROBE_TIMEOUT_MS)
+        try:
+            described = admin.describe_topics(self.topics)
+        finally:
+            admin.close()
+        ready = {t["name"] for t in described if not t["error_code"] and t["partitions"]
+                 and all(not p["error_code"] and p["leader_id"] >= 0 for p in t["partitions"])}
+        return sorted(set(self.topics) - ready)
 
 
 class TopicsMissing(KafkaError):

@@ -12,9 +12,9 @@ from kafka.errors import KafkaTimeoutError
 from marshmallow import Schema, fields
 
 from shared import topics
-from shared.consumer import ConsumerRunner, Subscription
+from shared.consumer import ConsumerRunner, Subscription, TopicsMissing
 from shared.envelope import new_event
-from shared.kafka_bus import make_producer
+from shared.kafka_bus import create_topics, make_producer
 from shared.mongo import utcnow
 from shared.outbox import LEASES, OUTBOX, Relay
 from shared.runtime import build_runtime
@@ -178,6 +178,24 @@ def test_a_dead_letter_send_that_times_out_loses_no_event(pipe):
     parked = [json.loads(r.value)["value"] for r in dlq]
     dlq.close()
     assert len(parked) == 1 and '"bad"' in parked[0]
+
+
+def test_a_consumer_started_before_its_topic_exists_waits_and_then_consumes(pipe):
+    """A worker may start before the topics are created: it does not subscribe (which would join the group with
+    no partitions), it says which topics it waits for, and it consumes once they exist."""
+    config, runtime, producer = pipe
+    config = config.with_(topic_prefix=f"late{uuid.uuid4().hex[:8]}.")
+    consumer = runner(config, runtime, producer)
+    with pytest.raises(TopicsMissing, match="community.events"):
+        consumer.poll_once(timeout_ms=100)
+    create_topics(config.kafka_bootstrap, {config.topic(topics.COMMUNITY): 3})
+    raw = KafkaProducer(bootstrap_servers=config.kafka_bootstrap)
+    raw.send(config.topic(topics.COMMUNITY), key=b"late",
+             value=new_event("Ping", {"n": 5}, key="late", producer="pipe").to_json()).get(timeout=30)
+    raw.close()
+    drain(consumer)
+    consumer.close()
+    assert applied(runtime) == {"late": 1}
 
 
 def test_a_rolled_back_change_publishes_nothing(pipe):
