@@ -2,8 +2,9 @@
 
 - **A report** is a hazard or hygiene problem a resident saw, with text, place and one photo. The photo is
   checked here by its content (JPEG, PNG or WebP magic bytes; at most `PHOTO_MAX_BYTES`) whatever the client
-  says it is. The grid worker of the report's grid, or an admin, verifies it (optionally confirming a major hazard,
-  which the rules reward with a bonus) or dismisses it with a reason; nobody decides their own report, and a
+  says it is, and stored without its metadata (`photos.py`: no EXIF GPS position of a resident's home reaches
+  anyone who reads it). The grid worker of the report's grid, or an admin, verifies it (optionally confirming a
+  major hazard, which the rules reward with a bonus) or dismisses it with a reason; nobody decides their own report, and a
   decided report stays decided. A verified report is announced (`GridReportVerified`) and the ledger pays what
   the report type is worth under the rules in effect (through `shared.economy.compute`: caps, explanation,
   rule version), once per report.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.errors import Conflict, Forbidden, Problem, Unprocessable
+from services.community.photos import strip_metadata
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 # Magic bytes of the photo types accepted (the client's Content-Type is never trusted).
@@ -44,6 +46,13 @@ def photo_type(data: bytes) -> str:
             return media_type
     raise Unprocessable("照片须为 JPEG、PNG 或 WebP 格式。 The photo must be a JPEG, PNG or WebP image.",
                         code="photo_type_not_allowed", allowed=[t for t, _ in PHOTO_SIGNATURES])
+
+
+def accept_photo(data: bytes) -> tuple[str, bytes]:
+    """An uploaded photo as it is stored: its media type (by content) and its bytes without metadata (EXIF GPS,
+    XMP, comments…: `photos.strip_metadata`)."""
+    media_type = photo_type(data)
+    return media_type, strip_metadata(data, media_type)
 
 
 @dataclass(frozen=True)

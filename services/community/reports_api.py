@@ -13,7 +13,7 @@ from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.community import reports_views as views
 from services.community.model import new_id
-from services.community.reports import PHOTO_MAX_BYTES, photo_type
+from services.community.reports import PHOTO_MAX_BYTES, accept_photo
 from services.community.reports_handlers import AssignDuty, CreateReport, DecideReport, VerifyDuty
 from services.community.reports_store import PhotoStore
 
@@ -125,7 +125,7 @@ def _photo_room():
 
 
 _refusals = problem_responses(blp, {"413": "photo over 5 MB",
-                                    "422": "not a JPEG/PNG/WebP photo, unknown report type or grid"})
+                                    "422": "not a JPEG/PNG/WebP photo, a damaged one, unknown report type or grid"})
 _decisions = problem_responses(blp, {"404": "no such report", "409": "already decided"})
 
 
@@ -138,8 +138,7 @@ _decisions = problem_responses(blp, {"404": "no such report", "409": "already de
 def create_report(form, files, community_id):
     """随手拍: report a hazard or hygiene problem with text, place and a photo (any member)."""
     me = require_community(community_id)
-    data = files["photo"].read(PHOTO_MAX_BYTES + 1)
-    media_type = photo_type(data)
+    media_type, data = accept_photo(files["photo"].read(PHOTO_MAX_BYTES + 1))
     photos = PhotoStore(current_db())
     photo_id = photos.save(data, media_type, community_id, me.member_id)
     try:

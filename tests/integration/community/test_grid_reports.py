@@ -7,8 +7,10 @@ import io
 import uuid
 
 import pytest
+from bson import ObjectId
 
-from shared.testing import bearer, tiny_png as png, wait_until
+from shared.testing import (CAMERA_MAKE, GPS_LATITUDE, GPS_LONGITUDE, bearer, jpeg_with_gps, tiny_png as png,
+                            wait_until)
 
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 PROBLEM = "application/problem+json"
@@ -72,6 +74,35 @@ def test_a_report_with_a_photo_is_stored_in_gridfs_and_reads_back_byte_for_byte(
     assert read.status_code == 200 and read.mimetype == "image/png" and read.data == photo
     mine = world["http"].get(f"/v1/communities/{world['cid']}/reports/mine", headers=world["li_h"]).json
     assert [r["report_id"] for r in mine][:1] == [body["report_id"]]
+
+
+def test_a_photo_is_stored_without_its_exif_gps_and_reads_back_as_a_photo(world):
+    """A phone's JPEG with the GPS position of the resident's home (EXIF, XMP), the phone's name and orientation 6:
+    what the grid worker reads back has no position and no phone, keeps the orientation and still is a JPEG."""
+    photo = jpeg_with_gps(64, 48, orientation=6)
+    assert GPS_LATITUDE in photo and GPS_LONGITUDE in photo
+    made = _report(world, photo, claimed_type="image/jpeg")
+    assert made.status_code == 201, made.json
+    read = world["http"].get(f"/v1/communities/{world['cid']}/reports/{made.json['report_id']}/photo",
+                             headers=world["zhang_h"])
+    assert read.status_code == 200 and read.mimetype == "image/jpeg"
+    for leak in (GPS_LATITUDE, GPS_LONGITUDE, CAMERA_MAKE, b"GPSLatitude"):
+        assert leak not in read.data
+    assert read.data[:2] == b"\xff\xd8" and read.data.endswith(b"\xff\xd9") and len(read.data) < len(photo)
+    assert made.json["photo_bytes"] == len(read.data) == int(read.headers["Content-Length"])
+    from PIL import Image  # a test-only dependency: the stored photo still decodes, upright per its orientation
+    image = Image.open(io.BytesIO(read.data))
+    image.load()
+    assert image.size == (64, 48) and dict(image.getexif()) == {0x0112: 6}
+    photo_id = world["db"].grid_reports.find_one({"_id": made.json["report_id"]})["photo_id"]
+    assert world["db"].report_photos.files.find_one({"_id": ObjectId(photo_id)})["length"] == len(read.data)
+
+
+def test_a_damaged_jpeg_is_refused_and_nothing_is_stored(world):
+    before = _stored(world)
+    refused = _report(world, b"\xff\xd8\xff\xe1\x40\x00Exif\x00\x00" + GPS_LATITUDE, claimed_type="image/jpeg")
+    assert refused.status_code == 422 and refused.mimetype == PROBLEM and refused.json["code"] == "photo_unreadable"
+    assert _stored(world) == before
 
 
 @pytest.mark.parametrize("photo, claimed, status, code", [
