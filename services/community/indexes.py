@@ -28,3 +28,6 @@ def ensure_indexes(db) -> None:
     db.grid_reports.create_index([("community_id", ASCENDING), ("status", ASCENDING), ("grid_id", ASCENDING),
                                   ("created_at", ASCENDING)])
     db.duty_assignments.create_index([("community_id", ASCENDING), ("member_id", ASCENDING)])
+    # The scheduler's sweep of orphan photos: photos by upload time, and whether a report names one.
+    db["report_photos.files"].create_index([("uploadDate", ASCENDING), ("_id", ASCENDING)])
+    db.grid_reports.create_index([("photo_id", ASCENDING)])

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.errors import Conflict, Forbidden, Problem, Unprocessable
 from services.community.photos import strip_metadata
@@ -25,6 +25,9 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_SIGNATURES = (("image/jpeg", lambda b: b[:3] == b"\xff\xd8\xff"),
                     ("image/png", lambda b: b[:8] == b"\x89PNG\r\n\x1a\n"),
                     ("image/webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"))
+# A photo is stored before its report's transaction (GridFS takes none): a process that dies in between leaves
+# a photo no report names. Past this grace (far longer than any upload takes) such a photo is an orphan.
+PHOTO_ORPHAN_GRACE = timedelta(hours=1)
 OPEN, VERIFIED, DISMISSED = "open", "verified", "dismissed"
 DECIDERS = ("admin", "grid_worker")
 
@@ -53,6 +56,13 @@ def accept_photo(data: bytes) -> tuple[str, bytes]:
     XMP, comments…: `photos.strip_metadata`)."""
     media_type = photo_type(data)
     return media_type, strip_metadata(data, media_type)
+
+
+def orphan_photos(uploaded: dict[str, datetime], referenced: set[str], now: datetime,
+                  grace: timedelta = PHOTO_ORPHAN_GRACE) -> list[str]:
+    """Of some photos (id → upload time), those no report references that were uploaded longer than `grace` before
+    `now` (a younger one may belong to a report being made right now)."""
+    return [photo_id for photo_id, at in uploaded.items() if photo_id not in referenced and at <= now - grace]
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 database), duty assignments (`duty_assignments`) and verifications (`duty_verifications`).
 
 GridFS refuses multi-document transactions, so a photo is written before the report's transaction and removed
-again if that transaction fails (`PhotoStore.save` / `discard`); the report document names it by id."""
+again if that transaction fails (`PhotoStore.save` / `discard`); the report document names it by id. A process
+that dies between the two leaves a photo no report names: the scheduler sweeps those (`sweep_orphans`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from datetime import datetime, timedelta
 from typing import Iterator
 
 import gridfs
@@ -14,7 +16,7 @@ from bson.errors import InvalidId
 
 from shared.errors import Conflict, NotFound
 from shared.uow import Tx
-from services.community.reports import DutyAssignment, GridReport
+from services.community.reports import PHOTO_ORPHAN_GRACE, DutyAssignment, GridReport, orphan_photos
 
 REPORTS, ASSIGNMENTS, VERIFICATIONS, BUCKET = "grid_reports", "duty_assignments", "duty_verifications", "report_photos"
 _REPORT_FIELDS = {f.name for f in fields(GridReport)}
@@ -29,6 +31,7 @@ class PhotoStore:
     """Report photos in GridFS (outside any transaction: GridFS does not support them)."""
 
     def __init__(self, db):
+        self.db = db
         self.bucket = gridfs.GridFSBucket(db, bucket_name=BUCKET)
 
     def save(self, data: bytes, media_type: str, community_id: str, reporter_id: str) -> str:
@@ -42,6 +45,25 @@ class PhotoStore:
             self.bucket.delete(ObjectId(photo_id))
         except gridfs.errors.NoFile:
             pass
+
+    def sweep_orphans(self, now: datetime, grace: timedelta = PHOTO_ORPHAN_GRACE, batch: int = 500) -> int:
+        """Remove the photos uploaded before `now - grace` that no report references, oldest first, `batch` at a
+        time; how many were removed. Idempotent and safe to run from several schedulers: a photo already gone is
+        skipped."""
+        files, reports, removed, cutoff = self.db[f"{BUCKET}.files"], self.db[REPORTS], 0, now - grace
+        older = {"uploadDate": {"$lt": cutoff}}
+        while True:
+            docs = list(files.find(older, {"uploadDate": 1}).sort([("uploadDate", 1), ("_id", 1)]).limit(batch))
+            if not docs:
+                return removed
+            at, last = docs[-1]["uploadDate"], docs[-1]["_id"]  # the next batch starts after this one
+            older = {"uploadDate": {"$lt": cutoff}, "$or": [{"uploadDate": {"$gt": at}},
+                                                            {"uploadDate": at, "_id": {"$gt": last}}]}
+            uploaded = {str(d["_id"]): d["uploadDate"] for d in docs}
+            referenced = {d["photo_id"] for d in reports.find({"photo_id": {"$in": list(uploaded)}}, {"photo_id": 1})}
+            for photo_id in orphan_photos(uploaded, referenced, now, grace):
+                self.discard(photo_id)
+                removed += 1
 
     def chunks(self, photo_id: str) -> Iterator[bytes]:
         """The photo's bytes, chunk by chunk."""

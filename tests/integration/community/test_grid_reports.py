@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 from bson import ObjectId
 
 from shared.testing import (CAMERA_MAKE, GPS_LATITUDE, GPS_LONGITUDE, bearer, jpeg_with_gps, tiny_png as png,
                             wait_until)
+from shared.mongo import utcnow
+from services.community import scheduler
+from services.community.reports_store import PhotoStore
 
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 PROBLEM = "application/problem+json"
@@ -103,6 +107,30 @@ def test_a_damaged_jpeg_is_refused_and_nothing_is_stored(world):
     refused = _report(world, b"\xff\xd8\xff\xe1\x40\x00Exif\x00\x00" + GPS_LATITUDE, claimed_type="image/jpeg")
     assert refused.status_code == 422 and refused.mimetype == PROBLEM and refused.json["code"] == "photo_unreadable"
     assert _stored(world) == before
+
+
+def test_the_scheduler_sweeps_old_photos_no_report_names_and_keeps_the_rest(world):
+    """A photo stored by a process that died before committing its report (no report names it) and uploaded over
+    an hour ago is removed with its chunks; one a report names and one uploaded just now are kept."""
+    db, photos = world["db"], PhotoStore(world["db"])
+    files = db["report_photos.files"]
+    named_rid = _report(world, png(5, 5)).json["report_id"]
+    named = db.grid_reports.find_one({"_id": named_rid})["photo_id"]
+    orphan = photos.save(png(6, 6), "image/png", world["cid"], world["li"])
+    fresh = photos.save(png(7, 7), "image/png", world["cid"], world["li"])
+    now = utcnow()
+    for photo_id in (named, orphan):  # uploaded two hours ago
+        files.update_one({"_id": ObjectId(photo_id)}, {"$set": {"uploadDate": now - timedelta(hours=2)}})
+    assert scheduler.sweep_photos(db, now) == 1
+    assert files.find_one({"_id": ObjectId(orphan)}) is None
+    assert db["report_photos.chunks"].count_documents({"files_id": ObjectId(orphan)}) == 0
+    assert {str(d["_id"]) for d in files.find({"_id": {"$in": [ObjectId(named), ObjectId(fresh)]}})} == {named, fresh}
+    read = world["http"].get(f"/v1/communities/{world['cid']}/reports/{named_rid}/photo", headers=world["li_h"])
+    assert read.status_code == 200 and read.data == png(5, 5)
+    assert scheduler.sweep_photos(db, now) == 0                       # a second sweep finds nothing more
+    # An hour later the fresh one has had its grace too; swept in batches of one, the named photo still stays.
+    assert photos.sweep_orphans(now + timedelta(hours=1, seconds=1), batch=1) == 1
+    assert files.find_one({"_id": ObjectId(fresh)}) is None and files.find_one({"_id": ObjectId(named)})
 
 
 @pytest.mark.parametrize("photo, claimed, status, code", [
