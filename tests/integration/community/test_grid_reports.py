@@ -76,7 +76,7 @@ def test_a_report_with_a_photo_is_stored_in_gridfs_and_reads_back_byte_for_byte(
     read = world["http"].get(f"/v1/communities/{world['cid']}/reports/{body['report_id']}/photo",
                              headers=world["li_h"])
     assert read.status_code == 200 and read.mimetype == "image/png" and read.data == photo
-    mine = world["http"].get(f"/v1/communities/{world['cid']}/reports/mine", headers=world["li_h"]).json
+    mine = world["http"].get(f"/v1/communities/{world['cid']}/reports/mine", headers=world["li_h"]).json["items"]
     assert [r["report_id"] for r in mine][:1] == [body["report_id"]]
 
 
@@ -165,9 +165,9 @@ def test_a_report_of_a_type_the_rules_do_not_price_is_refused_and_its_photo_remo
 def test_the_grid_worker_of_another_grid_neither_sees_nor_verifies_it(world):
     rid = _report(world, png()).json["report_id"]
     base = f"/v1/communities/{world['cid']}/reports"
-    queue = world["http"].get(f"{base}/queue", headers=world["chen_h"]).json
+    queue = world["http"].get(f"{base}/queue", headers=world["chen_h"]).json["items"]
     assert rid not in [r["report_id"] for r in queue]
-    assert rid in [r["report_id"] for r in world["http"].get(f"{base}/queue", headers=world["zhang_h"]).json]
+    assert rid in [r["report_id"] for r in world["http"].get(f"{base}/queue", headers=world["zhang_h"]).json["items"]]
     refused = world["http"].post(f"{base}/{rid}/verify", headers=world["chen_h"], json={})
     assert refused.status_code == 403 and refused.json["code"] == "not_your_grid"
     assert world["http"].get(f"{base}/{rid}", headers=world["chen_h"]).status_code == 404
@@ -213,11 +213,11 @@ def test_a_duty_verified_twice_in_a_period_pays_once(world):
     aid = assigned.json["assignment_id"]
     assert http.post(f"/v1/communities/{cid}/duties", headers=world["li_h"],
                      json={"member_id": world["li"], "duty": "doorstep_duty"}).status_code == 403
-    due = http.get(f"/v1/communities/{cid}/duties/due", headers=world["zhang_h"]).json
+    due = http.get(f"/v1/communities/{cid}/duties/due", headers=world["zhang_h"]).json["items"]
     mine = [d for d in due if d["assignment_id"] == aid]
     assert mine and mine[0]["verified"] is False and mine[0]["points"] == 20 and mine[0]["period_kind"] == "monthly"
     assert aid not in [d["assignment_id"] for d in http.get(f"/v1/communities/{cid}/duties/due",
-                                                            headers=world["chen_h"]).json]
+                                                            headers=world["chen_h"]).json["items"]]
     other = http.post(f"/v1/communities/{cid}/duties/{aid}/verify", headers=world["chen_h"], json={})
     assert other.status_code == 403 and other.json["code"] == "not_your_grid"
     first = http.post(f"/v1/communities/{cid}/duties/{aid}/verify", headers=world["zhang_h"], json={})
@@ -230,7 +230,7 @@ def test_a_duty_verified_twice_in_a_period_pays_once(world):
                                                  "period": "monthly"}
     assert ledger.db.transfers.count_documents({"reference.kind": "duty"}) == 1
     assert world["db"].outbox.count_documents({"type": "DutyVerified"}) == 1
-    due = http.get(f"/v1/communities/{cid}/duties/due", headers=world["zhang_h"]).json
+    due = http.get(f"/v1/communities/{cid}/duties/due", headers=world["zhang_h"]).json["items"]
     assert [d["verified"] for d in due if d["assignment_id"] == aid] == [True]
 
 
@@ -285,3 +285,62 @@ def test_a_points_loan_is_repaid_from_the_next_award_per_its_plan_and_the_member
     assert [x["loan_id"] for x in seen] == [loan["loan_id"]]
     audit = ledger.http.get("/v1/admin/audit", headers=world["admin"])
     assert audit.status_code == 200 and audit.json["ok"], audit.json
+
+
+def _pages(http, path: str, headers: dict, limit: int, cursor: str | None = None, **query) -> list[list[dict]]:
+    """Every page of a cursor-paged list (from `cursor`, else the first page), following next_cursor to the end."""
+    pages = []
+    while True:
+        answer = http.get(path, headers=headers, query_string={**query, "limit": limit,
+                                                                **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, answer.json
+        pages.append(answer.json["items"])
+        cursor = answer.json["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+def test_the_queue_my_reports_and_the_duties_due_page_through_every_item_exactly_once(world):
+    """Past the first page: 7 more reports (three of them made at the very same millisecond, so the id breaks the
+    tie), pages of 3; a report decided between two pages shifts nothing; a bad cursor is a 400."""
+    http, cid, db = world["http"], world["cid"], world["db"]
+    base = f"/v1/communities/{cid}"
+    made = [_report(world, png(), text=f"第 {n} 处堆物").json["report_id"] for n in range(7)]
+    same = db.grid_reports.find_one({"_id": made[2]})["created_at"]
+    db.grid_reports.update_many({"_id": {"$in": made[3:5]}}, {"$set": {"created_at": same}})
+    open_in_grid = [d["_id"] for d in db.grid_reports.find({"community_id": cid, "status": "open",
+                                                            "grid_id": world["grids"][0]}).sort([("created_at", 1),
+                                                                                                  ("_id", 1)])]
+    assert len(open_in_grid) > 6
+    first = http.get(f"{base}/reports/queue", headers=world["zhang_h"], query_string={"limit": 3}).json
+    assert [r["report_id"] for r in first["items"]] == open_in_grid[:3] and first["next_cursor"]
+    # Decided between pages: the page after the cursor is unchanged.
+    assert http.post(f"{base}/reports/{open_in_grid[1]}/verify", headers=world["zhang_h"], json={}).status_code == 200
+    pages = [first["items"], *_pages(http, f"{base}/reports/queue", world["zhang_h"], 3, first["next_cursor"])]
+    seen = [r["report_id"] for page in pages for r in page]
+    assert seen == open_in_grid and len(pages) == -(-len(open_in_grid) // 3) and all(len(p) <= 3 for p in pages)
+    # My reports, newest first, every one once; filtered by status too.
+    mine = [r["report_id"] for page in _pages(http, f"{base}/reports/mine", world["li_h"], 3) for r in page]
+    expected = [d["_id"] for d in db.grid_reports.find({"community_id": cid, "reporter_id": world["li"]})
+                .sort([("created_at", -1), ("_id", -1)])]
+    assert mine == expected and set(made) <= set(mine) and len(mine) > 6
+    verified = [r for page in _pages(http, f"{base}/reports/mine", world["li_h"], 2, status="verified") for r in page]
+    assert open_in_grid[1] in [r["report_id"] for r in verified] and {r["status"] for r in verified} == {"verified"}
+    # The duties due in zhang's grid: five members holding a duty each, pages of 2.
+    holders = []
+    for n in range(5):
+        joined = http.post(f"{base}/members", headers=world["admin"], json={
+            "display_name": f"值守{n}", "phone": f"1390000045{n}", "password": PIN, "grid_id": world["grids"][0]})
+        assert joined.status_code == 201, joined.json
+        holders.append(joined.json["member_id"])
+        assert http.post(f"{base}/duties", headers=world["admin"], json={
+            "member_id": joined.json["member_id"], "duty": "waste_sorting_watch"}).status_code == 200
+    due = [d for page in _pages(http, f"{base}/duties/due", world["zhang_h"], 2) for d in page]
+    ids = [d["assignment_id"] for d in due]
+    assert len(ids) == len(set(ids)) and {d["member_id"] for d in due} >= set(holders) and ids == sorted(ids)
+    in_grid = [m["_id"] for m in db.members.find({"community_id": cid, "grid_id": world["grids"][0],
+                                                  "_id": {"$ne": world["zhang"]}})]
+    assert ids == sorted(d["_id"] for d in db.duty_assignments.find({"community_id": cid, "active": True,
+                                                                     "member_id": {"$in": in_grid}}))
+    bad = http.get(f"{base}/reports/queue", headers=world["zhang_h"], query_string={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400 and bad.mimetype == PROBLEM and bad.json["code"] == "bad_cursor"
