@@ -246,21 +246,23 @@ def jpeg_segment(marker: int, payload: bytes) -> bytes:
     return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
-def jpeg_with_gps(width: int = 16, height: int = 8, orientation: int = 6, **save) -> bytes:
-    """A real JPEG (encoded by Pillow, a test-only dependency) as a phone writes it: EXIF with a GPS position and an
-    orientation, XMP with the position again, an IPTC block, a comment, and a trailer after the image."""
-    import io
+def jpeg_with_gps(width: int = 16, height: int = 8, orientation: int = 6, base: bytes | None = None, **save) -> bytes:
+    """A real JPEG (encoded by Pillow, a test-only dependency; or `base`, a JPEG without metadata) as a phone writes
+    it: EXIF with a GPS position and an orientation, XMP with the position again, an IPTC block, a comment, and a
+    trailer after the image."""
+    if base is None:
+        import io
 
-    from PIL import Image
+        from PIL import Image
 
-    image = Image.new("RGB", (width, height))
-    image.putdata([(x * 15 % 256, y * 30 % 256, (x * y) % 256) for y in range(height) for x in range(width)])
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90, **save)
-    plain = out.getvalue()
+        image = Image.new("RGB", (width, height))
+        image.putdata([(x * 15 % 256, y * 30 % 256, (x * y) % 256) for y in range(height) for x in range(width)])
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=90, **save)
+        base = out.getvalue()
     metadata = (jpeg_segment(0xE1, b"Exif\x00\x00" + exif_with_gps(orientation)) + jpeg_segment(0xE1, XMP_GPS)
                 + jpeg_segment(0xED, b"Photoshop 3.0\x00" + GPS_LATITUDE) + jpeg_segment(0xFE, CAMERA_MAKE))
-    return plain[:2] + metadata + plain[2:] + b"trailer " + GPS_LONGITUDE
+    return base[:2] + metadata + base[2:] + b"trailer " + GPS_LONGITUDE
 
 
 def png_with_gps(width: int = 2, height: int = 2) -> bytes:
