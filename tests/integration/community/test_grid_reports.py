@@ -4,6 +4,10 @@ the report's points with their explanation; standing duties verified once per pe
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 
@@ -19,6 +23,7 @@ from services.community.reports_store import PhotoStore
 OPERATOR = {"X-Operator-Key": "dev-operator-key"}
 PROBLEM = "application/problem+json"
 PIN = "864200"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,7 @@ def world(module_deployment):
     zhang, zhang_h = member("13900000412", grids[0], "grid_worker")
     chen, chen_h = member("13900000413", grids[1], "grid_worker")
     wait_until(lambda: ledger.db.accounts.find_one({"_id": f"m:{cid}:{li}:PT"}), timeout=90, message="li's account")
-    return {"http": http, "db": community.db, "ledger": ledger, "cid": cid, "admin": admin, "li": li, "li_h": li_h,
+    return {"http": http, "db": community.db, "config": community.config, "ledger": ledger, "cid": cid, "admin": admin, "li": li, "li_h": li_h,
             "zhang": zhang, "zhang_h": zhang_h, "chen": chen, "chen_h": chen_h, "grids": grids}
 
 
@@ -131,6 +136,34 @@ def test_the_scheduler_sweeps_old_photos_no_report_names_and_keeps_the_rest(worl
     # An hour later the fresh one has had its grace too; swept in batches of one, the named photo still stays.
     assert photos.sweep_orphans(now + timedelta(hours=1, seconds=1), batch=1) == 1
     assert files.find_one({"_id": ObjectId(fresh)}) is None and files.find_one({"_id": ObjectId(named)})
+
+
+def test_photos_stored_before_stripping_are_stripped_by_the_operator_cli_once(world):
+    """A report whose photo was stored with its EXIF GPS (before uploads were stripped): `cli strip-photos` writes
+    it anew without, points the report at it and removes the old one; a second run rewrites nothing."""
+    db, photos = world["db"], PhotoStore(world["db"])
+    rid = _report(world, png(3, 3)).json["report_id"]
+    legacy = jpeg_with_gps(20, 10)
+    old = photos.save(legacy, "image/jpeg", world["cid"], world["li"])   # as the service stored photos before
+    db.grid_reports.update_one({"_id": rid}, {"$set": {"photo_id": old, "photo_type": "image/jpeg",
+                                                       "photo_bytes": len(legacy)}})
+    config = world["config"]
+    env = {**os.environ, "MONGO_URL": config.mongo_url, "MONGO_DB": config.mongo_db,
+           "KAFKA_BOOTSTRAP": config.kafka_bootstrap, "TOPIC_PREFIX": config.topic_prefix}
+    argv = [sys.executable, "-m", "services.community.cli", "strip-photos"]
+    ran = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    counts = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert (counts["rewritten"], counts["unreadable"]) == (1, 0)
+    assert counts["checked"] == db.grid_reports.count_documents({})
+    read = world["http"].get(f"/v1/communities/{world['cid']}/reports/{rid}/photo", headers=world["li_h"])
+    assert read.status_code == 200 and read.data[:2] == b"\xff\xd8"
+    assert GPS_LATITUDE not in read.data and GPS_LONGITUDE not in read.data and CAMERA_MAKE not in read.data
+    report = db.grid_reports.find_one({"_id": rid})
+    assert report["photo_id"] != old and report["photo_bytes"] == len(read.data)
+    assert db["report_photos.files"].find_one({"_id": ObjectId(old)}) is None
+    again = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(again.stdout.strip().splitlines()[-1])["rewritten"] == 0
 
 
 @pytest.mark.parametrize("photo, claimed, status, code", [
