@@ -1,6 +1,11 @@
 """Problems: the 4xx/5xx answers every service gives as application/problem+json (RFC 9457)."""
 from __future__ import annotations
 
+import re
+
+# A Chinese character: every message a person reads is Chinese first, English second.
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
 
 class Problem(Exception):
     """A failure to tell the client about; becomes an application/problem+json response."""
@@ -72,4 +77,4 @@ class Unavailable(Problem):
 
 def validation_problem(messages) -> Unprocessable:
     """A 422 problem listing marshmallow validation messages per field."""
-    return Unprocessable("The request body is not valid.", code="validation_failed", errors=messages)
+    return Unprocessable("请求内容不符合要求。 The request body is not valid.", code="validation_failed", errors=messages)
