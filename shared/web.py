@@ -388,6 +388,6 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
     def _on_bug(error: Exception):
         log.exception("unhandled error")
         return _problem(Problem("服务器内部出错，已记录日志。 An internal error occurred; it has been logged.", status=500,
-                                title="Internal server error", correlation_id=g.get("correlation_id")))
+                                title="服务器内部出错 Internal server error", correlation_id=g.get("correlation_id")))
 
     return app

@@ -66,11 +66,11 @@ class UpstreamUnavailable(Unavailable):
 
 
 class BadGateway(Problem):
-    status, title = 502, "Bad gateway"
+    status, title = 502, "上游服务出错 Bad gateway"
 
 
 class GatewayTimeout(Problem):
-    status, title = 504, "Gateway timeout"
+    status, title = 504, "上游服务超时 Gateway timeout"
 
 
 def _could_not_connect(exc: requests.ConnectionError) -> bool:
