@@ -84,3 +84,4 @@ def test_werkzeugs_own_errors_and_the_500_answer_say_it_in_chinese_first():
     for status, answer in answers.items():
         assert answer.status_code == status and answer.content_type == "application/problem+json"
         assert answer.json["detail"].startswith(expected[status]), answer.json
+    assert answers[404].json["title"] == "找不到 Not Found" and answers[405].json["title"] == "方法不允许 Method Not Allowed"
