@@ -2,7 +2,7 @@
 
 Walks the AST of every module under services/ and shared/ and finds each call that builds an error answer
 with literal text: a `shared.errors.Problem` subclass (by name, through the class hierarchy the source
-declares), marshmallow's `ValidationError` and validators' `error=`, and the exceptions whose message becomes an answer's text
+declares; their `title` too), marshmallow's `ValidationError` and validators' `error=`, and the exceptions whose message becomes an answer's text
 (`JSONLimitError` -> a 400 problem; the Credit Commons refusals -> `{"errors": [message]}`). The literal text
 (a string, an f-string's literal parts, a concatenation, a dict/list of them for ValidationError) must hold a
 Chinese character, and no English sentence may come before the Chinese."""
@@ -124,7 +124,7 @@ def findings(trees: dict[str, ast.Module], only: str | None = None) -> list[tupl
             if name in classes:
                 index = classes[name]
                 args = call.args[index:index + 1] if len(call.args) > index else []
-                args += [k.value for k in call.keywords if k.arg in ("detail", "message")]
+                args += [k.value for k in call.keywords if k.arg in ("detail", "message", "title")]
             elif name in VALIDATORS:
                 args = [k.value for k in call.keywords if k.arg == "error"]
             else:
@@ -134,7 +134,30 @@ def findings(trees: dict[str, ast.Module], only: str | None = None) -> list[tupl
                     why = fault(text)
                     if why is not None:
                         found.append((path, arg.lineno, why, text))
+        for value in _class_titles(tree, classes):
+            why = fault(value.value)
+            if why is not None:
+                found.append((path, value.lineno, why, value.value))
     return found
+
+
+def _class_titles(tree: ast.Module, classes: dict[str, int]):
+    """The `title = "..."` (or `status, title = 404, "..."`) of each problem class a module declares."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ClassDef) and node.name in classes):
+            continue
+        for statement in node.body:
+            if not isinstance(statement, ast.Assign):
+                continue
+            for target in statement.targets:
+                if isinstance(target, ast.Name) and target.id == "title":
+                    values = [statement.value]
+                elif isinstance(target, ast.Tuple) and isinstance(statement.value, ast.Tuple):
+                    values = [v for t, v in zip(target.elts, statement.value.elts)
+                              if isinstance(t, ast.Name) and t.id == "title"]
+                else:
+                    values = []
+                yield from (v for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str))
 
 
 def _allowed(path: str, text: str) -> bool:
@@ -170,7 +193,7 @@ from shared.errors import NotFound, Problem
 from marshmallow import ValidationError
 
 class ShopClosed(Problem):
-    status = 409
+    status, title = 409, "Shop closed"
 
 def check(shop, name, data):
     if shop is None:
@@ -210,6 +233,7 @@ def _findings_in(source_trees, module: str) -> list[tuple[str, int, str]]:
 
 def test_the_check_catches_a_new_english_only_message_and_names_its_line(source_trees):
     assert _findings_in(source_trees, CAUGHT) == [
+        ("services/shop/model.py", 6, "no Chinese"),
         ("services/shop/model.py", 10, "no Chinese"),
         ("services/shop/model.py", 12, "no Chinese"),
         ("services/shop/model.py", 14, "no Chinese"),
