@@ -2,10 +2,11 @@
 
 Walks the AST of every module under services/ and shared/ and finds each call that builds an error answer
 with literal text: a `shared.errors.Problem` subclass (by name, through the class hierarchy the source
-declares; their `title` too), marshmallow's `ValidationError` and validators' `error=`, and the exceptions whose message becomes an answer's text
-(`JSONLimitError` -> a 400 problem; the Credit Commons refusals -> `{"errors": [message]}`). The literal text
-(a string, an f-string's literal parts, a concatenation, a dict/list of them for ValidationError) must hold a
-Chinese character, and no English sentence may come before the Chinese."""
+declares; their `title` too), marshmallow's `ValidationError` and validators' `error=`, and the exceptions
+whose message becomes an answer's text (`JSONLimitError` -> a 400 problem; the Credit Commons refusals ->
+`{"errors": [message]}`). The literal text (a string, an f-string's literal parts, a concatenation, a
+dict/list of them for ValidationError) must hold a Chinese character, and no English sentence may come
+before the Chinese."""
 from __future__ import annotations
 
 import ast
