@@ -22,7 +22,8 @@ def key_from_request() -> str | None:
         return None
     key = key.strip()
     if not key or len(key) > 200 or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1 to 200 printable characters.", code="bad_idempotency_key")
+        raise BadRequest("Idempotency-Key 须为 1 到 200 个可打印字符。 "
+                         "Idempotency-Key must be 1 to 200 printable characters.", code="bad_idempotency_key")
     return key
 
 
@@ -57,7 +58,8 @@ def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict
         stored = tx[KEYS].find_one({"_id": rid})
     if stored:
         if stored["fingerprint"] != digest:
-            raise Conflict("This Idempotency-Key was already used with a different request body.",
+            raise Conflict("这个 Idempotency-Key 已用于另一个不同的请求。 "
+                           "This Idempotency-Key was already used with a different request body.",
                            code="idempotency_key_reused")
         return stored["response"], stored["status"]
     response, status = compute()

@@ -33,7 +33,7 @@ DECIDERS = ("admin", "grid_worker")
 
 
 class PayloadTooLarge(Problem):
-    status, title = 413, "Payload too large"
+    status, title = 413, "内容太大 Payload too large"
 
 
 def photo_type(data: bytes) -> str:

@@ -7,6 +7,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from shared.auth import require_community
+from shared.economy.schema import NAME
 from shared.mongo import utcnow
 from shared.ratelimit import limiter
 from shared.schemas import PageCursor, problem_responses
@@ -23,7 +24,6 @@ blp = Blueprint("grid_work", __name__, url_prefix="/v1",
 BASE = "/communities/<community_id>"
 FORM_ROOM = 64 * 1024  # the text fields of a report's form, next to its photo
 DEFAULT_REPORT_LIMIT = "30/hour"  # photos per caller (bearer token)
-NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="a name: lowercase letters, digits or _, up to 40.")
 Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
