@@ -3,34 +3,28 @@ import { formatAmount } from './format.js'
 // Paying a resident of another deployment (联网转账, Credit Commons): the payee's address, the amount in the
 // ledger's integer units, and a transfer's state in words. Pure: services/exchange/README.md, "Federation".
 
-// An address is <node path>/<community code>/<public handle>, e.g. hub/taoyuan/wang_fix: one or more node names,
-// then the community's code and the member's handle as the community service defines them (services/community).
-const NODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
-const CODE = /^[a-z0-9][a-z0-9-]{1,31}$/
-const HANDLE = /^[a-z0-9_]{3,20}$/
+// An address is <node path>/<community code>/<account>, e.g. hub/taoyuan/wang_fix: one or more node names, then
+// the community's code and the member's public handle. Another implementation of the protocol may name its
+// accounts differently (upper case, dots), so each part is only held to what an address may carry.
+const PART = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 export const ADDRESS_MAX = 300 // CcTransferArgsSchema.payee
 export const ADDRESS_EXAMPLE = 'hub/taoyuan/wang_fix'
 
 /**
  * The address a person typed, checked: `{ address, node, code, handle }`, or `{ error }` where error is one of
- * empty, shape (fewer than three parts or an empty one), node, code, handle, long. Spaces around it and around
- * its slashes, and a slash at either end, are dropped (the exchange drops the end slashes too); the code and the
- * handle are lower-case by definition, so they are lower-cased.
+ * empty, shape (fewer than three parts, or an empty one), part (a part with a space, a Chinese character or any
+ * other character an address does not carry), long. Spaces around it and around its slashes, and a slash at
+ * either end, are dropped (the exchange drops the end slashes too).
  */
 export function parseAddress(text) {
   const trimmed = String(text ?? '').trim().replace(/^\/+|\/+$/g, '')
   if (!trimmed) return { error: 'empty' }
   const parts = trimmed.split('/').map((part) => part.trim())
   if (parts.length < 3 || parts.some((part) => !part)) return { error: 'shape' }
-  const code = parts[parts.length - 2].toLowerCase()
-  const handle = parts[parts.length - 1].toLowerCase()
-  const nodes = parts.slice(0, -2)
-  if (!nodes.every((name) => NODE.test(name))) return { error: 'node' }
-  if (!CODE.test(code)) return { error: 'code' }
-  if (!HANDLE.test(handle)) return { error: 'handle' }
-  const address = [...nodes, code, handle].join('/')
+  if (!parts.every((part) => PART.test(part))) return { error: 'part' }
+  const address = parts.join('/')
   if (address.length > ADDRESS_MAX) return { error: 'long' }
-  return { address, node: nodes.join('/'), code, handle }
+  return { address, node: parts.slice(0, -2).join('/'), code: parts[parts.length - 2], handle: parts[parts.length - 1] }
 }
 
 const WHOLE = /^\s*(\d{1,9})\s*$/
