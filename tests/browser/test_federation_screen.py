@@ -83,7 +83,16 @@ def test_a_bad_address_is_refused_here_and_an_unfederated_unit_is_said_in_chines
     phone.accessible("resident-federation-review-zh")
     assert not small_targets(measure(phone), 44)
     before = site.balances(resident)["PT"]
+    # While the other node is being asked, the screen says so (the request is held here until that is seen).
+    held = []
+    route = "**/api/exchange/v1/federation/transfers"
+    phone.page.route(route, lambda r: held.append(r) if r.request.method == "POST" else r.continue_())
     phone.tap("fed-send")
+    expect(phone.el("fed-progress")).to_contain_text("正在联系对方节点")
+    expect(phone.el("fed-back")).to_be_disabled()
+    wait_until(lambda: held, timeout=30, message="the POST to be held")
+    phone.page.unroute(route)
+    held[0].continue_()
     expect(phone.el("notice-error")).to_contain_text(ZH_NOT_FEDERATED)
     assert posts and all(url.endswith("/api/exchange/v1/federation/transfers") for url in posts)
     assert site.balances(resident)["PT"]["posted"] == before["posted"]
