@@ -161,3 +161,19 @@ def test_hours_paid_to_another_deployment_complete_and_the_list_follows(site, re
     expect(first).to_have_attribute("data-uuid", tid)
     expect(first).to_contain_text("已完成")
     expect(first).to_contain_text("付给 hub/taoyuan/bo")
+
+    # One hour more than she has left (2 h of overdraft, 1 h 30 min used): the other node validates it, our ledger
+    # refuses to hold it, the transfer is erased on both nodes; the list says so, and why, by itself.
+    phone.fill("fed-payee", "hub/taoyuan/bo")
+    phone.fill("fed-hours", "1")
+    phone.tap("fed-next")
+    phone.tap("fed-send")
+    expect(phone.el("notice-ok")).to_be_visible()
+    row = phone.el("fed-transfer").first
+    second = row.get_attribute("data-uuid")
+    assert second != tid
+    expect(row).to_have_attribute("data-state", "erased", timeout=120_000)
+    expect(row.locator('[data-test="fed-state"]')).to_have_text("已撤销，余额未变")
+    expect(row.locator('[data-test="fed-reason"]')).to_have_text("余额不够。")
+    assert hub.transfer(second)["state"] == "erased"
+    assert site.balances(resident)["HOUR"]["posted"] == before[0] - 90 and hub.balance("bo", "HOUR") == before[1] + 90
