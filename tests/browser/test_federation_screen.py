@@ -4,7 +4,8 @@ screen, a malformed address is refused in the browser (nothing is sent), a well-
 review step and the exchange's `not_federated` refusal is said in Chinese, the balance unchanged. Then with a
 second deployment on loopback (tests/integration/exchange/loopback.py: its own ledger and exchange, served over
 real HTTP) grafted for HOUR: the resident pays 1 h 30 min to hub/taoyuan/bo, sees it validated at once, and the
-list follows it by itself until it is completed; both ledgers hold the figures."""
+list follows it by itself until it is completed; both ledgers hold the figures. One beyond her balance is erased on
+both nodes (the list says why), and one the hub's resident pays her is listed as received."""
 from __future__ import annotations
 
 import threading
@@ -177,3 +178,18 @@ def test_hours_paid_to_another_deployment_complete_and_the_list_follows(site, re
     expect(row.locator('[data-test="fed-reason"]')).to_have_text("余额不够。")
     assert hub.transfer(second)["state"] == "erased"
     assert site.balances(resident)["HOUR"]["posted"] == before[0] - 90 and hub.balance("bo", "HOUR") == before[1] + 90
+
+    # Received: bo pays her 45 minutes from the hub; her list shows it with a plus, from bo's address.
+    paid = hub.pay("bo", "HOUR", f"hub/leaf/{site.code}/{resident['handle']}", 45, "回赠")
+    assert paid.status_code == 202, paid.json
+    assert hub.settle(paid.json["uuid"])["state"] == "completed"
+    wait_until(lambda: site.balances(resident)["HOUR"]["posted"] == before[0] - 45, timeout=120,
+               message="her ledger credited")
+    phone.page.reload()
+    received = phone.page.locator(f'[data-test="fed-transfer"][data-uuid="{paid.json["uuid"]}"]')
+    expect(received).to_have_attribute("data-state", "completed")
+    expect(received.locator('[data-test="fed-amount"]')).to_have_text("+45 分钟")
+    expect(received).to_contain_text("来自 hub/taoyuan/bo")
+    expect(received).to_contain_text("回赠")
+    assert phone.el("fed-transfer").first.get_attribute("data-uuid") == paid.json["uuid"]  # newest first
+    phone.accessible("resident-federation-list-zh")
