@@ -106,6 +106,19 @@ def test_a_bad_address_is_refused_here_and_an_unfederated_unit_is_said_in_chines
     expect(phone.page.get_by_role("heading", name="Pay another network")).to_be_visible()
     phone.accessible("resident-federation-en")
 
+    # Large-text mode (长辈版): targets ≥ 60 px, text ≥ 24 px, and the form's problems said inline in words.
+    phone.tap("lang-switch")
+    phone.page.evaluate("localStorage.setItem('tb.elder', '1')")
+    phone.open("/r/federation")
+    expect(phone.page.get_by_text("还没有和其他网络的转账。")).to_be_visible()
+    phone.tap("fed-next")
+    expect(phone.el("fed-form")).to_contain_text("请填写对方的地址。")
+    expect(phone.el("notice-error")).to_contain_text("请填写时间")
+    figures = measure(phone)
+    assert not small_targets(figures, 60), small_targets(figures, 60)[:3]
+    assert not [t for t in figures["texts"] if t["size"] < 24], [t for t in figures["texts"] if t["size"] < 24][:3]
+    phone.accessible("resident-federation-elder-zh")
+
 
 @pytest.fixture(scope="module")
 def hub(site, infra):
