@@ -188,7 +188,7 @@ def test_hours_paid_to_another_deployment_complete_and_the_list_follows(site, re
     assert second != tid
     expect(row).to_have_attribute("data-state", "erased", timeout=120_000)
     expect(row.locator('[data-test="fed-state"]')).to_have_text("已撤销，余额未变")
-    expect(row.locator('[data-test="fed-reason"]')).to_have_text("余额不够。")
+    expect(row.locator('[data-test="fed-reason"]')).to_have_text("原因：余额不够。")
     assert hub.transfer(second)["state"] == "erased"
     assert site.balances(resident)["HOUR"]["posted"] == before[0] - 90 and hub.balance("bo", "HOUR") == before[1] + 90
 
