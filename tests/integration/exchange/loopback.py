@@ -139,10 +139,12 @@ class HubWeb:
         self.process.stop(timeout=10)
 
 
-def graft_pair(leaf: Node, hub: Node, hub_url: str, leaf_url: str, hub_net_limit: int = 600) -> None:
-    """leaf grafts onto hub for HOUR (rate 1) and PT (rate 2: a leaf point of 10 fen is two hub points of 5 fen);
-    hub records leaf as its leafward neighbour: the same seed hash, the same secret on both sides."""
-    for unit, rate in (("HOUR", "1"), ("PT", "2")):
+def graft_pair(leaf: Node, hub: Node, hub_url: str, leaf_url: str, hub_net_limit: int = 600,
+               units=(("HOUR", "1"), ("PT", "2"))) -> None:
+    """leaf grafts onto hub for HOUR (rate 1) and PT (rate 2: a leaf point of 10 fen is two hub points of 5 fen),
+    or for the `units` given as (unit, rate) pairs; hub records leaf as its leafward neighbour: the same seed hash,
+    the same secret on both sides."""
+    for unit, rate in units:
         r = leaf.exchange.http.post("/v1/federation/nodes", headers=OPERATOR, json={
             "unit": unit, "peer_node_path": "hub", "our_node_path": "hub/leaf", "rate": rate,
             "url": f"{hub_url}/cc/{unit}/", "last_hash": SEED, "secret": SECRET, "net_limit": 100_000})

@@ -29,6 +29,8 @@ export const routes = [
   resident('/r/suggestions', 'suggestions', () => import('./views/resident/Suggestions.vue')),
   resident('/r/notifications', 'notifications', () => import('./views/resident/Notifications.vue')),
   resident('/r/approve/:transferId', 'approve', () => import('./views/resident/Approve.vue')),
+  // 联网转账: pay a resident of another deployment (Credit Commons), and my transfers with other nodes
+  resident('/r/federation', 'federation', () => import('./views/resident/Federation.vue')),
   resident('/r/partners', 'partnerNeighbour', () => import('./views/partners/PartnerNeighbour.vue')),
   resident('/r/charges/:chargeId', 'charge', () => import('./views/resident/Charge.vue')),
   resident('/r/property-fee', 'propertyfee', () => import('./views/resident/PropertyFee.vue')),
