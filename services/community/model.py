@@ -35,9 +35,9 @@ def check_secret_strength(secret: str) -> None:
     """A PIN is at least 6 digits; a password at least 8 characters."""
     if secret.isdigit():
         if len(secret) < 6:
-            raise Unprocessable("A PIN needs at least 6 digits.", code="weak_secret")
+            raise Unprocessable("数字密码至少 6 位。A PIN needs at least 6 digits.", code="weak_secret")
     elif len(secret) < 8:
-        raise Unprocessable("A password needs at least 8 characters.", code="weak_secret")
+        raise Unprocessable("密码至少 8 个字符。A password needs at least 8 characters.", code="weak_secret")
 
 
 def hash_secret(secret: str) -> str:
@@ -69,10 +69,21 @@ def check_roles(roles: list[str], merchant_id: str | None) -> list[str]:
     """Roles must be known; the merchant role needs the shop it works for."""
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
-        raise Unprocessable(f"Unknown roles: {', '.join(unknown)}.", code="unknown_role")
+        raise Unprocessable(f"没有这个角色：{'、'.join(unknown)}。Unknown roles: {', '.join(unknown)}.", code="unknown_role")
     if "merchant" in roles and not merchant_id:
-        raise Unprocessable("Merchant staff need a merchant_id.", code="merchant_id_required")
+        raise Unprocessable("商户店员需要填写所属商户。Merchant staff need a merchant_id.", code="merchant_id_required")
     return sorted(set(roles) | {"resident"}) if "merchant" not in roles else sorted(set(roles))
+
+
+def new_member(community_id: str, fields: dict, joined_at: datetime) -> "Member":
+    """A new member from the fields of a create body (as `MemberCreateSchema` loads them): roles checked, the PIN or
+    password checked and hashed. The single create and the bulk import both make members here."""
+    roles = check_roles(fields.get("roles") or ["resident"], fields.get("merchant_id"))
+    return Member(member_id=new_id("m"), community_id=community_id, display_name=fields["display_name"],
+                  phone=fields["phone"], secret_hash=hash_secret(fields["password"]), roles=roles,
+                  grid_id=fields.get("grid_id"), skills=fields.get("skills", []),
+                  availability=fields.get("availability", []), vulnerable=fields.get("vulnerable", False),
+                  merchant_id=fields.get("merchant_id"), joined_at=joined_at)
 
 
 @dataclass
