@@ -9,6 +9,7 @@ stored by the handler `import_members`, `CHUNK` rows per transaction."""
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ MAX_ROWS = 200
 MAX_BYTES = 1024 * 1024  # the body of one call (200 rows of up to 5 KB each: skills and availability included)
 CHUNK = 50            # rows per MongoDB transaction
 MAX_ROW_NUMBER = 10_000_000
+SAFE_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # field names and list indices
 CREATED, EXISTING, REFUSED = "created", "existing", "refused"
 
 
@@ -74,10 +76,27 @@ def load_row(number: int, item, load: Callable[[dict], dict]) -> Row | Outcome:
     try:
         return Row(number, load({k: v for k, v in item.items() if k != "row"}))
     except ValidationError as exc:
-        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        errors = _safe_errors(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
         names = "、".join(sorted(errors))
         return _refused(number, "validation_failed", f"这一行的内容有误：{names}。This row is not valid: {names}.",
                         errors)
+
+
+def _safe_errors(messages):
+    """A refused row's messages per field, as JSON and MongoDB can keep them (the answer is stored under its
+    Idempotency-Key): list items' indices as text; a key a client made up that is no field name (NUL bytes, `$`,
+    dots…) is never echoed, only counted under `_unknown`."""
+    if not isinstance(messages, dict):
+        return messages
+    kept, odd = {}, 0
+    for key, value in messages.items():
+        if SAFE_KEY.match(str(key)):
+            kept[str(key)] = _safe_errors(value)
+        else:
+            odd += 1
+    if odd:
+        kept["_unknown"] = [f"{odd} 个无法识别的字段。{odd} unknown field name(s)."]
+    return kept
 
 
 def row_number(index: int, item) -> int:

@@ -115,10 +115,12 @@ def test_fifty_rows_import_the_good_ones_once_and_a_rerun_creates_nothing(svc):
 
 def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(svc):
     http, cid = svc["svc"].http, svc["cid"]
-    rows = [{"display_name": "新邻居", "phone": "13600000001", "password": "pass-word-1"}]
+    rows = [{"display_name": "新邻居", "phone": "13600000001", "password": "pass-word-1"},
+            {"display_name": "怪字段", "phone": "13600000003", "password": "pass-word-1", "\u0000$a.b": 1}]
     key = {**svc["admin"], "Idempotency-Key": "sheet-2026-03-01-part-1"}
     first = http.post(f"/v1/communities/{cid}/members/import", headers=key, json={"rows": rows})
-    assert first.status_code == 200 and first.json["created"] == 1
+    assert first.status_code == 200 and (first.json["created"], first.json["refused"]) == (1, 1)
+    assert first.json["rows"][1]["errors"] == {"_unknown": ["1 个无法识别的字段。1 unknown field name(s)."]}
     before = counts(svc)
     replay = http.post(f"/v1/communities/{cid}/members/import", headers=key, json={"rows": rows})
     assert replay.status_code == 200 and replay.json == first.json  # the first answer: "created", not "existing"

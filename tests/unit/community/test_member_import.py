@@ -47,6 +47,19 @@ def test_each_bad_row_is_refused_alone_with_its_code_and_a_chinese_first_message
     assert by_row[6].message.startswith("商户店员需要填写所属商户")
 
 
+def test_messages_of_a_list_item_are_keyed_by_text_as_json_and_mongodb_keep_them():
+    _, known = plan([row("13800000013", skills=["ok", ""])])
+    assert known[0].errors == {"skills": {"1": ["Length must be between 1 and 40."]}}
+
+
+def test_field_names_a_client_made_up_are_counted_never_echoed():
+    _, known = plan([row("13800000014", **{"\u0000$x.y": 1, "nickname": "x", "availability": [{"$bad": 1}]})])
+    assert known[0].errors == {"nickname": ["Unknown field."], "availability": {"0": {
+        "day": ["Missing data for required field."], "start": ["Missing data for required field."],
+        "end": ["Missing data for required field."], "_unknown": ["1 个无法识别的字段。1 unknown field name(s)."]}},
+        "_unknown": ["1 个无法识别的字段。1 unknown field name(s)."]}
+
+
 def test_a_short_password_passing_the_schema_is_refused_by_the_models_strength_rule():
     _, known = plan([row("13800000007", password="abc1234")])
     assert (known[0].row, known[0].code) == (1, "weak_secret")
