@@ -104,7 +104,7 @@ def _client_proc(args) -> tuple[list[float], float]:
     """Run the users until the deadline; returns (create+confirm latencies, CPU seconds this process used)."""
     import asyncio
     import json
-    url, kind, tokens, members, seconds, concurrency, seed, rate = args
+    url, kind, tokens, members, seconds, concurrency, seed, rate, keepalive = args
     host, port = url.split("//")[1].split(":")
     out: list[float] = []
 
@@ -147,17 +147,23 @@ def _client_proc(args) -> tuple[list[float], float]:
                 continue
             await transfer(conn, rnd)
             out.append(time.perf_counter() - t0)
-            # A new connection per transfer, as phones behind an ingress do. With a few long keep-alive
-            # connections one gunicorn worker can end up holding all of them (it accepted first) and
-            # the run measures one process's GIL; reconnecting lets whichever worker is free accept.
-            conn.close()
+            # By default a new connection per transfer, as phones behind an ingress do; with several gunicorn
+            # workers, long keep-alive connections could all land on the one that accepted first. `--keepalive`
+            # keeps each user's connection, as the gateway's pooled upstream session does in production.
+            if not keepalive:
+                conn.close()
+
+    idle: list[_Conn] = []  # --keepalive: connections free for the next arrival (the gateway's pool)
 
     async def arrival(scheduled: float, rnd: random.Random) -> None:
-        conn = _Conn(host, int(port))
+        conn = idle.pop() if idle else _Conn(host, int(port))
         try:
             await transfer(conn, rnd)
         finally:
-            conn.close()
+            if keepalive:
+                idle.append(conn)
+            else:
+                conn.close()
         # Timed from when the transfer was due, not when it was sent: a server falling behind cannot hide
         # the queue it builds (no coordinated omission).
         out.append(time.perf_counter() - scheduled)
@@ -187,9 +193,10 @@ def _h(token):
     return {"Authorization": "Bearer " + token, "Idempotency-Key": uuid.uuid4().hex}
 
 
-def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch, rate: float = 0) -> dict:
+def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch, rate: float = 0,
+           keepalive: bool = False) -> dict:
     per = max(1, concurrency // procs)
-    jobs = [(url, kind, tokens, members, seconds, per, k, rate / procs) for k in range(procs)]
+    jobs = [(url, kind, tokens, members, seconds, per, k, rate / procs, keepalive) for k in range(procs)]
     with mp.get_context("spawn").Pool(procs) as pool:
         pool.apply(time.time)  # the pool is up (imports done) before the clock starts
         with watch as usage:
@@ -677,6 +684,9 @@ def main() -> None:
                     help="seconds of unmeasured spread load first (JIT of the broker, connection pools, token caches): "
                          "the figures are a running deployment's, not a cold start's")
     ap.add_argument("--skip-unsharded", action="store_true")
+    ap.add_argument("--keepalive", action="store_true",
+                    help="keep each user's connection across transfers (the gateway's pooled upstream session does "
+                         "in production) instead of a new connection per transfer")
     ap.add_argument("--spread-only", action="store_true",
                     help="only the spread run (no baselines, no hot account): quick before/after pairs")
     ap.add_argument("--skip-single", action="store_true",
@@ -777,12 +787,13 @@ def run(args, stack) -> None:
             runtime.uow.run(lambda tx, ch=members[i:i + 200]: _open_chunk(tx, spread_c, ch, 10**9))
         tokens = _tokens(members, spread_c)
         if args.warmup:
-            _drive(url, "spread", tokens, members, args.warmup, args.concurrency, args.client_procs, _CpuWatch({}))
+            _drive(url, "spread", tokens, members, args.warmup, args.concurrency, args.client_procs, _CpuWatch({}),
+                   keepalive=args.keepalive)
         profilers = _start_profiles(args.profile, {"gunicorn": procs[0].pid, "relay": procs[1].pid,
                                                    "consumer": procs[2].pid}, args.seconds) if args.profile else []
         groups0 = _group_metrics(url)
         spread = _drive(url, "spread", tokens, members, args.seconds, args.concurrency, args.client_procs, watch,
-                        args.rate)
+                        args.rate, keepalive=args.keepalive)
         _print("spread (HTTP, create+confirm)", spread)
         _print_groups(groups0, _group_metrics(url), watch.wall)
         if profilers:
@@ -814,7 +825,7 @@ def run(args, stack) -> None:
             runtime.uow.run(lambda tx, ch=hot_members[i:i + 200]: _open_chunk(tx, hot_c, ch, 0))
         groups0 = _group_metrics(url)
         hot = _drive(url, "hot", _tokens(hot_members, hot_c), hot_members, args.seconds,
-                     args.concurrency, args.client_procs, watch, args.rate)
+                     args.concurrency, args.client_procs, watch, args.rate, keepalive=args.keepalive)
         _print("hot: issuance -> 1000 (32 shards)", hot)
         _print_groups(groups0, _group_metrics(url), watch.wall)
 
@@ -831,7 +842,7 @@ def run(args, stack) -> None:
             for i in range(0, len(hot_members), 200):
                 runtime.uow.run(lambda tx, ch=hot_members[i:i + 200]: _open_chunk(tx, cold_c, ch, 0))
             cold = _drive(url, "hot", _tokens(hot_members, cold_c), hot_members, args.seconds,
-                          args.concurrency, args.client_procs, watch, args.rate)
+                          args.concurrency, args.client_procs, watch, args.rate, keepalive=args.keepalive)
             _print("hot: issuance unsharded (1 doc)", cold)
 
         from services.ledger.audit import run_audit

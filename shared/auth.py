@@ -75,7 +75,7 @@ def _verified(token: str, key: str, algorithm: str, issuer: str) -> tuple[Princi
         claims = jwt.decode(token, key, algorithms=[algorithm], issuer=issuer,
                             options={"require": ["sub", "cid", "exp", "iss"]})
     except jwt.PyJWTError as exc:
-        raise Unauthorized(f"Invalid token: {exc}", code="invalid_token") from exc
+        raise Unauthorized(f"登录凭证无效。 Invalid token: {exc}", code="invalid_token") from exc
     roles = tuple(r for r in claims.get("roles", ()) if r in ROLES)
     # A shop acts through its staff only: a merchant id without the merchant role (e.g. staff who left the
     # shop and kept it on their record) gives no power over the shop in any service.
@@ -87,7 +87,7 @@ def decode_token(config, token: str) -> Principal:
     """Verify signature, issuer and expiry; raise Unauthorized otherwise."""
     principal, expires = _verified(token, _verifying_key(config), config.jwt_algorithm, config.jwt_issuer)
     if time.time() >= expires:  # PyJWT's own rule (no leeway): expired once now reaches `exp`
-        raise Unauthorized("Invalid token: Signature has expired", code="invalid_token")
+        raise Unauthorized("登录凭证已过期，请重新登录。 Invalid token: Signature has expired", code="invalid_token")
     # A copy: callers may not share one mutable `extra` through the cache.
     return dataclasses.replace(principal, extra={})
 
@@ -99,7 +99,7 @@ def current_principal() -> Principal:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("A bearer token is required.", code="missing_token")
+            raise Unauthorized("请先登录（需要 bearer 令牌）。 A bearer token is required.", code="missing_token")
         principal = decode_token(current_app.config["SERVICE_CONFIG"], token.strip())
         live = current_app.extensions.get(LIVE_PRINCIPAL)
         if live is not None:
@@ -119,10 +119,11 @@ def live_from_members(members, *, trust_unknown: bool):
         if doc is None or doc.get("community_id") != principal.community_id:
             if trust_unknown:
                 return principal
-            raise Unauthorized("This token names no member of the community; please log in.",
+            raise Unauthorized("该凭证不对应本社区的成员，请登录。 This token names no member of the community; please log in.",
                                code="member_inactive")
         if doc.get("status", "active") != "active":
-            raise Unauthorized("This membership is not active; please log in again.", code="member_inactive")
+            raise Unauthorized("该成员身份已停用，请重新登录。 "
+                               "This membership is not active; please log in again.", code="member_inactive")
         roles = tuple(r for r in doc.get("roles") or () if r in ROLES)
         return dataclasses.replace(principal, roles=roles,
                                    merchant_id=doc.get("merchant_id") if "merchant" in roles else None)
@@ -144,7 +145,8 @@ def require_roles(*roles: str):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             if not current_principal().has_role(*roles):
-                raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.", code="role_required")
+                raise Forbidden(f"需要以下角色之一：{', '.join(roles)}。 "
+                                f"This needs one of the roles: {', '.join(roles)}.", code="role_required")
             return fn(*args, **kwargs)
         return wrapper
     return decorator
@@ -154,7 +156,7 @@ def require_member(member_id: str) -> Principal:
     """Allow only the member themself (admins of the same community are not enough for personal data)."""
     principal = current_principal()
     if principal.member_id != member_id:
-        raise Forbidden("You can only see or change your own data.", code="not_yours")
+        raise Forbidden("您只能查看或修改自己的资料。 You can only see or change your own data.", code="not_yours")
     return principal
 
 
@@ -162,7 +164,7 @@ def require_community(community_id: str, *roles: str) -> Principal:
     """Allow only callers of `community_id` (optionally with one of `roles`)."""
     principal = current_principal()
     if principal.community_id != community_id or (roles and not principal.has_role(*roles)):
-        raise Forbidden("You can only act within your own community.", code="other_community")
+        raise Forbidden("您只能在自己的社区内操作。 You can only act within your own community.", code="other_community")
     return principal
 
 

@@ -44,16 +44,16 @@ def convert(unit: str, amount: int, stated_by: str, payer_point_value_fen: int |
             payee_point_value_fen: int | None = None) -> Conversion:
     """Convert `amount`, stated in the stating side's unit (`stated_by` = "payer" or "payee")."""
     if unit not in UNITS:
-        raise Unprocessable(f"Unknown unit {unit!r}. 未知单位。", code="unknown_unit")
+        raise Unprocessable(f"未知单位 {unit!r}。 Unknown unit {unit!r}.", code="unknown_unit")
     if stated_by not in ("payer", "payee"):
         raise ValueError(f"stated_by must be payer or payee, not {stated_by!r}")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise Unprocessable("An amount is a positive whole number. 金额须为正整数。", code="bad_amount")
+        raise Unprocessable("金额须为正整数。 An amount is a positive whole number.", code="bad_amount")
     if unit == "HOUR":
         return Conversion(unit, amount, amount, None, None, amount)
     payer_fen, payee_fen = int(payer_point_value_fen or 0), int(payee_point_value_fen or 0)
     if payer_fen <= 0 or payee_fen <= 0:
-        raise Unprocessable("Both communities must declare the fen value of a point. 双方须设定积分面值。",
+        raise Unprocessable("双方社区都须设定积分面值。 Both communities must declare the fen value of a point.",
                             code="point_value_missing")
     if stated_by == "payer":
         debit = amount
@@ -62,6 +62,7 @@ def convert(unit: str, amount: int, stated_by: str, payer_point_value_fen: int |
         credit = amount
         debit = int((Decimal(amount) * payee_fen / payer_fen).quantize(_ONE, rounding=ROUND_CEILING))
     if credit <= 0:
-        raise Unprocessable("The amount is worth less than one point of the partner community. "
-                            "金额不足对方社区的一个积分。", code="amount_too_small")
+        raise Unprocessable("金额不足对方社区的一个积分。 "
+                            "The amount is worth less than one point of the partner community.",
+                            code="amount_too_small")
     return Conversion(unit, debit, credit, payer_fen, payee_fen, measure(unit, credit, payee_fen))

@@ -22,7 +22,8 @@ def key_from_request() -> str | None:
         return None
     key = key.strip()
     if not key or len(key) > 200 or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1 to 200 printable characters.", code="bad_idempotency_key")
+        raise BadRequest("Idempotency-Key 须为 1 到 200 个可打印字符。 "
+                         "Idempotency-Key must be 1 to 200 printable characters.", code="bad_idempotency_key")
     return key
 
 
@@ -53,7 +54,7 @@ def replay(tx, scope: str, key: str | None, body, stored=UNREAD) -> tuple[dict, 
     if not stored:
         return None
     if stored["fingerprint"] != fingerprint(body):
-        raise Conflict("这个 Idempotency-Key 已用于另一个请求。"
+        raise Conflict("这个 Idempotency-Key 已用于另一个不同的请求。 "
                        "This Idempotency-Key was already used with a different request body.",
                        code="idempotency_key_reused")
     return stored["response"], stored["status"]

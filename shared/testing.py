@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import struct
 import threading
 import time
 import uuid
@@ -212,3 +213,67 @@ def tiny_png(width: int = 2, height: int = 2) -> bytes:
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+# A resident's home as a camera writes it into EXIF: 31°14'12.34" N, 121°28'56.78" E (GPS IFD rationals), and the
+# phone's name. Tests assert these bytes are gone from a stored photo.
+GPS_LATITUDE = struct.pack(">6I", 31, 1, 14, 1, 1234, 100)
+GPS_LONGITUDE = struct.pack(">6I", 121, 1, 28, 1, 5678, 100)
+CAMERA_MAKE = b"PhoneCam GPS-7\x00"
+XMP_GPS = (b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:Description "
+           b"exif:GPSLatitude='31,14.2057N' exif:GPSLongitude='121,28.9463E'/></x:xmpmeta>")
+
+
+def exif_with_gps(orientation: int = 6) -> bytes:
+    """A big-endian EXIF TIFF block, crafted byte by byte: IFD0 with Make, Orientation and a GPS IFD pointer; the
+    GPS IFD with latitude and longitude (N/E) as rationals."""
+    def entry(tag: int, kind: int, count: int, value: bytes) -> bytes:
+        return struct.pack(">HHI", tag, kind, count) + value.ljust(4, b"\x00")
+    ifd0_at, make_at = 8, 8 + 2 + 3 * 12 + 4
+    gps_at = make_at + len(CAMERA_MAKE) + (len(CAMERA_MAKE) & 1)
+    lat_at = gps_at + 2 + 4 * 12 + 4
+    lon_at = lat_at + len(GPS_LATITUDE)
+    ifd0 = (struct.pack(">H", 3) + entry(0x010F, 2, len(CAMERA_MAKE), struct.pack(">I", make_at))
+            + entry(0x0112, 3, 1, struct.pack(">H", orientation)) + entry(0x8825, 4, 1, struct.pack(">I", gps_at))
+            + struct.pack(">I", 0))
+    gps = (struct.pack(">H", 4) + entry(1, 2, 2, b"N\x00") + entry(2, 5, 3, struct.pack(">I", lat_at))
+           + entry(3, 2, 2, b"E\x00") + entry(4, 5, 3, struct.pack(">I", lon_at)) + struct.pack(">I", 0))
+    tiff = b"MM\x00\x2a" + struct.pack(">I", ifd0_at) + ifd0 + CAMERA_MAKE.ljust(gps_at - make_at, b"\x00") + gps
+    return tiff + GPS_LATITUDE + GPS_LONGITUDE
+
+
+def jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_with_gps(width: int = 16, height: int = 8, orientation: int = 6, base: bytes | None = None, **save) -> bytes:
+    """A real JPEG (encoded by Pillow, a test-only dependency; or `base`, a JPEG without metadata) as a phone writes
+    it: EXIF with a GPS position and an orientation, XMP with the position again, an IPTC block, a comment, and a
+    trailer after the image."""
+    if base is None:
+        import io
+
+        from PIL import Image
+
+        image = Image.new("RGB", (width, height))
+        image.putdata([(x * 15 % 256, y * 30 % 256, (x * y) % 256) for y in range(height) for x in range(width)])
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=90, **save)
+        base = out.getvalue()
+    metadata = (jpeg_segment(0xE1, b"Exif\x00\x00" + exif_with_gps(orientation)) + jpeg_segment(0xE1, XMP_GPS)
+                + jpeg_segment(0xED, b"Photoshop 3.0\x00" + GPS_LATITUDE) + jpeg_segment(0xFE, CAMERA_MAKE))
+    return base[:2] + metadata + base[2:] + b"trailer " + GPS_LONGITUDE
+
+
+def png_with_gps(width: int = 2, height: int = 2) -> bytes:
+    """`tiny_png` with an eXIf chunk holding a GPS position, and tEXt, zTXt and tIME chunks."""
+    import zlib
+    plain = tiny_png(width, height)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    extra = (chunk(b"eXIf", exif_with_gps()) + chunk(b"tEXt", b"Comment\x00" + CAMERA_MAKE)
+             + chunk(b"zTXt", b"Raw profile\x00\x00" + zlib.compress(GPS_LONGITUDE))
+             + chunk(b"tIME", struct.pack(">HBBBBB", 2026, 11, 29, 8, 0, 0)))
+    ihdr_end = 8 + 25
+    return plain[:ihdr_end] + extra + plain[ihdr_end:]

@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import jsonlimits, metrics
-from shared.errors import BadRequest, Problem, Unavailable
+from shared.errors import CJK, BadRequest, Problem, Unavailable
 from shared.kafka_bus import kafka_reachable
 from shared.logs import configure_logging, new_id, reset_correlation_id, set_correlation_id
 from shared.mongo import ping
@@ -132,6 +132,21 @@ PROBLEM_DESCRIPTIONS = {
     429: "Too many requests; retry after Retry-After seconds",
     503: "A dependency is unavailable; retry shortly (with the same Idempotency-Key for money moves)",
 }
+# What werkzeug's own errors (abort(404), 405, 413, Flask-Limiter's 429…) say in Chinese, put before their English:
+# (title, detail).
+HTTP_ZH = {
+    400: ("请求无效", "请求无效。"), 401: ("需要登录", "需要登录。"), 403: ("无权操作", "无权执行此操作。"),
+    404: ("找不到", "找不到这个地址。"), 405: ("方法不允许", "这个地址不支持该请求方法。"),
+    406: ("无法应答", "无法按所要求的格式应答。"), 408: ("请求超时", "请求超时。"), 409: ("状态冲突", "请求与当前状态冲突。"),
+    410: ("已不存在", "该资源已不存在。"), 411: ("须注明长度", "请求须注明长度（Content-Length）。"),
+    412: ("前提条件不满足", "前提条件不满足。"), 413: ("内容太大", "请求内容太大。"), 414: ("网址太长", "网址太长。"),
+    415: ("内容类型不支持", "不支持这种内容类型。"), 416: ("范围无效", "请求的范围无效。"),
+    417: ("无法满足 Expect", "无法满足 Expect 请求头。"), 422: ("请求不符合要求", "请求内容不符合要求。"),
+    423: ("已锁定", "资源已锁定。"), 428: ("缺少前提条件", "缺少前提条件。"),
+    429: ("请求太频繁", "请求太频繁，请稍后再试。"), 431: ("请求头太大", "请求头太大。"),
+    500: ("服务器内部出错", "服务器内部出错。"), 501: ("尚不支持", "尚不支持此操作。"), 502: ("上游服务出错", "上游服务出错。"),
+    503: ("服务暂不可用", "服务暂时不可用，请稍后重试。"), 504: ("上游服务超时", "上游服务应答超时。"),
+}
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
@@ -209,8 +224,13 @@ class ProblemApi(Api):
                 messages = next(iter(messages.values()))
             extra["errors"] = messages
         detail = error.description if error.code != 422 else "The request is not valid."
+        title = error.name
+        if error.code in HTTP_ZH:  # werkzeug's and Flask-Limiter's own text is English
+            title_zh, detail_zh = HTTP_ZH[error.code]
+            title = f"{title_zh} {title}"
+            detail = detail if not detail or CJK.search(detail) else f"{detail_zh} {detail}"
         code = "validation_failed" if error.code == 422 else None
-        return _problem(Problem(detail, status=error.code or 500, title=error.name, code=code, **extra))
+        return _problem(Problem(detail, status=error.code or 500, title=title, code=code, **extra))
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -368,13 +388,14 @@ def create_service_app(config, *, title: str, blueprints=(), mongo_client=None, 
     def _on_database_outage(error):
         # An outage is not a bug: the client should retry; Idempotency-Key makes a retried money move safe.
         log.warning("database unavailable", extra={"error": repr(error)})
-        return _problem(Unavailable("The database is unavailable right now. Retry shortly (with the same "
+        return _problem(Unavailable("数据库暂时不可用，请稍后重试（转账请用同一个 Idempotency-Key）。 "
+                                    "The database is unavailable right now. Retry shortly (with the same "
                                     "Idempotency-Key for money moves).", code="database_unavailable"))
 
     @app.errorhandler(Exception)
     def _on_bug(error: Exception):
         log.exception("unhandled error")
-        return _problem(Problem("An internal error occurred; it has been logged.", status=500,
-                                title="Internal server error", correlation_id=g.get("correlation_id")))
+        return _problem(Problem("服务器内部出错，已记录日志。 An internal error occurred; it has been logged.", status=500,
+                                title="服务器内部出错 Internal server error", correlation_id=g.get("correlation_id")))
 
     return app

@@ -193,7 +193,7 @@ def login(body):
     """Exchange community code, phone and PIN/password for a bearer token."""
     member = current_bus().handle(commands.LogIn(body["community_code"], body["phone"], body["password"]))
     if member is None:
-        raise Unauthorized("Phone number or password is wrong.", code="bad_credentials")
+        raise Unauthorized("手机号或密码错误。 Phone number or password is wrong.", code="bad_credentials")
     config = current_app.config["SERVICE_CONFIG"]
     principal = Principal(member.member_id, member.community_id, tuple(member.roles), member.merchant_id)
     return {"token": issue_token(config, principal), "token_type": "Bearer",

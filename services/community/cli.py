@@ -1,4 +1,6 @@
-"""Operator CLI: `python -m services.community.cli bootstrap` creates a community and its first admin."""
+"""Operator CLI: `python -m services.community.cli bootstrap` creates a community and its first admin;
+`python -m services.community.cli strip-photos` strips the metadata (EXIF GPS…) of 随手拍 photos stored before
+uploads were stripped, and prints the counts."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +14,7 @@ from shared.errors import Problem
 from shared.runtime import build_runtime
 from services.community import commands
 from services.community.bootstrap import bootstrap
+from services.community.reports_store import PhotoStore
 
 
 def main(argv=None) -> None:
@@ -25,7 +28,15 @@ def main(argv=None) -> None:
     boot.add_argument("--point-value-fen", type=int, default=int(env("COMMUNITY_BOOTSTRAP_POINT_VALUE_FEN", "10")))
     boot.add_argument("--admin-name", default=env("COMMUNITY_BOOTSTRAP_ADMIN_NAME", "Admin"))
     boot.add_argument("--admin-phone", default=env("COMMUNITY_BOOTSTRAP_ADMIN_PHONE"))
+    sub.add_parser("strip-photos", help="strip the metadata of report photos stored before uploads were stripped")
     args = parser.parse_args(argv)
+    if args.command == "strip-photos":
+        runtime = build_runtime(Config.from_env("community"))
+        try:
+            print(json.dumps(PhotoStore(runtime.db).strip_stored()))
+        finally:
+            runtime.close()
+        return
     missing = [n for n in ("code", "name", "admin_phone") if not getattr(args, n)]
     if missing:
         parser.error(f"missing: {', '.join('--' + m.replace('_', '-') for m in missing)}")

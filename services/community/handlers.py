@@ -10,7 +10,8 @@ from shared.errors import Conflict, NotFound, Unprocessable
 from shared.mongo import utcnow
 from shared.uow import Tx
 from services.community import commands, events, member_import
-from services.community.model import DEFAULT_SETTINGS, Member, check_roles, new_id, new_member, normalize_handle
+from services.community.model import (DEFAULT_SETTINGS, Member, check_roles, new_id, new_member, normalize_handle,
+                                      unknown_grid)
 from services.community.partners import PartnerAgreement
 from services.community.repository import (CommunityRepository, PartnerRepository, PointsRulesRepository,
                                            SimulationRepository)
@@ -18,29 +19,29 @@ from services.community.rulesets import RuleVersion, publish, replace_pending
 from services.community.simulations import new_job
 
 
-def _insert(fn, what: str):
+def _insert(fn, what_zh: str, what: str):
     try:
         fn()
     except DuplicateKeyError as exc:
-        raise Conflict(f"{what} already exists.", code="duplicate") from exc
+        raise Conflict(f"{what_zh}已存在。 {what} already exists.", code="duplicate") from exc
 
 
 def create_community(cmd: commands.CreateCommunity, tx: Tx) -> dict:
     """Create a community and its first admin (the admin bootstrap of a deployment)."""
     repo = CommunityRepository(tx)
     if repo.community_by_code(cmd.code):
-        raise Conflict(f"Community code {cmd.code!r} is taken.", code="duplicate")
+        raise Conflict(f"社区代码 {cmd.code} 已被占用。 Community code {cmd.code!r} is taken.", code="duplicate")
     settings = dict(cmd.settings)
     rules = settings.pop("points_rules", None)
     community = {"community_id": new_id("c"), "code": cmd.code, "name": cmd.name,
                  "point_value_fen": cmd.point_value_fen, "settings": {**DEFAULT_SETTINGS, **settings},
                  "created_at": utcnow()}
-    _insert(lambda: repo.add_community(community), "A community with this code")
+    _insert(lambda: repo.add_community(community), "使用该代码的社区", "A community with this code")
     events.community_created(tx, community)
     if rules is not None:  # the community's first rules, in effect from its creation (version 1)
         _publish_rules(tx, community, rules, None, community["created_at"], None)
     admin = _new_member(community["community_id"], {**cmd.admin, "roles": ["admin"]})
-    _insert(lambda: repo.add_member(admin), "A member with this phone number")
+    _insert(lambda: repo.add_member(admin), "使用该手机号的成员", "A member with this phone number")
     events.member_changed(tx, admin, "MemberJoined")
     return {"community": community, "admin_member_id": admin.member_id}
 
@@ -70,10 +71,11 @@ def create_grid(cmd: commands.CreateGrid, tx: Tx) -> dict:
     known = {g["grid_id"] for g in repo.grids(cmd.community_id)}
     unknown = sorted(set(cmd.neighbours) - known)
     if unknown:
-        raise Unprocessable(f"Unknown neighbour grids: {', '.join(unknown)}.", code="unknown_grid")
+        raise Unprocessable(f"没有这些相邻网格：{', '.join(unknown)}。 "
+                            f"Unknown neighbour grids: {', '.join(unknown)}.", code="unknown_grid")
     grid = {"grid_id": new_id("g"), "community_id": cmd.community_id, "name": cmd.name,
             "neighbours": sorted(set(cmd.neighbours))}
-    _insert(lambda: repo.add_grid(grid), "A grid with this name")
+    _insert(lambda: repo.add_grid(grid), "同名网格", "A grid with this name")
     events.grid_created(tx, grid)
     return grid
 
@@ -84,7 +86,8 @@ def register_member(cmd: commands.RegisterMember, tx: Tx) -> Member:
     repo.community(cmd.community_id)
     _check_grid(repo, cmd.community_id, cmd.fields.get("grid_id"))
     member = _new_member(cmd.community_id, cmd.fields)
-    _insert(lambda: repo.add_member(member), "A member with this phone number or handle")
+    _insert(lambda: repo.add_member(member), "使用该手机号或公开账号的成员",
+            "A member with this phone number or handle")
     events.member_changed(tx, member, "MemberJoined")
     return member
 
@@ -99,7 +102,7 @@ def update_member(cmd: commands.UpdateMember, tx: Tx) -> Member:
     if "password" in changes:
         current = changes.pop("current_password")
         if not member.login(current, utcnow()):
-            raise Unprocessable("The current password is wrong.", code="wrong_password")
+            raise Unprocessable("当前密码不正确。 The current password is wrong.", code="wrong_password")
         member.change_secret(changes.pop("password"))
     if "roles" in changes or "merchant_id" in changes:
         member.roles = check_roles(changes.pop("roles", member.roles), changes.get("merchant_id", member.merchant_id))
@@ -107,7 +110,7 @@ def update_member(cmd: commands.UpdateMember, tx: Tx) -> Member:
         changes["handle"] = _free_handle(repo, member, normalize_handle(changes["handle"], member.member_id))
     for name, value in changes.items():
         setattr(member, name, value)
-    _insert(lambda: repo.save_member(member), "A member with this handle")
+    _insert(lambda: repo.save_member(member), "使用该公开账号的成员", "A member with this handle")
     events.member_changed(tx, member, "MemberUpdated")
     return member
 
@@ -148,7 +151,7 @@ def _free_handle(repo: CommunityRepository, member: Member, handle: str) -> str:
 
 def _check_grid(repo: CommunityRepository, community_id: str, grid_id: str | None) -> None:
     if grid_id is not None and grid_id not in {g["grid_id"] for g in repo.grids(community_id)}:
-        raise Unprocessable(f"本社区没有网格 {grid_id}。No grid {grid_id} in this community.", code="unknown_grid")
+        raise unknown_grid(grid_id)
 
 
 HANDLERS = {
@@ -169,15 +172,17 @@ def propose_partnership(cmd: commands.ProposePartnership, tx: Tx) -> PartnerAgre
     own = repo.community(cmd.community_id)
     partner = repo.community_by_code(cmd.partner_code)
     if partner is None:
-        raise NotFound(f"No community with code {cmd.partner_code!r}. 没有这个社区代码。", code="unknown_community")
+        raise NotFound(f"没有这个社区代码。 No community with code {cmd.partner_code!r}.", code="unknown_community")
     agreement = PartnerAgreement.propose(
         new_id("pa"), own["community_id"], partner["community_id"], list(cmd.units),
         {own["community_id"]: own.get("point_value_fen"), partner["community_id"]: partner.get("point_value_fen")},
         cmd.clearing_period, cmd.at)
     if partners.live_for_pair(agreement.pair):
-        raise Conflict("These two communities already have a live agreement (proposed, active or suspended). "
-                       "两个社区之间已有未结束的互认协议。", code="agreement_exists")
-    _insert(lambda: partners.save(agreement), "A live agreement between these communities")
+        raise Conflict("两个社区之间已有未结束的互认协议。 "
+                       "These two communities already have a live agreement (proposed, active or suspended).",
+                       code="agreement_exists")
+    _insert(lambda: partners.save(agreement), "两个社区之间未结束的互认协议",
+            "A live agreement between these communities")
     events.partner_agreement_changed(tx, agreement, "propose", cmd.community_id)
     return agreement
 
@@ -187,7 +192,7 @@ def act_on_partnership(cmd: commands.ActOnPartnership, tx: Tx) -> PartnerAgreeme
     partners = PartnerRepository(tx)
     agreement = partners.get(cmd.agreement_id)
     if not agreement.involves(cmd.community_id):
-        raise NotFound(f"No partner agreement {cmd.agreement_id}. 没有这个互认协议。", code="unknown_agreement")
+        raise NotFound(f"没有这个互认协议。 No partner agreement {cmd.agreement_id}.", code="unknown_agreement")
     changed = agreement.act(cmd.action, cmd.community_id, cmd.at)
     partners.save(changed)
     events.partner_agreement_changed(tx, changed, cmd.action, cmd.community_id)
@@ -204,7 +209,7 @@ HANDLERS.update({
 def _publish_rules(tx: Tx, community: dict, rules: dict, effective_from, at, by) -> RuleVersion:
     repo = PointsRulesRepository(tx)
     version = publish(community["community_id"], repo.latest(community), rules, effective_from, at, by)
-    _insert(lambda: repo.add(version), f"Points rules version {version.version}")
+    _insert(lambda: repo.add(version), f"积分规则第 {version.version} 版", f"Points rules version {version.version}")
     events.points_rules_versioned(tx, version)
     return version
 

@@ -23,8 +23,13 @@ def ensure_indexes(db) -> None:
     # Rules simulation jobs: a worker claims the oldest queued (or lapsed) one; an admin reads theirs by id.
     db.simulations.create_index([("status", ASCENDING), ("requested_at", ASCENDING)])
     db.simulations.create_index([("community_id", ASCENDING), ("requested_at", ASCENDING)])
-    # Grid work: a member's reports newest first; a grid's queue oldest first; duties by member.
-    db.grid_reports.create_index([("community_id", ASCENDING), ("reporter_id", ASCENDING), ("created_at", ASCENDING)])
+    # Grid work: a member's reports newest first; a grid's queue oldest first (both paged on created_at, _id);
+    # duties by member.
+    db.grid_reports.create_index([("community_id", ASCENDING), ("reporter_id", ASCENDING), ("created_at", ASCENDING),
+                                  ("_id", ASCENDING)])
     db.grid_reports.create_index([("community_id", ASCENDING), ("status", ASCENDING), ("grid_id", ASCENDING),
-                                  ("created_at", ASCENDING)])
+                                  ("created_at", ASCENDING), ("_id", ASCENDING)])
     db.duty_assignments.create_index([("community_id", ASCENDING), ("member_id", ASCENDING)])
+    # The scheduler's sweep of orphan photos: photos by upload time, and whether a report names one.
+    db["report_photos.files"].create_index([("uploadDate", ASCENDING), ("_id", ASCENDING)])
+    db.grid_reports.create_index([("photo_id", ASCENDING)])

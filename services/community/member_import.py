@@ -18,7 +18,7 @@ from typing import Callable
 from marshmallow import ValidationError
 
 from shared.errors import Problem
-from services.community.model import Member, check_roles, check_secret_strength, new_member
+from services.community.model import Member, check_roles, check_secret_strength, new_member, unknown_grid
 
 # Rows per call. Each new member's PIN/password is hashed with scrypt as the single create does (about 0.1 s of
 # CPU each), so a call of MAX_ROWS answers within the gateway's 30 s read timeout; the web console sends a large
@@ -72,13 +72,13 @@ def _refused(row: int, code: str, message: str, errors: dict | None = None) -> O
 def load_row(number: int, item, load: Callable[[dict], dict]) -> Row | Outcome:
     """One row loaded by the create schema's `load` (the API's edge): a `Row`, or its refusal."""
     if not isinstance(item, dict):
-        return _refused(number, "validation_failed", "这一行不是一条成员记录。This row is not a member record.")
+        return _refused(number, "validation_failed", "这一行不是一条成员记录。 This row is not a member record.")
     try:
         return Row(number, load({k: v for k, v in item.items() if k != "row"}))
     except ValidationError as exc:
         errors = _safe_errors(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
         names = "、".join(sorted(errors))
-        return _refused(number, "validation_failed", f"这一行的内容有误：{names}。This row is not valid: {names}.",
+        return _refused(number, "validation_failed", f"这一行的内容有误：{names}。 This row is not valid: {names}.",
                         errors)
 
 
@@ -95,7 +95,7 @@ def _safe_errors(messages):
         else:
             odd += 1
     if odd:
-        kept["_unknown"] = [f"{odd} 个无法识别的字段。{odd} unknown field name(s)."]
+        kept["_unknown"] = [f"{odd} 个无法识别的字段。 {odd} unknown field name(s)."]
     return kept
 
 
@@ -120,8 +120,8 @@ def check_row(row: Row, grid_ids: set[str]) -> Row | Outcome:
     except Problem as problem:
         return _refused(row.row, problem.code, problem.detail)
     if fields.get("grid_id") is not None and fields["grid_id"] not in grid_ids:
-        return _refused(row.row, "unknown_grid", f"本社区没有网格 {fields['grid_id']}。"
-                                                 f"No grid {fields['grid_id']} in this community.")
+        problem = unknown_grid(fields["grid_id"])
+        return _refused(row.row, problem.code, problem.detail)
     return row
 
 
@@ -135,7 +135,7 @@ def check_rows(loaded: list[Row | Outcome], grid_ids: set[str]) -> list[Row | Ou
             phone = result.fields["phone"]
             if phone in first_row:
                 result = _refused(result.row, "phone_repeated",
-                                  f"手机号与第 {first_row[phone]} 行重复。Same phone number as row {first_row[phone]}.")
+                                  f"手机号与第 {first_row[phone]} 行重复。 Same phone number as row {first_row[phone]}.")
             else:
                 first_row[phone] = result.row
         checked.append(result)
@@ -150,7 +150,7 @@ def phones(rows: list[Row | Outcome]) -> list[str]:
 def found(row: int, member_id: str) -> Outcome:
     """A row whose phone is already a member's."""
     return Outcome(row, EXISTING, member_id=member_id, code="already_member",
-                   message="已是本社区成员，未重复添加。Already a member; not added again.")
+                   message="已是本社区成员，未重复添加。 Already a member; not added again.")
 
 
 def created(row: int, member_id: str) -> Outcome:

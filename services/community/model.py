@@ -35,9 +35,9 @@ def check_secret_strength(secret: str) -> None:
     """A PIN is at least 6 digits; a password at least 8 characters."""
     if secret.isdigit():
         if len(secret) < 6:
-            raise Unprocessable("数字密码至少 6 位。A PIN needs at least 6 digits.", code="weak_secret")
+            raise Unprocessable("PIN 码至少 6 位数字。 A PIN needs at least 6 digits.", code="weak_secret")
     elif len(secret) < 8:
-        raise Unprocessable("密码至少 8 个字符。A password needs at least 8 characters.", code="weak_secret")
+        raise Unprocessable("密码至少 8 个字符。 A password needs at least 8 characters.", code="weak_secret")
 
 
 def hash_secret(secret: str) -> str:
@@ -69,10 +69,15 @@ def check_roles(roles: list[str], merchant_id: str | None) -> list[str]:
     """Roles must be known; the merchant role needs the shop it works for."""
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
-        raise Unprocessable(f"没有这个角色：{'、'.join(unknown)}。Unknown roles: {', '.join(unknown)}.", code="unknown_role")
+        raise Unprocessable(f"未知角色：{', '.join(unknown)}。 Unknown roles: {', '.join(unknown)}.", code="unknown_role")
     if "merchant" in roles and not merchant_id:
-        raise Unprocessable("商户店员需要填写所属商户。Merchant staff need a merchant_id.", code="merchant_id_required")
+        raise Unprocessable("商户店员须指定所属商户（merchant_id）。 Merchant staff need a merchant_id.", code="merchant_id_required")
     return sorted(set(roles) | {"resident"}) if "merchant" not in roles else sorted(set(roles))
+
+
+def unknown_grid(grid_id: str) -> Unprocessable:
+    """The problem of a grid the community does not have (the single create and the bulk import refuse with it)."""
+    return Unprocessable(f"本社区没有这个网格（{grid_id}）。 No grid {grid_id} in this community.", code="unknown_grid")
 
 
 def new_member(community_id: str, fields: dict, joined_at: datetime) -> "Member":
@@ -126,9 +131,9 @@ class Member:
     def login(self, secret: str, now: datetime) -> bool:
         """Check the secret, applying the lock-out after repeated failures; True if it matched."""
         if self.status != "active":
-            raise Forbidden("This membership is not active.", code="member_inactive")
+            raise Forbidden("该成员身份已停用。 This membership is not active.", code="member_inactive")
         if self.locked_until and self.locked_until > now:
-            raise Forbidden("Too many failed attempts; try again later.", code="locked_out",
+            raise Forbidden("尝试失败次数过多，请稍后再试。 Too many failed attempts; try again later.", code="locked_out",
                             locked_until=self.locked_until.isoformat())
         if check_password_hash(self.secret_hash, secret):
             self.failed_logins, self.locked_until = 0, None

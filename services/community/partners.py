@@ -48,27 +48,30 @@ def check_terms(units: list[dict], point_values: dict[str, int]) -> list[dict]:
 
     `point_values` maps both community ids to their declared fen value of a point (PT needs both)."""
     if not units:
-        raise Unprocessable("Name at least one unit the communities honour (HOUR or PT). 请至少选择一种单位。",
+        raise Unprocessable("请至少选择一种互认单位（HOUR 工时或 PT 积分）。 Name at least one unit the communities honour (HOUR or PT).",
                             code="no_units")
     seen, terms = set(), []
     for term in units:
         unit = term.get("unit")
         if unit not in UNITS:
-            raise Unprocessable(f"Unknown unit {unit!r}; use HOUR or PT. 未知单位。", code="unknown_unit")
+            raise Unprocessable(f"未知单位 {unit!r}，请用 HOUR 或 PT。 Unknown unit {unit!r}; use HOUR or PT.",
+                                code="unknown_unit")
         if unit in seen:
-            raise Unprocessable(f"{unit} is listed twice. 单位重复。", code="duplicate_unit")
+            raise Unprocessable(f"单位 {unit} 重复了。 {unit} is listed twice.", code="duplicate_unit")
         seen.add(unit)
         limit = term.get("net_limit")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= MAX_NET_LIMIT:
-            raise Unprocessable(f"The net limit of {unit} must be a whole number from 1 to {MAX_NET_LIMIT} "
-                                f"({LIMIT_MEASURE[unit]}). 净额上限须为正整数。", code="bad_net_limit")
+            raise Unprocessable(f"{unit} 的净额上限须为 1 到 {MAX_NET_LIMIT} 的整数。 "
+                                f"The net limit of {unit} must be a whole number from 1 to {MAX_NET_LIMIT} "
+                                f"({LIMIT_MEASURE[unit]}).", code="bad_net_limit")
         basis = term.get("rate_basis") or RATE_BASIS[unit]
         if basis != RATE_BASIS[unit]:
-            raise Unprocessable(f"The rate basis of {unit} is {RATE_BASIS[unit]!r}. 该单位的兑换基准是 "
-                                f"{RATE_BASIS[unit]}。", code="bad_rate_basis")
+            raise Unprocessable(f"{unit} 的兑换基准是 {RATE_BASIS[unit]}。 "
+                                f"The rate basis of {unit} is {RATE_BASIS[unit]!r}.", code="bad_rate_basis")
         if unit == "PT" and any(not point_values.get(c) for c in point_values):
-            raise Unprocessable("Both communities must declare the fen value of a point to honour PT. "
-                                "双方社区都须设定积分面值。", code="point_value_missing")
+            raise Unprocessable("双方社区都须设定积分面值，才能互认积分。 "
+                                "Both communities must declare the fen value of a point to honour PT.",
+                                code="point_value_missing")
         terms.append({"unit": unit, "net_limit": limit, "rate_basis": basis,
                       "limit_measure": LIMIT_MEASURE[unit]})
     return sorted(terms, key=lambda t: UNITS.index(t["unit"]))
@@ -94,10 +97,11 @@ class PartnerAgreement:
                 point_values: dict[str, int], clearing_period: str, at: datetime) -> "PartnerAgreement":
         """A new proposal of `proposer_id` to `partner_id` (its terms checked)."""
         if proposer_id == partner_id:
-            raise Unprocessable("A community cannot partner with itself. 不能与本社区结成互认。",
+            raise Unprocessable("不能与本社区结成互认。 A community cannot partner with itself.",
                                 code="self_partner")
         if clearing_period not in CLEARING_PERIODS:
-            raise Unprocessable(f"Clearing period must be one of {', '.join(CLEARING_PERIODS)}. 清算周期无效。",
+            raise Unprocessable(f"清算周期无效，须为以下之一：{', '.join(CLEARING_PERIODS)}。 "
+                                f"Clearing period must be one of {', '.join(CLEARING_PERIODS)}.",
                                 code="bad_clearing_period")
         terms = check_terms(units, {proposer_id: point_values.get(proposer_id),
                                     partner_id: point_values.get(partner_id)})
@@ -125,22 +129,23 @@ class PartnerAgreement:
     def act(self, action: str, by_community: str, at: datetime) -> "PartnerAgreement":
         """The agreement after `by_community`'s admin takes `action` (accept, decline, suspend, resume, end)."""
         if not self.involves(by_community):
-            raise Forbidden("Only the admins of the two communities may act on this agreement. "
-                            "只有双方社区管理员可以操作。", code="not_a_party")
+            raise Forbidden("只有双方社区管理员可以操作。 "
+                            "Only the admins of the two communities may act on this agreement.", code="not_a_party")
         if action == "end" and self.state == "proposed" and by_community == self.proposer_id:
             return self._moved(action, "ended", by_community, at)  # the proposer withdraws its proposal
         if action not in TRANSITIONS:
-            raise Unprocessable(f"Unknown action {action!r}.", code="unknown_action")
+            raise Unprocessable(f"未知操作 {action!r}。 Unknown action {action!r}.", code="unknown_action")
         sources, target, who = TRANSITIONS[action]
         if self.state not in sources:
-            raise Conflict(f"An agreement that is {self.state} cannot be {target} (action {action}). "
-                           f"协议当前状态为 {self.state}，不能执行此操作。", code="bad_state", state=self.state)
+            raise Conflict(f"协议当前状态为 {self.state}，不能执行此操作。 "
+                           f"An agreement that is {self.state} cannot be {target} (action {action}).",
+                           code="bad_state", state=self.state)
         if who == "partner" and by_community != self.partner_id:
-            raise Forbidden("Only the invited community's admin may accept or decline. "
-                            "只有受邀社区的管理员可以接受或拒绝。", code="not_the_partner")
+            raise Forbidden("只有受邀社区的管理员可以接受或拒绝。 "
+                            "Only the invited community's admin may accept or decline.", code="not_the_partner")
         if who == "suspender" and by_community != self.suspended_by:
-            raise Forbidden("Only the community that suspended the agreement may resume it. "
-                            "只有暂停协议的一方可以恢复。", code="not_the_suspender")
+            raise Forbidden("只有暂停协议的一方可以恢复。 "
+                            "Only the community that suspended the agreement may resume it.", code="not_the_suspender")
         return self._moved(action, target, by_community, at)
 
     def _moved(self, action: str, target: str, by: str, at: datetime) -> "PartnerAgreement":
@@ -164,10 +169,10 @@ def check_partner_lookup(my_community: str, partner_id: str | None, agreement_st
     `partner_id` is None when no community has the code; `agreement_state` is the state of the pair's live
     agreement (None when there is none)."""
     if partner_id is None:
-        raise NotFound("No community has this code. 没有这个社区代码。", code="unknown_community")
+        raise NotFound("没有这个社区代码。 No community has this code.", code="unknown_community")
     if partner_id == my_community:
-        raise Unprocessable("This is your own community: find neighbours in the directory. "
-                            "这是本社区，请在邻居名录中查找。", code="own_community")
+        raise Unprocessable("这是本社区，请在邻居名录中查找。 "
+                            "This is your own community: find neighbours in the directory.", code="own_community")
     if agreement_state != "active":
-        raise Forbidden("Your community has no active partner agreement with this community. "
-                        "本社区与该社区没有生效的互认协议。", code="not_a_partner")
+        raise Forbidden("本社区与该社区没有生效的互认协议。 "
+                        "Your community has no active partner agreement with this community.", code="not_a_partner")

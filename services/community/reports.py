@@ -2,8 +2,9 @@
 
 - **A report** is a hazard or hygiene problem a resident saw, with text, place and one photo. The photo is
   checked here by its content (JPEG, PNG or WebP magic bytes; at most `PHOTO_MAX_BYTES`) whatever the client
-  says it is. The grid worker of the report's grid, or an admin, verifies it (optionally confirming a major hazard,
-  which the rules reward with a bonus) or dismisses it with a reason; nobody decides their own report, and a
+  says it is, and stored without its metadata (`photos.py`: no EXIF GPS position of a resident's home reaches
+  anyone who reads it). The grid worker of the report's grid, or an admin, verifies it (optionally confirming a
+  major hazard, which the rules reward with a bonus) or dismisses it with a reason; nobody decides their own report, and a
   decided report stays decided. A verified report is announced (`GridReportVerified`) and the ledger pays what
   the report type is worth under the rules in effect (through `shared.economy.compute`: caps, explanation,
   rule version), once per report.
@@ -14,21 +15,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.errors import Conflict, Forbidden, Problem, Unprocessable
+from services.community.photos import strip_metadata
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 # Magic bytes of the photo types accepted (the client's Content-Type is never trusted).
 PHOTO_SIGNATURES = (("image/jpeg", lambda b: b[:3] == b"\xff\xd8\xff"),
                     ("image/png", lambda b: b[:8] == b"\x89PNG\r\n\x1a\n"),
                     ("image/webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"))
+# A photo is stored before its report's transaction (GridFS takes none): a process that dies in between leaves
+# a photo no report names. Past this grace (far longer than any upload takes) such a photo is an orphan.
+PHOTO_ORPHAN_GRACE = timedelta(hours=1)
 OPEN, VERIFIED, DISMISSED = "open", "verified", "dismissed"
 DECIDERS = ("admin", "grid_worker")
 
 
 class PayloadTooLarge(Problem):
-    status, title = 413, "Payload too large"
+    status, title = 413, "内容太大 Payload too large"
 
 
 def photo_type(data: bytes) -> str:
@@ -44,6 +49,20 @@ def photo_type(data: bytes) -> str:
             return media_type
     raise Unprocessable("照片须为 JPEG、PNG 或 WebP 格式。 The photo must be a JPEG, PNG or WebP image.",
                         code="photo_type_not_allowed", allowed=[t for t, _ in PHOTO_SIGNATURES])
+
+
+def accept_photo(data: bytes) -> tuple[str, bytes]:
+    """An uploaded photo as it is stored: its media type (by content) and its bytes without metadata (EXIF GPS,
+    XMP, comments…: `photos.strip_metadata`)."""
+    media_type = photo_type(data)
+    return media_type, strip_metadata(data, media_type)
+
+
+def orphan_photos(uploaded: dict[str, datetime], referenced: set[str], now: datetime,
+                  grace: timedelta = PHOTO_ORPHAN_GRACE) -> list[str]:
+    """Of some photos (id → upload time), those no report references that were uploaded longer than `grace` before
+    `now` (a younger one may belong to a report being made right now)."""
+    return [photo_id for photo_id, at in uploaded.items() if photo_id not in referenced and at <= now - grace]
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from shared.auth import require_community
+from shared.economy.schema import NAME
 from shared.mongo import utcnow
 from shared.ratelimit import limiter
-from shared.schemas import problem_responses
+from shared.schemas import PageCursor, problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
 from services.community import reports_views as views
 from services.community.model import new_id
-from services.community.reports import PHOTO_MAX_BYTES, photo_type
+from services.community.reports import PHOTO_MAX_BYTES, accept_photo
 from services.community.reports_handlers import AssignDuty, CreateReport, DecideReport, VerifyDuty
 from services.community.reports_store import PhotoStore
 
@@ -23,7 +24,6 @@ blp = Blueprint("grid_work", __name__, url_prefix="/v1",
 BASE = "/communities/<community_id>"
 FORM_ROOM = 64 * 1024  # the text fields of a report's form, next to its photo
 DEFAULT_REPORT_LIMIT = "30/hour"  # photos per caller (bearer token)
-NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="a name: lowercase letters, digits or _, up to 40.")
 Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
@@ -60,8 +60,22 @@ class ReportSchema(Schema):
     points = fields.Integer(metadata={"description": "what the rules in effect pay when verified"})
 
 
-class ReportListArgsSchema(Schema):
+class CursorArgsSchema(Schema):
+    """`?limit=&cursor=`: a page of a list, and where the next one starts (the `next_cursor` of the page before)."""
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = PageCursor(load_default=None, metadata={"description": "the next_cursor of the previous page"})
+
+
+class ReportListArgsSchema(CursorArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(("open", "verified", "dismissed")))
+
+
+NEXT_CURSOR = {"description": "pass as ?cursor= for the next page; null on the last page"}
+
+
+class ReportPageSchema(Schema):
+    items = fields.List(fields.Nested(ReportSchema))
+    next_cursor = fields.String(allow_none=True, metadata=NEXT_CURSOR)
 
 
 class VerifyReportSchema(Schema):
@@ -96,6 +110,11 @@ class DutyDueSchema(DutyAssignmentSchema):
     verified = fields.Boolean(metadata={"description": "verified for this period"})
 
 
+class DutyDuePageSchema(Schema):
+    items = fields.List(fields.Nested(DutyDueSchema))
+    next_cursor = fields.String(allow_none=True, metadata=NEXT_CURSOR)
+
+
 class DutyVerifySchema(Schema):
     period = fields.String(load_default=None, validate=validate.Length(min=7, max=8),
                            metadata={"description": "default this period; an earlier one may be verified late"})
@@ -125,7 +144,7 @@ def _photo_room():
 
 
 _refusals = problem_responses(blp, {"413": "photo over 5 MB",
-                                    "422": "not a JPEG/PNG/WebP photo, unknown report type or grid"})
+                                    "422": "not a JPEG/PNG/WebP photo, a damaged one, unknown report type or grid"})
 _decisions = problem_responses(blp, {"404": "no such report", "409": "already decided"})
 
 
@@ -138,8 +157,7 @@ _decisions = problem_responses(blp, {"404": "no such report", "409": "already de
 def create_report(form, files, community_id):
     """随手拍: report a hazard or hygiene problem with text, place and a photo (any member)."""
     me = require_community(community_id)
-    data = files["photo"].read(PHOTO_MAX_BYTES + 1)
-    media_type = photo_type(data)
+    media_type, data = accept_photo(files["photo"].read(PHOTO_MAX_BYTES + 1))
     photos = PhotoStore(current_db())
     photo_id = photos.save(data, media_type, community_id, me.member_id)
     try:
@@ -154,20 +172,23 @@ def create_report(form, files, community_id):
 
 @blp.get(f"{BASE}/reports/mine")
 @blp.arguments(ReportListArgsSchema(), location="query")
-@blp.response(200, ReportSchema(many=True))
+@blp.response(200, ReportPageSchema)
 def my_reports(args, community_id):
-    """My reports, newest first, with their status and the reason of a dismissal."""
+    """My reports, newest first, with their status and the reason of a dismissal; page on with next_cursor."""
     me = require_community(community_id)
-    return views.reports(current_db(), community_id, {"reporter_id": me.member_id}, args["status"])
+    return views.reports(current_db(), community_id, {"reporter_id": me.member_id}, args["status"],
+                         limit=args["limit"], cursor=args["cursor"])
 
 
 @blp.get(f"{BASE}/reports/queue")
 @blp.arguments(ReportListArgsSchema(), location="query")
-@blp.response(200, ReportSchema(many=True))
+@blp.response(200, ReportPageSchema)
 def report_queue(args, community_id):
-    """Reports to decide (open by default): a grid worker's own grid, every grid for an admin."""
+    """Reports to decide (open by default), oldest first: a grid worker's own grid, every grid for an admin; page
+    on with next_cursor."""
     me = require_community(community_id, "grid_worker", "admin")
-    return views.queue(current_db(), community_id, me.member_id, args["status"] or "open")
+    return views.queue(current_db(), community_id, me.member_id, args["status"] or "open", limit=args["limit"],
+                       cursor=args["cursor"])
 
 
 @blp.get(f"{BASE}/reports/<report_id>")
@@ -228,11 +249,14 @@ def assign_duty(body, community_id):
 
 
 @blp.get(f"{BASE}/duties/due")
-@blp.response(200, DutyDueSchema(many=True))
-def duties_due(community_id):
-    """The duties held in my grid (every grid for an admin) with this period and whether it is verified."""
+@blp.arguments(CursorArgsSchema(), location="query")
+@blp.response(200, DutyDuePageSchema)
+def duties_due(args, community_id):
+    """The duties held in my grid (every grid for an admin) with this period and whether it is verified; page on
+    with next_cursor."""
     me = require_community(community_id, "grid_worker", "admin")
-    return views.duties_due(current_db(), community_id, me.member_id, utcnow())
+    return views.duties_due(current_db(), community_id, me.member_id, utcnow(), limit=args["limit"],
+                            cursor=args["cursor"])
 
 
 @blp.post(f"{BASE}/duties/<assignment_id>/verify")

@@ -2,19 +2,22 @@
 database), duty assignments (`duty_assignments`) and verifications (`duty_verifications`).
 
 GridFS refuses multi-document transactions, so a photo is written before the report's transaction and removed
-again if that transaction fails (`PhotoStore.save` / `discard`); the report document names it by id."""
+again if that transaction fails (`PhotoStore.save` / `discard`); the report document names it by id. A process
+that dies between the two leaves a photo no report names: the scheduler sweeps those (`sweep_orphans`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from datetime import datetime, timedelta
 from typing import Iterator
 
 import gridfs
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Problem
 from shared.uow import Tx
-from services.community.reports import DutyAssignment, GridReport
+from services.community.photos import strip_metadata
+from services.community.reports import PHOTO_ORPHAN_GRACE, DutyAssignment, GridReport, orphan_photos
 
 REPORTS, ASSIGNMENTS, VERIFICATIONS, BUCKET = "grid_reports", "duty_assignments", "duty_verifications", "report_photos"
 _REPORT_FIELDS = {f.name for f in fields(GridReport)}
@@ -29,6 +32,7 @@ class PhotoStore:
     """Report photos in GridFS (outside any transaction: GridFS does not support them)."""
 
     def __init__(self, db):
+        self.db = db
         self.bucket = gridfs.GridFSBucket(db, bucket_name=BUCKET)
 
     def save(self, data: bytes, media_type: str, community_id: str, reporter_id: str) -> str:
@@ -42,6 +46,51 @@ class PhotoStore:
             self.bucket.delete(ObjectId(photo_id))
         except gridfs.errors.NoFile:
             pass
+
+    def sweep_orphans(self, now: datetime, grace: timedelta = PHOTO_ORPHAN_GRACE, batch: int = 500) -> int:
+        """Remove the photos uploaded before `now - grace` that no report references, oldest first, `batch` at a
+        time; how many were removed. Idempotent and safe to run from several schedulers: a photo already gone is
+        skipped."""
+        files, reports, removed, cutoff = self.db[f"{BUCKET}.files"], self.db[REPORTS], 0, now - grace
+        older = {"uploadDate": {"$lt": cutoff}}
+        while True:
+            docs = list(files.find(older, {"uploadDate": 1}).sort([("uploadDate", 1), ("_id", 1)]).limit(batch))
+            if not docs:
+                return removed
+            at, last = docs[-1]["uploadDate"], docs[-1]["_id"]  # the next batch starts after this one
+            older = {"uploadDate": {"$lt": cutoff}, "$or": [{"uploadDate": {"$gt": at}},
+                                                            {"uploadDate": at, "_id": {"$gt": last}}]}
+            uploaded = {str(d["_id"]): d["uploadDate"] for d in docs}
+            referenced = {d["photo_id"] for d in reports.find({"photo_id": {"$in": list(uploaded)}}, {"photo_id": 1})}
+            for photo_id in orphan_photos(uploaded, referenced, now, grace):
+                self.discard(photo_id)
+                removed += 1
+
+    def strip_stored(self, batch: int = 100) -> dict:
+        """Strip the metadata of the photos stored before uploads were stripped (`photos.strip_metadata`): each
+        report's photo that changes is written anew, the report pointed at it (only if it still names the old
+        one), then the old one removed. A crash midway leaves at most one unnamed photo (the sweep removes it);
+        running it again rewrites nothing more. Counts: checked, rewritten, unreadable (left as they are)."""
+        reports, counts, after = self.db[REPORTS], {"checked": 0, "rewritten": 0, "unreadable": 0}, ""
+        while docs := list(reports.find({"_id": {"$gt": after}}, {"photo_id": 1, "photo_type": 1, "community_id": 1,
+                                                                  "reporter_id": 1}).sort("_id", 1).limit(batch)):
+            after = docs[-1]["_id"]
+            for doc in docs:
+                counts["checked"] += 1
+                try:
+                    data = b"".join(self.chunks(doc["photo_id"]))
+                    clean = strip_metadata(data, doc["photo_type"])
+                except Problem:
+                    counts["unreadable"] += 1
+                    continue
+                if clean == data:
+                    continue
+                new_id = self.save(clean, doc["photo_type"], doc["community_id"], doc["reporter_id"])
+                moved = reports.update_one({"_id": doc["_id"], "photo_id": doc["photo_id"]},
+                                           {"$set": {"photo_id": new_id, "photo_bytes": len(clean)}})
+                self.discard(doc["photo_id"] if moved.matched_count else new_id)
+                counts["rewritten"] += moved.matched_count
+        return counts
 
     def chunks(self, photo_id: str) -> Iterator[bytes]:
         """The photo's bytes, chunk by chunk."""

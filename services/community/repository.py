@@ -22,7 +22,7 @@ class CommunityRepository:
         """A community by id, or 404."""
         doc = self.tx["communities"].find_one({"_id": community_id})
         if doc is None:
-            raise NotFound(f"No community {community_id}.", code="unknown_community")
+            raise NotFound(f"没有这个社区（{community_id}）。 No community {community_id}.", code="unknown_community")
         return doc
 
     def community_by_code(self, code: str) -> dict | None:
@@ -49,7 +49,7 @@ class CommunityRepository:
         """A member of the community, or 404."""
         doc = self.tx["members"].find_one({"_id": member_id, "community_id": community_id})
         if doc is None:
-            raise NotFound(f"No member {member_id} in this community.", code="unknown_member")
+            raise NotFound(f"本社区没有这位成员（{member_id}）。 No member {member_id} in this community.", code="unknown_member")
         return _to_member(doc)
 
     def member_by_phone(self, community_id: str, phone: str) -> Member | None:
@@ -96,7 +96,7 @@ class PartnerRepository:
         """An agreement by id, or 404."""
         doc = self.tx["partner_agreements"].find_one({"_id": agreement_id})
         if doc is None:
-            raise NotFound(f"No partner agreement {agreement_id}. 没有这个互认协议。", code="unknown_agreement")
+            raise NotFound(f"没有这个互认协议。 No partner agreement {agreement_id}.", code="unknown_agreement")
         return PartnerAgreement(**{k: v for k, v in doc.items() if k not in ("_id", "pair", "live_pair")})
 
     def live_for_pair(self, pair: str) -> dict | None:

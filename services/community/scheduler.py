@@ -1,5 +1,6 @@
-"""The community service's scheduler role: runs rules simulation jobs (`simulations.py`), one at a time, oldest
-first. A job is claimed atomically (queued, or running with a lapsed lease: its worker died), its progress
+"""The community service's scheduler role: sweeps 随手拍 photos no report references (`sweep_photos`, every
+COMMUNITY_PHOTO_SWEEP_INTERVAL seconds, default 600) and runs rules simulation jobs (`simulations.py`), one at a
+time, oldest first. A job is claimed atomically (queued, or running with a lapsed lease: its worker died), its progress
 written as it runs (renewing the lease; a worker that lost the job stops writing), its figures stored at the
 end, or a coded failure."""
 from __future__ import annotations
@@ -8,16 +9,18 @@ import logging
 import os
 import socket
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
 
 from shared.mongo import utcnow
 from shared.worker import every
 from services.community import simulations
+from services.community.reports_store import PhotoStore
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 2
+DEFAULT_PHOTO_SWEEP_SECONDS = 600
 
 
 class LostJob(Exception):
@@ -77,8 +80,30 @@ def run_pending(db, worker: str) -> int:
     return ran
 
 
+def sweep_photos(db, now: datetime) -> int:
+    """Remove the report photos older than the grace period (`reports.PHOTO_ORPHAN_GRACE`) that no report
+    references: left by a process that died between storing a photo and committing its report."""
+    removed = PhotoStore(db).sweep_orphans(now)
+    if removed:
+        log.info("orphan report photos removed", extra={"removed": removed})
+    return removed
+
+
 def run(runtime, producer, stop_event: threading.Event) -> None:
-    """Every COMMUNITY_SCHEDULER_INTERVAL seconds (default 2) run the simulation jobs waiting."""
+    """Every COMMUNITY_SCHEDULER_INTERVAL seconds (default 2) run the simulation jobs waiting; every
+    COMMUNITY_PHOTO_SWEEP_INTERVAL seconds (default 600) sweep orphan photos."""
     interval = float(runtime.config.setting("SCHEDULER_INTERVAL", DEFAULT_INTERVAL_SECONDS))
+    sweep_every = timedelta(seconds=float(runtime.config.setting("PHOTO_SWEEP_INTERVAL",
+                                                                  DEFAULT_PHOTO_SWEEP_SECONDS)))
     worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    every(interval, lambda: run_pending(runtime.db, worker), stop_event, "scheduler")
+    next_sweep = utcnow()
+
+    def round_() -> None:
+        nonlocal next_sweep
+        now = utcnow()
+        if now >= next_sweep:
+            sweep_photos(runtime.db, now)
+            next_sweep = now + sweep_every
+        run_pending(runtime.db, worker)
+
+    every(interval, round_, stop_event, "scheduler")

@@ -14,8 +14,9 @@ from services.community.model import PHONE
 
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 Code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,31}$",
-                     error="2-32 lowercase letters, digits or dashes."))
-Phone = fields.String(required=True, validate=validate.Regexp(PHONE, error="6-15 digits, optional leading +."))
+                     error="2-32 个小写字母、数字或连字符。 2-32 lowercase letters, digits or dashes."))
+Phone = fields.String(required=True, validate=validate.Regexp(
+    PHONE, error="手机号为 6-15 位数字，可以 + 开头。 6-15 digits, optional leading +."))
 Secret = fields.String(required=True, load_only=True, validate=validate.Length(min=6, max=128))
 DisplayName = fields.String(required=True, validate=validate.Length(min=1, max=50))
 Skills = fields.List(fields.String(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=20))
@@ -41,7 +42,7 @@ class SlotSchema(Schema):
     @validates_schema
     def _ordered(self, data, **_):
         if data["start"] >= data["end"]:
-            raise ValidationError("start must be before end", "end")
+            raise ValidationError("开始时间须早于结束时间。 start must be before end", "end")
 
 
 Availability = fields.List(fields.Nested(SlotSchema), validate=validate.Length(max=50))
@@ -69,7 +70,7 @@ class CommunityUpdateSchema(Schema):
     @validates_schema
     def _something(self, data, **_):
         if not data:
-            raise ValidationError("Nothing to change.")
+            raise ValidationError("没有要修改的内容。 Nothing to change.")
 
 
 class CommunitySchema(Schema):
@@ -123,7 +124,7 @@ class MemberAdminUpdateSchema(Schema):
     @validates_schema
     def _something(self, data, **_):
         if not data:
-            raise ValidationError("Nothing to change.")
+            raise ValidationError("没有要修改的内容。 Nothing to change.")
 
 
 class ProfileUpdateSchema(Schema):
@@ -141,9 +142,10 @@ class ProfileUpdateSchema(Schema):
     @validates_schema
     def _checks(self, data, **_):
         if not data:
-            raise ValidationError("Nothing to change.")
+            raise ValidationError("没有要修改的内容。 Nothing to change.")
         if "password" in data and "current_password" not in data:
-            raise ValidationError("Changing the password needs current_password.", "current_password")
+            raise ValidationError("修改密码须提供当前密码（current_password）。 "
+                                  "Changing the password needs current_password.", "current_password")
 
 
 class MemberSchema(Schema):
@@ -211,9 +213,9 @@ class DirectoryArgsSchema(Schema):
     @validates_schema
     def _one_of(self, data, **_):
         if ("ids" in data) == ("q" in data):
-            raise ValidationError("Give either ids or q.", "_schema")
+            raise ValidationError("请给出 ids 或 q 其中之一。 Give either ids or q.", "_schema")
         if "q" in data and not data["q"].strip():
-            raise ValidationError("Give a name fragment.", "q")
+            raise ValidationError("请输入名字的一部分。 Give a name fragment.", "q")
 
 
 class DirectoryEntrySchema(Schema):
@@ -406,7 +408,8 @@ class SimulationRequestSchema(Schema):
     @validates_schema
     def _one_proposal(self, data, **_):
         if ("proposed_version" in data) == ("proposed_rules" in data):
-            raise ValidationError("give either proposed_version or proposed_rules", "proposed_version")
+            raise ValidationError("请给出 proposed_version 或 proposed_rules 其中之一。 "
+                                  "give either proposed_version or proposed_rules", "proposed_version")
 
 
 class SimulationJobSchema(Schema):

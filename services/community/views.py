@@ -16,7 +16,7 @@ def community(db, community_id: str) -> dict:
     """A community document, or 404."""
     doc = db.communities.find_one({"_id": community_id})
     if doc is None:
-        raise NotFound(f"No community {community_id}.", code="unknown_community")
+        raise NotFound(f"没有这个社区（{community_id}）。 No community {community_id}.", code="unknown_community")
     return doc
 
 
@@ -37,7 +37,7 @@ def member(db, community_id: str, member_id: str) -> dict:
     """One member document without the secret, or 404."""
     doc = db.members.find_one({"_id": member_id, "community_id": community_id}, {"secret_hash": 0})
     if doc is None:
-        raise NotFound(f"No member {member_id} in this community.", code="unknown_member")
+        raise NotFound(f"本社区没有这位成员（{member_id}）。 No member {member_id} in this community.", code="unknown_member")
     return doc
 
 
@@ -94,7 +94,7 @@ def partner_agreement(db, community_id: str, agreement_id: str) -> dict:
     doc = db.partner_agreements.find_one({"_id": agreement_id,
                                           "$or": [{"partner_id": community_id}, {"proposer_id": community_id}]})
     if doc is None:
-        raise NotFound(f"No partner agreement {agreement_id}. 没有这个互认协议。", code="unknown_agreement")
+        raise NotFound(f"没有这个互认协议。 No partner agreement {agreement_id}.", code="unknown_agreement")
     return _with_communities(db, [doc])[0]
 
 
@@ -112,7 +112,7 @@ def partner_member(db, community_id: str, partner_code: str, handle: str) -> dic
     doc = db.members.find_one({"community_id": partner_id, "handle": wanted, "status": "active"},
                               DIRECTORY_FIELDS) if HANDLE.match(wanted) else None
     if doc is None:
-        raise NotFound(f"Nobody in {partner['name']} has this handle. 该社区没有这个公开账号。",
+        raise NotFound(f"该社区没有这个公开账号。 Nobody in {partner['name']} has this handle.",
                        code="unknown_handle")
     entry = _directory_entries(db, partner_id, [doc])[0]
     return {"member_id": entry["member_id"], "display_name": entry["display_name"],

@@ -67,7 +67,7 @@ def start(tx: Tx, *, unit: str, community_id: str, member_id: str, payee: str, a
     neighbour has validated it. 422 when the unit is not grafted, the address is ours or the net limit is full."""
     repo = CcRepository(tx)
     if unit not in UNITS:
-        raise Unprocessable(f"Unknown unit {unit!r}. 未知单位。", code="unknown_unit")
+        raise Unprocessable(f"未知单位 {unit!r}。 Unknown unit {unit!r}.", code="unknown_unit")
     nodes = repo.neighbours(unit)
     if not nodes:
         raise Unprocessable("本部署的此单位尚未接入联网。This unit is not federated with any other node.",
@@ -179,7 +179,7 @@ def _authenticated(repo: CcRepository, unit: str, headers, uuid: str | None, sta
         else None
     node = authenticate(headers, nodes, replay_of=replay)
     if repo.busy(node.node_id, utcnow()):
-        raise CcRefusal(503, "A request of ours to you is in flight; retry shortly.")
+        raise CcRefusal(503, "我方发往贵方的请求尚在处理中，请稍后重试。 A request of ours to you is in flight; retry shortly.")
     return node
 
 
@@ -200,24 +200,25 @@ def receive_relay(tx: Tx, unit: str, headers, raw: bytes, path: str, at: datetim
     known = repo.transfer(uuid) if isinstance(uuid, str) else None
     if known is not None:
         if known.direction != "in" or known.body != body or known.neighbour_id != node.node_id:
-            raise CcRefusal(400, f"Transaction {uuid} exists already.")
+            raise CcRefusal(400, f"交易 {uuid} 已存在。 Transaction {uuid} exists already.")
         return _relay_answer(known), known
     entries = _check_relay(body)
     entry = entries[0]
     payee, payer = str(entry["payee"]), str(entry["payer"])
     if local_part(payer, node.our_node_path) is not None:
-        raise CcRefusal(400, "Payer must be a remote account.")
+        raise CcRefusal(400, "付款方须为远端账户。 Payer must be a remote account.")
     parts = local_part(payee, node.our_node_path)
     if parts is None:
-        raise CcRefusal(400, "Payee must be a local account.")
+        raise CcRefusal(400, "收款方须为本地账户。 Payee must be a local account.")
     member = repo.member_at(*parts)
     if member is None:
         raise CcRefusal(404, f"local party {'/'.join(parts)} not found on {node.our_node_path}")
     amount = node.from_wire(entry["quant"])
     if amount < 1:
-        raise CcRefusal(400, "The amount is worth less than one unit here.")
+        raise CcRefusal(400, "金额不足本节点的一个单位。 The amount is worth less than one unit here.")
     if amount > node.headroom("in"):
-        raise CcRefusal(400, f"The net limit of {node.our_node_path} with {node.peer_node_path} does not allow this "
+        raise CcRefusal(400, "超出两节点之间的净额上限，不能接受这笔交易。 "
+                             f"The net limit of {node.our_node_path} with {node.peer_node_path} does not allow this "
                              "transaction.")
     t = CcTransfer(uuid, "in", unit, node.node_id, member["community_id"], member["member_id"], amount, body,
                    "validated", at, updated_at=at, history=({"state": "validated", "at": at},))
@@ -279,27 +280,27 @@ def _json(raw: bytes) -> dict:
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
-        raise CcRefusal(400, "The body is a JSON transaction object.")
+        raise CcRefusal(400, "请求体须为 JSON 交易对象。 The body is a JSON transaction object.")
     return body
 
 
 def _check_relay(body: dict) -> list:
     uuid, entries = body.get("uuid"), body.get("entries")
     if not isinstance(uuid, str) or not cc_client.UUID.match(uuid):
-        raise CcRefusal(400, "uuid is a lowercase 8-4-4-4-12 hex uuid.")
+        raise CcRefusal(400, "uuid 须为小写的 8-4-4-4-12 十六进制格式。 uuid is a lowercase 8-4-4-4-12 hex uuid.")
     if body.get("state") not in (None, "V", "validated"):
-        raise CcRefusal(400, "A relayed transaction is in state V.")
+        raise CcRefusal(400, "转发的交易须处于 V 状态。 A relayed transaction is in state V.")
     if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
-        raise CcRefusal(400, "This node accepts relayed transactions of one entry.")
+        raise CcRefusal(400, "本节点只接受单笔分录的转发交易。 This node accepts relayed transactions of one entry.")
     entry = entries[0]
     quant = entry.get("quant")
     if isinstance(quant, bool) or not isinstance(quant, (int, float)) or not quant > 0 or quant > 10**12:
-        raise CcRefusal(400, "quant is a positive number.")
+        raise CcRefusal(400, "quant 须为正数。 quant is a positive number.")
     for name in ("payer", "payee"):
         if not isinstance(entry.get(name), str) or not 0 < len(entry[name]) <= 300:
-            raise CcRefusal(400, f"{name} is an account path.")
+            raise CcRefusal(400, f"{name} 须为账户路径。 {name} is an account path.")
     if not isinstance(entry.get("description", ""), str) or len(entry.get("description", "")) > 255:
-        raise CcRefusal(400, "description is text of at most 255 characters.")
+        raise CcRefusal(400, "description 须为不超过 255 个字符的文本。 description is text of at most 255 characters.")
     return entries
 
 

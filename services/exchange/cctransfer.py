@@ -37,7 +37,7 @@ def letter(state: str) -> str:
     """A state as the wire names it (`V`…`T`; full words are accepted too); 404-like Unprocessable otherwise."""
     found = state if state in WORDS else LETTERS.get(state)
     if found is None:
-        raise Unprocessable(f"Unknown transaction state {state!r}. 未知的交易状态。", code="bad_cc_state")
+        raise Unprocessable(f"未知的交易状态 {state!r}。 Unknown transaction state {state!r}.", code="bad_cc_state")
     return found
 
 
@@ -123,8 +123,9 @@ class CcTransfer:
         if target == current:
             return False
         if target not in NEXT[current]:
-            raise Conflict(f"Transaction {self.uuid} is {self.state}; it cannot become {WORDS[target]}. "
-                           "该交易当前状态不允许此变更。", code="cc_bad_transition", state=self.state)
+            raise Conflict("该交易当前状态不允许此变更。 "
+                           f"Transaction {self.uuid} is {self.state}; it cannot become {WORDS[target]}.",
+                           code="cc_bad_transition", state=self.state)
         return True
 
 

@@ -42,8 +42,9 @@ class CcUnauthorized(Exception):
 def _path(value: str, what: str) -> str:
     segments = (value or "").strip("/").split("/")
     if not value or not all(SEGMENT.match(s) for s in segments):
-        raise Unprocessable(f"{what} is a node path like trunk/district/node (letters, digits, _ . -). "
-                            "节点路径格式不正确。", code="bad_node_path")
+        raise Unprocessable(f"{what} 节点路径格式不正确。 "
+                            f"{what} is a node path like trunk/district/node (letters, digits, _ . -).",
+                            code="bad_node_path")
     return "/".join(segments)
 
 
@@ -55,8 +56,9 @@ def check_rate(rate: str) -> str:
         value = Decimal("NaN")
     if not value.is_finite() or value <= 0 or -value.normalize().as_tuple().exponent > MAX_RATE_PLACES \
             or value > 10**9:
-        raise Unprocessable("The conversion rate is a positive decimal (at most 9 places), e.g. \"1\" or \"0.1\". "
-                            "兑换比率须为正的小数。", code="bad_rate")
+        raise Unprocessable("兑换比率须为正的小数（最多 9 位小数）。 "
+                            "The conversion rate is a positive decimal (at most 9 places), e.g. \"1\" or \"0.1\".",
+                            code="bad_rate")
     return format(value.normalize(), "f")
 
 
@@ -64,8 +66,8 @@ def check_url(url: str) -> str:
     """The peer's base URL, http(s), ending with `/` (the protocol's paths are appended to it)."""
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise Unprocessable("The peer URL is an http(s) base URL, e.g. https://hub.example/cc/HOUR/. "
-                            "对方节点地址不正确。", code="bad_url")
+        raise Unprocessable("对方节点地址不正确，须为 http(s) 网址。 "
+                            "The peer URL is an http(s) base URL, e.g. https://hub.example/cc/HOUR/.", code="bad_url")
     return url if url.endswith("/") else url + "/"
 
 
@@ -99,23 +101,26 @@ class TrunkwardNode:
         """A checked graft: our path is one level below the peer's (a leafward neighbour's path is one level below
         ours); the initial hash and the secret are agreed out of band."""
         if unit not in UNITS:
-            raise Unprocessable(f"Unknown unit {unit!r}; use HOUR or PT. 未知单位。", code="unknown_unit")
+            raise Unprocessable(f"未知单位 {unit!r}，请用 HOUR 或 PT。 Unknown unit {unit!r}; use HOUR or PT.",
+                                code="unknown_unit")
         if relation not in RELATIONS:
-            raise Unprocessable("relation is trunkward or leafward. 节点关系须为上级或下级。", code="bad_relation")
+            raise Unprocessable("节点关系须为上级或下级。 relation is trunkward or leafward.", code="bad_relation")
         peer, ours = _path(peer_node_path, "peer_node_path"), _path(our_node_path, "our_node_path")
         upper, lower = (peer, ours) if relation == "trunkward" else (ours, peer)
         if lower.rsplit("/", 1)[0] != upper or "/" not in lower:
-            raise Unprocessable("our_node_path must be the peer's path plus our node name, e.g. trunk/lianhua (a "
-                                "leafward peer's path is ours plus its name). 本节点路径须位于对方节点之下。",
+            raise Unprocessable("本节点路径须位于对方节点之下。 "
+                                "our_node_path must be the peer's path plus our node name, e.g. trunk/lianhua (a "
+                                "leafward peer's path is ours plus its name).",
                                 code="bad_node_path")
         if not last_hash or len(last_hash) > 128 or not last_hash.isprintable():
-            raise Unprocessable("The initial last-hash is the value both operators agreed (1-128 printable "
-                                "characters). 初始哈希不正确。", code="bad_last_hash")
+            raise Unprocessable("初始哈希不正确，须为双方运维约定的 1-128 个可打印字符。 "
+                                "The initial last-hash is the value both operators agreed (1-128 printable "
+                                "characters).", code="bad_last_hash")
         if len(secret) > MAX_SECRET or (secret and (len(secret) < 16 or not secret.isprintable())):
-            raise Unprocessable("The node secret is 16-256 printable characters both operators set. "
-                                "节点密钥须为 16-256 个可打印字符。", code="bad_secret")
+            raise Unprocessable("节点密钥须为 16-256 个可打印字符。 "
+                                "The node secret is 16-256 printable characters both operators set.", code="bad_secret")
         if not isinstance(net_limit, int) or isinstance(net_limit, bool) or net_limit < 0:
-            raise Unprocessable("net_limit is a whole number ≥ 0 in this deployment's unit. 净额上限须为非负整数。",
+            raise Unprocessable("净额上限须为非负整数。 net_limit is a whole number ≥ 0 in this deployment's unit.",
                                 code="bad_net_limit")
         return cls(unit, peer, ours, check_url(url), check_rate(rate), last_hash, at, relation, secret, net_limit)
 
@@ -168,7 +173,8 @@ class TrunkwardNode:
         given = headers.get(SIGNATURE_HEADER) or ""
         expected = self.signature(method, path, headers.get("last-hash") or "", body)
         if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8")):
-            raise CcUnauthorized(f"{SIGNATURE_HEADER} header does not match the node secret.")
+            raise CcUnauthorized(f"{SIGNATURE_HEADER} 请求头与节点密钥不符。 "
+                                 f"{SIGNATURE_HEADER} header does not match the node secret.")
 
 
 def authenticate(headers: Mapping[str, str], node, replay_of: str | None = None) -> TrunkwardNode:

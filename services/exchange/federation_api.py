@@ -69,7 +69,7 @@ def _cc_error(error):
 
 def _check_unit(unit: str) -> None:
     if unit not in UNITS:
-        raise _CcError(404, f"No currency {unit} on this node.")
+        raise _CcError(404, f"本节点没有 {unit} 这种货币。 No currency {unit} on this node.")
 
 
 def authenticated_node(unit: str):

@@ -31,12 +31,13 @@ def graft_node(cmd: commands.GraftNode, tx: Tx) -> TrunkwardNode:
                                cmd.at, cmd.relation, cmd.secret, cmd.net_limit)
     nodes = NodeRepository(tx)
     if tx[NODES].find_one({"_id": node.node_id}) is not None:
-        raise Conflict(f"{cmd.unit} is already grafted onto a trunkward node. 该单位已接入上级节点。",
+        raise Conflict(f"{cmd.unit} 已接入上级节点。 {cmd.unit} is already grafted onto a trunkward node.",
                        code="already_grafted")
     try:
         nodes.add(node)
     except DuplicateKeyError as exc:
-        raise Conflict(f"{cmd.unit} is already grafted onto a trunkward node.", code="already_grafted") from exc
+        raise Conflict(f"{cmd.unit} 已接入上级节点。 "
+                       f"{cmd.unit} is already grafted onto a trunkward node.", code="already_grafted") from exc
     return node
 
 

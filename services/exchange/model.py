@@ -77,8 +77,8 @@ class TrustLine:
     def check_party(self, community_id: str) -> None:
         """Only the admins of the two communities see or clear a line."""
         if not self.involves(community_id):
-            raise Forbidden("Only the two partner communities may see or clear this trust line. "
-                            "只有协议双方社区可以查看或清算。", code="not_a_party")
+            raise Forbidden("只有协议双方社区可以查看或清算。 "
+                            "Only the two partner communities may see or clear this trust line.", code="not_a_party")
 
     # -- rates --------------------------------------------------------------------------------------
     @property
@@ -122,7 +122,8 @@ class TrustLine:
             return "a"
         if community_id == self.community_b:
             return "b"
-        raise Unprocessable(f"Community {community_id} is not a party of trust line {self.trust_line_id}.",
+        raise Unprocessable(f"社区 {community_id} 不是该互信额度的一方。 "
+                            f"Community {community_id} is not a party of trust line {self.trust_line_id}.",
                             code="not_a_party")
 
     def posted(self, payer_community: str, payee_community: str, debit_amount: int, credit_amount: int,
@@ -130,10 +131,11 @@ class TrustLine:
         """The line after a cross transfer posted in the ledger (payer's side up, payee's side down)."""
         payer, payee = self.side(payer_community), self.side(payee_community)
         if payer == payee:
-            raise Unprocessable("A cross transfer goes from one community of the line to the other.",
+            raise Unprocessable("跨社区转账须在该额度的两个社区之间进行。 "
+                                "A cross transfer goes from one community of the line to the other.",
                                 code="same_community")
         if debit_amount <= 0 or credit_amount <= 0:
-            raise Unprocessable("Cross transfer amounts are positive.", code="bad_amount")
+            raise Unprocessable("跨社区转账金额须为正数。 Cross transfer amounts are positive.", code="bad_amount")
         value = measure(self.unit, credit_amount, payee_point_value_fen)
         p = self.position
         balances = {"a": p.a_balance, "b": p.b_balance}
@@ -156,7 +158,8 @@ class TrustLine:
         """The line with its position reset, and the clearing record of what was netted."""
         p = self.position
         if p.transfers == 0:
-            raise Conflict("Nothing to clear: no cross transfers since the last clearing. 自上次清算以来没有往来。",
+            raise Conflict("自上次清算以来没有往来，无需清算。 "
+                           "Nothing to clear: no cross transfers since the last clearing.",
                            code="nothing_to_clear")
         debtor = self.community_a if p.net > 0 else self.community_b if p.net < 0 else None
         record = {

@@ -34,7 +34,7 @@ class ExchangeRepository:
         """A trust line, or 404."""
         doc = self.tx[LINES].find_one({"_id": trust_line_id})
         if doc is None:
-            raise NotFound(f"No trust line {trust_line_id}. 没有这条互信额度。", code="unknown_trust_line")
+            raise NotFound(f"没有这条互信额度。 No trust line {trust_line_id}.", code="unknown_trust_line")
         return line_from_doc(doc)
 
     def find_line(self, trust_line_id: str) -> TrustLine | None:

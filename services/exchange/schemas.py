@@ -53,9 +53,10 @@ class CrossTransferPostedSchema(Schema):
     @validates_schema
     def _points_need_values(self, data, **_):
         if data["unit"] == "PT" and not (data.get("payer_point_value_fen") and data.get("payee_point_value_fen")):
-            raise ValidationError("PT transfers carry both point values.", "payee_point_value_fen")
+            raise ValidationError("积分（PT）转账须同时带上双方的积分面值。 "
+                                  "PT transfers carry both point values.", "payee_point_value_fen")
         if data["unit"] == "HOUR" and data["debit_amount"] != data["credit_amount"]:
-            raise ValidationError("HOUR is 1:1.", "credit_amount")
+            raise ValidationError("工时（HOUR）按 1:1 兑换。 HOUR is 1:1.", "credit_amount")
 
 
 # -- HTTP ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def trust_line_doc(db, community_id: str, trust_line_id: str) -> dict:
     """One trust line of the community as stored (404 for anyone else's)."""
     doc = db[LINES].find_one({"_id": trust_line_id, **_mine(community_id)})
     if doc is None:
-        raise NotFound(f"No trust line {trust_line_id}. 没有这条互信额度。", code="unknown_trust_line")
+        raise NotFound(f"没有这条互信额度。 No trust line {trust_line_id}.", code="unknown_trust_line")
     return doc
 
 
@@ -63,7 +63,7 @@ def clearing(db, community_id: str, clearing_id: str) -> dict:
     """One clearing record of the community (404 for anyone else's)."""
     doc = db[CLEARINGS].find_one({"_id": clearing_id, **_mine(community_id)})
     if doc is None:
-        raise NotFound(f"No clearing {clearing_id}. 没有这次清算。", code="unknown_clearing")
+        raise NotFound(f"没有这次清算。 No clearing {clearing_id}.", code="unknown_clearing")
     return doc
 
 

@@ -69,11 +69,11 @@ class UpstreamUnavailable(Unavailable):
 
 
 class BadGateway(Problem):
-    status, title = 502, "Bad gateway"
+    status, title = 502, "上游服务出错 Bad gateway"
 
 
 class GatewayTimeout(Problem):
-    status, title = 504, "Gateway timeout"
+    status, title = 504, "上游服务超时 Gateway timeout"
 
 
 def _could_not_connect(exc: requests.ConnectionError) -> bool:
@@ -118,17 +118,20 @@ def _send(upstreams: Upstreams, service: str, url: str, body: bytes) -> requests
     except requests.ConnectionError as exc:
         log.warning("upstream unreachable", extra={"upstream": service, "error": type(exc).__name__})
         if _could_not_connect(exc):
-            raise UpstreamUnavailable(f"The {service} service is not reachable right now; retry shortly.",
+            raise UpstreamUnavailable(f"{service} 服务暂时无法连接，请稍后重试。 "
+                                      f"The {service} service is not reachable right now; retry shortly.",
                                       code="upstream_unavailable", service=service) from exc
-        raise BadGateway(f"The {service} service broke off the connection. Retry with the same Idempotency-Key "
+        raise BadGateway(f"{service} 服务中断了连接。如果这是一次修改，请用同一个 Idempotency-Key 重试。 "
+                         f"The {service} service broke off the connection. Retry with the same Idempotency-Key "
                          "if this was a change.", code="upstream_failed", service=service) from exc
     except requests.Timeout as exc:
         log.warning("upstream timed out", extra={"upstream": service})
-        raise GatewayTimeout(f"The {service} service did not answer in time. Retry with the same Idempotency-Key "
+        raise GatewayTimeout(f"{service} 服务没有及时应答。如果这是一次修改，请用同一个 Idempotency-Key 重试。 "
+                             f"The {service} service did not answer in time. Retry with the same Idempotency-Key "
                              "if this was a change.", code="upstream_timeout", service=service) from exc
     except requests.RequestException as exc:
         log.warning("upstream request failed", extra={"upstream": service, "error": type(exc).__name__})
-        raise BadGateway(f"The {service} service could not be asked.", code="upstream_failed",
+        raise BadGateway(f"无法访问 {service} 服务。 The {service} service could not be asked.", code="upstream_failed",
                          service=service) from exc
 
 
@@ -169,7 +172,7 @@ def proxy(service: str, path: str):
     upstreams: Upstreams = current_app.extensions["upstreams"]
     base = upstreams.urls.get(service)
     if base is None:
-        raise NotFound(f"There is no service called {service!r}.", code="unknown_service")
+        raise NotFound(f"没有名为 {service!r} 的服务。 There is no service called {service!r}.", code="unknown_service")
     for s, m, pattern, limit in LARGE_BODIES:
         if service == s and request.method == m and pattern.fullmatch(path):
             request.max_content_length = limit

@@ -60,7 +60,8 @@ def asset(name: str):
     try:
         response = send_from_directory(web_dist() / "assets", name, max_age=31536000)
     except WerkzeugNotFound:
-        raise NotFound("No such asset; the app may have been rebuilt, reload the page.", code="unknown_asset") from None
+        raise NotFound("找不到这个文件，应用可能已更新，请刷新页面。 "
+                       "No such asset; the app may have been rebuilt, reload the page.", code="unknown_asset") from None
     response.headers["Cache-Control"] = ASSET_CACHE
     return response
 
@@ -70,10 +71,11 @@ def asset(name: str):
 def index(path: str):
     """The app's page for every route of the app (its router shows the right screen)."""
     if path == "api" or path.startswith("api/"):
-        raise NotFound("There is no such API path.", code="unknown_service")
+        raise NotFound("没有这个 API 地址。 There is no such API path.", code="unknown_service")
     page = web_dist() / "index.html"
     if not page.is_file():
-        raise Unavailable("The web app is not built; run `make web` (npm ci && npm run build in services/gateway/web).",
+        raise Unavailable("网页应用尚未构建，请运行 `make web`。 "
+                          "The web app is not built; run `make web` (npm ci && npm run build in services/gateway/web).",
                           code="web_not_built")
     response = send_from_directory(page.parent, page.name)
     response.headers["Cache-Control"] = "no-cache"

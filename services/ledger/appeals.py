@@ -30,6 +30,7 @@ from pymongo import InsertOne, UpdateOne
 
 from shared import topics
 from shared.economy import appeal as rules
+from shared.economy import words
 from shared.envelope import Event, new_event
 from shared.errors import NotFound
 from shared.idempotency import once
@@ -190,7 +191,7 @@ def _compensate(tx: Tx, repo: LedgerRepository, actor: Actor, appeal: dict, paid
                           ttl_days=0, source=source, reference={"kind": "appeal", "id": appeal_id},
                           details={"appeal": {"appeal_id": appeal_id, "kind": appeal["kind"],
                                               "subject_id": appeal["subject_id"]},
-                                   "economy": {"items": items, "explanation": economy.words(items)}})
+                                   "economy": {"items": items, "explanation": words(items)}})
     return life.post_at_once(tx, repo, t, now).transfer_id
 
 

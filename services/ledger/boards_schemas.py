@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-MONTH = validate.Regexp(r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$", error="Use YYYY-MM (a month from 1970 on).")
-YEAR_OR_MONTH = validate.Regexp(r"^(19[7-9]\d|2\d{3})(-(0[1-9]|1[0-2]))?$", error="Use YYYY-MM or YYYY.")
+MONTH = validate.Regexp(r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$", error="请用 YYYY-MM 格式（1970 年起的月份）。 "
+                                                                             "Use YYYY-MM (a month from 1970 on).")
+YEAR_OR_MONTH = validate.Regexp(r"^(19[7-9]\d|2\d{3})(-(0[1-9]|1[0-2]))?$", error="请用 YYYY-MM 或 YYYY 格式。 "
+                                                                                        "Use YYYY-MM or YYYY.")
 GRID = validate.Length(min=1, max=64)
 MAX_MONTHS = 60
 

@@ -29,7 +29,7 @@ import uuid
 
 from pymongo import InsertOne, UpdateOne
 
-from shared.economy import HELD, Activity, Award, History, Penalty, compute, explain, next_streak
+from shared.economy import HELD, Activity, Award, History, Penalty, compute, next_streak, words
 from shared.envelope import new_event
 from shared import topics
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -61,7 +61,7 @@ def record(award: Award, day: date) -> dict:
     """What an award stores on its transfer: the computation, its cap cuts and its words."""
     items = [i.to_dict() for i in award.items]
     return {**award.to_dict(), "activity_day": day.isoformat(), "cuts": [i.to_dict() for i in award.cuts],
-            "explanation": {"zh-CN": explain(items, "zh-CN"), "en": explain(items, "en")}}
+            "explanation": words(items)}
 
 
 def award_for(repo: LedgerRepository, community_id: str, member_id: str, at: datetime,
@@ -146,10 +146,6 @@ def prefetch_expiry(tx: Tx, cmds: list) -> None:
     repo.load(communities=communities,
               accounts=[*ids, *(model.system_account_id(c, "expiry", "PT") for c in communities)])
     lots.load_wallets(repo, ids)
-
-
-def words(items: list[dict]) -> dict:
-    return {"zh-CN": explain(items, "zh-CN"), "en": explain(items, "en")}
 
 
 def remind(cmd: commands.RemindExpiry, tx: Tx) -> int:

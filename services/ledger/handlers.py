@@ -30,7 +30,7 @@ def _idempotent(tx: Tx, actor: Actor, scope: str, key: str | None, body, compute
 def _load(repo: LedgerRepository, transfer_id: str, actor: Actor, snap: Snapshot | None = None) -> Transfer:
     t = snap.transfer if snap is not None else repo.transfer(transfer_id)
     if t is None or actor.community_id not in t.communities():
-        raise NotFound("No such transfer.", code="unknown_transfer")
+        raise NotFound("没有这笔转账。 No such transfer.", code="unknown_transfer")
     return t
 
 
@@ -38,12 +38,12 @@ def _counterparty_account(actor: Actor, counterparty_id: str, unit: str, snap: S
                           community_id: str | None = None) -> Account:
     community_id = community_id or actor.community_id
     if counterparty_id == actor.member_id and community_id == actor.community_id:
-        raise Unprocessable("You cannot send a transfer to yourself.", code="self_transfer")
+        raise Unprocessable("不能给自己转账。 You cannot send a transfer to yourself.", code="self_transfer")
     account = snap.accounts.get(model.member_account_id(community_id, counterparty_id, unit))
     if account is None:
-        raise NotFound("The other member has no account in this community.", code="unknown_account")
+        raise NotFound("对方在本社区没有账户。 The other member has no account in this community.", code="unknown_account")
     if account.status != "active":
-        raise Unprocessable("The other member's account is closed.", code="account_inactive")
+        raise Unprocessable("对方的账户已关闭。 The other member's account is closed.", code="account_inactive")
     return account
 
 
@@ -62,7 +62,7 @@ def create_transfer(cmd: commands.CreateTransfer, tx: Tx) -> tuple[dict, int]:
         community = snap.community
         mine = own_account(repo, actor, unit, snap.accounts.get(mine_id))
         if mine.status != "active":
-            raise Unprocessable("Your account is closed.", code="account_inactive")
+            raise Unprocessable("您的账户已关闭。 Your account is closed.", code="account_inactive")
         common = dict(transfer_id=cmd.transfer_id, community_id=actor.community_id, unit=unit,
                       initiator_id=actor.member_id, now=now, ttl_days=community["pending_ttl_days"],
                       memo=cmd.memo, reference={"kind": "manual", "id": actor.member_id})
@@ -230,9 +230,9 @@ def reverse_transfer(cmd: commands.ReverseTransfer, tx: Tx) -> tuple[dict, int]:
         repo.load(transfers=[transfer_id, tid])  # the original with its accounts, and a reversal made before
         original = _load(repo, transfer_id, actor)
         if not actor.has_role("admin"):
-            raise Forbidden("Only a community admin can reverse a transfer.", code="role_required")
+            raise Forbidden("只有社区管理员可以冲正转账。 Only a community admin can reverse a transfer.", code="role_required")
         if original.state != POSTED:
-            raise Unprocessable("Only a posted transfer can be reversed.", code="not_posted")
+            raise Unprocessable("只有已入账的转账可以冲正。 Only a posted transfer can be reversed.", code="not_posted")
         existing = repo.transfer(tid)
         if existing is not None:
             return transfer_view(existing), 201

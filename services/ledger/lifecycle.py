@@ -89,7 +89,7 @@ def new_transfer(*, transfer_id: str, community_id: str, workflow: str, unit: st
                  ttl_days: int, reference=None, memo=None, source=None, details=None) -> Transfer:
     """A new pending transfer between two accounts of `unit` (callers rule out paying oneself)."""
     if debit.unit != unit or credit.unit != unit:
-        raise Unprocessable("Both accounts must hold the transfer's unit.", code="wrong_unit")
+        raise Unprocessable("双方账户都须持有该转账的单位。 Both accounts must hold the transfer's unit.", code="wrong_unit")
     return Transfer(transfer_id=transfer_id, community_id=community_id, workflow=workflow, unit=unit,
                     amount=amount, debit_account=debit.account_id, credit_account=credit.account_id,
                     payer_id=payer_id, payee_id=payee_id, initiator_id=initiator_id, reference=reference,

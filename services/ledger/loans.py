@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 from pymongo import InsertOne, UpdateOne
 
-from shared.economy import check_loan, explain
+from shared.economy import check_loan, words
 from shared.economy.wallet import loan_repayment
 from shared.errors import Conflict, Forbidden
 from shared.idempotency import once
@@ -50,10 +50,6 @@ class LendPoints:
     memo: str | None = None
     idempotency_key: str | None = None
     body: dict = field(default_factory=dict)
-
-
-def _words(items: list[dict]) -> dict:
-    return {"zh-CN": explain(items, "zh-CN"), "en": explain(items, "en")}
 
 
 def active_loan(repo: LedgerRepository, account_id: str) -> MappingProxyType:
@@ -108,13 +104,13 @@ def lend(cmd: LendPoints, tx: Tx) -> tuple[dict, int]:
                               credit=member, payer_id=None, payee_id=cmd.member_id, initiator_id=actor.member_id,
                               now=now, ttl_days=0, source=f"loan:{loan_id}",
                               reference={"kind": "loan", "id": loan_id}, memo=cmd.memo,
-                              details={"economy": {"items": items, "explanation": _words(items)}})
+                              details={"economy": {"items": items, "explanation": words(items)}})
         posted = life.post_at_once(tx, repo, t, now)
         doc = {"_id": loan_id, "loan_id": loan_id, "community_id": actor.community_id, "member_id": cmd.member_id,
                "account_id": account_id, "principal": cmd.points, "repay_percent": cmd.repay_percent, "repaid": 0,
                "outstanding": cmd.points, "status": "active", "lent_at": now, "lent_by": actor.member_id,
                "memo": cmd.memo, "rule_version": rules.version, "transfer_id": posted.transfer_id,
-               "repayments": [], "explanation": _words(items)}
+               "repayments": [], "explanation": words(items)}
         tx.defer(LOANS, InsertOne(doc))
         repo.cache[(LOANS, account_id)] = MappingProxyType(doc)
         return loan_view(doc), 201
@@ -142,11 +138,11 @@ def repay_from(tx: Tx, repo: LedgerRepository, t: Transfer, now) -> None:
                                   payer_id=member.owner_id, payee_id=None, initiator_id=t.initiator_id, now=now,
                                   ttl_days=0, source=source, reference={"kind": "loan_repayment",
                                                                         "id": loan["loan_id"]},
-                                  details={"economy": {"items": items, "explanation": _words(items),
+                                  details={"economy": {"items": items, "explanation": words(items),
                                                        "repays_from": t.transfer_id}})
     life.post_at_once(tx, repo, repayment, now)
     line = {"transfer_id": repayment.transfer_id, "award_transfer_id": t.transfer_id, "award": t.amount,
-            "points": points, "outstanding": outstanding, "at": now, "explanation": _words(items)}
+            "points": points, "outstanding": outstanding, "at": now, "explanation": words(items)}
     status = "repaid" if outstanding == 0 else "active"
     tx.defer(LOANS, UpdateOne({"_id": loan["_id"], "repaid": loan["repaid"]},
                               {"$set": {"repaid": loan["repaid"] + points, "outstanding": outstanding,

@@ -179,11 +179,11 @@ class Account(Book):
     def check_new_limit(self, limit: int) -> None:
         """An admin may lower a limit only as far as the account's current use allows."""
         if limit < 0 or limit > MAX_AMOUNT:
-            raise Unprocessable("A credit limit is a non-negative integer.", code="bad_credit_limit")
+            raise Unprocessable("信用额度须为非负整数。 A credit limit is a non-negative integer.", code="bad_credit_limit")
         if self.unlimited or self.kind == "system":
-            raise Unprocessable("System accounts have fixed limits.", code="system_account")
+            raise Unprocessable("系统账户的额度是固定的。 System accounts have fixed limits.", code="system_account")
         if self.posted - self.pending_out + limit < 0:
-            raise Unprocessable("The account already uses more credit than this limit.",
+            raise Unprocessable("该账户已用的信用超过了这个额度。 The account already uses more credit than this limit.",
                                 code="limit_below_use")
 
     def with_limit(self, limit: int) -> "Account":
@@ -360,9 +360,10 @@ class Transfer:
         if self.state == target:
             return False
         if self.state == EXPIRED or self.is_lapsed(now):
-            raise Conflict("This transfer has expired.", code="transfer_expired")
+            raise Conflict("这笔转账已过期。 This transfer has expired.", code="transfer_expired")
         if self.state != PENDING:
-            raise Conflict(f"This transfer is already {self.state}.", code="transfer_resolved", state=self.state)
+            raise Conflict(f"这笔转账已经处理过了（{self.state}）。 "
+                           f"This transfer is already {self.state}.", code="transfer_resolved", state=self.state)
         return True
 
     def confirm(self, actor: Actor, now: datetime) -> bool:
@@ -380,13 +381,15 @@ class Transfer:
     def cancel(self, actor: Actor, now: datetime) -> bool:
         """Check a cancellation by the initiator; True if it must be applied, False if already cancelled."""
         if not self.may_cancel(actor):
-            raise Forbidden("Only the one who created this transfer can cancel it.", code="not_initiator")
+            raise Forbidden("只有发起人可以取消这笔转账。 "
+                            "Only the one who created this transfer can cancel it.", code="not_initiator")
         return self._check_open(now, CANCELLED)
 
     def resolved(self, state: str, by: str | None, now: datetime, reason: str | None = None) -> "Transfer":
         """A copy in its final `state`, reservations released."""
         if self.state != PENDING:
-            raise Conflict(f"This transfer is already {self.state}.", code="transfer_resolved")
+            raise Conflict(f"这笔转账已经处理过了（{self.state}）。 "
+                           f"This transfer is already {self.state}.", code="transfer_resolved")
         return evolve(self, state=state, resolved_by=by, resolved_at=now, reserved=0,
                        reason=reason if reason is not None else self.reason)
 
@@ -430,7 +433,8 @@ class Transfer:
         if payer.can_reserve(pays):
             held, changed = pays, {self.payer_book: payer.holding(pays)}
         elif require_funds:
-            raise Unprocessable("The available balance does not cover this transfer.", code="insufficient_funds")
+            raise Unprocessable("可用余额不足以支付这笔转账。 "
+                                "The available balance does not cover this transfer.", code="insufficient_funds")
         else:
             held, changed = 0, {}
         changed[self.payee_book] = changed.get(self.payee_book, books[self.payee_book]).expecting(gets)
@@ -455,7 +459,7 @@ class Transfer:
         legs = self.legs()
         reserved = self.reserved if stored else 0
         if not books[self.payer_book].can_post(legs[0].amount, reserved):
-            raise Unprocessable("The payer's available balance does not cover this transfer.",
+            raise Unprocessable("付款方的可用余额不足以支付这笔转账。 The payer's available balance does not cover this transfer.",
                                 code="insufficient_funds")
         changed: dict = {}
         entries = []
@@ -473,25 +477,31 @@ class Transfer:
         return done, changed, entries
 
 
+_VERBS_ZH = {"confirm": "确认", "reject": "拒绝"}
+
+
 def _why_not(t: Transfer, actor: Actor, verb: str) -> str:
+    zh = _VERBS_ZH[verb]
     if actor.member_id == t.initiator_id:
-        return f"You created this transfer; only the other party can {verb} it."
+        return f"这笔转账是您发起的，只有对方可以{zh}。 You created this transfer; only the other party can {verb} it."
     if t.workflow == "award":
-        return f"Only an organizer, grid worker or admin of the community, other than the volunteer, can {verb} an award."
-    return f"Only the counterparty named on this transfer can {verb} it."
+        return (f"只有本社区的组织者、网格员或管理员（志愿者本人除外）可以{zh}奖励。 Only an organizer, grid worker or "
+                f"admin of the community, other than the volunteer, can {verb} an award.")
+    return f"只有这笔转账上写明的对方可以{zh}。 Only the counterparty named on this transfer can {verb} it."
 
 
 def check_amount(amount) -> int:
     """A positive whole amount within bounds."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0 or amount > MAX_AMOUNT:
-        raise Unprocessable("The amount must be a positive whole number.", code="bad_amount")
+        raise Unprocessable("金额须为正整数。 The amount must be a positive whole number.", code="bad_amount")
     return amount
 
 
 def check_unit(unit: str) -> str:
     """HOUR or PT."""
     if unit not in UNITS:
-        raise Unprocessable(f"Unknown unit {unit!r}; use HOUR or PT.", code="bad_unit")
+        raise Unprocessable(f"未知单位 {unit!r}，请用 HOUR（工时）或 PT（积分）。 "
+                            f"Unknown unit {unit!r}; use HOUR or PT.", code="bad_unit")
     return unit
 
 

@@ -195,7 +195,7 @@ class LedgerRepository:
         """An account by id, or 404."""
         account = self.account(account_id)
         if account is None:
-            raise NotFound("No such account.", code="unknown_account", account_id=account_id)
+            raise NotFound("没有这个账户。 No such account.", code="unknown_account", account_id=account_id)
         return account
 
     def book(self, key: tuple[str, int | None]) -> Book:

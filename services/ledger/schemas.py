@@ -37,15 +37,17 @@ class TransferCreateSchema(Schema):
     def _by_workflow(self, data, **_):
         if data["workflow"] == "award":
             if "amount" in data or "counterparty_id" in data or "counterparty_community" in data:
-                raise ValidationError("An award's points come from the community's rules and it is paid by the "
+                raise ValidationError("奖励积分由社区规则计算、由社区支付：请填写时长 minutes（及 activity_type/service_class），"
+                                      "不要填 amount 或 counterparty_id。 "
+                                      "An award's points come from the community's rules and it is paid by the "
                                       "community: send minutes (and activity_type/service_class), not amount or "
                                       "counterparty_id.")
             if "minutes" not in data:
-                raise ValidationError("Missing data for required field.", "minutes")
+                raise ValidationError("缺少必填字段。 Missing data for required field.", "minutes")
         else:
             missing = [f for f in ("counterparty_id", "amount") if f not in data]
             if missing:
-                raise ValidationError({f: ["Missing data for required field."] for f in missing})
+                raise ValidationError({f: ["缺少必填字段。 Missing data for required field."] for f in missing})
 
 
 class ResolveSchema(Schema):
@@ -75,7 +77,7 @@ class EntriesArgsSchema(Schema):
     @validates_schema
     def _ordered(self, data, **_):
         if data.get("since") and data.get("until") and data["since"] >= data["until"]:
-            raise ValidationError("since must be before until", "until")
+            raise ValidationError("since 须早于 until。 since must be before until", "until")
 
 
 class StatementArgsSchema(EntriesArgsSchema):

@@ -66,7 +66,7 @@ def transfer_for(db, actor: Actor, transfer_id: str) -> dict:
     """One transfer, for those allowed to see it (others get 404: its existence is not theirs to know)."""
     doc = db.transfers.find_one({"_id": transfer_id})
     if doc is None or not to_transfer(doc).may_see(actor):
-        raise NotFound("No such transfer.", code="unknown_transfer")
+        raise NotFound("没有这笔转账。 No such transfer.", code="unknown_transfer")
     return transfer_view(to_transfer(doc))
 
 
@@ -115,7 +115,7 @@ def statement(db, actor: Actor, account_id: str, *, limit: int, cursor: tuple[in
     """An account's balances and entries (admins of the account's community)."""
     doc = db.accounts.find_one({"_id": account_id})
     if doc is None or doc["community_id"] != actor.community_id:
-        raise NotFound("No such account.", code="unknown_account")
+        raise NotFound("没有这个账户。 No such account.", code="unknown_account")
     account = summed(db, to_account(doc))
     page = entries_page(db, [account_id], limit=limit, cursor=cursor, since=since, until=until)
     opening = None

@@ -174,5 +174,6 @@ def ineligibility(request: RequestContext, candidate: Candidate, policy: Policy)
 def ensure_open(doc: dict) -> None:
     """Suggestions make sense only while a request is waiting for a helper."""
     if doc.get("state") != OPEN:
-        raise Conflict(f"The request is {doc.get('state')}; suggestions are only given for open requests.",
+        raise Conflict(f"该求助当前为 {doc.get('state')} 状态，只有待接单的求助才有推荐。 "
+                       f"The request is {doc.get('state')}; suggestions are only given for open requests.",
                        code="request_not_open", state=doc.get("state"))

@@ -27,9 +27,11 @@ def suggestions_for_request(db, index: CandidateIndex, policy: Policy, principal
     doc = repository.get_request(db, request_id)
     # Another community's request is not theirs to know of: the same 404 as the requests service answers.
     if doc is None or doc.get("kind", "request") != "request" or principal.community_id != doc["community_id"]:
-        raise NotFound("No such request (it may not have reached matching yet).", code="request_not_found")
+        raise NotFound("没有这条求助（可能尚未同步到匹配服务）。 "
+                       "No such request (it may not have reached matching yet).", code="request_not_found")
     if principal.member_id != doc.get("requester_id") and not principal.has_role(*STAFF_ROLES):
-        raise Forbidden("Only the requester or community staff can see who is suggested.", code="not_requester")
+        raise Forbidden("只有求助人或社区工作人员可以查看推荐人选。 "
+                        "Only the requester or community staff can see who is suggested.", code="not_requester")
     ensure_open(doc)
     with index.view(doc["community_id"]) as view:
         ctx, items, considered = helpers_for(view, doc, policy, now, limit)
@@ -44,13 +46,13 @@ def requests_for_member(index: CandidateIndex, policy: Policy, principal: Princi
                         limit: int, now: datetime) -> dict:
     """Open requests this member fits best, urgent and vulnerable requesters first (the member only)."""
     if principal.member_id != member_id:
-        raise Forbidden("You can only see your own suggested requests.", code="not_yours")
+        raise Forbidden("您只能查看推荐给自己的求助。 You can only see your own suggested requests.", code="not_yours")
     community_id = principal.community_id
     ts = now.timestamp()
     with index.view(community_id) as view:
         member = view.members.get(member_id)
         if member is None or member.community_id != community_id:
-            raise NotFound("This member is not known to matching yet.", code="member_not_found")
+            raise NotFound("匹配服务还不认识这位成员。 This member is not known to matching yet.", code="member_not_found")
         at_limit = member.open_commitments >= policy.commitment_limit
         items = []
         if member.active and not at_limit:

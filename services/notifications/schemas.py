@@ -52,9 +52,9 @@ class MarkReadSchema(Schema):
     @validates_schema
     def _one_of(self, data, **_):
         if ("ids" in data) == bool(data.get("all")):
-            raise ValidationError("Give either ids or all: true.", "_schema")
+            raise ValidationError("请给出 ids 或 all: true 其中之一。 Give either ids or all: true.", "_schema")
         if data.get("all") is False:
-            raise ValidationError("all must be true when given.", "all")
+            raise ValidationError("给出 all 时须为 true。 all must be true when given.", "all")
 
 
 class UnreadSchema(Schema):

@@ -39,7 +39,7 @@ def _code(body: dict, request_id: str) -> str:
         return body["code"]
     match = schemas.QR.match(body["qr_payload"])
     if match.group(2) != request_id:
-        raise Unprocessable("This QR code belongs to another request.", code="wrong_code")
+        raise Unprocessable("这个二维码属于另一条求助。 This QR code belongs to another request.", code="wrong_code")
     return match.group(3)
 
 

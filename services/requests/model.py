@@ -27,6 +27,9 @@ COMMITTED = (ACCEPTED, IN_PROGRESS)  # the states that count against a helper's 
 FINAL = (COMPLETED, CANCELLED, EXPIRED, DISPUTED)
 
 CHECKIN, CHECKOUT = "checkin", "checkout"
+# How a request's status reads in a Chinese sentence.
+STATUS_ZH = {OPEN: "待接单", ACCEPTED: "已有人接单", IN_PROGRESS: "进行中", CLAIMED: "已申报时长",
+             COMPLETED: "已完成", CANCELLED: "已取消", EXPIRED: "已过期", DISPUTED: "有争议"}
 MAX_MINUTES = 24 * 60  # one request or activity session never counts for more than a day
 
 
@@ -51,14 +54,14 @@ def measured_minutes(started_at: datetime, ended_at: datetime) -> int:
     return int((seconds / Decimal(60)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-def check_window(start: datetime, end: datetime, now: datetime, what: str = "window") -> None:
+def check_window(start: datetime, end: datetime, now: datetime, what: str = "window", what_zh: str = "时间段") -> None:
     """A time window must be ordered, at most a week long and not already over."""
     if end <= start:
-        raise Unprocessable(f"The {what} must end after it starts.", code="bad_window")
+        raise Unprocessable(f"{what_zh}的结束时间须晚于开始时间。 The {what} must end after it starts.", code="bad_window")
     if end - start > timedelta(days=7):
-        raise Unprocessable(f"The {what} can be at most 7 days long.", code="bad_window")
+        raise Unprocessable(f"{what_zh}最长 7 天。 The {what} can be at most 7 days long.", code="bad_window")
     if end <= now:
-        raise Unprocessable(f"The {what} is already over.", code="window_passed")
+        raise Unprocessable(f"{what_zh}已经结束。 The {what} is already over.", code="window_passed")
 
 
 # -- one-time check-in / check-out codes --------------------------------------------------
@@ -99,11 +102,11 @@ class CheckCode:
 
 
 CODE_MESSAGES = {
-    "no_code": "No code has been issued for this step; ask the requester to show one.",
-    "code_used": "This code was already used; ask for a new one.",
-    "code_expired": "This code has expired; ask for a new one.",
-    "code_locked": "Too many wrong attempts; ask for a new code.",
-    "wrong_code": "The code is wrong.",
+    "no_code": "这一步还没有验证码，请让求助人出示。 No code has been issued for this step; ask the requester to show one.",
+    "code_used": "这个验证码已用过，请要一个新的。 This code was already used; ask for a new one.",
+    "code_expired": "这个验证码已过期，请要一个新的。 This code has expired; ask for a new one.",
+    "code_locked": "输错次数过多，请要一个新的验证码。 Too many wrong attempts; ask for a new code.",
+    "wrong_code": "验证码不对。 The code is wrong.",
 }
 
 
@@ -159,14 +162,16 @@ class HelpRequest:
              request_id: str | None = None) -> "HelpRequest":
         """A new open request; community tasks paid in points (unit PT) are posted by staff only."""
         if category not in CATEGORIES:
-            raise Unprocessable(f"Unknown category {category!r}.", code="unknown_category")
+            raise Unprocessable(f"未知类别 {category}。 Unknown category {category!r}.", code="unknown_category")
         if unit not in UNITS:
-            raise Unprocessable(f"Unknown unit {unit!r}.", code="unknown_unit")
+            raise Unprocessable(f"未知单位 {unit}。 Unknown unit {unit!r}.", code="unknown_unit")
         if unit == "PT" and not is_staff:
-            raise Forbidden("Community tasks paid in points are posted by organizers or grid workers.",
+            raise Forbidden("以积分支付的社区任务只能由组织者或网格员发布。 "
+                            "Community tasks paid in points are posted by organizers or grid workers.",
                             code="staff_only")
         if not 1 <= estimated_minutes <= MAX_MINUTES:
-            raise Unprocessable("The estimated duration must be 1 to 1440 minutes.", code="bad_duration")
+            raise Unprocessable("预计时长须为 1 到 1440 分钟。 "
+                                "The estimated duration must be 1 to 1440 minutes.", code="bad_duration")
         check_window(window_start, window_end, now)
         req = cls(request_id=request_id or new_id("r"), community_id=community_id, requester_id=requester_id,
                   category=category, title=title, description=description, unit=unit,
@@ -187,32 +192,35 @@ class HelpRequest:
         """Private requests show the requester only to the requester, the accepted helper and staff."""
         return not self.private or is_staff or viewer_id in (self.requester_id, self.helper_id)
 
-    def _must_be_requester(self, member_id: str, action: str) -> None:
+    def _must_be_requester(self, member_id: str, action_zh: str, action: str) -> None:
         if member_id != self.requester_id:
-            raise Forbidden(f"Only the requester can {action}.", code="not_requester")
+            raise Forbidden(f"只有求助人可以{action_zh}。 Only the requester can {action}.", code="not_requester")
 
-    def _must_be_helper(self, member_id: str, action: str) -> None:
+    def _must_be_helper(self, member_id: str, action_zh: str, action: str) -> None:
         if self.helper_id is None or member_id != self.helper_id:
-            raise Forbidden(f"Only the accepted helper can {action}.", code="not_helper")
+            raise Forbidden(f"只有已接单的帮忙者可以{action_zh}。 Only the accepted helper can {action}.",
+                            code="not_helper")
 
-    def _must_be(self, action: str, *statuses: str) -> None:
+    def _must_be(self, action_zh: str, action: str, *statuses: str) -> None:
         if self.status not in statuses:
-            raise Conflict(f"Cannot {action} a request that is {self.status}.", code="wrong_state",
+            raise Conflict(f"这条求助{STATUS_ZH.get(self.status, self.status)}，不能{action_zh}。 "
+                           f"Cannot {action} a request that is {self.status}.", code="wrong_state",
                            status_now=self.status)
 
     # -- taking the request -----------------------------------------------------------------
     def accept(self, helper_id: str, open_commitments: int, policy: Policy, now: datetime) -> None:
         """First come, first served, within the helper's open-commitment limit."""
         if helper_id == self.requester_id:
-            raise Forbidden("You cannot accept your own request.", code="own_request")
-        self._must_be("accept", OPEN)
+            raise Forbidden("不能接自己的求助。 You cannot accept your own request.", code="own_request")
+        self._must_be("接单", "accept", OPEN)
         if now >= self.window_end:
-            raise Conflict("This request's time window has passed.", code="window_passed")
+            raise Conflict("这条求助的时间段已过。 This request's time window has passed.", code="window_passed")
         if helper_id in self.released_helpers:
-            raise Conflict("You were released from this request; another neighbour will take it.",
+            raise Conflict("您已被解除这条求助，会有其他邻居接手。 You were released from this request; another neighbour will take it.",
                            code="released_helper")
         if open_commitments >= policy.commitment_limit:
-            raise Conflict(f"You already have {open_commitments} open commitments (limit "
+            raise Conflict(f"您已有 {open_commitments} 个未完成的承诺（上限 {policy.commitment_limit}），请先完成一个。 "
+                           f"You already have {open_commitments} open commitments (limit "
                            f"{policy.commitment_limit}); finish one first.", code="commitment_limit")
         self.status, self.helper_id, self.accepted_at = ACCEPTED, helper_id, now
         self._record("RequestAccepted", requester_id=self.requester_id, helper_id=helper_id,
@@ -221,8 +229,9 @@ class HelpRequest:
     def release(self, member_id: str, now: datetime) -> None:
         """The requester releases a helper who did not show up (or the helper steps back) before check-in."""
         if member_id not in (self.requester_id, self.helper_id):
-            raise Forbidden("Only the requester or the helper can release the helper.", code="not_party")
-        self._must_be("release the helper of", ACCEPTED)
+            raise Forbidden("只有求助人或帮忙者可以解除帮忙者。 "
+                            "Only the requester or the helper can release the helper.", code="not_party")
+        self._must_be("解除帮忙者", "release the helper of", ACCEPTED)
         helper_id = self.helper_id
         self.released_helpers.append(helper_id)  # a no-show does not grab the request straight back
         self.status, self.helper_id, self.accepted_at, self.code = OPEN, None, None, None
@@ -232,8 +241,8 @@ class HelpRequest:
     def cancel(self, member_id: str, is_staff: bool, now: datetime) -> None:
         """The requester (or staff) withdraws the request before the help has started."""
         if member_id != self.requester_id and not is_staff:
-            raise Forbidden("Only the requester can cancel this request.", code="not_requester")
-        self._must_be("cancel", OPEN, ACCEPTED)
+            raise Forbidden("只有求助人可以取消这条求助。 Only the requester can cancel this request.", code="not_requester")
+        self._must_be("取消", "cancel", OPEN, ACCEPTED)
         self.status, self.cancelled_at, self.code = CANCELLED, now, None
         self._record("RequestCancelled")
 
@@ -248,14 +257,15 @@ class HelpRequest:
     # -- check-in / check-out -----------------------------------------------------------------
     def issue_code(self, member_id: str, code: str, salt: str, policy: Policy, now: datetime) -> CheckCode:
         """The requester shows a one-time code: for check-in once accepted, for check-out once started."""
-        self._must_be_requester(member_id, "show a check-in or check-out code")
+        self._must_be_requester(member_id, "出示签到或签退码", "show a check-in or check-out code")
         if self.status == ACCEPTED:
             purpose = CHECKIN
         elif self.status == IN_PROGRESS and self.ended_at is None:
             purpose = CHECKOUT
         else:
-            raise Conflict(f"No code is needed for a request that is {self.status}"
-                           + (" and checked out." if self.ended_at else "."), code="wrong_state",
+            done = ("且已签退", " and checked out") if self.ended_at else ("", "")
+            raise Conflict(f"这条求助{STATUS_ZH.get(self.status, self.status)}{done[0]}，不需要验证码。 "
+                           f"No code is needed for a request that is {self.status}{done[1]}.", code="wrong_state",
                            status_now=self.status)
         self.code = CheckCode.issue(purpose, code, salt, now, policy.code_ttl_minutes)
         return self.code
@@ -267,8 +277,8 @@ class HelpRequest:
 
     def check_in(self, member_id: str, code: str, policy: Policy, now: datetime) -> str | None:
         """The helper enters the requester's check-in code; returns a refusal reason (wrong codes count)."""
-        self._must_be_helper(member_id, "check in")
-        self._must_be("check in to", ACCEPTED)
+        self._must_be_helper(member_id, "签到", "check in")
+        self._must_be("签到", "check in to", ACCEPTED)
         refusal = self._use_code(CHECKIN, code, policy, now)
         if refusal is None:
             self.status, self.started_at = IN_PROGRESS, now
@@ -277,12 +287,12 @@ class HelpRequest:
 
     def check_out(self, member_id: str, code: str, policy: Policy, now: datetime) -> str | None:
         """The helper enters the check-out code; the measured duration is fixed from the two check times."""
-        self._must_be_helper(member_id, "check out")
+        self._must_be_helper(member_id, "签退", "check out")
         if self.status == ACCEPTED:
-            raise Conflict("You have not checked in yet.", code="not_checked_in", status_now=self.status)
-        self._must_be("check out of", IN_PROGRESS)
+            raise Conflict("您还没有签到。 You have not checked in yet.", code="not_checked_in", status_now=self.status)
+        self._must_be("签退", "check out of", IN_PROGRESS)
         if self.ended_at is not None:
-            raise Conflict("You have already checked out.", code="already_checked_out", status_now=self.status)
+            raise Conflict("您已经签退了。 You have already checked out.", code="already_checked_out", status_now=self.status)
         refusal = self._use_code(CHECKOUT, code, policy, now)
         if refusal is None:
             self.ended_at = now
@@ -292,10 +302,10 @@ class HelpRequest:
     # -- claim and settlement ----------------------------------------------------------------
     def agree_claim(self, member_id: str, minutes: int) -> None:
         """The requester explicitly agrees the helper may claim up to `minutes` (beyond the measurement)."""
-        self._must_be_requester(member_id, "agree to a claim")
-        self._must_be("agree to a claim on", IN_PROGRESS)
+        self._must_be_requester(member_id, "同意申报的时长", "agree to a claim")
+        self._must_be("同意申报的时长", "agree to a claim on", IN_PROGRESS)
         if not 1 <= minutes <= MAX_MINUTES:
-            raise Unprocessable("Agreed minutes must be 1 to 1440.", code="bad_minutes")
+            raise Unprocessable("约定时长须为 1 到 1440 分钟。 Agreed minutes must be 1 to 1440.", code="bad_minutes")
         self.agreed_minutes = minutes
 
     def max_claim(self, policy: Policy) -> int:
@@ -304,17 +314,19 @@ class HelpRequest:
 
     def claim(self, member_id: str, minutes: int, policy: Policy, now: datetime, claim_id: str | None = None) -> None:
         """The helper claims the time, at most the measured duration plus tolerance unless agreed."""
-        self._must_be_helper(member_id, "claim for this request")
+        self._must_be_helper(member_id, "为这条求助申报时长", "claim for this request")
         if self.status == ACCEPTED:
-            raise Conflict("Check in and out before claiming.", code="not_checked_in", status_now=self.status)
-        self._must_be("claim", IN_PROGRESS)
+            raise Conflict("请先签到和签退，再申报时长。 "
+                           "Check in and out before claiming.", code="not_checked_in", status_now=self.status)
+        self._must_be("申报时长", "claim", IN_PROGRESS)
         if self.ended_at is None:
-            raise Conflict("Check out before claiming.", code="not_checked_out", status_now=self.status)
+            raise Conflict("请先签退，再申报时长。 Check out before claiming.", code="not_checked_out", status_now=self.status)
         if minutes < 1:
-            raise Unprocessable("A claim is at least one minute.", code="bad_minutes")
+            raise Unprocessable("申报时长至少 1 分钟。 A claim is at least one minute.", code="bad_minutes")
         limit = self.max_claim(policy)
         if minutes > limit:
-            raise Unprocessable(f"You can claim at most {limit} minutes (measured {self.measured_minutes}); "
+            raise Unprocessable(f"您最多可申报 {limit} 分钟（实测 {self.measured_minutes} 分钟），如需更多请求助人同意。 "
+                                f"You can claim at most {limit} minutes (measured {self.measured_minutes}); "
                                 "ask the requester to agree to more.", code="claim_exceeds_measured",
                                 max_minutes=limit, measured_minutes=self.measured_minutes)
         self.status, self.claimed_minutes, self.claimed_at = CLAIMED, minutes, now
@@ -381,12 +393,12 @@ class HelpRequest:
     # -- rating -------------------------------------------------------------------------------
     def rate(self, member_id: str, stars: int, comment: str, now: datetime) -> None:
         """The helped side rates the help once, after completion."""
-        self._must_be_requester(member_id, "rate this help")
-        self._must_be("rate", COMPLETED)
+        self._must_be_requester(member_id, "评价这次帮忙", "rate this help")
+        self._must_be("评价", "rate", COMPLETED)
         if self.rating is not None:
-            raise Conflict("You have already rated this request.", code="already_rated")
+            raise Conflict("您已经评价过这条求助。 You have already rated this request.", code="already_rated")
         if not 1 <= stars <= 5:
-            raise Unprocessable("Stars must be 1 to 5.", code="bad_stars")
+            raise Unprocessable("评分须为 1 到 5 星。 Stars must be 1 to 5.", code="bad_stars")
         self.rating = {"stars": stars, "comment": comment, "rated_at": now}
         self._record("HelpRated", helper_id=self.helper_id, rater_id=member_id, stars=stars)
 
@@ -416,7 +428,7 @@ class Offer:
              description: str, window_start: datetime, window_end: datetime, grid_id: str | None = None) -> "Offer":
         """A new open offer."""
         if category not in CATEGORIES:
-            raise Unprocessable(f"Unknown category {category!r}.", code="unknown_category")
+            raise Unprocessable(f"未知类别 {category}。 Unknown category {category!r}.", code="unknown_category")
         check_window(window_start, window_end, now)
         offer = cls(new_id("o"), community_id, member_id, category, title, description, window_start, window_end,
                     grid_id, created_at=now)
@@ -429,9 +441,10 @@ class Offer:
     def withdraw(self, member_id: str, now: datetime) -> None:
         """The offering member takes the offer down."""
         if member_id != self.member_id:
-            raise Forbidden("Only the member who offered can withdraw the offer.", code="not_yours")
+            raise Forbidden("只有发布者可以撤回这条帮忙信息。 Only the member who offered can withdraw the offer.", code="not_yours")
         if self.status != "open":
-            raise Conflict(f"The offer is already {self.status}.", code="wrong_state", status_now=self.status)
+            raise Conflict(f"这条帮忙信息已经处理过了（{self.status}）。 "
+                           f"The offer is already {self.status}.", code="wrong_state", status_now=self.status)
         self.status, self.withdrawn_at = "withdrawn", now
         self.events.append(("OfferWithdrawn", {"offer_id": self.offer_id, "community_id": self.community_id,
                                                "member_id": member_id}))
@@ -496,10 +509,11 @@ class Activity:
                 grid_id: str | None = None) -> "Activity":
         """Organizers, grid workers and admins publish activities."""
         if not is_staff:
-            raise Forbidden("Only organizers, grid workers and admins publish activities.", code="staff_only")
+            raise Forbidden("只有组织者、网格员和管理员可以发布活动。 "
+                            "Only organizers, grid workers and admins publish activities.", code="staff_only")
         if not 1 <= capacity <= 10_000:
-            raise Unprocessable("Capacity must be 1 to 10000.", code="bad_capacity")
-        check_window(starts_at, ends_at, now, "activity")
+            raise Unprocessable("人数上限须为 1 到 10000。 Capacity must be 1 to 10000.", code="bad_capacity")
+        check_window(starts_at, ends_at, now, "activity", "活动")
         act = cls(new_id("a"), community_id, organizer_id, activity_type, title, description, place, capacity,
                   starts_at, ends_at, grid_id, created_at=now)
         act._record("ActivityPublished", organizer_id=organizer_id, activity_type=activity_type,
@@ -519,13 +533,14 @@ class Activity:
     def sign_up(self, member_id: str, existing: SignUp | None, now: datetime) -> SignUp:
         """Take a place before the activity ends, while places are left; once per member."""
         if self.status != "published":
-            raise Conflict(f"The activity is {self.status}.", code="wrong_state", status_now=self.status)
+            raise Conflict(f"活动当前不可报名（{self.status}）。 "
+                           f"The activity is {self.status}.", code="wrong_state", status_now=self.status)
         if now >= self.ends_at:
-            raise Conflict("The activity is over.", code="activity_over")
+            raise Conflict("活动已结束。 The activity is over.", code="activity_over")
         if existing is not None and existing.status != WITHDRAWN:
-            raise Conflict("You are already signed up.", code="already_signed_up")
+            raise Conflict("您已经报名了。 You are already signed up.", code="already_signed_up")
         if self.signed_up >= self.capacity:
-            raise Conflict("The activity is full.", code="activity_full")
+            raise Conflict("活动名额已满。 The activity is full.", code="activity_full")
         self.signed_up += 1
         signup = existing or SignUp(self.activity_id, self.community_id, member_id)
         signup.status, signup.signed_up_at, signup.withdrawn_at = SIGNED_UP, now, None
@@ -535,9 +550,10 @@ class Activity:
     def withdraw(self, signup: SignUp | None, now: datetime) -> None:
         """Give the place back before the activity starts."""
         if signup is None or signup.status != SIGNED_UP:
-            raise Conflict("You are not signed up for this activity.", code="not_signed_up")
+            raise Conflict("您没有报名这个活动。 You are not signed up for this activity.", code="not_signed_up")
         if now >= self.starts_at:
-            raise Conflict("The activity has started; ask the organizer instead.", code="activity_started")
+            raise Conflict("活动已开始，请联系组织者。 "
+                           "The activity has started; ask the organizer instead.", code="activity_started")
         self.signed_up -= 1
         signup.status, signup.withdrawn_at = WITHDRAWN, now
         self._record("ActivityWithdrawn", member_id=signup.member_id)
@@ -546,18 +562,18 @@ class Activity:
                           now: datetime) -> None:
         """The organizer confirms a signed-up member attended; the points award is claimed for them."""
         if organizer_id != self.organizer_id:
-            raise Forbidden("Only the activity's organizer verifies attendance.", code="not_organizer")
+            raise Forbidden("只有活动组织者可以核实出勤。 Only the activity's organizer verifies attendance.", code="not_organizer")
         if signup is None or signup.status == WITHDRAWN:
-            raise Conflict("This member is not signed up for the activity.", code="not_signed_up")
+            raise Conflict("这位成员没有报名这个活动。 This member is not signed up for the activity.", code="not_signed_up")
         if signup.member_id == organizer_id:
-            raise Forbidden("Organizers cannot verify their own attendance.", code="own_attendance")
+            raise Forbidden("组织者不能核实自己的出勤。 Organizers cannot verify their own attendance.", code="own_attendance")
         if signup.status == ATTENDED:
-            raise Conflict("Attendance was already verified.", code="already_verified")
+            raise Conflict("出勤已经核实过了。 Attendance was already verified.", code="already_verified")
         if now < self.starts_at:
-            raise Conflict("The activity has not started yet.", code="not_started")
+            raise Conflict("活动还没有开始。 The activity has not started yet.", code="not_started")
         minutes = self.duration_minutes if minutes is None else minutes
         if not 1 <= minutes <= MAX_MINUTES:
-            raise Unprocessable("Minutes must be 1 to 1440.", code="bad_minutes")
+            raise Unprocessable("时长须为 1 到 1440 分钟。 Minutes must be 1 to 1440.", code="bad_minutes")
         signup.status, signup.verified_at, signup.verified_by, signup.minutes = ATTENDED, now, organizer_id, minutes
         signup.claim_id = f"{self.activity_id}:{signup.member_id}"  # unique per (activity, member)
         self._record("AttendanceVerified", member_id=signup.member_id, organizer_id=organizer_id, minutes=minutes)

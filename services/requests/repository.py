@@ -51,14 +51,14 @@ class RequestsRepository:
         result = self.tx[collection].replace_one({"_id": id_, "version": expected}, _doc(entity, id_))
         if result.matched_count != 1:
             entity.version = expected
-            raise Conflict("The item changed meanwhile; try again.", code="concurrent_change")
+            raise Conflict("数据刚被修改，请重试。 The item changed meanwhile; try again.", code="concurrent_change")
 
     # -- help requests --------------------------------------------------------------------------
     def request(self, community_id: str, request_id: str) -> HelpRequest:
         """A request of the community, or 404 (other communities' requests do not exist for you)."""
         doc = self.tx[REQUESTS].find_one({"_id": request_id, "community_id": community_id})
         if doc is None:
-            raise NotFound(f"No request {request_id}.", code="unknown_request")
+            raise NotFound(f"没有这条求助（{request_id}）。 No request {request_id}.", code="unknown_request")
         return request_from_doc(doc)
 
     def find_request(self, request_id: str) -> HelpRequest | None:
@@ -89,7 +89,7 @@ class RequestsRepository:
         """An offer of the community, or 404."""
         doc = self.tx[OFFERS].find_one({"_id": offer_id, "community_id": community_id})
         if doc is None:
-            raise NotFound(f"No offer {offer_id}.", code="unknown_offer")
+            raise NotFound(f"没有这条帮忙信息（{offer_id}）。 No offer {offer_id}.", code="unknown_offer")
         return _load(Offer, doc)
 
     def add_offer(self, offer: Offer) -> None:
@@ -105,7 +105,7 @@ class RequestsRepository:
         """An activity of the community, or 404."""
         doc = self.tx[ACTIVITIES].find_one({"_id": activity_id, "community_id": community_id})
         if doc is None:
-            raise NotFound(f"No activity {activity_id}.", code="unknown_activity")
+            raise NotFound(f"没有这个活动（{activity_id}）。 No activity {activity_id}.", code="unknown_activity")
         return _load(Activity, doc)
 
     def add_activity(self, act: Activity) -> None:

@@ -9,7 +9,8 @@ from shared.schemas import AwareDateTime, PageArgsSchema
 from services.requests.stats import MONTH_PATTERN
 from services.requests.model import CATEGORIES, SERVICE_CLASSES, STATUSES, UNITS, URGENCIES
 
-ACTIVITY_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="2-40 lowercase letters, digits or underscores.")
+ACTIVITY_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="2-40 个小写字母、数字或下划线。 "
+                                                                   "2-40 lowercase letters, digits or underscores.")
 ID = validate.Length(min=1, max=64)
 QR = re.compile(r"^timebank://(checkin|checkout)/([A-Za-z0-9_-]{1,64})/([0-9]{6})$")
 
@@ -86,7 +87,7 @@ class BrowseArgsSchema(PageArgsSchema):
     @validates_schema
     def _ordered(self, data, **_):
         if data.get("starts_from") and data.get("ends_by") and data["ends_by"] <= data["starts_from"]:
-            raise ValidationError("`to` must be after `from`.", "to")
+            raise ValidationError("`to` 须晚于 `from`。 `to` must be after `from`.", "to")
 
 
 class StatusArgsSchema(PageArgsSchema):
@@ -113,13 +114,13 @@ class CheckCodeSchema(Schema):
 class CodeSubmitSchema(Schema):
     """The 6-digit code typed in, or the QR payload scanned (timebank://<purpose>/<request>/<code>)."""
 
-    code = fields.String(validate=validate.Regexp(r"^[0-9]{6}$", error="6 digits."))
-    qr_payload = fields.String(validate=validate.Regexp(QR, error="Not a time-bank check code."))
+    code = fields.String(validate=validate.Regexp(r"^[0-9]{6}$", error="验证码为 6 位数字。 6 digits."))
+    qr_payload = fields.String(validate=validate.Regexp(QR, error="这不是时间银行的验证码。 Not a time-bank check code."))
 
     @validates_schema
     def _one(self, data, **_):
         if ("code" in data) == ("qr_payload" in data):
-            raise ValidationError("Give either code or qr_payload.", "code")
+            raise ValidationError("请给出 code 或 qr_payload 其中之一。 Give either code or qr_payload.", "code")
 
 
 class MinutesSchema(Schema):

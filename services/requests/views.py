@@ -43,7 +43,7 @@ def request(db, principal: Principal, request_id: str, policy: Policy) -> dict:
     """One request of the caller's community, or 404."""
     doc = db[REQUESTS].find_one({"_id": request_id, "community_id": principal.community_id})
     if doc is None:
-        raise NotFound(f"No request {request_id}.", code="unknown_request")
+        raise NotFound(f"没有这条求助（{request_id}）。 No request {request_id}.", code="unknown_request")
     return request_view(doc, principal, policy)
 
 
@@ -106,7 +106,7 @@ def offer(db, principal: Principal, offer_id: str) -> dict:
     """One offer of my community, or 404."""
     doc = db[OFFERS].find_one({"_id": offer_id, "community_id": principal.community_id})
     if doc is None:
-        raise NotFound(f"No offer {offer_id}.", code="unknown_offer")
+        raise NotFound(f"没有这条帮忙信息（{offer_id}）。 No offer {offer_id}.", code="unknown_offer")
     return doc
 
 
@@ -137,7 +137,7 @@ def activity(db, principal: Principal, activity_id: str) -> dict:
     """One activity of my community with my sign-up, or 404."""
     doc = db[ACTIVITIES].find_one({"_id": activity_id, "community_id": principal.community_id})
     if doc is None:
-        raise NotFound(f"No activity {activity_id}.", code="unknown_activity")
+        raise NotFound(f"没有这个活动（{activity_id}）。 No activity {activity_id}.", code="unknown_activity")
     return activity_view(doc, db[SIGNUPS].find_one({"_id": signup_id(activity_id, principal.member_id)}))
 
 
@@ -163,9 +163,9 @@ def participants(db, principal: Principal, activity_id: str, args: dict) -> dict
     """Sign-ups of an activity, for its organizer and staff."""
     doc = db[ACTIVITIES].find_one({"_id": activity_id, "community_id": principal.community_id})
     if doc is None:
-        raise NotFound(f"No activity {activity_id}.", code="unknown_activity")
+        raise NotFound(f"没有这个活动（{activity_id}）。 No activity {activity_id}.", code="unknown_activity")
     if principal.member_id != doc["organizer_id"] and not is_staff(principal):
-        raise Forbidden("Only the organizer and staff see the participants.", code="not_organizer")
+        raise Forbidden("只有组织者和工作人员可以查看报名名单。 Only the organizer and staff see the participants.", code="not_organizer")
     query = {"activity_id": activity_id, "status": {"$ne": "withdrawn"}}
     cursor = db[SIGNUPS].find(query).sort([("signed_up_at", ASCENDING)]).skip(args["offset"]).limit(args["limit"])
     return _page(cursor, db[SIGNUPS].count_documents(query), args["limit"], args["offset"], lambda d: d)

@@ -41,7 +41,7 @@ def _merchant_for_insiders(merchant_id: str) -> dict:
     """The merchant, for its own staff and its community's admins only."""
     doc = views.merchant(current_db(), merchant_id)
     if not can_view_merchant_data(current_principal(), from_doc(Merchant, doc)):
-        raise Forbidden("Only this merchant's staff and the community's admins may see this.",
+        raise Forbidden("只有该商户的店员和社区管理员可以查看。 Only this merchant's staff and the community's admins may see this.",
                         code="other_merchant")
     return doc
 

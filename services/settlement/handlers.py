@@ -19,7 +19,7 @@ from services.settlement.repository import SettlementRepository, to_doc
 
 def _require_admin(actor, community_id: str) -> None:
     if actor.community_id != community_id or not actor.is_admin:
-        raise Forbidden("Only an admin of this community may do this.", code="admin_required")
+        raise Forbidden("只有本社区的管理员可以这样做。 Only an admin of this community may do this.", code="admin_required")
 
 
 def _require_admin_or_staff(actor, merchant: Merchant) -> None:
@@ -190,7 +190,7 @@ def _start_redemption(repo: SettlementRepository, tx: Tx, merchant: Merchant, me
         digest = pay_code_digest(pay_code)
         code = repo.pay_code(digest)
         if code is None:
-            raise Unprocessable("This pay code is not known; ask the member to show it again.",
+            raise Unprocessable("付款码无效，请让居民重新出示。 This pay code is not known; ask the member to show it again.",
                                 code="pay_code_unknown")
         code.check(member_id, points, now)
         repo.claim_pay_code(code, redemption.redemption_id)
@@ -282,21 +282,25 @@ def create_batch(cmd: commands.CreateBatch, tx: Tx) -> dict:
     merchant = repo.merchant(cmd.merchant_id, cmd.community_id)
     existing = repo.open_batch(merchant.merchant_id)
     if existing is not None:
-        raise Conflict("This merchant has an open batch; close it first.", code="open_batch_exists",
+        raise Conflict("该商户有一个未结束的结算批次，请先关闭它。 "
+                       "This merchant has an open batch; close it first.", code="open_batch_exists",
                        batch_id=existing.batch_id)
     rows = repo.unbatched_completed(merchant.merchant_id, cmd.cutoff)
     if not rows:
-        raise Unprocessable("No completed redemptions are waiting to be settled.", code="nothing_to_settle")
+        raise Unprocessable("没有待结算的已完成兑换。 "
+                            "No completed redemptions are waiting to be settled.", code="nothing_to_settle")
     batch_id = new_id("bat")
     lines = [batch_line(r, batch_id) for r in rows]
     if repo.assign_to_batch([r["_id"] for r in rows], batch_id) != len(rows):
-        raise Conflict("Another batch took some of these redemptions; try again.", code="batch_race")
+        raise Conflict("其中一些兑换已被另一个批次结算，请重试。 "
+                       "Another batch took some of these redemptions; try again.", code="batch_race")
     repo.add_lines(lines)
     # Paid redemptions reversed since are charged back here, as far as this batch's redemptions cover them.
     charged = fitting_chargebacks(sum(line["points"] for line in lines),
                                   repo.pending_chargebacks(merchant.merchant_id, cmd.cutoff))
     if repo.assign_chargebacks([cb["_id"] for cb in charged], batch_id) != len(charged):
-        raise Conflict("Another batch took some of these chargebacks; try again.", code="batch_race")
+        raise Conflict("其中一些退款已被另一个批次处理，请重试。 "
+                       "Another batch took some of these chargebacks; try again.", code="batch_race")
     starts = [line["completed_at"] for line in lines if line["completed_at"]]
     batch = Batch(batch_id=batch_id, community_id=merchant.community_id, merchant_id=merchant.merchant_id,
                   period_start=merchant.last_period_end or (min(starts) if starts else None),

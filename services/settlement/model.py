@@ -81,17 +81,22 @@ class Merchant:
     def validate(self) -> None:
         """Field rules the schema cannot express alone."""
         if self.kind not in MERCHANT_KINDS:
-            raise Unprocessable(f"kind must be one of {', '.join(MERCHANT_KINDS)}.", code="bad_kind")
+            raise Unprocessable(f"商户类型须为以下之一：{', '.join(MERCHANT_KINDS)}。 "
+                                f"kind must be one of {', '.join(MERCHANT_KINDS)}.", code="bad_kind")
         if self.schedule not in SCHEDULES:
-            raise Unprocessable(f"schedule must be one of {', '.join(SCHEDULES)}.", code="bad_schedule")
+            raise Unprocessable(f"结算周期须为以下之一：{', '.join(SCHEDULES)}。 "
+                                f"schedule must be one of {', '.join(SCHEDULES)}.", code="bad_schedule")
         if self.status not in MERCHANT_STATUSES:
-            raise Unprocessable("status must be active or suspended.", code="bad_status")
+            raise Unprocessable("状态须为 active（营业）或 suspended（暂停）。 "
+                                "status must be active or suspended.", code="bad_status")
         if not 1 <= self.settlement_rate_fen_per_point <= 100_000:
-            raise Unprocessable("The settlement rate must be 1..100000 fen per point.", code="bad_rate")
+            raise Unprocessable("结算价须为每积分 1 到 100000 分。 "
+                                "The settlement rate must be 1..100000 fen per point.", code="bad_rate")
         if not 0 < self.max_discount_share_bp <= 10_000:
-            raise Unprocessable("The maximum share must be 1..10000 basis points.", code="bad_share")
+            raise Unprocessable("积分抵扣比例上限须为 1 到 10000 个基点。 "
+                                "The maximum share must be 1..10000 basis points.", code="bad_share")
         if self.min_points < 1:
-            raise Unprocessable("The minimum must be at least 1 point.", code="bad_minimum")
+            raise Unprocessable("最低兑换额须至少 1 积分。 The minimum must be at least 1 point.", code="bad_minimum")
 
     def update(self, changes: dict) -> None:
         """Apply an admin's changes (validated as a whole)."""
@@ -102,17 +107,20 @@ class Merchant:
     def require_active(self) -> None:
         """Only an active merchant takes redemptions."""
         if self.status != "active":
-            raise Conflict("This merchant is suspended and cannot take redemptions.", code="merchant_suspended")
+            raise Conflict("该商户已暂停，不能兑换积分。 "
+                           "This merchant is suspended and cannot take redemptions.", code="merchant_suspended")
 
     def check_till_redemption(self, points: int, bill_fen: int) -> int:
         """Check the till rules (minimum, max share of the bill); returns the value of the points in fen."""
         if points < self.min_points:
-            raise Unprocessable(f"At least {self.min_points} points per redemption at this merchant.",
+            raise Unprocessable(f"在该商户每次至少兑换 {self.min_points} 积分。 "
+                                f"At least {self.min_points} points per redemption at this merchant.",
                                 code="below_minimum", min_points=self.min_points)
         value = points_to_fen(points, self.settlement_rate_fen_per_point)
         allowed = share_of_bill_fen(bill_fen, self.max_discount_share_bp)
         if value > allowed:
             raise Unprocessable(
+                f"{points} 积分值 {value} 分；这笔账单最多可用积分抵 {allowed} 分。 "
                 f"{points} points are worth {value} fen; at most {allowed} fen of this bill may be paid in points.",
                 code="over_max_share", value_fen=value, allowed_fen=allowed,
                 max_points=max_points_for_bill(bill_fen, self.max_discount_share_bp,
@@ -131,7 +139,7 @@ def require_staff_of(principal, merchant: Merchant) -> None:
     """Merchant staff act only for their own shop (token role merchant with mid = merchant id)."""
     if (principal.community_id != merchant.community_id or not principal.has_role("merchant")
             or principal.merchant_id != merchant.merchant_id):
-        raise Forbidden("Only this merchant's own staff may do this.", code="other_merchant")
+        raise Forbidden("只有该商户自己的店员可以这样做。 Only this merchant's own staff may do this.", code="other_merchant")
 
 
 def can_view_merchant_data(principal, merchant: Merchant) -> bool:
@@ -163,9 +171,9 @@ class CatalogItem:
     def reserve(self) -> None:
         """Hold one unit for an order whose redemption is requested."""
         if not self.active:
-            raise Conflict("This item is not on offer.", code="item_inactive")
+            raise Conflict("该商品未上架。 This item is not on offer.", code="item_inactive")
         if self.available < 1:
-            raise Conflict("This item is out of stock.", code="out_of_stock")
+            raise Conflict("该商品已售罄。 This item is out of stock.", code="out_of_stock")
         self.reserved += 1
 
     def consume(self) -> None:
@@ -180,7 +188,8 @@ class CatalogItem:
     def set_stock(self, stock: int) -> None:
         """Staff count the shelf; held units must still be covered."""
         if stock < self.reserved:
-            raise Conflict(f"{self.reserved} units are held by pending orders; stock cannot go below that.",
+            raise Conflict(f"有 {self.reserved} 件被未完成订单占用，库存不能低于这个数。 "
+                           f"{self.reserved} units are held by pending orders; stock cannot go below that.",
                            code="stock_below_reserved")
         self.stock = stock
 
@@ -254,21 +263,23 @@ class Redemption:
 def check_not_self(member_id: str, staff_id: str) -> None:
     """Staff cannot charge themselves (the ledger would never let them approve their own charge)."""
     if member_id == staff_id:
-        raise Unprocessable("Staff cannot redeem their own points at their own till.", code="self_redemption")
+        raise Unprocessable("店员不能在自己的收银台兑换自己的积分。 "
+                            "Staff cannot redeem their own points at their own till.", code="self_redemption")
 
 
 def check_member(member: dict | None, community_id: str) -> None:
     """The member must be known to this community and active."""
     if member is None or member.get("community_id") != community_id:
-        raise Unprocessable("This member is not known in this community.", code="member_unknown")
+        raise Unprocessable("本社区没有这位居民。 This member is not known in this community.", code="member_unknown")
     if member.get("status", "active") != "active":
-        raise Unprocessable("This member is not active.", code="member_inactive")
+        raise Unprocessable("该居民的账户已停用。 This member is not active.", code="member_inactive")
 
 
 def check_balance(available: int | None, points: int) -> None:
     """Refuse more points than the member has, when the balance is known (the ledger still decides)."""
     if available is not None and points > available:
-        raise Unprocessable(f"The member has {max(available, 0)} points available.", code="insufficient_points",
+        raise Unprocessable(f"该居民可用积分为 {max(available, 0)}。 "
+                            f"The member has {max(available, 0)} points available.", code="insufficient_points",
                             available_points=max(available, 0))
 
 
@@ -287,15 +298,17 @@ class PayCode:
     def check(self, member_id: str, points: int, now: datetime) -> None:
         """A code is bound to its member, unexpired, unused and covers the points."""
         if self.used or self.claimed_by:
-            raise Conflict("This pay code was already used.", code="pay_code_used")
+            raise Conflict("这个付款码已用过。 This pay code was already used.", code="pay_code_used")
         if self.member_id is None or self.expires_at is None:
-            raise Unprocessable("This pay code is not known.", code="pay_code_unknown")
+            raise Unprocessable("付款码无效。 This pay code is not known.", code="pay_code_unknown")
         if self.member_id != member_id:
-            raise Unprocessable("This pay code belongs to another member.", code="pay_code_other_member")
+            raise Unprocessable("这个付款码属于另一位居民。 This pay code belongs to another member.", code="pay_code_other_member")
         if self.expires_at <= now:
-            raise Unprocessable("This pay code has expired; ask the member for a new one.", code="pay_code_expired")
+            raise Unprocessable("付款码已过期，请让居民重新生成。 "
+                                "This pay code has expired; ask the member for a new one.", code="pay_code_expired")
         if self.max_points is not None and points > self.max_points:
-            raise Unprocessable(f"This pay code allows at most {self.max_points} points.",
+            raise Unprocessable(f"这个付款码最多可用 {self.max_points} 积分。 "
+                                f"This pay code allows at most {self.max_points} points.",
                                 code="pay_code_over_max", max_points=self.max_points)
 
 
@@ -376,7 +389,7 @@ class SponsorBudget:
     def top_up(self, amount_fen: int) -> None:
         """Record cash added by the sponsor."""
         if amount_fen <= 0:
-            raise Unprocessable("A top-up must be a positive number of fen.", code="bad_amount")
+            raise Unprocessable("充值须为正整数（单位：分）。 A top-up must be a positive number of fen.", code="bad_amount")
         self.topped_up_fen += amount_fen
 
     def commit(self, fen: int) -> None:
@@ -410,7 +423,8 @@ class Batch:
     def close(self, budget: SponsorBudget, now: datetime) -> None:
         """Freeze the batch; within budget the cash is committed, otherwise it is flagged for the admin."""
         if self.state != OPEN:
-            raise Conflict(f"This batch is already {self.state}.", code="batch_not_open", state=self.state)
+            raise Conflict(f"该批次已经处理过了（{self.state}）。 "
+                           f"This batch is already {self.state}.", code="batch_not_open", state=self.state)
         self.state, self.closed_at = CLOSED, now
         if self.fen <= budget.remaining_fen:
             budget.commit(self.fen)
@@ -426,19 +440,21 @@ class Batch:
     def acknowledge_over_budget(self) -> None:
         """The admin accepts paying a batch beyond the remaining sponsor budget."""
         if self.state != CLOSED or not self.over_budget:
-            raise Conflict("Only a closed batch flagged over budget needs acknowledging.", code="not_over_budget")
+            raise Conflict("只有超出预算而被标记的已关闭批次才需要确认。 "
+                           "Only a closed batch flagged over budget needs acknowledging.", code="not_over_budget")
         self.budget_acknowledged = True
 
     def pay(self, reference: str, budget: SponsorBudget, now: datetime) -> None:
         """Record the cash payment; an over-budget batch needs a top-up or the admin's acknowledgement."""
         if self.state == OPEN:
-            raise Conflict("Close the batch before paying it.", code="batch_not_closed")
+            raise Conflict("请先关闭批次再付款。 Close the batch before paying it.", code="batch_not_closed")
         if self.state == PAID:
-            raise Conflict("This batch is already paid.", code="batch_already_paid",
+            raise Conflict("该批次已付款。 This batch is already paid.", code="batch_already_paid",
                            payment_reference=self.payment_reference)
         if self.over_budget:
             if not self.budget_acknowledged and self.fen > budget.remaining_fen:
-                raise Conflict("This batch exceeds the remaining sponsor budget; top up or acknowledge it first.",
+                raise Conflict("该批次超出剩余的赞助预算，请先充值或确认。 "
+                               "This batch exceeds the remaining sponsor budget; top up or acknowledge it first.",
                                code="over_budget", fen=self.fen, remaining_fen=budget.remaining_fen)
             budget.commit(self.fen)  # over-budget batches were not committed when they closed
         self.state, self.payment_reference, self.paid_at = PAID, reference, now
@@ -450,7 +466,8 @@ class Batch:
     def take_out(self, points: int, fen: int, budget: SponsorBudget) -> None:
         """A redemption on this unpaid batch was reversed: its line leaves the batch (and its cash the budget)."""
         if self.state == PAID:
-            raise Conflict("A paid batch cannot change; charge the reversal back instead.", code="batch_paid")
+            raise Conflict("已付款的批次不能修改，请改为退款冲回。 "
+                           "A paid batch cannot change; charge the reversal back instead.", code="batch_paid")
         if self._committed():
             budget.commit(-fen)
         self.points, self.fen, self.redemption_count = self.points - points, self.fen - fen, self.redemption_count - 1
@@ -462,7 +479,7 @@ class Batch:
     def charge_back(self, points: int, fen: int, budget: SponsorBudget | None = None) -> None:
         """A paid redemption was reversed since: its value comes off what this batch pays."""
         if not self.can_charge_back(points):
-            raise Conflict("This chargeback does not fit this batch.", code="chargeback_too_large")
+            raise Conflict("这笔退款不属于这个批次。 This chargeback does not fit this batch.", code="chargeback_too_large")
         if budget is not None and self._committed():
             budget.commit(-fen)
         self.points, self.fen = self.points - points, self.fen - fen

@@ -67,7 +67,7 @@ class SettlementRepository:
             query["community_id"] = community_id
         doc = self.tx[MERCHANTS].find_one(query)
         if doc is None:
-            raise NotFound(f"No merchant {merchant_id}.", code="unknown_merchant")
+            raise NotFound(f"没有这个商户（{merchant_id}）。 No merchant {merchant_id}.", code="unknown_merchant")
         return from_doc(Merchant, doc)
 
     def add_merchant(self, merchant: Merchant) -> None:
@@ -85,7 +85,7 @@ class SettlementRepository:
             query["community_id"] = community_id
         doc = self.tx[ITEMS].find_one(query)
         if doc is None:
-            raise NotFound(f"No catalogue item {item_id}.", code="unknown_item")
+            raise NotFound(f"没有这个商品（{item_id}）。 No catalogue item {item_id}.", code="unknown_item")
         return from_doc(CatalogItem, doc)
 
     def add_item(self, item: CatalogItem) -> None:
@@ -181,7 +181,7 @@ class SettlementRepository:
             query["community_id"] = community_id
         doc = self.tx[BATCHES].find_one(query)
         if doc is None:
-            raise NotFound(f"No settlement batch {batch_id}.", code="unknown_batch")
+            raise NotFound(f"没有这个结算批次（{batch_id}）。 No settlement batch {batch_id}.", code="unknown_batch")
         return from_doc(Batch, doc)
 
     def unbatched_completed(self, merchant_id: str, cutoff) -> list[dict]:

@@ -9,7 +9,7 @@ from services.settlement.model import MERCHANT_KINDS, MERCHANT_STATUSES, REDEMPT
 
 def _not_empty(data):
     if not data:
-        raise ValidationError("Nothing to change.")
+        raise ValidationError("没有要修改的内容。 Nothing to change.")
 
 
 # -- merchants ---------------------------------------------------------------------------------------
@@ -105,7 +105,8 @@ class RedemptionCreateSchema(Schema):
     @validates_schema
     def _someone(self, data, **_):
         if not data.get("member_id") and not data.get("pay_code"):
-            raise ValidationError("Give the member's pay code (or, asking them to approve on their phone, "
+            raise ValidationError("请提供居民的付款码（或请其在手机上确认时，提供其成员编号）。 "
+                                  "Give the member's pay code (or, asking them to approve on their phone, "
                                   "their member id).", field_name="pay_code")
 
 
@@ -356,7 +357,7 @@ class PeriodArgsSchema(Schema):
     @validates_schema
     def _ordered(self, data, **_):
         if data["since"] >= data["until"]:
-            raise ValidationError("since must be before until.", "until")
+            raise ValidationError("since 须早于 until。 since must be before until.", "until")
 
 
 # -- consumed events (read leniently: unknown fields ignored) --------------------------------------------

@@ -12,16 +12,16 @@ from services.settlement.repository import from_doc
 TOP_ITEMS = 10
 
 
-def _one(collection, query: dict, what: str, code: str) -> dict:
+def _one(collection, query: dict, what_zh: str, what: str, code: str) -> dict:
     doc = collection.find_one(query)
     if doc is None:
-        raise NotFound(f"No {what}.", code=code)
+        raise NotFound(f"没有这个{what_zh}。 No {what}.", code=code)
     return doc
 
 
 def merchant(db, merchant_id: str) -> dict:
     """A merchant document, or 404."""
-    return _one(db.merchants, {"_id": merchant_id}, f"merchant {merchant_id}", "unknown_merchant")
+    return _one(db.merchants, {"_id": merchant_id}, f"商户（{merchant_id}）", f"merchant {merchant_id}", "unknown_merchant")
 
 
 def merchants(db, community_id: str) -> list[dict]:
@@ -44,13 +44,14 @@ def items(db, merchant_id: str, include_inactive: bool) -> list[dict]:
 
 def item(db, item_id: str) -> dict:
     """A catalogue item, or 404."""
-    doc = _one(db.catalog_items, {"_id": item_id}, f"catalogue item {item_id}", "unknown_item")
+    doc = _one(db.catalog_items, {"_id": item_id}, f"商品（{item_id}）", f"catalogue item {item_id}", "unknown_item")
     return {**doc, "available": doc["stock"] - doc.get("reserved", 0)}
 
 
 def redemption(db, redemption_id: str) -> dict:
     """A redemption, or 404."""
-    return _one(db.redemptions, {"_id": redemption_id}, f"redemption {redemption_id}", "unknown_redemption")
+    return _one(db.redemptions, {"_id": redemption_id}, f"兑换记录（{redemption_id}）", f"redemption {redemption_id}",
+                "unknown_redemption")
 
 
 def redemptions(db, query: dict, args: dict) -> dict:
@@ -67,7 +68,7 @@ def redemptions(db, query: dict, args: dict) -> dict:
 
 def charge(db, charge_id: str) -> dict:
     """A charge, or 404."""
-    return _one(db.charges, {"_id": charge_id}, f"charge {charge_id}", "unknown_charge")
+    return _one(db.charges, {"_id": charge_id}, f"账单（{charge_id}）", f"charge {charge_id}", "unknown_charge")
 
 
 def charges(db, query: dict, args: dict) -> dict:
@@ -84,7 +85,7 @@ def charges(db, query: dict, args: dict) -> dict:
 
 def batch(db, batch_id: str) -> dict:
     """A settlement batch, or 404."""
-    return _one(db.batches, {"_id": batch_id}, f"settlement batch {batch_id}", "unknown_batch")
+    return _one(db.batches, {"_id": batch_id}, f"结算批次（{batch_id}）", f"settlement batch {batch_id}", "unknown_batch")
 
 
 def batches(db, merchant_id: str, args: dict) -> dict:

@@ -66,3 +66,9 @@ def render(item: dict, lang: str = "zh-CN") -> str:
 def explain(items: list[dict], lang: str = "zh-CN") -> list[str]:
     """Every line of an explanation, in order."""
     return [render(item, lang) for item in items]
+
+
+def words(items: list[dict]) -> dict[str, list[str]]:
+    """Every line of an explanation in each language, Chinese first (`{"zh-CN": [...], "en": [...]}`): what a
+    transfer, a loan or a repayment stores as its `explanation`."""
+    return {lang: explain(items, lang) for lang in LANGS}

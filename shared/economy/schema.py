@@ -10,7 +10,8 @@ from marshmallow import Schema, fields, validate
 
 from shared.economy.rules import DEFAULT_DOCUMENT, DUTY_PERIODS, EXPIRY_MODES
 
-NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="a name: lowercase letters, digits or _, up to 40.")
+NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="名称为小写字母、数字或下划线，最多 40 个字符。 "
+                        "a name: lowercase letters, digits or _, up to 40.")
 
 
 def points_by_name(**kw) -> fields.Dict:

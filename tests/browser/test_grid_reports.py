@@ -106,3 +106,24 @@ def test_a_resident_reports_with_a_photo_the_grid_worker_verifies_and_the_points
     assert "奖励 105 分中 52 分偿还积分借用（尚欠 48）" in lines and "奖励 40 分中 20 分偿还积分借用（尚欠 28）" in lines
     p.accessible("resident-loans-zh")
     assert ledger.db.accounts.find_one({"_id": f"m:{site.cid}:{resident['member_id']}:PT"})["posted"] == 173
+
+
+def test_the_grid_desk_loads_more_reports_past_its_first_page(site, phones):
+    """23 open reports in one grid: the desk shows the first 20, 加载更多 brings the other 3 (none twice), then the
+    button goes."""
+    resident = site.member("孙大爷", grid="2号楼")
+    worker = site.member("郑网格员", roles=("resident", "grid_worker"), grid="2号楼")
+    for n in range(23):
+        made = site.call("post", f"/community/v1/communities/{site.cid}/reports", token=resident["token"],
+                         data={"report_type": "hygiene_photo_report", "text": f"第{n:02d}处垃圾", "place": "2号楼"},
+                         files={"photo": ("p.png", tiny_png(4, 4), "image/png")})
+        assert made.status_code == 201, made.text
+    w = phones(worker)
+    w.open("/staff/grid")
+    w.el("load-more-reports").wait_for()
+    assert w.el("queued-report").count() == 20
+    w.tap("load-more-reports")
+    wait_until(lambda: w.el("queued-report").count() == 23, message="the next page")
+    texts = w.el("queued-report").all_inner_texts()
+    assert [sum(f"第{n:02d}处垃圾" in text for text in texts) for n in range(23)] == [1] * 23
+    w.el("load-more-reports").wait_for(state="detached")

@@ -28,6 +28,7 @@ def test_bootstrap_cli_creates_a_community_whose_admin_logs_in(deployment):
     assert svc.db.outbox.count_documents({"type": {"$in": ["CommunityCreated", "MemberJoined"]}}) == 2
 
     again = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert again.returncode == 1 and again.stderr.strip() == "error: Community code 'plum-court' is taken."
+    assert again.returncode == 1 and again.stderr.strip() == ("error: 社区代码 plum-court 已被占用。 "
+                                                                 "Community code 'plum-court' is taken.")
     assert "Traceback" not in again.stderr
     assert svc.db.communities.count_documents({}) == 1

@@ -66,9 +66,9 @@ def test_fifty_rows_import_the_good_ones_once_and_a_rerun_creates_nothing(svc):
     assert by_row[20]["outcome"] == "refused" and by_row[20]["code"] == "phone_repeated"
     assert by_row[20]["message"].startswith("手机号与第 10 行重复")
     assert by_row[30]["outcome"] == "refused" and by_row[30]["code"] == "validation_failed"
-    assert by_row[30]["errors"] == {"phone": ["6-15 digits, optional leading +."]}
+    assert by_row[30]["errors"] == {"phone": ["手机号为 6-15 位数字，可以 + 开头。 6-15 digits, optional leading +."]}
     assert by_row[40] == {"row": 40, "outcome": "existing", "member_id": svc["old_id"], "code": "already_member",
-                          "message": "已是本社区成员，未重复添加。Already a member; not added again."}
+                          "message": "已是本社区成员，未重复添加。 Already a member; not added again."}
     created = {n: r["member_id"] for n, r in by_row.items() if r["outcome"] == "created"}
     assert len(created) == 47 and len(set(created.values())) == 47
 
@@ -120,7 +120,7 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(sv
     key = {**svc["admin"], "Idempotency-Key": "sheet-2026-03-01-part-1"}
     first = http.post(f"/v1/communities/{cid}/members/import", headers=key, json={"rows": rows})
     assert first.status_code == 200 and (first.json["created"], first.json["refused"]) == (1, 1)
-    assert first.json["rows"][1]["errors"] == {"_unknown": ["1 个无法识别的字段。1 unknown field name(s)."]}
+    assert first.json["rows"][1]["errors"] == {"_unknown": ["1 个无法识别的字段。 1 unknown field name(s)."]}
     before = counts(svc)
     replay = http.post(f"/v1/communities/{cid}/members/import", headers=key, json={"rows": rows})
     assert replay.status_code == 200 and replay.json == first.json  # the first answer: "created", not "existing"

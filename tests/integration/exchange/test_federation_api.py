@@ -61,7 +61,8 @@ def test_graft_then_authenticate_by_last_hash(exchange):
         assert refused.headers["Content-Type"] == "application/json"
     unsigned = http.get("/cc/HOUR/", headers={"cc-node": "trunk", "last-hash": "trunk"})
     assert unsigned.status_code == 401
-    assert unsigned.json["errors"] == ["cc-signature header does not match the node secret."]
+    assert unsigned.json["errors"] == ["cc-signature 请求头与节点密钥不符。 "
+                                  "cc-signature header does not match the node secret."]
     assert snapshot(exchange) == before  # a wrong last-hash or secret has no side effects
     assert http.get("/cc/HOUR/", headers=signed({"cc-node": "trunk", "last-hash": "trunk"})).status_code == 200
     # PT is not grafted; unknown units are 404.

@@ -144,7 +144,8 @@ def test_a_wrong_last_hash_or_secret_is_refused_without_side_effects(world):
     assert wrong_hash.json()["errors"] == [f'value of last-hash header "{"0" * 32}" does not match our records.']
     wrong_secret = post(node["last_hash"], replace(mine, secret="another-secret-0123456789"))
     assert wrong_secret.status_code == 401
-    assert wrong_secret.json()["errors"] == ["cc-signature header does not match the node secret."]
+    assert wrong_secret.json()["errors"] == ["cc-signature 请求头与节点密钥不符。 "
+                                        "cc-signature header does not match the node secret."]
     assert snapshot() == before
     # With the right head and secret the same request is taken (and then erased by its sender's rules: here we
     # only check it was accepted, so erase it to leave the chain in step for the next tests).

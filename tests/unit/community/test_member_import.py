@@ -40,11 +40,11 @@ def test_each_bad_row_is_refused_alone_with_its_code_and_a_chinese_first_message
     assert {n: (o.outcome, o.code) for n, o in by_row.items()} == {
         2: ("refused", "validation_failed"), 3: ("refused", "validation_failed"), 4: ("refused", "unknown_grid"),
         5: ("refused", "validation_failed"), 6: ("refused", "merchant_id_required")}
-    assert by_row[2].errors == {"phone": ["6-15 digits, optional leading +."]}
+    assert by_row[2].errors == {"phone": ["手机号为 6-15 位数字，可以 + 开头。 6-15 digits, optional leading +."]}
     assert by_row[2].message.startswith("这一行的内容有误：phone")
-    assert by_row[4].message.startswith("本社区没有网格 g_9")
+    assert by_row[4].message.startswith("本社区没有这个网格（g_9）")
     assert by_row[5].message.startswith("这一行不是一条成员记录")
-    assert by_row[6].message.startswith("商户店员需要填写所属商户")
+    assert by_row[6].message.startswith("商户店员须指定所属商户")
 
 
 def test_messages_of_a_list_item_are_keyed_by_text_as_json_and_mongodb_keep_them():
@@ -56,14 +56,14 @@ def test_field_names_a_client_made_up_are_counted_never_echoed():
     _, known = plan([row("13800000014", **{"\u0000$x.y": 1, "nickname": "x", "availability": [{"$bad": 1}]})])
     assert known[0].errors == {"nickname": ["Unknown field."], "availability": {"0": {
         "day": ["Missing data for required field."], "start": ["Missing data for required field."],
-        "end": ["Missing data for required field."], "_unknown": ["1 个无法识别的字段。1 unknown field name(s)."]}},
-        "_unknown": ["1 个无法识别的字段。1 unknown field name(s)."]}
+        "end": ["Missing data for required field."], "_unknown": ["1 个无法识别的字段。 1 unknown field name(s)."]}},
+        "_unknown": ["1 个无法识别的字段。 1 unknown field name(s)."]}
 
 
 def test_a_short_password_passing_the_schema_is_refused_by_the_models_strength_rule():
     _, known = plan([row("13800000007", password="abc1234")])
     assert (known[0].row, known[0].code) == (1, "weak_secret")
-    assert known[0].message.startswith("密码至少 8 个字符")
+    assert known[0].message.startswith("密码至少 8 个字符。 ")
 
 
 def test_a_phone_repeated_in_the_file_is_refused_on_its_later_rows_naming_the_first():
@@ -77,7 +77,7 @@ def test_a_phone_already_registered_is_found_not_created():
     to_create, known = plan([row("13800000010"), row("13800000011")], existing={"13800000011": "m_old"})
     assert [r.row for r in to_create] == [1]
     assert known == [mi.Outcome(2, "existing", member_id="m_old", code="already_member",
-                                message="已是本社区成员，未重复添加。Already a member; not added again.")]
+                                message="已是本社区成员，未重复添加。 Already a member; not added again.")]
 
 
 def test_row_numbers_fall_back_to_the_place_in_the_call():
@@ -98,7 +98,7 @@ def test_the_summary_counts_and_orders_the_rows():
     outcomes = [mi.created(3, "m_3"), mi.found(1, "m_1"), mi.Outcome(2, "refused", code="unknown_grid", message="x")]
     assert mi.summary(outcomes) == {
         "rows": [{"row": 1, "outcome": "existing", "member_id": "m_1", "code": "already_member",
-                  "message": "已是本社区成员，未重复添加。Already a member; not added again."},
+                  "message": "已是本社区成员，未重复添加。 Already a member; not added again."},
                  {"row": 2, "outcome": "refused", "code": "unknown_grid", "message": "x"},
                  {"row": 3, "outcome": "created", "member_id": "m_3"}],
         "created": 1, "existing": 1, "refused": 1}

@@ -73,3 +73,13 @@ def test_who_verifies_a_duty():
     assert own.value.code == "own_duty"
     with pytest.raises(Conflict):
         check_verifiable(DutyAssignment("dt_3", "c_1", "m_li", "doorstep_duty", "g_1", "m_admin", NOW, False), ZHANG)
+
+
+def test_a_photo_is_an_orphan_once_no_report_names_it_and_its_hour_of_grace_is_over():
+    from datetime import timedelta
+
+    from services.community.reports import orphan_photos
+    uploaded = {"old": NOW - timedelta(hours=1), "older_named": NOW - timedelta(days=3),
+                "fresh": NOW - timedelta(minutes=59, seconds=59), "old_named": NOW - timedelta(hours=2)}
+    assert orphan_photos(uploaded, {"older_named", "old_named"}, NOW) == ["old"]   # exactly 1 h: an orphan
+    assert sorted(orphan_photos(uploaded, set(), NOW + timedelta(hours=1))) == sorted(uploaded)

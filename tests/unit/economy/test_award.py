@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.economy import HELD, PAYABLE, Activity, History, compute, explain, from_document, next_streak
+from shared.economy import (HELD, PAYABLE, Activity, History, compute, explain, from_document, next_streak,
+                            words)
 from shared.economy.rules import default_document
 from shared.errors import Unprocessable
 
@@ -173,3 +174,6 @@ def test_the_explanation_renders_every_line_in_chinese_and_english():
     assert zh[4] == "单次活动上限 150 分，220 分中扣减 70" and en[4] == "Per-activity cap 150: 70 of 220 cut"
     assert len(zh) == len(en) == len(record["items"])
     assert explain([{"code": "from_the_future", "points": 3}]) == ["from_the_future: 3"]
+    # What a transfer, a loan or a repayment stores: both languages, Chinese first.
+    both = words(record["items"])
+    assert list(both) == ["zh-CN", "en"] and both == {"zh-CN": zh, "en": en}

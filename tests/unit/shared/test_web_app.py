@@ -69,3 +69,19 @@ def test_json_answers_are_written_as_flask_wrote_them():
     assert answer.data == ('{"a":"Fri, 02 Jan 2026 03:04:05 GMT","b":"时间 time","d":"1.5","n":{"2":1}}\n').encode()
     assert answer.mimetype == "application/json"
     assert json.loads(app.test_client().get("/huge").data) == {"n": 2 ** 70}
+
+
+def test_werkzeugs_own_errors_and_the_500_answer_say_it_in_chinese_first():
+    """abort(404), a wrong method, an oversized body and a bug are answered Chinese first, English second."""
+    app = make_app()
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    app.post("/echo")(lambda: {"size": len(request.get_data())})
+    client = app.test_client()
+    answers = {404: client.get("/nowhere"), 405: client.post("/whoami"),
+               413: client.post("/echo", data=b"x" * 100), 500: client.get("/bug")}
+    expected = {404: "找不到这个地址。 The requested URL was not found", 405: "这个地址不支持该请求方法。 The method",
+                413: "请求内容太大。 The data value transmitted exceeds", 500: "服务器内部出错，已记录日志。 An internal"}
+    for status, answer in answers.items():
+        assert answer.status_code == status and answer.content_type == "application/problem+json"
+        assert answer.json["detail"].startswith(expected[status]), answer.json
+    assert answers[404].json["title"] == "找不到 Not Found" and answers[405].json["title"] == "方法不允许 Method Not Allowed"

@@ -1,5 +1,5 @@
 // A button's work: busy while it runs, its problem said inline in the reader's language, its success too.
-import { ref } from 'vue'
+import { computed, ref } from 'vue'
 import { useI18n } from 'vue-i18n'
 import { problemMessage } from './api.js'
 
@@ -48,4 +48,27 @@ export function useLoad(work) {
     return data.value
   }
   return { loading, data, error, failure, load }
+}
+
+/**
+ * A cursor-paged list (`{ items, next_cursor }` answered by `work(cursor)`, the services' keyset convention):
+ * `load()` (re)loads the first page, `more()` appends the next one; `items` holds every item loaded so far,
+ * `hasMore` says whether there is a next page. A `more()` while a page is loading does nothing (no page twice).
+ */
+export function usePages(work) {
+  const items = ref([])
+  const next = ref(null)
+  const page = useLoad(async (cursor) => {
+    const answer = await work(cursor)
+    items.value = cursor ? [...items.value, ...answer.items] : answer.items
+    next.value = answer.next_cursor
+    return answer
+  })
+  return {
+    ...page,
+    items,
+    hasMore: computed(() => Boolean(next.value)),
+    load: () => page.load(null),
+    more: () => (next.value && !page.loading.value ? page.load(next.value) : Promise.resolve(null)),
+  }
 }
