@@ -40,6 +40,26 @@ def record_id(scope: str, key: str) -> str:
     return f"{scope}:{key}"
 
 
+def replay(tx, scope: str, key: str | None, body, stored=UNREAD) -> tuple[dict, int] | None:
+    """The first answer (response, status) given to (scope, key), or None when there is none yet; the key used
+    with another body is a 409. A request done in several transactions (a bulk import) asks this first and
+    records its answer with `once` at the end."""
+    if key is None:
+        return None
+    rid = record_id(scope, key)
+    if (KEYS, rid) in tx.cache:
+        stored = tx.cache[(KEYS, rid)]
+    elif stored is UNREAD:
+        stored = tx[KEYS].find_one({"_id": rid})
+    if not stored:
+        return None
+    if stored["fingerprint"] != fingerprint(body):
+        raise Conflict("这个 Idempotency-Key 已用于另一个不同的请求。 "
+                       "This Idempotency-Key was already used with a different request body.",
+                       code="idempotency_key_reused")
+    return stored["response"], stored["status"]
+
+
 def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict, int]],
          stored=UNREAD) -> tuple[dict, int]:
     """Run compute() once per (scope, key): a replay returns the first answer; another body is a 409.
@@ -50,18 +70,11 @@ def once(tx, scope: str, key: str | None, body, compute: Callable[[], tuple[dict
     second use of the key within the same transaction (a group commit) gets the first answer too."""
     if key is None:
         return compute()
+    first = replay(tx, scope, key, body, stored)
+    if first is not None:
+        return first
     rid = record_id(scope, key)
     digest = fingerprint(body)
-    if (KEYS, rid) in tx.cache:
-        stored = tx.cache[(KEYS, rid)]
-    elif stored is UNREAD:
-        stored = tx[KEYS].find_one({"_id": rid})
-    if stored:
-        if stored["fingerprint"] != digest:
-            raise Conflict("这个 Idempotency-Key 已用于另一个不同的请求。 "
-                           "This Idempotency-Key was already used with a different request body.",
-                           code="idempotency_key_reused")
-        return stored["response"], stored["status"]
     response, status = compute()
     record = {"_id": rid, "fingerprint": digest, "response": response, "status": status, "created_at": utcnow()}
     tx.cache[(KEYS, rid)] = MappingProxyType(record)  # the identity map holds read-only values

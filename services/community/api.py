@@ -10,9 +10,10 @@ from shared.auth import (Principal, current_principal, issue_token, require_comm
 from shared.errors import Unauthorized
 from shared.mongo import utcnow
 from shared.ratelimit import limiter
-from shared.schemas import PageArgsSchema
+from shared.idempotency import key_from_request
+from shared.schemas import PageArgsSchema, problem_responses
 from shared.web import current_bus, current_db
-from services.community import commands, schemas, views
+from services.community import commands, member_import, schemas, views
 
 blp = Blueprint("community", __name__, url_prefix="/v1", description="Communities, grids, members and login")
 STAFF = ("admin", "organizer", "grid_worker")
@@ -77,6 +78,42 @@ def register_member(body, community_id):
     """Add a member (admins)."""
     require_community(community_id, "admin")
     return current_bus().handle(commands.RegisterMember(community_id, body))
+
+
+@blp.before_request
+def _import_room():
+    """A bulk import carries up to MAX_ROWS rows: room for them, here only (every other body keeps the limit)."""
+    if request.method == "POST" and request.endpoint == f"{blp.name}.import_members":
+        request.max_content_length = member_import.MAX_BYTES
+
+
+@blp.post("/communities/<community_id>/members/import")
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
+                      "description": "a retry with the same key and body answers the first answer again"}])
+@blp.arguments(schemas.MemberImportSchema())
+@blp.response(200, schemas.MemberImportResultSchema)
+@problem_responses(blp, {"409": "the Idempotency-Key was used with another body",
+                         "413": f"body over {member_import.MAX_BYTES // 1024} KB",
+                         "422": f"no rows, or more than {member_import.MAX_ROWS}"})
+def import_members(body, community_id):
+    """Add many members at once from a spreadsheet's rows (admins; 批量导入).
+
+    Every row is checked first as the single create checks its body; the answer gives each row's outcome:
+    `created`, `existing` (a member already has the phone: found, not added again, so a re-run of the same file
+    creates nothing new) or `refused` with its problem code and a Chinese-first message. The rows to create are
+    stored in chunks, each chunk one transaction announcing its members with MemberJoined. At most MAX_ROWS rows
+    per call (422 beyond; a larger file goes in several calls)."""
+    require_community(community_id, "admin")
+    bus, key = current_bus(), key_from_request()
+    loaded = member_import.load_rows(body["rows"], schemas.MemberCreateSchema().load)
+    plan = bus.handle(commands.StartMemberImport(community_id, key, body, tuple(loaded)))
+    if plan.replay is not None:
+        return plan.replay
+    outcomes, joined_at = list(plan.known), utcnow()
+    for rows in member_import.chunks(plan.to_create):
+        members = member_import.make_members(community_id, rows, joined_at)
+        outcomes += bus.handle(commands.ImportMembers(community_id, tuple(members)))
+    return bus.handle(commands.FinishMemberImport(community_id, key, body, member_import.summary(outcomes)))
 
 
 @blp.get("/communities/<community_id>/members")

@@ -112,3 +112,33 @@ class RequestSimulation:
     current_version: int | None
     by: str
     at: object
+
+
+@dataclass(frozen=True)
+class StartMemberImport:
+    """Before a bulk import: the community must exist; its rows are checked against its grids and members (or
+    the first answer is given again, when this Idempotency-Key was used)."""
+
+    community_id: str
+    key: str | None
+    body: dict
+    rows: tuple  # member_import.Row | Outcome per row, as the create schema loaded them
+
+
+@dataclass(frozen=True)
+class ImportMembers:
+    """One chunk of a bulk import: members already made (checked, secrets hashed, joined at the import's time),
+    each with its row number; a phone registered meanwhile is found, not duplicated."""
+
+    community_id: str
+    members: tuple  # ((row, Member), ...)
+
+
+@dataclass(frozen=True)
+class FinishMemberImport:
+    """After a bulk import: its answer, remembered under its Idempotency-Key."""
+
+    community_id: str
+    key: str | None
+    body: dict
+    answer: dict

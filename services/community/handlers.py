@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
+from shared import idempotency
 from shared.economy import from_document, in_effect
 from shared.economy.simulator import Params
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.mongo import utcnow
 from shared.uow import Tx
-from services.community import commands, events
-from services.community.model import DEFAULT_SETTINGS, Member, check_roles, hash_secret, new_id, normalize_handle
+from services.community import commands, events, member_import
+from services.community.model import (DEFAULT_SETTINGS, Member, check_roles, new_id, new_member, normalize_handle,
+                                      unknown_grid)
 from services.community.partners import PartnerAgreement
 from services.community.repository import (CommunityRepository, PartnerRepository, PointsRulesRepository,
                                            SimulationRepository)
@@ -137,12 +139,7 @@ def log_in(cmd: commands.LogIn, tx: Tx) -> Member | None:
 
 
 def _new_member(community_id: str, fields: dict) -> Member:
-    roles = check_roles(fields.get("roles") or ["resident"], fields.get("merchant_id"))
-    return Member(member_id=new_id("m"), community_id=community_id, display_name=fields["display_name"],
-                  phone=fields["phone"], secret_hash=hash_secret(fields["password"]), roles=roles,
-                  grid_id=fields.get("grid_id"), skills=fields.get("skills", []),
-                  availability=fields.get("availability", []), vulnerable=fields.get("vulnerable", False),
-                  merchant_id=fields.get("merchant_id"), joined_at=utcnow())
+    return new_member(community_id, fields, utcnow())
 
 
 def _free_handle(repo: CommunityRepository, member: Member, handle: str) -> str:
@@ -154,7 +151,7 @@ def _free_handle(repo: CommunityRepository, member: Member, handle: str) -> str:
 
 def _check_grid(repo: CommunityRepository, community_id: str, grid_id: str | None) -> None:
     if grid_id is not None and grid_id not in {g["grid_id"] for g in repo.grids(community_id)}:
-        raise Unprocessable(f"本社区没有这个网格（{grid_id}）。 No grid {grid_id} in this community.", code="unknown_grid")
+        raise unknown_grid(grid_id)
 
 
 HANDLERS = {
@@ -265,3 +262,47 @@ def request_simulation(cmd: commands.RequestSimulation, tx: Tx) -> dict:
 
 
 HANDLERS[commands.RequestSimulation] = request_simulation
+
+
+# -- bulk member import (member_import.py holds the row logic) ------------------------------------------------
+IMPORT_SCOPE = "member-import"
+
+
+def start_member_import(cmd: commands.StartMemberImport, tx: Tx) -> member_import.Plan:
+    """Check a call's loaded rows against the community (its grids, the members it has): what to create, what is
+    already known; or the first answer to this Idempotency-Key."""
+    repo = CommunityRepository(tx)
+    repo.community(cmd.community_id)
+    first = idempotency.replay(tx, f"{IMPORT_SCOPE}:{cmd.community_id}", cmd.key, cmd.body)
+    if first is not None:
+        return member_import.Plan(replay=first[0])
+    checked = member_import.check_rows(list(cmd.rows), {g["grid_id"] for g in repo.grids(cmd.community_id)})
+    existing = repo.member_ids_by_phone(cmd.community_id, member_import.phones(checked))
+    to_create, known = member_import.split(checked, existing)
+    return member_import.Plan(to_create=to_create, known=known)
+
+
+def import_members(cmd: commands.ImportMembers, tx: Tx) -> list[member_import.Outcome]:
+    """Store one chunk of new members in this transaction, each announced with MemberJoined as the single create
+    does; a phone registered since the call's check is found, not duplicated."""
+    repo = CommunityRepository(tx)
+    existing = repo.member_ids_by_phone(cmd.community_id, [m.phone for _, m in cmd.members])
+    new = [(row, m) for row, m in cmd.members if m.phone not in existing]
+    repo.add_members([m for _, m in new])
+    for _, member in new:
+        events.member_changed(tx, member, "MemberJoined")
+    return ([member_import.found(row, existing[m.phone]) for row, m in cmd.members if m.phone in existing]
+            + [member_import.created(row, m.member_id) for row, m in new])
+
+
+def finish_member_import(cmd: commands.FinishMemberImport, tx: Tx) -> dict:
+    """Remember the call's answer under its Idempotency-Key (the first answer wins)."""
+    return idempotency.once(tx, f"{IMPORT_SCOPE}:{cmd.community_id}", cmd.key, cmd.body,
+                            lambda: (cmd.answer, 200))[0]
+
+
+HANDLERS.update({
+    commands.StartMemberImport: start_member_import,
+    commands.ImportMembers: import_members,
+    commands.FinishMemberImport: finish_member_import,
+})

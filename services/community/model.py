@@ -75,6 +75,22 @@ def check_roles(roles: list[str], merchant_id: str | None) -> list[str]:
     return sorted(set(roles) | {"resident"}) if "merchant" not in roles else sorted(set(roles))
 
 
+def unknown_grid(grid_id: str) -> Unprocessable:
+    """The problem of a grid the community does not have (the single create and the bulk import refuse with it)."""
+    return Unprocessable(f"本社区没有这个网格（{grid_id}）。 No grid {grid_id} in this community.", code="unknown_grid")
+
+
+def new_member(community_id: str, fields: dict, joined_at: datetime) -> "Member":
+    """A new member from the fields of a create body (as `MemberCreateSchema` loads them): roles checked, the PIN or
+    password checked and hashed. The single create and the bulk import both make members here."""
+    roles = check_roles(fields.get("roles") or ["resident"], fields.get("merchant_id"))
+    return Member(member_id=new_id("m"), community_id=community_id, display_name=fields["display_name"],
+                  phone=fields["phone"], secret_hash=hash_secret(fields["password"]), roles=roles,
+                  grid_id=fields.get("grid_id"), skills=fields.get("skills", []),
+                  availability=fields.get("availability", []), vulnerable=fields.get("vulnerable", False),
+                  merchant_id=fields.get("merchant_id"), joined_at=joined_at)
+
+
 @dataclass
 class Member:
     """A resident (or staff identity) of one community."""

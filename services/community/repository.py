@@ -62,6 +62,17 @@ class CommunityRepository:
         doc = self.tx["members"].find_one({"community_id": community_id, "handle": handle})
         return _to_member(doc) if doc else None
 
+    def member_ids_by_phone(self, community_id: str, phones: list[str]) -> dict[str, str]:
+        """phone -> member id of the community's members with these phone numbers."""
+        found = self.tx["members"].find({"community_id": community_id, "phone": {"$in": list(phones)}},
+                                        {"phone": 1})
+        return {doc["phone"]: doc["_id"] for doc in found}
+
+    def add_members(self, members: list[Member]) -> None:
+        """Store new members (one round trip)."""
+        if members:
+            self.tx["members"].insert_many([{"_id": m.member_id, **asdict(m)} for m in members])
+
     def add_member(self, member: Member) -> None:
         """Store a new member."""
         self.tx["members"].insert_one({"_id": member.member_id, **asdict(member)})

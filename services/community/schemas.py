@@ -9,6 +9,7 @@ from webargs.fields import DelimitedList
 from shared.auth import ROLES
 from shared.economy.schema import RuleSetSchema
 from shared.schemas import AwareDateTime
+from services.community.member_import import MAX_ROWS as MAX_IMPORT_ROWS
 from services.community.model import PHONE
 
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -426,3 +427,29 @@ class SimulationJobSchema(Schema):
     params = fields.Dict(metadata={"description": "the synthetic community, defaults filled in"})
     error = fields.Dict(metadata={"description": "failed: {code, detail}"})
     result = fields.Dict(metadata={"description": "done: {params, members, current, proposed, difference}"})
+
+
+class MemberImportSchema(Schema):
+    rows = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_IMPORT_ROWS), metadata={
+        "description": f"1-{MAX_IMPORT_ROWS} rows, each the body of `POST /v1/communities/{{community_id}}/members` "
+                       "(MemberCreate: display_name, phone, password, grid_id, roles, skills, availability, "
+                       "vulnerable, merchant_id) plus optional `row`, its line in the spreadsheet (1-10,000,000; "
+                       "default its place in this list from 1). A row that is not valid is refused alone, with its "
+                       "messages per field; the others are imported."})
+
+
+class MemberImportRowSchema(Schema):
+    row = fields.Integer(metadata={"description": "the row's line in the spreadsheet (or its place in the call)"})
+    outcome = fields.String(validate=validate.OneOf(["created", "existing", "refused"]), metadata={
+        "description": "created; existing (a member already has this phone: found, not added again); refused"})
+    member_id = fields.String(metadata={"description": "the member created or found"})
+    code = fields.String(metadata={"description": "why it was refused (a problem code), or `already_member`"})
+    message = fields.String(metadata={"description": "Chinese first, then English"})
+    errors = fields.Dict(metadata={"description": "for `validation_failed`: messages per field"})
+
+
+class MemberImportResultSchema(Schema):
+    rows = fields.List(fields.Nested(MemberImportRowSchema), metadata={"description": "every row, in row order"})
+    created = fields.Integer()
+    existing = fields.Integer()
+    refused = fields.Integer()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -43,7 +44,8 @@ def test_a_member_import_with_two_bad_rows_reports_them_and_imports_the_rest(sit
              "冯大爷,13700000011,123456,1号楼,居民\r\n"
              "陈阿姨,13700,123456,2号楼,居民\r\n"            # a phone of 5 digits: too short
              "\"褚 老师\",13700000013,pass-word-9,2号楼,居民;组织者\r\n"
-             "卫师傅,13700000014,123456,9号楼,居民\r\n")     # no such grid
+             "卫师傅,13700000014,123456,9号楼,居民\r\n"     # no such grid
+             "=老管理员,13800000001,123456,1号楼,居民\r\n")  # the admin's own phone: already a member
     path = tmp_path / "members.csv"
     path.write_bytes("\ufeff".encode() + sheet.encode("utf-8"))
     admin = phones(_admin(site))
@@ -54,18 +56,41 @@ def test_a_member_import_with_two_bad_rows_reports_them_and_imports_the_rest(sit
     expect(admin.el("member")).not_to_have_count(0)
     admin.accessible("admin-members-zh")
     admin.el("import-file").set_input_files(str(path))
-    expect(admin.el("import-summary")).to_have_text("2 行可以导入，2 行有错")
+    expect(admin.el("import-summary")).to_have_text("3 行可以导入，2 行有错")
     rows = admin.el("import-row")
-    expect(rows).to_have_count(4)
-    expect(admin.page.locator('[data-test="import-row"][data-line="3"]')).to_contain_text("手机号格式不对")
-    expect(admin.page.locator('[data-test="import-row"][data-line="5"]')).to_contain_text("没有这个网格")
-    expect(admin.page.locator('[data-test="import-row"][data-line="4"]')).to_contain_text("可以导入")
+    expect(rows).to_have_count(5)
+    line = lambda n: admin.page.locator(f'[data-test="import-row"][data-line="{n}"]')  # noqa: E731
+    expect(line(3)).to_contain_text("手机号格式不对")
+    expect(line(5)).to_contain_text("没有这个网格")
+    expect(line(4)).to_contain_text("可以导入")
     admin.accessible("admin-import-preview-zh")
     admin.tap("import-submit")
-    expect(admin.el("notice-ok")).to_contain_text("导入完成：成功 2 行，失败 0 行。")
+    # One call to the service for the three good rows; its answer, row by row, is what the staff sees.
+    expect(admin.el("notice-ok")).to_contain_text("导入完成：新增 2 行，已是成员 1 行，失败 0 行。")
     expect(admin.el("progress-bar")).to_have_attribute("data-percent", "100")
-    expect(admin.page.locator('[data-test="import-row"][data-line="2"]')).to_contain_text("已导入")
+    expect(line(2)).to_contain_text("已导入")
+    expect(line(4)).to_contain_text("已导入")
+    expect(line(6)).to_contain_text("已是成员，未重复添加")
+    expect(line(3)).to_contain_text("手机号格式不对")
     admin.accessible("admin-import-done-zh")
+
+    # The outcomes as a CSV file: UTF-8 with a BOM for Excel, one line per row of the sheet, a formula defused.
+    with admin.page.expect_download() as download:
+        admin.tap("import-download")
+    assert download.value.suggested_filename == "成员导入结果.csv"
+    body = Path(download.value.path()).read_bytes()
+    assert body.startswith("\ufeff".encode())
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines == ["行号,姓名,手机号,结果", "2,冯大爷,13700000011,已导入", "3,陈阿姨,13700,手机号格式不对",
+                     "4,褚 老师,13700000013,已导入", "5,卫师傅,13700000014,没有这个网格",
+                     "6,'=老管理员,13800000001,已是成员，未重复添加"]
+
+    # The same file again adds nobody: the three phones are members now.
+    admin.page.reload()
+    admin.el("import-file").set_input_files(str(path))
+    admin.tap("import-submit")
+    expect(admin.el("notice-ok")).to_contain_text("导入完成：新增 0 行，已是成员 3 行，失败 0 行。")
+    expect(line(2)).to_contain_text("已是成员，未重复添加")
 
     members = site.dep.services["community"].db.members
     feng = members.find_one({"community_id": site.cid, "phone": "13700000011"})
@@ -74,6 +99,8 @@ def test_a_member_import_with_two_bad_rows_reports_them_and_imports_the_rest(sit
     assert chu["display_name"] == "褚 老师" and chu["grid_id"] == site.grids["2号楼"]
     assert set(chu["roles"]) == {"resident", "organizer"}
     assert members.count_documents({"community_id": site.cid, "phone": {"$in": ["13700", "13700000014"]}}) == 0
+    assert members.count_documents({"community_id": site.cid, "phone": "13800000001"}) == 1
+    assert members.count_documents({"community_id": site.cid, "phone": {"$in": ["13700000011", "13700000013"]}}) == 2
     assert site.login("13700000013", "pass-word-9")  # an imported member signs in with the sheet's password
 
     # Edit: 冯大爷 becomes a grid worker of 2号楼, then is deactivated (asked twice).

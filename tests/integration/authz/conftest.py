@@ -499,6 +499,11 @@ def _new_member_body(w: World) -> Callable[[str], dict]:
                              "password": PASSWORD}
 
 
+def _import_body(w: World) -> Callable[[str], dict]:
+    one = _new_member_body(w)
+    return lambda identity: {"rows": [one(identity)]}
+
+
 def _deactivate(w: World) -> Call:
     victim = w.join(f"leaver-{uuid.uuid4().hex[:4]}")
     return Call(f"/v1/communities/{w.A}/members/{victim}/deactivate", self_id=victim)
@@ -627,6 +632,8 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("community", "GET", "/v1/communities/{community_id}/points-rules/simulations/{job_id}", ""): _simulation,
     ("community", "POST", "/v1/communities/{community_id}/members", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members", json=_new_member_body(w)),
+    ("community", "POST", "/v1/communities/{community_id}/members/import", ""): lambda w: Call(
+        f"/v1/communities/{w.A}/members/import", json=_import_body(w)),
     ("community", "GET", "/v1/communities/{community_id}/members", ""): lambda w: Call(f"/v1/communities/{w.A}/members"),
     ("community", "GET", "/v1/communities/{community_id}/members/{member_id}", ""): lambda w: Call(
         f"/v1/communities/{w.A}/members/{w.alice}"),

@@ -159,3 +159,12 @@ def test_a_reports_photo_form_may_pass_the_size_limit_up_to_the_photo_limit_and_
     assert requests.put(f"{gateway}/api/community/v1/communities/c_1/reports", data=form).status_code == 413
     huge = requests.post(f"{gateway}/api/community/v1/communities/c_1/reports", data=b"p" * (6 * 1024 * 1024))
     assert huge.status_code == 413
+
+
+def test_a_member_import_may_pass_the_size_limit_up_to_its_own_limit(gateway):
+    rows = b"r" * 100_000  # 100 kB: over this gateway's 4 kB limit, under the bulk import's 1 MB
+    answer = requests.post(f"{gateway}/api/community/v1/communities/c_1/members/import", data=rows,
+                           headers={"Content-Type": "application/octet-stream"})
+    assert answer.status_code == 201 and len(answer.json()["body"]) == 100_000
+    huge = requests.post(f"{gateway}/api/community/v1/communities/c_1/members/import", data=b"r" * (1024 * 1024 + 1))
+    assert huge.status_code == 413 and huge.headers["Content-Type"] == "application/problem+json"

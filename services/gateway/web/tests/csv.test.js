@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeSheet, memberRows, parseCsv } from '../src/lib/csv.js'
+import { chunked, decodeSheet, memberRows, parseCsv } from '../src/lib/csv.js'
 
 describe('parseCsv', () => {
   it('reads an Excel export: BOM, CRLF, quoted commas and quotes, blank lines', () => {
@@ -47,5 +47,15 @@ describe('decodeSheet', () => {
     expect(parseCsv(decodeSheet(utf8))).toEqual([['姓名', 'phone']])
     const gbk = new Uint8Array([0xD0, 0xD5, 0xC3, 0xFB, 0x2C, 0x61]) // "姓名,a" in GBK
     expect(decodeSheet(gbk)).toBe('姓名,a')
+  })
+})
+
+describe('chunked', () => {
+  it('sends a large sheet in runs of at most the size asked, in order', () => {
+    const lines = Array.from({ length: 120 }, (_, i) => i + 2)
+    const runs = chunked(lines, 50)
+    expect(runs.map((r) => r.length)).toEqual([50, 50, 20])
+    expect(runs.flat()).toEqual(lines)
+    expect(chunked([], 50)).toEqual([])
   })
 })

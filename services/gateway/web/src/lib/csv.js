@@ -95,3 +95,10 @@ export function decodeSheet(bytes) {
     return new TextDecoder('gb18030').decode(bytes)
   }
 }
+
+/** `items` in runs of at most `size` (a large sheet sent in several calls). */
+export function chunked(items, size) {
+  const runs = []
+  for (let i = 0; i < items.length; i += size) runs.push(items.slice(i, i + size))
+  return runs
+}
