@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Callable
@@ -33,6 +34,8 @@ HEARTBEAT_INTERVAL_MS = 2000
 RECONNECT_BACKOFF_MAX_MS = 3000
 METADATA_MAX_AGE_MS = 10_000
 PROBE_TIMEOUT_MS = 10_000
+# How often a member that does not own every partition of its topics asks the broker whether any has no owner.
+ORPHAN_CHECK_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class ConsumerRunner:
         self._consumer: KafkaConsumer | None = None
         self.assigned = 0  # partitions assigned at the last poll (worker liveness reports it)
         self._assignment: frozenset = frozenset()
+        self._partitions: frozenset = frozenset()  # (topic, partition) of every partition of our topics
+        self._orphan_check_at = 0.0
 
     # -- applying one event -------------------------------------------------------------
     def decode(self, raw: bytes | None) -> tuple[Event, Subscription, dict] | None:
@@ -191,6 +196,9 @@ class ConsumerRunner:
         consumer = self._ensure_consumer()
         batches = consumer.poll(timeout_ms=timeout_ms)
         self._note_assignment(frozenset(consumer.assignment()))
+        self._rejoin_if_orphaned()
+        if self._consumer is None:
+            return 0
         records = [r for rs in batches.values() for r in rs]
         if not records:
             return 0
@@ -248,6 +256,7 @@ class ConsumerRunner:
     def close(self) -> None:
         """Leave the group cleanly (LeaveGroup), so the partitions move to a successor at once."""
         self.assigned = 0
+        self._assignment = frozenset()
         if self._consumer is not None:
             try:
                 self._consumer.close(autocommit=False)
@@ -264,6 +273,7 @@ class ConsumerRunner:
             if waiting:
                 raise TopicsMissing(f"topics not created yet (or without a partition leader): {waiting}")
             self._consumer = KafkaConsumer(*self.topics, **self.consumer_opts)
+            self._orphan_check_at = time.monotonic() + ORPHAN_CHECK_SECONDS
         return self._consumer
 
     def _topics_not_ready(self) -> list[str]:
@@ -279,7 +289,56 @@ class ConsumerRunner:
             admin.close()
         ready = {t["name"] for t in described if not t["error_code"] and t["partitions"]
                  and all(not p["error_code"] and p["leader_id"] >= 0 for p in t["partitions"])}
+        self._partitions = frozenset((t["name"], p["partition_index"]) for t in described if t["name"] in ready
+                                     for p in t["partitions"])
         return sorted(set(self.topics) - ready)
+
+    def _rejoin_if_orphaned(self) -> None:
+        """Rejoin when partitions of our topics have no owner in a settled group.
+
+        kafka-python's group leader can assign while its own metadata lacks the topics' partitions ("No partition
+        metadata for topic …") and then never rebalance once the metadata arrives (KAFKA-3949's race): the group
+        is stable, nobody owns those partitions, and their events wait forever (seen in CI: a ledger consumer
+        owned nothing for six minutes). A member that owns every partition needs no check; one that does not
+        asks the broker every ORPHAN_CHECK_SECONDS, and leaves and rejoins if a partition is nobody's."""
+        if len(self._assignment) >= len(self._partitions) or time.monotonic() < self._orphan_check_at:
+            return
+        self._orphan_check_at = time.monotonic() + ORPHAN_CHECK_SECONDS
+        try:
+            orphans = self._orphaned_partitions()
+        except KafkaError as exc:  # the broker is busy or restarting: look again next time
+            log.info("consumer: could not describe the group", extra={"error": repr(exc)})
+            return
+        if orphans:
+            log.warning("consumer: partitions without an owner in the group; rejoining", extra={
+                "group": self.group, "partitions": sorted(f"{t}:{p}" for t, p in orphans)})
+            self.close()
+
+    def _orphaned_partitions(self) -> set[tuple[str, int]]:
+        """Partitions of our topics no member of the group owns, if the group is stable (else none)."""
+        group_id = self.consumer_opts["group_id"]
+        admin = KafkaAdminClient(bootstrap_servers=self.consumer_opts["bootstrap_servers"],
+                                 client_id=f"{self.consumer_opts['client_id']}-probe",
+                                 request_timeout_ms=PROBE_TIMEOUT_MS)
+        try:
+            group = admin.describe_groups([group_id]).get(group_id) or {}
+        finally:
+            admin.close()
+        if group.get("error") or group.get("group_state") != "Stable":
+            return set()
+        owned = set()
+        for member in group.get("members") or ():
+            assignment = member.get("member_assignment")
+            if not isinstance(assignment, dict):
+                return set()  # undecodable: we cannot tell, so do nothing
+            owned.update((a["topic"], p) for a in assignment.get("assigned_partitions") or () for p in a["partitions"])
+        return set(self._partitions) - owned
+
+
+def _log_mongo_retry(state) -> None:
+    """A consumer waiting out MongoDB says so: an event that keeps failing is never retried in silence."""
+    log.warning("consumer: MongoDB error, retrying the event", extra={
+        "attempt": state.attempt_number, "error": repr(state.outcome.exception())[:500]})
 
 
 class TopicsMissing(KafkaError):
