@@ -164,6 +164,12 @@ def test_hours_paid_to_another_deployment_complete_and_the_list_follows(site, re
     assert not small_targets(measure(phone), 44), small_targets(measure(phone), 44)[:3]
     phone.accessible("resident-federation-my-address-zh")
     shown = phone.text("fed-mine-address")
+    phone.tap("lang-switch")
+    expect(phone.page.get_by_role("heading", name="My address")).to_be_visible()
+    expect(phone.el("fed-mine-hint")).to_contain_text("Ask the other person to type this address")
+    expect(phone.el("fed-copy")).to_have_text("Copied")
+    phone.accessible("resident-federation-my-address-en")
+    phone.tap("lang-switch")
     phone.fill("fed-payee", "hub/taoyuan/bo")
     phone.el("fed-unit").select_option("HOUR")
     phone.fill("fed-hours", "1")
