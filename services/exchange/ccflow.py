@@ -51,6 +51,13 @@ def address_of(node_path: str, community_code: str, handle: str) -> str:
     return f"{node_path}/{community_code}/{handle}"
 
 
+def member_unknown() -> Unprocessable:
+    """422 while the exchange has not yet heard a resident's public handle or their community's code (from
+    community.events): they have no address yet."""
+    return Unprocessable("您的账户尚未开通联网，请稍后再试。Your account is not known to the exchange yet; try again "
+                         "shortly.", code="cc_member_unknown")
+
+
 def local_part(address: str, node_path: str) -> list[str] | None:
     """`[community code, handle]` when the address is a resident of the node at `node_path`, else None (deeper
     paths belong to its leafward neighbours)."""
@@ -87,8 +94,7 @@ def start(tx: Tx, *, unit: str, community_id: str, member_id: str, payee: str, a
     code = repo.community_code(community_id)
     handle = repo.handle_of(community_id, member_id)
     if code is None or handle is None:
-        raise Unprocessable("您的账户尚未开通联网，请稍后再试。Your account is not known to the exchange yet; try again "
-                            "shortly.", code="cc_member_unknown")
+        raise member_unknown()
     quant = node.to_wire(amount)
     body = cctransfer.relay_body(str(uuidlib.uuid4()), address_of(ours, code, handle), payee, quant, memo or "")
     t = CcTransfer(body["uuid"], "out", unit, node.node_id, community_id, member_id, amount, body, "new", at,

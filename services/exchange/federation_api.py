@@ -13,7 +13,7 @@ from shared.errors import Conflict, NotFound, Unprocessable
 from shared.mongo import utcnow
 from shared.schemas import problem_responses
 from shared.web import ServiceBlueprint as Blueprint, current_bus, current_db
-from services.exchange import ccflow, commands, schemas
+from services.exchange import ccflow, commands, schemas, views
 from services.exchange.cctransfer import from_doc
 from services.exchange.federation import UNITS, CcUnauthorized, authenticate, response_trace
 from services.exchange.repository import NODES, CcRepository, node_from_doc
@@ -227,3 +227,15 @@ def my_remote_transfer(transfer_id):
         raise NotFound("没有这笔联网转账。No such transfer of yours.", code="unknown_cc_transfer")
     return ccflow.public(from_doc(doc))
 
+
+
+@transfers.get("/address")
+@transfers.response(200, schemas.CcAddressSchema(many=True))
+@problem_responses(transfers, {401: "no or invalid bearer token",
+                               422: "cc_member_unknown: a unit is grafted but the exchange has not yet heard my "
+                                    "public handle or my community's code (try again shortly)"})
+def my_address():
+    """My address in each grafted unit (`<node path>/<community code>/<handle>`): what a resident of another
+    deployment types to pay me. An empty list when this deployment is not federated in any unit."""
+    p = current_principal()
+    return views.my_addresses(current_db(), p.community_id, p.member_id)

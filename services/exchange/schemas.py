@@ -228,8 +228,13 @@ class CcTransferSchema(Schema):
 
 
 class CcAddressSchema(Schema):
-    address = fields.String(metadata={"description": "my Credit Commons address for this unit"})
-    unit = fields.String()
+    unit = fields.String(metadata={"description": "HOUR or PT: the grafted unit this address receives"})
+    address = fields.String(metadata={"description": "my Credit Commons address for this unit: "
+                                                     "<node path>/<community code>/<handle>, what another "
+                                                     "deployment's resident types to pay me"})
+    node_path = fields.String(metadata={"description": "this deployment's node path for the unit"})
+    community_code = fields.String(metadata={"description": "my community's code"})
+    handle = fields.String(metadata={"description": "my public handle (never a phone number)"})
 
 
 class CcTransactionSchema(Schema):

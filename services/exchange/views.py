@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from shared.errors import NotFound
+from services.exchange.ccflow import address_of, member_unknown
+from services.exchange.federation import UNITS
 from services.exchange.model import add_period
-from services.exchange.repository import CLEARINGS, COMMUNITIES, ENTRIES, LINES, line_from_doc
+from services.exchange.repository import (CLEARINGS, COMMUNITIES, ENTRIES, LINES, NODES, CcRepository,
+                                          line_from_doc)
 
 
 def _mine(community_id: str) -> dict:
@@ -77,3 +80,21 @@ def names(db, *community_ids: str) -> dict:
     known = _communities(db, community_ids)
     return {cid: (known.get(cid) or {}).get("name") or (known.get(cid) or {}).get("code") or cid
             for cid in community_ids}
+
+
+def my_addresses(db, community_id: str, member_id: str) -> list[dict]:
+    """A resident's Credit Commons address in each grafted unit (`<our node path>/<community code>/<handle>`), the
+    one residents of other deployments pay; [] when no unit of this deployment is grafted. 422 cc_member_unknown
+    while the exchange has not yet heard the member's public handle (or the community's code)."""
+    paths = {}
+    for doc in db[NODES].find({"unit": {"$in": list(UNITS)}}, {"unit": 1, "our_node_path": 1}).sort("_id", -1):
+        paths.setdefault(doc["unit"], doc["our_node_path"])  # every graft of a unit names the same own path
+    if not paths:
+        return []
+    community = db[COMMUNITIES].find_one({"_id": community_id}, {"code": 1}) or {}
+    member = db[CcRepository.MEMBERS].find_one({"_id": f"{community_id}:{member_id}"}, {"handle": 1}) or {}
+    code, handle = community.get("code"), member.get("handle")
+    if not code or not handle:
+        raise member_unknown()
+    return [{"unit": unit, "address": address_of(paths[unit], code, handle), "node_path": paths[unit],
+             "community_code": code, "handle": handle} for unit in UNITS if unit in paths]

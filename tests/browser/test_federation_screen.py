@@ -5,9 +5,11 @@ review step and the exchange's `not_federated` refusal is said in Chinese, the b
 second deployment on loopback (tests/integration/exchange/loopback.py: its own ledger and exchange, served over
 real HTTP) grafted for HOUR: the resident pays 1 h 30 min to hub/taoyuan/bo, sees it validated at once, and the
 list follows it by itself until it is completed; both ledgers hold the figures. One beyond her balance is erased on
-both nodes (the list says why), and one the hub's resident pays her is listed as received."""
+both nodes (the list says why), and one the hub's resident pays her, at the address her 我的联网地址 card shows
+(with its QR code and a copy button; no card while not federated), is listed as received."""
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 
@@ -56,6 +58,8 @@ def test_a_bad_address_is_refused_here_and_an_unfederated_unit_is_said_in_chines
     expect(phone.el("fed-list")).to_be_visible()
     expect(phone.page.get_by_text("还没有和其他网络的转账。")).to_be_visible()
     assert "hub/taoyuan/wang_fix" in phone.text("fed-payee-hint")
+    # Not federated yet: no address to give anyone, so no 我的联网地址 card.
+    expect(phone.el("fed-mine")).to_have_count(0)
     phone.accessible("resident-federation-zh")
     assert not small_targets(measure(phone), 44), small_targets(measure(phone), 44)[:3]
 
@@ -147,6 +151,25 @@ def test_hours_paid_to_another_deployment_complete_and_the_list_follows(site, re
     before = (site.balances(resident)["HOUR"]["posted"], hub.balance("bo", "HOUR"))
     phone = phones(resident)
     phone.open("/r/federation")
+    # Grafted for HOUR: her own address, large and selectable, with a copy button, its QR code and the hint.
+    mine = f"hub/leaf/{site.code}/{resident['handle']}"
+    expect(phone.el("fed-mine-address")).to_have_text(mine)
+    expect(phone.el("fed-mine-units")).to_contain_text("时间")
+    expect(phone.el("fed-mine-hint")).to_have_text("请对方在他们的联网转账里填写这个地址。")
+    qr = phone.el("fed-mine").locator('[data-test="qr-image"]')
+    expect(qr).to_have_attribute("src", re.compile(r"^data:image/png;base64,.{100}"))
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    phone.tap("fed-copy")
+    expect(phone.el("fed-copy")).to_have_text("已复制")
+    assert not small_targets(measure(phone), 44), small_targets(measure(phone), 44)[:3]
+    phone.accessible("resident-federation-my-address-zh")
+    shown = phone.text("fed-mine-address")
+    phone.tap("lang-switch")
+    expect(phone.page.get_by_role("heading", name="My address")).to_be_visible()
+    expect(phone.el("fed-mine-hint")).to_contain_text("Ask the other person to type this address")
+    expect(phone.el("fed-copy")).to_have_text("Copied")
+    phone.accessible("resident-federation-my-address-en")
+    phone.tap("lang-switch")
     phone.fill("fed-payee", "hub/taoyuan/bo")
     phone.el("fed-unit").select_option("HOUR")
     phone.fill("fed-hours", "1")
@@ -193,7 +216,7 @@ def test_hours_paid_to_another_deployment_complete_and_the_list_follows(site, re
     assert site.balances(resident)["HOUR"]["posted"] == before[0] - 90 and hub.balance("bo", "HOUR") == before[1] + 90
 
     # Received: bo pays her 45 minutes from the hub; her list shows it with a plus, from bo's address.
-    paid = hub.pay("bo", "HOUR", f"hub/leaf/{site.code}/{resident['handle']}", 45, "回赠")
+    paid = hub.pay("bo", "HOUR", shown, 45, "回赠")  # the very address her card shows
     assert paid.status_code == 202, paid.json
     assert hub.settle(paid.json["uuid"])["state"] == "completed"
     wait_until(lambda: site.balances(resident)["HOUR"]["posted"] == before[0] - 45, timeout=120,

@@ -815,6 +815,7 @@ SCENARIOS: dict[tuple[str, str, str, str], Callable[[World], Call]] = {
     ("exchange", "GET", "/v1/federation/transfers", ""): lambda w: Call("/v1/federation/transfers"),
     ("exchange", "GET", "/v1/federation/transfers/{transfer_id}", ""): lambda w: Call(
         f"/v1/federation/transfers/{w.cc_transfer_of_alice()}"),
+    ("exchange", "GET", "/v1/federation/address", ""): lambda w: Call("/v1/federation/address"),
     ("exchange", "POST", "/cc/{unit}/transaction/relay", ""): lambda w: Call(
         "/cc/HOUR/transaction/relay", json=w.cc_relay_body(), refusal="application/json"),
     ("exchange", "PATCH", "/cc/{unit}/transaction/{transfer_id}/{state}", ""): lambda w: Call(

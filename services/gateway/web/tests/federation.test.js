@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createI18n } from 'vue-i18n'
-import { CC_STATES, fromMySide, isFinal, ledgerAmount, parseAddress, signedWords, stateKey, withTransfer }
+import { CC_STATES, addressesToShow, fromMySide, isFinal, ledgerAmount, parseAddress, signedWords, stateKey, withTransfer }
   from '../src/lib/federation.js'
 import zhCN from '../src/locales/zh-CN.json'
 import en from '../src/locales/en.json'
@@ -93,5 +93,26 @@ describe('a transfer seen by its resident', () => {
     const done = { ...paid, state: 'completed' }
     expect(withTransfer([paid, received], done)).toEqual([done, received])
     expect(withTransfer(null, paid)).toEqual([paid])
+  })
+})
+
+describe('my addresses, as the exchange lists them per grafted unit', () => {
+  const row = (unit, address) => ({ unit, address, node_path: address.split('/').slice(0, -2).join('/'),
+    community_code: address.split('/').at(-2), handle: address.split('/').at(-1) })
+
+  it('shows one address once with every unit it receives, in the order listed', () => {
+    expect(addressesToShow([row('HOUR', 'hub/leaf/lianhua/ann'), row('PT', 'hub/leaf/lianhua/ann')]))
+      .toEqual([{ address: 'hub/leaf/lianhua/ann', units: ['HOUR', 'PT'] }])
+  })
+
+  it('keeps different addresses apart (units grafted onto different nodes)', () => {
+    expect(addressesToShow([row('HOUR', 'hub/leaf/lianhua/ann'), row('PT', 'city/lianhua/ann')])).toEqual([
+      { address: 'hub/leaf/lianhua/ann', units: ['HOUR'] }, { address: 'city/lianhua/ann', units: ['PT'] }])
+  })
+
+  it('shows nothing when this deployment is not federated', () => {
+    expect(addressesToShow([])).toEqual([])
+    expect(addressesToShow(null)).toEqual([])
+    expect(addressesToShow([{ unit: 'HOUR' }])).toEqual([])
   })
 })

@@ -86,3 +86,18 @@ export function withTransfer(list, transfer) {
   if (items.some((t) => t.uuid === transfer.uuid)) return items.map((t) => (t.uuid === transfer.uuid ? transfer : t))
   return [transfer, ...items]
 }
+
+/**
+ * My addresses (GET /exchange/v1/federation/address: one row per grafted unit) as a person reads them: each
+ * distinct address once, with the units it receives, in the order the exchange lists them (usually one address
+ * for both units). `[]` when this deployment is not federated.
+ */
+export function addressesToShow(rows) {
+  const shown = new Map()
+  for (const row of rows || []) {
+    if (!row?.address) continue
+    if (!shown.has(row.address)) shown.set(row.address, { address: row.address, units: [] })
+    if (!shown.get(row.address).units.includes(row.unit)) shown.get(row.address).units.push(row.unit)
+  }
+  return [...shown.values()]
+}
