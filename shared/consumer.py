@@ -276,13 +276,17 @@ class ConsumerRunner:
             self._orphan_check_at = time.monotonic() + ORPHAN_CHECK_SECONDS
         return self._consumer
 
+    def _admin(self) -> KafkaAdminClient:
+        """An admin client for one question about our topics or group; every request bounded by PROBE_TIMEOUT_MS."""
+        return KafkaAdminClient(bootstrap_servers=self.consumer_opts["bootstrap_servers"],
+                                client_id=f"{self.consumer_opts['client_id']}-probe",
+                                request_timeout_ms=PROBE_TIMEOUT_MS)
+
     def _topics_not_ready(self) -> list[str]:
         """Our topics that do not exist yet or have a partition without a leader. Asked with the admin client,
         whose every request is bounded by PROBE_TIMEOUT_MS: a consumer's all-topics metadata call waits for
         its answer with no bound at all, and one lost answer once kept a worker from ever consuming."""
-        admin = KafkaAdminClient(bootstrap_servers=self.consumer_opts["bootstrap_servers"],
-                                 client_id=f"{self.consumer_opts['client_id']}-probe",
-                                 request_timeout_ms=PROBE_TIMEOUT_MS)
+        admin = self._admin()
         try:
             described = admin.describe_topics(self.topics)
         finally:
@@ -317,9 +321,7 @@ class ConsumerRunner:
     def _orphaned_partitions(self) -> set[tuple[str, int]]:
         """Partitions of our topics no member of the group owns, if the group is stable (else none)."""
         group_id = self.consumer_opts["group_id"]
-        admin = KafkaAdminClient(bootstrap_servers=self.consumer_opts["bootstrap_servers"],
-                                 client_id=f"{self.consumer_opts['client_id']}-probe",
-                                 request_timeout_ms=PROBE_TIMEOUT_MS)
+        admin = self._admin()
         try:
             group = admin.describe_groups([group_id]).get(group_id) or {}
         finally:
