@@ -49,14 +49,14 @@ def test_each_bad_row_is_refused_alone_with_its_code_and_a_chinese_first_message
 
 def test_messages_of_a_list_item_are_keyed_by_text_as_json_and_mongodb_keep_them():
     _, known = plan([row("13800000013", skills=["ok", ""])])
-    assert known[0].errors == {"skills": {"1": ["Length must be between 1 and 40."]}}
+    assert known[0].errors == {"skills": {"1": ["长度必须在 1 到 40 之间。 Length must be between 1 and 40."]}}
 
 
 def test_field_names_a_client_made_up_are_counted_never_echoed():
     _, known = plan([row("13800000014", **{"\u0000$x.y": 1, "nickname": "x", "availability": [{"$bad": 1}]})])
-    assert known[0].errors == {"nickname": ["Unknown field."], "availability": {"0": {
-        "day": ["Missing data for required field."], "start": ["Missing data for required field."],
-        "end": ["Missing data for required field."], "_unknown": ["1 个无法识别的字段。 1 unknown field name(s)."]}},
+    assert known[0].errors == {"nickname": ["未知字段。 Unknown field."], "availability": {"0": {
+        "day": ["缺少必填字段。 Missing data for required field."], "start": ["缺少必填字段。 Missing data for required field."],
+        "end": ["缺少必填字段。 Missing data for required field."], "_unknown": ["1 个无法识别的字段。 1 unknown field name(s)."]}},
         "_unknown": ["1 个无法识别的字段。 1 unknown field name(s)."]}
 
 
