@@ -127,3 +127,12 @@ def test_the_grid_desk_loads_more_reports_past_its_first_page(site, phones):
     texts = w.el("queued-report").all_inner_texts()
     assert [sum(f"第{n:02d}处垃圾" in text for text in texts) for n in range(23)] == [1] * 23
     w.el("load-more-reports").wait_for(state="detached")
+
+    # Deciding a report of the second page keeps both pages on the desk: only that report goes.
+    last = w.el("queued-report").last
+    decided = next(n for n in range(23) if f"第{n:02d}处垃圾" in last.inner_text())
+    last.locator('[data-test="verify-report"]').click()
+    wait_until(lambda: w.el("queued-report").count() == 22, message="the verified report leaving the desk")
+    texts = w.el("queued-report").all_inner_texts()
+    assert [sum(f"第{n:02d}处垃圾" in text for text in texts) for n in range(23)] == [int(n != decided) for n in range(23)]
+    assert w.el("load-more-reports").count() == 0

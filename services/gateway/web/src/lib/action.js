@@ -70,5 +70,8 @@ export function usePages(work) {
     hasMore: computed(() => Boolean(next.value)),
     load: () => page.load(null),
     more: () => (next.value && !page.loading.value ? page.load(next.value) : Promise.resolve(null)),
+    // A change to the items already shown (one decided, one marked), keeping every page loaded so far: the
+    // cursor points past the last item shown, so the next page is still the right one.
+    change: (edit) => { items.value = edit(items.value) },
   }
 }
