@@ -75,8 +75,7 @@ class ConsumerRunner:
         self.consumer_opts.update(consumer_opts)
         self.stop_event = threading.Event()
         self._consumer: KafkaConsumer | None = None
-        self.assigned = 0  # partitions assigned at the last poll (worker liveness reports it)
-        self._assignment: frozenset = frozenset()
+        self._assignment: frozenset = frozenset()  # the partitions assigned at the last poll
         self._partitions: frozenset = frozenset()  # (topic, partition) of every partition of our topics
         self._orphan_check_at = 0.0
 
@@ -225,8 +224,12 @@ class ConsumerRunner:
                 consumer.commit(done)
         return len(records)
 
+    @property
+    def assigned(self) -> int:
+        """How many partitions this member owned at its last poll (worker liveness reports it)."""
+        return len(self._assignment)
+
     def _note_assignment(self, assignment: frozenset) -> None:
-        self.assigned = len(assignment)
         if assignment != self._assignment:
             self._assignment = assignment
             log.info("consumer: partitions assigned", extra={
@@ -255,7 +258,6 @@ class ConsumerRunner:
 
     def close(self) -> None:
         """Leave the group cleanly (LeaveGroup), so the partitions move to a successor at once."""
-        self.assigned = 0
         self._assignment = frozenset()
         if self._consumer is not None:
             try:
@@ -305,7 +307,7 @@ class ConsumerRunner:
         is stable, nobody owns those partitions, and their events wait forever (seen in CI: a ledger consumer
         owned nothing for six minutes). A member that owns every partition needs no check; one that does not
         asks the broker every ORPHAN_CHECK_SECONDS, and leaves and rejoins if a partition is nobody's."""
-        if len(self._assignment) >= len(self._partitions) or time.monotonic() < self._orphan_check_at:
+        if self.assigned >= len(self._partitions) or time.monotonic() < self._orphan_check_at:
             return
         self._orphan_check_at = time.monotonic() + ORPHAN_CHECK_SECONDS
         try:

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from shared.errors import Conflict, Forbidden, Problem, Unprocessable
-from services.community.photos import strip_metadata
+from services.community.photos import PNG_SIGNATURE, strip_metadata
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 # Magic bytes of the photo types accepted (the client's Content-Type is never trusted).
 PHOTO_SIGNATURES = (("image/jpeg", lambda b: b[:3] == b"\xff\xd8\xff"),
-                    ("image/png", lambda b: b[:8] == b"\x89PNG\r\n\x1a\n"),
+                    ("image/png", lambda b: b[:8] == PNG_SIGNATURE),
                     ("image/webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"))
 # A photo is stored before its report's transaction (GridFS takes none): a process that dies in between leaves
 # a photo no report names. Past this grace (far longer than any upload takes) such a photo is an orphan.
