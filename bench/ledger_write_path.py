@@ -7,12 +7,17 @@ Prints, per transfer (create + confirm): CPU of this process (handlers, reposito
 bson) and of mongod, and the MongoDB commands each group sends (counted with pymongo command monitoring).
 CPU time, not wall time, so the figures hold on a busy machine; run it on the code before and after a change.
 
-    python bench/ledger_write_path.py [--groups 300] [--group-size 8] [--members 200] [--keys] [--award]
+    python bench/ledger_write_path.py [--groups 300] [--group-size 8] [--members 200] [--keys] [--award] [--mixed]
+
+`--mixed`: each group holds G new credits and the confirms of the previous group's credits, as the ledger's
+groups do under HTTP load (creates and confirms arrive together); `--by-collection` also prints the commands per
+group by collection.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import tempfile
 import time
@@ -38,9 +43,16 @@ class Commands(monitoring.CommandListener):
 
     def __init__(self):
         self.seen: Counter = Counter()
+        self.by_collection: Counter = Counter()
+        self.documents: Counter = Counter()
 
     def started(self, event) -> None:
         self.seen[event.command_name] += 1
+        target = event.command.get(event.command_name)
+        if isinstance(target, str) and event.command_name in ("insert", "update", "delete", "find", "aggregate"):
+            self.by_collection[f"{event.command_name} {target}"] += 1
+            batch = event.command.get({"insert": "documents", "update": "updates"}.get(event.command_name, ""), ())
+            self.documents[f"{event.command_name} {target}"] += len(batch)
 
     def succeeded(self, event) -> None:
         pass
@@ -98,6 +110,8 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
             return commands.CreateTransfer(actor=Actor(member, community, ("resident",)), workflow="award",
                                            unit="PT", minutes=60, idempotency_key=key, body=body)
         payer, payee = members[(2 * i) % len(members)], members[(2 * i + 1) % len(members)]
+        if args.mixed:  # anyone pays anyone, as in bench/ledger_bench.py: payers then also spend lots they hold
+            payer, payee = random.Random(i).sample(members, 2)
         body = {"workflow": "credit", "unit": "PT", "counterparty_id": payee, "amount": 1}
         return commands.CreateTransfer(actor=Actor(payer, community, ("resident",)), workflow="credit",
                                        unit="PT", counterparty_id=payee, amount=1, idempotency_key=key, body=body)
@@ -114,23 +128,43 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
         assert all(body["state"] == "posted" for body, _ in done), done
         return len(done)
 
+    waiting: list = []  # --mixed: the previous group's credits, confirmed in the next group
+
+    def mixed_round(r: int) -> int:
+        confirms = [commands.ConfirmTransfer(confirmer(body), body["transfer_id"],
+                                             uuid.uuid4().hex if args.keys else None) for body in waiting]
+        results = run([*(credit(r * args.group_size + k) for k in range(args.group_size)), *confirms])
+        created, done = results[:args.group_size], results[args.group_size:]
+        assert all(body["state"] == "posted" for body, _ in done), done
+        waiting[:] = [body for body, _ in created]
+        return len(done)
+
+    step = mixed_round if args.mixed else one_round
     for r in range(20):  # warm up (imports, connection pool, caches)
-        one_round(r)
+        step(r)
     listener.seen.clear()
+    listener.by_collection.clear()
+    listener.documents.clear()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     mongo0 = cpu_seconds(mongod_pid) if mongod_pid else None
-    transfers = sum(one_round(r) for r in range(20, 20 + args.groups))
+    transfers = sum(step(r) for r in range(20, 20 + args.groups))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     mongo = cpu_seconds(mongod_pid) - mongo0 if mongod_pid else None
-    groups = 2 * args.groups
+    groups = args.groups if args.mixed else 2 * args.groups
     per_group = {k: v / groups for k, v in sorted(listener.seen.items())}
+    shape = "each: new credits + the confirms of the previous group's" if args.mixed else "create group + confirm group"
     print(f"ledger write path: {transfers} {'awards' if args.award else 'credits'} in groups of {args.group_size} "
-          f"(create group + confirm group), Idempotency-Key {'on' if args.keys else 'off'}")
+          f"({shape}), Idempotency-Key {'on' if args.keys else 'off'}")
     print(f"  Python process CPU ms per transfer: {cpu / transfers * 1000:.3f}   "
           + (f"mongod CPU ms per transfer: {mongo / transfers * 1000:.3f}   " if mongo is not None else "")
           + f"wall {wall / transfers * 1000:.2f} ms per transfer")
     print(f"  MongoDB commands per group: {sum(per_group.values()):.2f}  "
           + "  ".join(f"{k} {v:.2f}" for k, v in per_group.items()))
+    if args.by_collection:
+        print("  commands by collection: " + "  ".join(f"{k} {v / groups:.2f}"
+                                                    for k, v in sorted(listener.by_collection.items())))
+        print("  documents written per transfer: " + "  ".join(f"{k} {v / transfers:.2f}"
+                                                             for k, v in sorted(listener.documents.items()) if v))
     client.drop_database(db_name)
     client.close()
 
@@ -143,6 +177,9 @@ def main() -> None:
     ap.add_argument("--keys", action="store_true", help="send an Idempotency-Key with every command")
     ap.add_argument("--award", action="store_true",
                     help="awards from the community's sharded issuance account instead of member-to-member credits")
+    ap.add_argument("--mixed", action="store_true",
+                    help="groups of new credits together with the confirms of the previous group's (as under load)")
+    ap.add_argument("--by-collection", action="store_true", help="also print the commands per group by collection")
     on_mongod(measure, ap.parse_args())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Callable
 
-from pymongo import InsertOne, MongoClient, ReadPreference, WriteConcern
+from pymongo import InsertOne, MongoClient, ReadPreference, UpdateOne, WriteConcern
 from pymongo.client_session import ClientSession
 from pymongo.read_concern import ReadConcern
 
@@ -183,18 +183,20 @@ class Tx:
         self._writes.append((collection, op, must_match))
 
     def flush(self) -> None:
-        """Send the deferred writes, in order within each collection: one ordered bulk_write per run of
-        writes that are all guarded or all unguarded (inserts go with either), so the matched count of each
-        bulk is checked exactly: every guarded update must have matched its document."""
+        """Send the deferred writes: per collection, in as few commands as keep their meaning (see `_plan`):
+        at best one insert command and one update command, whose matched count is checked exactly (every
+        guarded update must have matched its document)."""
         writes, self._writes = self._writes, []
         by_collection: dict[str, list] = {}
         for collection, op, must_match in writes:
             by_collection.setdefault(collection, []).append((op, must_match))
         for collection, ops in by_collection.items():
-            for bulk, guarded in _runs(ops):
+            for bulk, counted in _plan(ops):
                 result = self._collection(collection).bulk_write(bulk, ordered=True, session=self.session)
-                if guarded is not None and result.matched_count != guarded:
-                    raise WriteMissed(f"{collection}: {result.matched_count} matched, {guarded} guarded writes")
+                # Each counted update matched its document or (an upsert) inserted one: nothing else adds up.
+                if counted is not None and result.matched_count + result.upserted_count != counted:
+                    raise WriteMissed(f"{collection}: {result.matched_count} matched and {result.upserted_count} "
+                                      f"upserted of {counted} guarded writes and upserts")
 
     def savepoint(self) -> tuple[int, int, int]:
         """A mark to undo back to: the deferred writes, the events and the identity map as they are now."""
@@ -211,22 +213,84 @@ class Tx:
         self.cache.undo(cache)
 
 
-def _runs(ops: list[tuple[Any, bool]]):
-    """Split one collection's ordered writes into runs whose updates are all guarded (yield the count that
-    must match) or all unguarded (yield None: nothing to check); inserts never count as matched."""
-    bulk: list = []
-    guarded = 0
-    kind = None  # True: guarded run, False: unguarded run, None: inserts only so far
+def _doc_id(op) -> Any:
+    """The _id an update (UpdateOne / ReplaceOne) names exactly in its filter, else _MISSING."""
+    value = op._filter.get("_id", _MISSING) if isinstance(op._filter, dict) else _MISSING
+    return _MISSING if isinstance(value, dict) else value
+
+
+def _mergeable(op, must: bool) -> bool:
+    """An unguarded upsert of `$inc` and `$set` only, by _id (a counter: statistics)."""
+    return (not must and isinstance(op, UpdateOne) and op._upsert and isinstance(op._doc, dict)
+            and op._doc.keys() <= {"$inc", "$set"} and _doc_id(op) is not _MISSING)
+
+
+def _merged(first, second):
+    """One update doing what `first` then `second` do to their document, or None when they cannot be one
+    (the same `$set` values and no field both counted and set: a statistic's increments)."""
+    sets, incs = first._doc.get("$set", {}), dict(first._doc.get("$inc", {}))
+    if second._doc.get("$set", {}) != sets or (incs.keys() | second._doc.get("$inc", {}).keys()) & sets.keys():
+        return None
+    for k, v in second._doc.get("$inc", {}).items():
+        incs[k] = incs.get(k, 0) + v
+    return UpdateOne(first._filter, {k: v for k, v in (("$inc", incs), ("$set", sets)) if v}, upsert=True)
+
+
+def _plan(ops: list[tuple[Any, bool]]):
+    """One collection's deferred writes as few bulk writes, each with the count of its updates that must
+    match a document or upsert one (None: unchecked), keeping what the writes in order would do:
+    1. Increments of one document (unguarded `$inc` upserts, same `$set`) with nothing else writing that
+       document in between become one update: a group's statistics are written once per document.
+    2. Inserts go first, in their order, when every update names its document by _id and none names a
+       document inserted after it: an update then finds exactly what it found in order (the ledger's updates
+       never free a unique key an insert takes).
+    3. Updates go in order, in runs whose matched count can be checked exactly: guarded updates and upserts
+       (each matches or inserts one document) together; an unguarded plain update (it may match nothing) in
+       a run left unchecked.
+    pymongo sends one command per run of one kind in an ordered bulk, so at best: one insert, one update."""
+    merged: list[list] = []  # [op, must]
+    last: dict = {}  # _id -> index in merged of the last write naming it
     for op, must in ops:
+        doc_id = _MISSING if isinstance(op, InsertOne) else _doc_id(op)
+        target = last.get(doc_id) if doc_id is not _MISSING else None
+        if target is not None and _mergeable(op, must) and _mergeable(*merged[target]):
+            combined = _merged(merged[target][0], op)
+            if combined is not None:
+                merged[target][0] = combined
+                continue
+        if doc_id is not _MISSING:
+            last[doc_id] = len(merged)
+        if isinstance(op, InsertOne):
+            last[op._doc.get("_id", _MISSING)] = len(merged)
+        merged.append([op, must])
+    inserts = [op for op, _ in merged if isinstance(op, InsertOne)]
+    updates = [(op, must) for op, must in merged if not isinstance(op, InsertOne)]
+    named: set = set()
+    safe = bool(inserts) and bool(updates)
+    for op, _ in merged:
+        if not safe:
+            break
+        if isinstance(op, InsertOne):
+            safe = op._doc.get("_id", _MISSING) not in named
+        else:
+            doc_id = _doc_id(op)
+            safe = doc_id is not _MISSING
+            named.add(doc_id)
+    order = [(op, must) for op in inserts] + updates if safe else [tuple(m) for m in merged]
+    bulk: list = []
+    counted = 0
+    checked = None  # True: a checked run, False: an unchecked one, None: inserts only so far
+    for op, must in order:
         if not isinstance(op, InsertOne):
-            if kind is not None and kind != must:
-                yield bulk, (guarded if kind else None)
-                bulk, guarded = [], 0
-            kind = must
-            guarded += must
+            checks = must or bool(getattr(op, "_upsert", False))
+            if checked is not None and checked != checks:
+                yield bulk, (counted if checked else None)
+                bulk, counted = [], 0
+            checked = checks
+            counted += checks
         bulk.append(op)
     if bulk:
-        yield bulk, (guarded if kind is not False else None)
+        yield bulk, (counted if checked is not False else None)
 
 
 class UnitOfWork:

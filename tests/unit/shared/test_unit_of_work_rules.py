@@ -6,7 +6,7 @@ from types import MappingProxyType
 import pytest
 from pymongo import InsertOne, UpdateOne
 
-from shared.uow import IdentityMap, SavepointLost, _runs
+from shared.uow import IdentityMap, SavepointLost, _plan
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,39 @@ def test_undo_restores_each_key_to_its_value_at_the_mark():
         cache.undo(mark + 5)
 
 
-def test_writes_are_split_into_runs_whose_matched_count_is_exact():
+def test_guarded_updates_and_upserts_share_a_checked_run_after_the_inserts():
     g1, g2 = UpdateOne({"_id": 1, "seq": 0}, {"$inc": {"seq": 1}}), UpdateOne({"_id": 2}, {"$set": {"a": 1}})
-    loose = UpdateOne({"_id": 3}, {"$set": {"b": 1}}, upsert=True)
-    ins = InsertOne({"_id": 4})
-    runs = list(_runs([(ins, False), (g1, True), (g2, True), (loose, False), (ins, False), (g1, True)]))
-    assert runs == [([ins, g1, g2], 2), ([loose, ins], None), ([g1], 1)]
-    assert list(_runs([(ins, False), (ins, False)])) == [([ins, ins], 0)]  # inserts alone match nothing
-    assert list(_runs([])) == []
+    upsert = UpdateOne({"_id": 3}, {"$set": {"b": 1}}, upsert=True)
+    plain = UpdateOne({"_id": 5}, {"$set": {"c": 1}})  # unguarded, no upsert: may match nothing
+    ins, ins2 = InsertOne({"_id": 4}), InsertOne({"_id": 6})
+    # inserts first (no update names 4 or 6 before them), then updates in order: one insert, one update command
+    assert list(_plan([(ins, False), (g1, True), (upsert, False), (ins2, False), (g2, True)])) == [
+        ([ins, ins2, g1, upsert, g2], 3)]
+    # a plain update cannot be counted: it runs alone, unchecked, between checked runs
+    assert list(_plan([(g1, True), (plain, False), (g2, True)])) == [([g1], 1), ([plain], None), ([g2], 1)]
+    assert list(_plan([(ins, False), (ins2, False)])) == [([ins, ins2], 0)]  # inserts alone match nothing
+    assert list(_plan([])) == []
+
+
+def test_inserts_keep_their_place_after_an_update_naming_what_they_insert():
+    update = UpdateOne({"_id": 4}, {"$set": {"a": 1}}, upsert=True)
+    ins, other = InsertOne({"_id": 4}), InsertOne({"_id": 7})
+    assert list(_plan([(other, False), (update, False), (ins, False)])) == [([other, update, ins], 1)]
+    by_field = UpdateOne({"account_id": "a"}, {"$set": {"x": 1}})  # not by _id: it could match a new document
+    assert list(_plan([(by_field, False), (ins, False)])) == [([by_field, ins], None)]  # kept in order
+
+
+def test_a_documents_increments_in_one_group_become_one_update():
+    def inc(doc_id, n, fields=None):
+        return UpdateOne({"_id": doc_id}, {"$inc": {"n": n}, "$set": fields or {"kind": "balance"}}, upsert=True)
+    guarded = UpdateOne({"_id": "h1", "n": 1}, {"$set": {"kind": "balance"}})
+    [(bulk, counted)] = _plan([(inc("h1", 1), False), (inc("h2", 1), False), (inc("h1", -1), False),
+                               (inc("h1", 5), False)])
+    assert [(op._filter, op._doc) for op in bulk] == [
+        ({"_id": "h1"}, {"$inc": {"n": 5}, "$set": {"kind": "balance"}}),
+        ({"_id": "h2"}, {"$inc": {"n": 1}, "$set": {"kind": "balance"}})] and counted == 2
+    # not merged: another write of the document in between, different $set values, a guarded write
+    for middle in ((guarded, True), (InsertOne({"_id": "h1"}), False)):
+        assert len(list(_plan([(inc("h1", 1), False), middle, (inc("h1", 1), False)]))[-1][0]) == 3
+    assert len(list(_plan([(inc("h1", 1), False), (inc("h1", 1, {"kind": "flow"}), False)]))[0][0]) == 2
+    assert len(list(_plan([(inc("h1", 1), False), (guarded, True)]))[0][0]) == 2
