@@ -8,6 +8,10 @@ process and of mongod per transfer, so the figures hold on a busy machine; `--pr
 with py-spy (every thread) and writes the top of the profile there. Run it on the code before and after a change.
 
     python bench/ledger_request_path.py [--transfers 1500] [--threads 8] [--members 200] [--profile DIR]
+                                        [--without-limits]
+
+`--without-limits` turns Flask-Limiter off (an ablation: what the rate limits cost per transfer, not a setting
+to run with).
 """
 from __future__ import annotations
 
@@ -43,6 +47,9 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
     config = Config.from_env("ledger", env={"LEDGER_MONEY_RATE_LIMIT": "10000000/minute"}, mongo_url=url,
                              mongo_db=db_name, kafka_bootstrap="127.0.0.1:1", log_level="WARNING")
     app = create_app(config)
+    if args.without_limits:
+        from shared.ratelimit import limiter
+        limiter.enabled = False
     runtime = app.extensions["runtime"]
     community, members = "c_rp", [f"m{i}" for i in range(args.members)]
 
@@ -91,7 +98,8 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
     mongo = cpu_seconds(mongod_pid) - mongo0 if mongod_pid else None
     commands = {k: v - commands0.get(k, 0) for k, v in _commands(runtime.client).items()}
     print(f"ledger request path: {args.transfers} credits (create + confirm through the Flask app, "
-          f"{args.threads} client threads{', py-spy on' if spy else ''})")
+          f"{args.threads} client threads{', py-spy on' if spy else ''}"
+          f"{', rate limits OFF' if args.without_limits else ''})")
     print(f"  Python process CPU ms per transfer: {cpu / args.transfers * 1000:.3f}   "
           + (f"mongod CPU ms per transfer: {mongo / args.transfers * 1000:.3f}   " if mongo is not None else "")
           + f"wall {wall / args.transfers * 1000:.2f} ms per transfer")
@@ -112,6 +120,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--members", type=int, default=200)
     ap.add_argument("--profile", metavar="DIR", help="sample this process with py-spy and write the top to DIR")
+    ap.add_argument("--without-limits", action="store_true", help="rate limits off (to measure what they cost)")
     from bench.ledger_write_path import on_mongod
     on_mongod(measure, ap.parse_args(), "ledger-request-path")
 
