@@ -208,7 +208,8 @@ def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch, rate:
 
 
 # -- group commit: where a grouped command's time went (shared.metrics, scraped from gunicorn) -----------
-_GROUP_METRICS = ("group_commit_commands", "group_commit_wait_seconds", "group_commit_transaction_seconds")
+_GROUP_METRICS = ("group_commit_commands", "group_commit_wait_seconds", "group_commit_transaction_seconds",
+                  "group_commit_cpu_seconds")
 
 
 def _group_metrics(url: str) -> dict:
@@ -231,6 +232,10 @@ def _print_groups(before: dict, after: dict, wall: float) -> None:
           f"commands; a command waited {1000 * d['group_commit_wait_seconds_sum'] / waits:.1f} ms for its group "
           f"(mean), a group's transaction took {1000 * d['group_commit_transaction_seconds_sum'] / groups:.1f} ms "
           f"(mean); committer busy {d['group_commit_transaction_seconds_sum'] / wall:.2f} of the run", flush=True)
+    if d.get("group_commit_cpu_seconds_count"):
+        cpu = 1000 * d["group_commit_cpu_seconds_sum"] / d["group_commit_cpu_seconds_count"]
+        print(f"  {'':<36} the committer thread's own CPU: {cpu:.1f} ms per group (the rest of the group's time it "
+              f"waited for MongoDB or for the GIL)", flush=True)
 
 
 # -- CPU accounting: how the machine's cores were shared during a run ----------------------------------

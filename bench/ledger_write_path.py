@@ -45,17 +45,23 @@ class Commands(monitoring.CommandListener):
         self.seen: Counter = Counter()
         self.by_collection: Counter = Counter()
         self.documents: Counter = Counter()
+        self.micros: Counter = Counter()  # round trip (request sent to answer read), by command and collection
+        self.names: dict = {}
 
     def started(self, event) -> None:
         self.seen[event.command_name] += 1
         target = event.command.get(event.command_name)
+        name = event.command_name
         if isinstance(target, str) and event.command_name in ("insert", "update", "delete", "find", "aggregate"):
-            self.by_collection[f"{event.command_name} {target}"] += 1
+            name = f"{event.command_name} {target}"
+            self.by_collection[name] += 1
             batch = event.command.get({"insert": "documents", "update": "updates"}.get(event.command_name, ""), ())
-            self.documents[f"{event.command_name} {target}"] += len(batch)
+            self.documents[name] += len(batch)
+        self.names[event.request_id] = name
 
     def succeeded(self, event) -> None:
-        pass
+        name = self.names.pop(event.request_id, event.command_name)
+        self.micros[name] += event.duration_micros
 
     def failed(self, event) -> None:
         pass
@@ -145,6 +151,7 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
     listener.seen.clear()
     listener.by_collection.clear()
     listener.documents.clear()
+    listener.micros.clear()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     mongo0 = cpu_seconds(mongod_pid) if mongod_pid else None
     transfers = sum(step(r) for r in range(20, 20 + args.groups))
@@ -163,6 +170,9 @@ def measure(url: str, mongod_pid: int | None, args) -> None:
     if args.by_collection:
         print("  commands by collection: " + "  ".join(f"{k} {v / groups:.2f}"
                                                     for k, v in sorted(listener.by_collection.items())))
+        print("  round trip per command (ms, mean; the answer includes mongod's work): " + "  ".join(
+            f"{k} {v / 1000 / (listener.by_collection.get(k) or listener.seen.get(k) or 1):.2f}"
+            for k, v in sorted(listener.micros.items(), key=lambda x: -x[1])))
         print("  documents written per transfer: " + "  ".join(f"{k} {v / transfers:.2f}"
                                                              for k, v in sorted(listener.documents.items()) if v))
     client.drop_database(db_name)

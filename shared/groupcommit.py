@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from shared.errors import Problem
 from shared.logs import get_correlation_id, reset_correlation_id, set_correlation_id
-from shared.metrics import GROUP_COMMIT_COMMANDS, GROUP_COMMIT_SECONDS, GROUP_COMMIT_WAIT
+from shared.metrics import GROUP_COMMIT_COMMANDS, GROUP_COMMIT_CPU, GROUP_COMMIT_SECONDS, GROUP_COMMIT_WAIT
 from shared.uow import Tx, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class GroupCommitter:
                 except queue.Empty:
                     break
             GROUP_COMMIT_COMMANDS.observe(len(items))
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             for *_, queued in items:
                 GROUP_COMMIT_WAIT.observe(start - queued)
             try:
@@ -123,6 +123,7 @@ class GroupCommitter:
                     if not done.done():
                         done.set_exception(exc)
             GROUP_COMMIT_SECONDS.observe(time.perf_counter() - start)
+            GROUP_COMMIT_CPU.observe(time.thread_time() - cpu)
 
     def _commit(self, items: list[tuple[Any, Future, str | None, float]]) -> None:
         try:

@@ -17,3 +17,7 @@ GROUP_COMMIT_WAIT = Histogram("group_commit_wait_seconds", "Seconds a command wa
 GROUP_COMMIT_SECONDS = Histogram("group_commit_transaction_seconds",
                                  "Seconds a group-commit transaction took (wall, retries included)",
                                  buckets=_MS_BUCKETS)
+# The committer thread's own CPU (time.thread_time) per group: the rest of a group's seconds it waited, for
+# MongoDB's answers or for the GIL held by request threads.
+GROUP_COMMIT_CPU = Histogram("group_commit_cpu_seconds", "CPU seconds the committer thread used for one group",
+                             buckets=_MS_BUCKETS)

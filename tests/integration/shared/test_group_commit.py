@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from pymongo import InsertOne, UpdateOne
+from prometheus_client import REGISTRY
+from pymongo import InsertOne, MongoClient, UpdateOne, monitoring
 
 from shared.envelope import new_event
 from shared.errors import Unprocessable
 from shared.groupcommit import GroupCommitter, GroupUnitOfWork
 from shared.logs import get_correlation_id, reset_correlation_id, set_correlation_id
 from shared.outbox import OUTBOX
-from shared.uow import DirectWriteRefused, WriteMissed
+from shared.uow import DirectWriteRefused, UnitOfWork, WriteMissed
 from shared.runtime import build_runtime
 
 
@@ -54,6 +56,8 @@ def test_commands_arriving_together_share_transactions(runtime):
         groups.append(len(commands))
 
     committer = GroupCommitter(GroupUnitOfWork(runtime.uow, {Note: write_note}, prefetch=prepare))
+    observed = {name: REGISTRY.get_sample_value(f"group_commit_{name}_count") or 0
+                for name in ("transaction_seconds", "cpu_seconds")}
     with ThreadPoolExecutor(20) as pool:
         futures = [pool.submit(committer.handle, Note(f"n{i}")) for i in range(20)]
         threading.Timer(0.3, gate.set).start()
@@ -61,6 +65,14 @@ def test_commands_arriving_together_share_transactions(runtime):
     assert runtime.db.notes.count_documents({}) == 20
     assert runtime.db[OUTBOX].count_documents({"type": "NoteWritten"}) == 20
     assert sum(groups) == 20 and len(groups) < 20 and max(groups) > 1
+    # each group's wall seconds and the committer thread's own CPU seconds are both observed (the bench's figures),
+    # right after its commands are answered
+    deadline = time.monotonic() + 5
+    while (REGISTRY.get_sample_value("group_commit_cpu_seconds_count") - observed["cpu_seconds"] < len(groups)
+           and time.monotonic() < deadline):
+        time.sleep(0.01)
+    for name, before in observed.items():
+        assert REGISTRY.get_sample_value(f"group_commit_{name}_count") - before == len(groups)
 
 
 def test_a_refused_command_is_undone_alone_and_a_crash_falls_back_to_one_by_one(runtime):
@@ -152,3 +164,44 @@ def test_flush_catches_a_missed_guard_beside_an_unguarded_update_of_the_same_col
     with pytest.raises(WriteMissed):
         runtime.uow.run(work)
     assert [d["v"] for d in runtime.db.notes.find({"_id": {"$in": ["g1", "g2"]}}).sort("_id")] == [0, 0]
+
+
+def test_flush_checks_guarded_updates_sent_with_upserts_exactly_and_merges_increments(runtime):
+    """One update command holds guarded updates and upserts (some insert, some match): matched + upserted
+    must equal their count, so a missed guard is caught however the upserts went; a document's increments in
+    one transaction arrive as one update with their sum."""
+    runtime.db.notes.insert_many([{"_id": "p1", "v": 0}, {"_id": "c1", "n": 3, "kind": "k"}])
+
+    def counted(miss: bool):
+        def work(tx):
+            tx.defer("notes", UpdateOne({"_id": "c1"}, {"$inc": {"n": 1}, "$set": {"kind": "k"}}, upsert=True))
+            tx.defer("notes", InsertOne({"_id": "i1"}))
+            tx.defer("notes", UpdateOne({"_id": "p1", "v": 5 if miss else 0}, {"$set": {"v": 1}}), must_match=True)
+            tx.defer("notes", UpdateOne({"_id": "c2"}, {"$inc": {"n": 2}, "$set": {"kind": "k"}}, upsert=True))
+            tx.defer("notes", UpdateOne({"_id": "c1"}, {"$inc": {"n": 4}, "$set": {"kind": "k"}}, upsert=True))
+        return work
+
+    with pytest.raises(WriteMissed):  # 1 matched + 1 upserted of 3 counted
+        runtime.uow.run(counted(miss=True))
+    assert runtime.db.notes.count_documents({"_id": {"$in": ["i1", "c2"]}}) == 0  # nothing of it stayed
+    sent = []
+
+    class Spy(monitoring.CommandListener):
+        def started(self, event):
+            if event.command_name in ("insert", "update") and event.command.get(event.command_name) == "notes":
+                sent.append((event.command_name, len(event.command.get("documents", event.command.get("updates", ())))))
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    client = MongoClient(runtime.config.mongo_url, tz_aware=True, event_listeners=[Spy()])
+    try:
+        UnitOfWork(client, runtime.config.mongo_db, producer="notes").run(counted(miss=False))
+    finally:
+        client.close()
+    assert sent == [("insert", 1), ("update", 3)]  # c1's two increments merged; the insert went first
+    notes = {d["_id"]: d for d in runtime.db.notes.find()}
+    assert notes["c1"]["n"] == 8 and notes["c2"]["n"] == 2 and notes["p1"]["v"] == 1 and "i1" in notes
