@@ -78,6 +78,15 @@ _SHARD_IDS_OF_TRANSFERS = {side: {"$map": {
     for side in ("debit", "credit")}
 
 
+# The accounts the fetched transfers name: both sides, and a cross transfer's two clearing accounts.
+_ACCOUNT_IDS_OF_TRANSFERS = {"$concatArrays": [
+    {"$ifNull": [f"$transfers.{path}", []]}
+    for path in ("debit_account", "credit_account", "cross.payer_clearing_account", "cross.payee_clearing_account")]}
+
+
+_SHARD_IDS_OF_TRANSFERS_ALL = {"$concatArrays": [_SHARD_IDS_OF_TRANSFERS[side] for side in ("debit", "credit")]}
+
+
 # The communities whose settings the fetched transfers' postings use (a cross transfer's payee side too).
 TRANSFER_COMMUNITY_IDS = {"$concatArrays": [{"$ifNull": ["$transfers.community_id", []]},
                                             {"$ifNull": ["$transfers.cross.payee_community", []]}]}
@@ -124,34 +133,31 @@ class LedgerRepository:
         if not reads:
             return {}
         follow, computed = dict(follow or {}), dict(computed or {})
+        asked = {coll: ids for coll, (_, ids) in reads.items()}  # ids read: those not found are known absent
         if "transfers" in reads:
-            follow.update({"debits": ("accounts", "transfers.debit_account"),
-                           "credits": ("accounts", "transfers.credit_account"),
-                           "transfer_shards": (SHARDS, "transfer_shard_ids"),
-                           "transfer_communities": ("communities", "transfer_community_ids"),
-                           # a cross-community transfer's clearing accounts and trust line (nothing for the others)
-                           "clearings": ("accounts", "transfers.cross.payer_clearing_account"),
-                           "partner_clearings": ("accounts", "transfers.cross.payee_clearing_account"),
-                           "trust_lines": ("trust_lines", "transfers.cross.trust_line_id")})
-            computed.update({"transfer_shard_ids": {"$concatArrays": [_SHARD_IDS_OF_TRANSFERS[side] for side in
-                                                                       ("debit", "credit")]},
-                             "transfer_community_ids": TRANSFER_COMMUNITY_IDS})
+            # One lookup per collection: the accounts, shards and communities asked for by id are read with those
+            # the fetched transfers name (their two accounts, the shards they use, the communities whose settings
+            # their postings use; a cross transfer's clearing accounts and trust line), in the same stage.
+            for coll, name, of_transfers in (("accounts", "transfer_accounts", _ACCOUNT_IDS_OF_TRANSFERS),
+                                             (SHARDS, "transfer_shards", _SHARD_IDS_OF_TRANSFERS_ALL),
+                                             ("communities", "transfer_communities", TRANSFER_COMMUNITY_IDS)):
+                ids = reads.pop(coll, (coll, []))[1]
+                computed[f"{name}_ids"] = {"$concatArrays": [{"$literal": ids}, of_transfers]}
+                follow[name] = (coll, f"{name}_ids")
+            follow["trust_lines"] = ("trust_lines", "transfers.cross.trust_line_id")
         docs = self.tx.fetch(reads, follow, computed or None)
+        for name, coll in (("transfer_accounts", "accounts"), ("transfer_shards", SHARDS),
+                           ("transfer_communities", "communities")):
+            if name in docs:
+                docs[coll] = docs[name]
         for coll, convert in ((KEYS, _frozen), ("communities", _frozen), ("accounts", to_account),
                               (SHARDS, to_shard), ("transfers", to_transfer)):
             for doc in docs.get(coll, ()):
                 self.cache.setdefault((coll, doc["_id"]), convert(doc))
-            for i in reads.get(coll, (None, ()))[1]:
+            for i in asked.get(coll, ()):
                 self.cache.setdefault((coll, i), None)
-        for doc in (*docs.get("debits", ()), *docs.get("credits", ()), *docs.get("clearings", ()),
-                    *docs.get("partner_clearings", ())):
-            self.cache.setdefault(("accounts", doc["_id"]), to_account(doc))
-        for doc in docs.get("transfer_shards", ()):
-            self.cache.setdefault((SHARDS, doc["_id"]), to_shard(doc))
         for doc in docs.get("trust_lines", ()):
             self.cache.setdefault(("trust_lines", doc["_id"]), to_trust_line(doc))
-        for doc in docs.get("transfer_communities", ()):
-            self.cache.setdefault(("communities", doc["_id"]), _frozen(doc))
         for community_id in transfer_community_ids(docs.get("transfers", ())):
             self.cache.setdefault(("communities", community_id), None)  # not announced yet: the defaults
         return docs
