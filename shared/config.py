@@ -46,6 +46,9 @@ class Config:
     # "" = the service's own MongoDB (shared by all its processes); "memory://" = per process (shared.ratelimit).
     rate_limit_storage: str = ""
     trusted_proxy_hops: int = 0
+    # How long the outbox relay gathers commits after a wake-up before it publishes them as one batch
+    # (shared.outbox.LINGER_SECONDS): longer = fewer batches (less CPU) and later events.
+    relay_linger_ms: int = 50
     settings: dict = field(default_factory=dict)
 
     @classmethod
@@ -67,6 +70,7 @@ class Config:
             log_level=env.get("LOG_LEVEL", cls.log_level),
             rate_limit_storage=env.get("RATE_LIMIT_STORAGE", cls.rate_limit_storage),
             trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", cls.trusted_proxy_hops)),
+            relay_linger_ms=max(0, min(int(env.get("RELAY_LINGER_MS", cls.relay_linger_ms)), 1000)),
             settings={k: v for k, v in env.items() if k.startswith(service.upper() + "_")},
         )
         values.update(overrides)

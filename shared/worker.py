@@ -103,7 +103,8 @@ class Worker:
         self.runtime = runtime
         self.producer = producer
         self.stop = stop
-        self.relay = Relay(runtime.db, producer) if "relay" in roles else None
+        self.relay = (Relay(runtime.db, producer, linger=runtime.config.relay_linger_ms / 1000)
+                      if "relay" in roles else None)
         self.consumer = build_consumer(service, runtime, producer) if "consumer" in roles else None
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self.failed: list[str] = []

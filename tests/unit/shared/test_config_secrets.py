@@ -55,3 +55,10 @@ def test_gunicorn_refuses_to_start_with_the_dev_secret_on_every_interface():
     assert started.returncode == 3
     assert "ledger refuses to start: JWT_SECRET still has the development value" in started.stderr
     assert "Listening at" not in started.stderr and "Booting worker" not in started.stderr
+
+
+def test_relay_linger_is_configured_in_milliseconds_within_bounds():
+    assert Config.from_env("ledger", env={}).relay_linger_ms == 50
+    assert Config.from_env("ledger", env={"RELAY_LINGER_MS": "100"}).relay_linger_ms == 100
+    assert Config.from_env("ledger", env={"RELAY_LINGER_MS": "-5"}).relay_linger_ms == 0
+    assert Config.from_env("ledger", env={"RELAY_LINGER_MS": "99999"}).relay_linger_ms == 1000
