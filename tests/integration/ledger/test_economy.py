@@ -141,19 +141,18 @@ SLOW_EXPIRY = textwrap.dedent("""
     from shared.config import Config
     from shared.runtime import build_runtime
     from services.ledger import scheduler
-    from services.ledger.bootstrap import bootstrap
 
-    class Slow:  # one member every 50 ms, so the test can kill the process midway
-        def __init__(self, bus):
-            self.bus = bus
+    committed = scheduler.GroupUnitOfWork.run
 
-        def handle(self, cmd):
-            time.sleep(0.05)
-            return self.bus.handle(cmd)
+    def slow(self, commands, *args, **kwargs):  # half a second after each transaction, so the test kills midway
+        results = committed(self, commands, *args, **kwargs)
+        time.sleep(0.5)
+        return results
 
+    scheduler.GroupUnitOfWork.run = slow
     runtime = build_runtime(Config.from_env("ledger"))
-    print(scheduler.expire_lots_due(runtime, Slow(bootstrap(runtime)), at=datetime.fromisoformat(sys.argv[1]),
-                                    chunk=int(sys.argv[2])), flush=True)
+    print(scheduler.expire_lots_due(runtime, at=datetime.fromisoformat(sys.argv[1]), chunk=int(sys.argv[2])),
+          flush=True)
 """)
 
 
