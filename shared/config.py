@@ -5,6 +5,8 @@ import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 
+from shared.outbox import LINGER_SECONDS
+
 # Development values, written in this repository: good only for a process nobody else can reach.
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_OPERATOR_KEY = "dev-operator-key"
@@ -46,9 +48,9 @@ class Config:
     # "" = the service's own MongoDB (shared by all its processes); "memory://" = per process (shared.ratelimit).
     rate_limit_storage: str = ""
     trusted_proxy_hops: int = 0
-    # How long the outbox relay gathers commits after a wake-up before it publishes them as one batch
-    # (shared.outbox.LINGER_SECONDS): longer = fewer batches (less CPU) and later events.
-    relay_linger_ms: int = 50
+    # How long the outbox relay gathers commits after a wake-up before it publishes them as one batch: longer =
+    # fewer batches (less CPU) and later events (shared.outbox.LINGER_SECONDS, the default, says what was measured).
+    relay_linger_ms: int = round(LINGER_SECONDS * 1000)
     settings: dict = field(default_factory=dict)
 
     @classmethod

@@ -236,6 +236,22 @@ def _merged(first, second):
     return UpdateOne(first._filter, {k: v for k, v in (("$inc", incs), ("$set", sets)) if v}, upsert=True)
 
 
+def _inserts_first(writes: list) -> list | None:
+    """The writes with the inserts moved ahead of the updates, when that changes nothing an update finds: every
+    update names its document by _id and none names a document inserted after it; else None."""
+    named: set = set()
+    for op, _ in writes:
+        if isinstance(op, InsertOne):
+            if op._doc.get("_id", _MISSING) in named:
+                return None
+        elif (doc_id := _doc_id(op)) is _MISSING:
+            return None
+        else:
+            named.add(doc_id)
+    return ([(op, must) for op, must in writes if isinstance(op, InsertOne)]
+            + [(op, must) for op, must in writes if not isinstance(op, InsertOne)])
+
+
 def _plan(ops: list[tuple[Any, bool]]):
     """One collection's deferred writes as few bulk writes, each with the count of its updates that must
     match a document or upsert one (None: unchecked), keeping what the writes in order would do:
@@ -251,8 +267,8 @@ def _plan(ops: list[tuple[Any, bool]]):
     merged: list[list] = []  # [op, must]
     last: dict = {}  # _id -> index in merged of the last write naming it
     for op, must in ops:
-        doc_id = _MISSING if isinstance(op, InsertOne) else _doc_id(op)
-        target = last.get(doc_id) if doc_id is not _MISSING else None
+        doc_id = op._doc.get("_id", _MISSING) if isinstance(op, InsertOne) else _doc_id(op)
+        target = last.get(doc_id)
         if target is not None and _mergeable(op, must) and _mergeable(*merged[target]):
             combined = _merged(merged[target][0], op)
             if combined is not None:
@@ -260,23 +276,8 @@ def _plan(ops: list[tuple[Any, bool]]):
                 continue
         if doc_id is not _MISSING:
             last[doc_id] = len(merged)
-        if isinstance(op, InsertOne):
-            last[op._doc.get("_id", _MISSING)] = len(merged)
         merged.append([op, must])
-    inserts = [op for op, _ in merged if isinstance(op, InsertOne)]
-    updates = [(op, must) for op, must in merged if not isinstance(op, InsertOne)]
-    named: set = set()
-    safe = bool(inserts) and bool(updates)
-    for op, _ in merged:
-        if not safe:
-            break
-        if isinstance(op, InsertOne):
-            safe = op._doc.get("_id", _MISSING) not in named
-        else:
-            doc_id = _doc_id(op)
-            safe = doc_id is not _MISSING
-            named.add(doc_id)
-    order = [(op, must) for op in inserts] + updates if safe else [tuple(m) for m in merged]
+    order = _inserts_first(merged) or [tuple(m) for m in merged]
     bulk: list = []
     counted = 0
     checked = None  # True: a checked run, False: an unchecked one, None: inserts only so far

@@ -138,18 +138,13 @@ class LedgerRepository:
             # One lookup per collection: the accounts, shards and communities asked for by id are read with those
             # the fetched transfers name (their two accounts, the shards they use, the communities whose settings
             # their postings use; a cross transfer's clearing accounts and trust line), in the same stage.
-            for coll, name, of_transfers in (("accounts", "transfer_accounts", _ACCOUNT_IDS_OF_TRANSFERS),
-                                             (SHARDS, "transfer_shards", _SHARD_IDS_OF_TRANSFERS_ALL),
-                                             ("communities", "transfer_communities", TRANSFER_COMMUNITY_IDS)):
+            for coll, of_transfers in (("accounts", _ACCOUNT_IDS_OF_TRANSFERS), (SHARDS, _SHARD_IDS_OF_TRANSFERS_ALL),
+                                       ("communities", TRANSFER_COMMUNITY_IDS)):
                 ids = reads.pop(coll, (coll, []))[1]
-                computed[f"{name}_ids"] = {"$concatArrays": [{"$literal": ids}, of_transfers]}
-                follow[name] = (coll, f"{name}_ids")
+                computed[f"{coll}_ids"] = {"$concatArrays": [{"$literal": ids}, of_transfers]}
+                follow[coll] = (coll, f"{coll}_ids")
             follow["trust_lines"] = ("trust_lines", "transfers.cross.trust_line_id")
         docs = self.tx.fetch(reads, follow, computed or None)
-        for name, coll in (("transfer_accounts", "accounts"), ("transfer_shards", SHARDS),
-                           ("transfer_communities", "communities")):
-            if name in docs:
-                docs[coll] = docs[name]
         for coll, convert in ((KEYS, _frozen), ("communities", _frozen), ("accounts", to_account),
                               (SHARDS, to_shard), ("transfers", to_transfer)):
             for doc in docs.get(coll, ()):
