@@ -36,6 +36,8 @@ METADATA_MAX_AGE_MS = 10_000
 PROBE_TIMEOUT_MS = 10_000
 # How often a member that does not own every partition of its topics asks the broker whether any has no owner.
 ORPHAN_CHECK_SECONDS = 15.0
+# A group seen rebalancing at this many checks in a row (ORPHAN_CHECK_SECONDS apart) is stuck: rejoin it.
+UNSETTLED_CHECKS = 3
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class ConsumerRunner:
         self._assignment: frozenset = frozenset()  # the partitions assigned at the last poll
         self._partitions: frozenset = frozenset()  # (topic, partition) of every partition of our topics
         self._orphan_check_at = 0.0
+        self._unsettled = 0  # checks in a row that found the group rebalancing
+        self.polled_at: float | None = None  # time.monotonic() of the last poll that returned
 
     # -- applying one event -------------------------------------------------------------
     def decode(self, raw: bytes | None) -> tuple[Event, Subscription, dict] | None:
@@ -194,6 +198,7 @@ class ConsumerRunner:
         """Process one poll's records and commit their offsets; returns how many were seen."""
         consumer = self._ensure_consumer()
         batches = consumer.poll(timeout_ms=timeout_ms)
+        self.polled_at = time.monotonic()
         self._note_assignment(frozenset(consumer.assignment()))
         self._rejoin_if_orphaned()
         if self._consumer is None:
@@ -300,43 +305,54 @@ class ConsumerRunner:
         return sorted(set(self.topics) - ready)
 
     def _rejoin_if_orphaned(self) -> None:
-        """Rejoin when partitions of our topics have no owner in a settled group.
+        """Rejoin when partitions of our topics have no owner, or the group never settles.
 
         kafka-python's group leader can assign while its own metadata lacks the topics' partitions ("No partition
         metadata for topic …") and then never rebalance once the metadata arrives (KAFKA-3949's race): the group
         is stable, nobody owns those partitions, and their events wait forever (seen in CI: a ledger consumer
         owned nothing for six minutes). A member that owns every partition needs no check; one that does not
-        asks the broker every ORPHAN_CHECK_SECONDS, and leaves and rejoins if a partition is nobody's."""
+        asks the broker every ORPHAN_CHECK_SECONDS, and leaves and rejoins if `unowned` finds a partition
+        nobody owns, or the group rebalancing at UNSETTLED_CHECKS checks in a row."""
         if self.assigned >= len(self._partitions) or time.monotonic() < self._orphan_check_at:
             return
         self._orphan_check_at = time.monotonic() + ORPHAN_CHECK_SECONDS
+        group_id = self.consumer_opts["group_id"]
         try:
-            orphans = self._orphaned_partitions()
+            admin = self._admin()
+            try:
+                described = admin.describe_groups([group_id]).get(group_id) or {}
+            finally:
+                admin.close()
         except KafkaError as exc:  # the broker is busy or restarting: look again next time
             log.info("consumer: could not describe the group", extra={"error": repr(exc)})
             return
-        if orphans:
+        orphans = unowned(described, self._partitions)
+        self._unsettled = self._unsettled + 1 if orphans is None else 0
+        if orphans or self._unsettled >= UNSETTLED_CHECKS:
             log.warning("consumer: partitions without an owner in the group; rejoining", extra={
-                "group": self.group, "partitions": sorted(f"{t}:{p}" for t, p in orphans)})
+                "group": self.group, "state": described.get("group_state"),
+                "partitions": sorted(f"{t}:{p}" for t, p in orphans or self._partitions)})
+            self._unsettled = 0
             self.close()
 
-    def _orphaned_partitions(self) -> set[tuple[str, int]]:
-        """Partitions of our topics no member of the group owns, if the group is stable (else none)."""
-        group_id = self.consumer_opts["group_id"]
-        admin = self._admin()
-        try:
-            group = admin.describe_groups([group_id]).get(group_id) or {}
-        finally:
-            admin.close()
-        if group.get("error") or group.get("group_state") != "Stable":
-            return set()
-        owned = set()
-        for member in group.get("members") or ():
-            assignment = member.get("member_assignment")
-            if not isinstance(assignment, dict):
-                return set()  # undecodable: we cannot tell, so do nothing
-            owned.update((a["topic"], p) for a in assignment.get("assigned_partitions") or () for p in a["partitions"])
-        return set(self._partitions) - owned
+
+def unowned(group: dict, partitions) -> set[tuple[str, int]] | None:
+    """The partitions, of `partitions` ((topic, partition) pairs), that no member of the described `group` owns;
+    None while the group is rebalancing or its answer cannot be read (nothing to conclude yet).
+
+    A group that is Empty or Dead while our consumer is subscribed has lost us: every partition is nobody's."""
+    state = group.get("group_state")
+    if group.get("error") or state in ("PreparingRebalance", "CompletingRebalance") or not state:
+        return None
+    if state != "Stable":
+        return set(partitions)
+    owned = set()
+    for member in group.get("members") or ():
+        assignment = member.get("member_assignment")
+        if not isinstance(assignment, dict):
+            return None  # undecodable: we cannot tell, so do nothing
+        owned.update((a["topic"], p) for a in assignment.get("assigned_partitions") or () for p in a["partitions"])
+    return set(partitions) - owned
 
 
 def _log_mongo_retry(state) -> None:

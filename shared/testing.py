@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import logging
 import struct
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Callable
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from werkzeug.serving import make_server
 
+from shared import topics
 from shared.auth import Principal, issue_token
 from shared.config import Config
 from shared.envelope import Event, new_event
@@ -21,6 +23,7 @@ from shared.kafka_bus import ensure_topics, make_producer
 from shared.outbox import Relay
 from shared.worker import build_consumer
 
+log = logging.getLogger(__name__)
 
 def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.05, message: str = ""):
     """Poll until predicate() is truthy and return its value; AssertionError on timeout."""
@@ -121,6 +124,7 @@ class ServiceHarness:
         self.threads: list[threading.Thread] = []
         self.producer = None
         self.consumer = None
+        self.failures: list[str] = []  # what killed a worker thread (each then restarted, as supervisord would)
 
     def start_workers(self) -> None:
         """Run the outbox relay and (if the service has one) the consumer in background threads."""
@@ -135,9 +139,32 @@ class ServiceHarness:
         self._spawn(self.consumer.run)
 
     def _spawn(self, target) -> None:
-        thread = threading.Thread(target=target, daemon=True, name=f"{self.config.service}-worker")
+        thread = threading.Thread(target=self._supervised, args=(target,), daemon=True,
+                                  name=f"{self.config.service}-worker")
         thread.start()
         self.threads.append(thread)
+
+    def _supervised(self, target) -> None:
+        """Run a worker loop; if it dies, log and record why and start it again a second later, as the process
+        supervisor does in a deployment (a thread that died in silence once left a test waiting for events)."""
+        while not self.stop_event.is_set():
+            try:
+                target()
+                return
+            except Exception as exc:  # noqa: BLE001 - recorded, logged and restarted
+                log.exception("worker thread died; restarting it", extra={"service": self.config.service})
+                self.failures.append(repr(exc)[:300])
+                self.stop_event.wait(1.0)
+
+    def consumer_state(self) -> str:
+        """One line on the consumer: partitions owned of all, seconds since its last poll, worker failures."""
+        if self.consumer is None:
+            return f"{self.config.service}: no consumer"
+        polled = self.consumer.polled_at
+        since = "never polled" if polled is None else f"polled {time.monotonic() - polled:.1f}s ago"
+        alive = sum(t.is_alive() for t in self.threads)
+        return (f"{self.config.service}: {self.consumer.assigned}/{len(self.consumer.topics) * topics.PARTITIONS} "
+                f"partitions, {since}, {alive}/{len(self.threads)} worker threads alive, failures {self.failures}")
 
     @property
     def db(self):

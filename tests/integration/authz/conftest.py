@@ -67,7 +67,10 @@ class World:
         for name in SERVICES:
             dep.service(name, settings=UNLIMITED.get(name, {}))
         self.svc = dep.services
-        wait_until(self._consumers_assigned, message="every consumer has all its partitions")
+        try:
+            wait_until(self._consumers_assigned, message="every consumer has all its partitions")
+        except AssertionError as exc:  # say which consumer, and in what state (CI shows only this line)
+            raise AssertionError(f"{exc}: " + "; ".join(self.svc[n].consumer_state() for n in SERVICES)) from None
         self.phones: dict[str, str] = {}
         self.codes: dict[str, str] = {}
         self.roles: dict[str, tuple[str, ...]] = {}

@@ -22,6 +22,7 @@ from shared.kafka_bus import create_topics, make_producer
 from shared.mongo import utcnow
 from shared.outbox import LEASES, OUTBOX, Relay
 from shared.runtime import build_runtime
+from shared.testing import wait_until
 
 
 class PingSchema(Schema):
@@ -289,3 +290,32 @@ def test_a_malformed_outbox_row_is_set_aside_and_does_not_block_the_others(pipe)
     drain(consumer)
     consumer.close()
     assert applied(runtime) == {k: 1 for k in keys}
+
+
+def test_a_test_harness_worker_thread_that_dies_is_restarted_and_says_why(deployment, monkeypatch):
+    """In a deployment supervisord restarts a worker whose role died; the in-process harness does the same for its
+    threads, records why, and the consumer goes on applying events (a silent death once stalled a test module)."""
+    real = ConsumerRunner.poll_once
+    died = []
+
+    def poll_once(self, timeout_ms=500):
+        if not died:
+            died.append(self.config.service)
+            raise RuntimeError("a bug inside the poll loop")
+        return real(self, timeout_ms)
+    monkeypatch.setattr(ConsumerRunner, "poll_once", poll_once)
+    ledger = deployment.service("ledger")
+    member = f"m_{uuid.uuid4().hex[:8]}"
+    deployment.publish(topics.COMMUNITY, "MemberJoined", {
+        "community_id": "c_supervised", "member_id": member, "grid_id": None, "roles": ["resident"], "skills": [],
+        "availability": [], "vulnerable": False, "merchant_id": None, "status": "active",
+        "joined_at": "2026-01-01T00:00:00+00:00"}, key=member)
+    accounts = ledger.db.accounts
+    deadline = time.monotonic() + 60
+    while accounts.count_documents({"owner_id": member}) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert {a["unit"] for a in accounts.find({"owner_id": member})} == {"HOUR", "PT"}
+    assert died == ["ledger"] and ledger.failures == ["RuntimeError('a bug inside the poll loop')"]
+    state = wait_until(lambda: (s := ledger.consumer_state()).startswith("ledger: 12/12 partitions") and s,
+                       timeout=60, message="the restarted consumer owns its 12 partitions")
+    assert "polled" in state and "failures [\"RuntimeError('a bug inside the poll loop')\"]" in state
