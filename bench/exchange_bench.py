@@ -3,7 +3,7 @@ transfers in the same run (issue 14: target cross >= 0.7 of local).
 
     python bench/exchange_bench.py [--members 200] [--concurrency 16] [--seconds 15] [--workers 2] [--threads 8]
 
-The machinery is bench/ledger_bench.py's (imported, not copied): the same gunicorn + relay, the same lean
+The machinery is bench/ledger_bench.py's (imported, not copied): the same web server + relay, the same lean
 asyncio closed-loop client (create + confirm through HTTP, a new connection per transfer), the same CPU
 accounting. Two communities A (10 fen a point) and B (5 fen a point) are partners on a PT trust line whose net
 limit is never reached; the ledger learns the line and its rate through its own exchange.events handlers
@@ -66,7 +66,8 @@ def run(args, stack) -> None:
     url, procs = lb.start_ledger(stack, prefix, db_name, args.workers, args.threads)
     try:
         print(f"exchange bench: members={args.members} per community, concurrency={args.concurrency}, "
-              f"seconds={args.seconds}, gunicorn {args.workers} workers x {args.threads} threads; "
+              f"seconds={args.seconds}, {lb.WEB_ENV['ledger']['WEB_SERVER']} {args.workers} workers x {args.threads} "
+              f"threads; "
               f"{os.cpu_count()} cores; mongo {stack.mongo_url}", flush=True)
         watch = lb.cpu_watch(stack, procs)
         names = [f"m{i}" for i in range(args.members)]

@@ -47,7 +47,7 @@ import requests  # noqa: E402
 from pymongo import MongoClient, ReadPreference, WriteConcern  # noqa: E402
 from pymongo.read_concern import ReadConcern  # noqa: E402
 
-from shared import devstack  # noqa: E402
+from shared import devstack, webserver  # noqa: E402
 from shared.devstack.process import cpu_seconds, process_tree  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.config import WEB_ENV, Config  # noqa: E402
@@ -678,6 +678,9 @@ def main() -> None:
     # One process of 64 threads, as `make run` serves the ledger (shared.config.WEB_ENV): one
     # group-commit thread gets the whole load; 2 x 8 split it into smaller, conflicting groups.
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--server", choices=webserver.SERVERS, default=WEB_ENV["ledger"]["WEB_SERVER"],
+                    help="the ledger's HTTP server (default: as deployed, shared.config.WEB_ENV); gunicorn to "
+                         "measure what its HTTP handling in Python costs")
     ap.add_argument("--threads", type=int, default=int(WEB_ENV["ledger"]["WEB_THREADS"]))
     ap.add_argument("--rate", type=float, default=0,
                     help="open loop: transfers started per second (Poisson arrivals), timed from when each was due; "
@@ -706,16 +709,17 @@ def main() -> None:
         run(args, stack)
 
 
-def start_ledger(stack, prefix: str, db_name: str, workers: int, threads: int) -> tuple[str, list]:
-    """The ledger's web (gunicorn), relay and consumer on `prefix` / `db_name`, money rate limit lifted: (its URL, the
-    processes), once it answers /healthz. Stop them with `stop`."""
+def start_ledger(stack, prefix: str, db_name: str, workers: int, threads: int,
+                 server: str = WEB_ENV["ledger"]["WEB_SERVER"]) -> tuple[str, list]:
+    """The ledger's web (shared.webserver, as deployed: `server` with `workers` x `threads`), relay and consumer on `prefix` / `db_name`, money rate limit lifted: (its URL,
+    the processes), once it answers /healthz. Stop them with `stop`."""
     port = devstack.free_port()
     env = {**os.environ, "MONGO_URL": stack.mongo_url, "KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
            "TOPIC_PREFIX": prefix, "MONGO_DB": db_name, "LEDGER_MONEY_RATE_LIMIT": "10000000/minute",
            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads",
-                               str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level",
-                               "warning", "services.ledger.app:create_app()"], env=env, cwd=ROOT,
+    web = {**env, "WEB_SERVER": server, "WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads),
+           "BIND": f"127.0.0.1:{port}"}
+    procs = [subprocess.Popen([sys.executable, "-m", "shared.webserver", "ledger"], env=web, cwd=ROOT,
                               start_new_session=True),
              subprocess.Popen([sys.executable, "-m", "shared.worker", "ledger", "relay"], env=env, cwd=ROOT,
                               start_new_session=True),
@@ -769,12 +773,12 @@ def run(args, stack) -> None:
     config = Config.from_env("ledger", env={}, mongo_url=stack.mongo_url, kafka_bootstrap=stack.kafka_bootstrap,
                              topic_prefix=prefix, mongo_db=db_name)
     runtime = build_runtime(config)
-    url, procs = start_ledger(stack, prefix, db_name, args.workers, args.threads)
+    url, procs = start_ledger(stack, prefix, db_name, args.workers, args.threads, args.server)
     try:
         load = (f"open loop at {args.rate:g} transfers/s (HTTP runs; baselines: {args.concurrency} in flight)"
                 if args.rate else f"concurrency={args.concurrency} (transfers in flight)")
         print(f"ledger bench: members={args.members} {load}, "
-              f"{args.client_procs} client process(es), seconds={args.seconds}, gunicorn {args.workers} workers x "
+              f"{args.client_procs} client process(es), seconds={args.seconds}, {args.server} {args.workers} workers x "
               f"{args.threads} threads; {os.cpu_count()} cores; mongo {stack.mongo_url}", flush=True)
         print(f"load average at start: {_loadavg()}", flush=True)
         watch = cpu_watch(stack, procs)

@@ -5,10 +5,10 @@ set -eu
 role="${1:-web}"
 case "$role" in
   web)
-    # In a container the web role must listen on every interface; gunicorn_conf defaults to 127.0.0.1.
+    # In a container the web role must listen on every interface; shared.webserver defaults to 127.0.0.1.
+    # The HTTP server (WEB_SERVER: gunicorn, or granian for the ledger) comes from shared.config.WEB_ENV.
     export BIND="${BIND:-0.0.0.0:${PORT:-8000}}"
-    # No control socket: nobody runs gunicornc inside the container, and the root filesystem is read-only.
-    exec gunicorn -c python:shared.gunicorn_conf --no-control-socket "services.${SERVICE}.app:create_app()"
+    exec python -m shared.webserver "$SERVICE"
     ;;
   relay|consumer|scheduler)
     exec python -m shared.worker "$SERVICE" "$role"

@@ -13,7 +13,7 @@ DEV_OPERATOR_KEY = "dev-operator-key"
 # Services with deployment-operator acts behind `X-Operator-Key` (<SERVICE>_OPERATOR_KEY): creating a community,
 # grafting this deployment onto a trunkward Credit Commons node.
 OPERATOR_KEY_SERVICES = ("community", "exchange")
-# gunicorn settings of a service's web process where they differ from shared/gunicorn_conf.py's defaults (1 process
+# Web-process settings of a service (shared/webserver.py) where they differ from the defaults (gunicorn, 1 process
 # of 8 threads): `make run`, docker-compose and k8s all take them from here. The ledger: one process of 16
 # threads, not 2 x 8. Each process has one group-commit thread, and two processes split the same load into
 # smaller groups that conflict with each other: 1 x 16 did 45-123 transfers/s at 9-13 ms of CPU per transfer over
@@ -21,7 +21,9 @@ OPERATOR_KEY_SERVICES = ("community", "exchange")
 # 64 threads, not 16: a grouped request holds its thread while it waits for its group's transaction, so the
 # threads bound the group size; with 16, at 60 transfers/s on a busy machine the requests queued for a thread
 # (p99 10 s, groups of 8) where 64 let groups grow to 17 and the committer keep up (p99 1.4 s), back to back.
-WEB_ENV = {"ledger": {"WEB_CONCURRENCY": "1", "WEB_THREADS": "64"}}
+# granian, not gunicorn (shared/webserver.py): HTTP parsed in Rust cut the ledger's CPU per transfer by ~30 %
+# (services/ledger/README.md, "HTTP server").
+WEB_ENV = {"ledger": {"WEB_SERVER": "granian", "WEB_CONCURRENCY": "1", "WEB_THREADS": "64"}}
 
 
 class InsecureConfig(RuntimeError):

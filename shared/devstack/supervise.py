@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import paths
-from shared.config import WEB_ENV  # gunicorn settings per web service (docker/render.py uses them too)
+from shared.config import WEB_ENV  # web-process settings per service (docker/render.py uses them too)
 from shared.worker import worker_roles
 
 from .ports import free_port
@@ -130,10 +130,8 @@ def programs(layout: Layout) -> list[Program]:
     app_env = layout.app_env()
     for service in layout.services:
         env = dict(app_env)
-        env.update(WEB_ENV.get(service, {}))
-        found.append(Program(service, (py, "-m", "gunicorn", "-c", str(paths.ROOT / "shared" / "gunicorn_conf.py"),
-                                       "--bind", f"127.0.0.1:{layout.service_ports[service]}",
-                                       f"services.{service}.app:create_app()"), "web", env=env, service=service))
+        env.update(WEB_ENV.get(service, {}), BIND=f"127.0.0.1:{layout.service_ports[service]}")
+        found.append(Program(service, (py, "-m", "shared.webserver", service), "web", env=env, service=service))
     for service in layout.services:
         roles = worker_roles(service)
         if roles:

@@ -22,6 +22,7 @@ import requests
 from kafka import KafkaConsumer, KafkaProducer
 from pymongo import MongoClient
 
+from shared.config import WEB_ENV
 from shared.devstack import free_port
 from shared.envelope import new_event
 from shared.testing import Deployment, wait_until
@@ -34,7 +35,7 @@ DURATION = float(os.environ.get("LEDGER_FAULT_SECONDS", 20))
 
 
 class Proc:
-    """One ledger process, in its own process group so a SIGKILL takes gunicorn's workers with it."""
+    """One ledger process, in its own process group so a SIGKILL takes the web server's workers with it."""
 
     def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path):
         self.name, self.argv, self.env, self.log = name, argv, env, open(log_dir / f"{name}.log", "ab")
@@ -76,8 +77,10 @@ def cluster(fault_infra, tmp_path):
            "LEDGER_SCHEDULER_INTERVAL": "1", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     py = sys.executable
     procs = {
-        "web": Proc("web", [py, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
-                            "--graceful-timeout", "2", "services.ledger.app:create_app()"], env, tmp_path),
+        # The web role as deployed (shared.webserver: the ledger's HTTP server of WEB_ENV), in two processes.
+        "web": Proc("web", [py, "-m", "shared.webserver", "ledger"],
+                    {**env, **WEB_ENV["ledger"], "WEB_CONCURRENCY": "2", "WEB_THREADS": "4",
+                     "BIND": f"127.0.0.1:{port}"}, tmp_path),
         **{role: Proc(role, [py, "-m", "shared.worker", "ledger", role], env, tmp_path)
            for role in ("relay", "consumer", "scheduler")},
     }

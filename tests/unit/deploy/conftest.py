@@ -38,6 +38,7 @@ def env_names_read() -> set[str]:
     """Every environment variable name some process of the project reads."""
     names = set(re.findall(r'env\.get\("([A-Z0-9_]+)"', (ROOT / "shared" / "config.py").read_text()))
     names |= set(re.findall(r"""environ\.get\(["']([A-Z0-9_]+)""", (ROOT / "shared" / "gunicorn_conf.py").read_text()))
+    names |= set(re.findall(r"""env\.get\(["']([A-Z0-9_]+)""", (ROOT / "shared" / "webserver.py").read_text()))
     names |= set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", (ROOT / "docker" / "entrypoint.sh").read_text()))
     for service in code_roles():
         for source in (ROOT / "services" / service).rglob("*.py"):

@@ -82,8 +82,7 @@ def test_entrypoint_runs_every_role_of_the_image_service():
     from shared.worker import ROLES
     assert set(ROLES) == {"relay", "consumer", "scheduler"}
     assert re.search(r"^\s*web\)", ENTRYPOINT, re.M) and re.search(r"^\s*relay\|consumer\|scheduler\)", ENTRYPOINT, re.M)
-    assert 'gunicorn -c python:shared.gunicorn_conf' in ENTRYPOINT
-    assert '"services.${SERVICE}.app:create_app()"' in ENTRYPOINT
+    assert 'exec python -m shared.webserver "$SERVICE"' in ENTRYPOINT  # gunicorn, or granian (WEB_SERVER)
     assert 'exec python -m shared.worker "$SERVICE" "$role"' in ENTRYPOINT
     assert 'BIND="${BIND:-0.0.0.0:${PORT' in ENTRYPOINT  # reachable from outside the container
     assert re.search(r'^ENTRYPOINT \["timebank-entrypoint"\]$', DOCKERFILE, re.M)

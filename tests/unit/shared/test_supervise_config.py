@@ -33,7 +33,8 @@ def test_every_program_is_restarted_and_data_starts_first_and_stops_last(tmp_pat
     assert max(priority[s] for s in layout.services) < min(p for n, p in priority.items() if n.endswith("-workers"))
     # Every application process is pointed at this layout's broker, replica set and ports (loopback only).
     ledger = conf["program:ledger"]
-    assert f"127.0.0.1:{layout.service_ports['ledger']}" in ledger["command"]
+    assert ledger["command"].endswith("-m shared.webserver ledger")  # granian or gunicorn, as WEB_ENV says
+    assert f'BIND="127.0.0.1:{layout.service_ports["ledger"]}"' in ledger["environment"]
     assert f'MONGO_URL="{layout.mongo_url}"' in ledger["environment"]
     assert f'KAFKA_BOOTSTRAP="{layout.kafka_bootstrap}"' in ledger["environment"]
     assert all(f'{k}="{v}"' in ledger["environment"] for k, v in WEB_ENV["ledger"].items())
