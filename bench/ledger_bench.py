@@ -1,4 +1,4 @@
-"""Ledger benchmark: two-party transfers per second through the HTTP API under gunicorn, against a raw
+"""Ledger benchmark: two-party transfers per second through the HTTP API (the web role as deployed), against a raw
 pymongo baseline doing the same MongoDB writes, plus a hot-account run (one `issuance` account awarding
 many members), with the hot account sharded (the ledger's design) and, for comparison, unsharded.
 
@@ -9,11 +9,12 @@ Each run has its own database and topic prefix; everything it starts is stopped 
 
 The load generator is one asyncio process with `concurrency` users, each doing create + confirm back to
 back (closed loop) on a new connection per transfer. It is deliberately lean (raw HTTP/1.1, ~0.5 ms of CPU
-per transfer) because it shares the machine's cores with mongod, Kafka and gunicorn; its CPU share is
-printed next to mongod's and gunicorn's, so a reader can see where the cores went.
+per transfer) because it shares the machine's cores with mongod, Kafka and the ledger; its CPU share is
+printed next to mongod's and the web process's, so a reader can see where the cores went.
 
 Each run prints `CPU ms per transfer (all processes)`: the CPU time (user + system, from /proc, over each
-process tree) that gunicorn (master and workers), the relay, the consumer, mongod, Kafka and the load generator
+process tree) that the web server (master and workers: granian, or gunicorn with --server), the relay, the
+consumer, mongod, Kafka and the load generator
 used during the measured window, divided by the completed transfers, with the same per process and mongod's
 commands per transfer (serverStatus). On a shared machine this is the robust figure (wall-clock throughput and
 latency depend on what else runs; the load average is printed at the start and the end). `--profile DIR`
@@ -23,7 +24,7 @@ Two baselines do the same MongoDB writes directly with pymongo: "grouped" writes
 does (group commit: what arrives together shares one transaction, one bulk write per collection), "1 tx
 per step" commits each create and each confirm alone (the ledger's design before group commit). The
 defaults (16 in flight, 1 worker x 64 threads (shared.config.WEB_ENV)) gave the best throughput on a 2-core machine; fewer in
-flight lowers p99 and throughput together (see services/ledger/README.md for the curve). gunicorn: one process
+flight lowers p99 and throughput together (see services/ledger/README.md for the curve). The web role: one process
 of 64 threads (see --workers).
 """
 from __future__ import annotations
@@ -207,13 +208,13 @@ def _drive(url, kind, tokens, members, seconds, concurrency, procs, watch, rate:
             "commands": dict(usage.commands)}
 
 
-# -- group commit: where a grouped command's time went (shared.metrics, scraped from gunicorn) -----------
+# -- group commit: where a grouped command's time went (shared.metrics, scraped from the web process) ----
 _GROUP_METRICS = ("group_commit_commands", "group_commit_wait_seconds", "group_commit_transaction_seconds",
                   "group_commit_cpu_seconds")
 
 
 def _group_metrics(url: str) -> dict:
-    """The group committer's counters (sum and count of each histogram) from /metrics (one gunicorn worker's)."""
+    """The group committer's counters (sum and count of each histogram) from /metrics (one web worker's)."""
     out = {}
     for line in requests.get(url + "/metrics", timeout=5).text.splitlines():
         name, _, value = line.partition(" ")
@@ -548,7 +549,7 @@ def _step_floor(mongo_url: str, db_name: str, steps: int = 300) -> dict:
 
 # -- profiles: py-spy samples of the Python processes under the spread load ------------------------------
 def _start_profiles(out_dir: str, pids: dict, seconds: float) -> list:
-    """One `py-spy record` per process (the gunicorn master with its workers), non-blocking so the sampled
+    """One `py-spy record` per process (the web server's master with its workers), non-blocking so the sampled
     processes are not paused; raw collapsed stacks go to DIR/<name>.raw."""
     import shutil
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -558,7 +559,7 @@ def _start_profiles(out_dir: str, pids: dict, seconds: float) -> list:
         raw = Path(out_dir) / f"{name}.raw"
         cmd = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds) + 1), "--rate", "100", "--gil",
                "--nonblocking", "--format", "raw", "--output", str(raw)]
-        if name == "gunicorn":
+        if name == "web":
             cmd.append("--subprocesses")
         out.append((name, raw, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
     time.sleep(1.0)  # attached before the clock starts
@@ -686,7 +687,7 @@ def main() -> None:
                     help="open loop: transfers started per second (Poisson arrivals), timed from when each was due; "
                          "default: closed loop with --concurrency users")
     ap.add_argument("--profile", metavar="DIR",
-                    help="sample the gunicorn workers, the relay and the consumer with py-spy during the spread run "
+                    help="sample the web workers, the relay and the consumer with py-spy during the spread run "
                          "(non-blocking) and write the top of each profile as text into DIR")
     ap.add_argument("--warmup", type=float, default=30,
                     help="seconds of unmeasured spread load first (JIT of the broker, connection pools, token caches): "
@@ -702,7 +703,7 @@ def main() -> None:
     ap.add_argument("--skip-single", action="store_true",
                     help="skip the baseline that commits each create and confirm in its own transaction")
     ap.add_argument("--floor", action="store_true",
-                    help="also measure GET /healthz (what HTTP, gunicorn and Flask alone cost per request) and one "
+                    help="also measure GET /healthz (what HTTP, the web server and Flask alone cost per request) and one "
                          "step's MongoDB commands alone, one at a time (the latency floor of a create or confirm)")
     args = ap.parse_args()
     with devstack.env_or_local("ledger-bench") as stack:
@@ -743,7 +744,7 @@ def start_ledger(stack, prefix: str, db_name: str, workers: int, threads: int,
 
 def cpu_watch(stack, procs: list) -> "_CpuWatch":
     """CPU accounting of start_ledger's processes, and of mongod and Kafka when this run started them."""
-    groups = {"gunicorn": lambda: process_tree(procs[0].pid), "relay": lambda: process_tree(procs[1].pid),
+    groups = {"web": lambda: process_tree(procs[0].pid), "relay": lambda: process_tree(procs[1].pid),
               "consumer": lambda: process_tree(procs[2].pid)}
     for name, server in (("mongod", stack.mongod), ("kafka", stack.kafka)):
         popen = getattr(getattr(server, "process", None), "popen", None)  # a ChildProcess we started
@@ -787,9 +788,9 @@ def run(args, stack) -> None:
 
         if args.floor:
             floor = _drive(url, "floor", {}, [], args.seconds, args.concurrency, args.client_procs, watch)
-            cpu_ms = floor["cpu"].get("gunicorn", 0) / floor["per_s"] * 1000 if floor["per_s"] else float("nan")
+            cpu_ms = floor["cpu"].get("web", 0) / floor["per_s"] * 1000 if floor["per_s"] else float("nan")
             _print("floor (GET /healthz, keep-alive)", floor, unit="requests/s ",
-                   extra=f"  gunicorn {cpu_ms:.2f} ms CPU/request")
+                   extra=f"  web {cpu_ms:.2f} ms CPU/request")
             _print("floor (one step's MongoDB work)", _step_floor(stack.mongo_url, db_name), unit="steps/s    ")
 
         spread_c = "c_spread" + run_id
@@ -800,7 +801,7 @@ def run(args, stack) -> None:
         if args.warmup:
             _drive(url, "spread", tokens, members, args.warmup, args.concurrency, args.client_procs, _CpuWatch({}),
                    keepalive=args.keepalive)
-        profilers = _start_profiles(args.profile, {"gunicorn": procs[0].pid, "relay": procs[1].pid,
+        profilers = _start_profiles(args.profile, {"web": procs[0].pid, "relay": procs[1].pid,
                                                    "consumer": procs[2].pid}, args.seconds) if args.profile else []
         groups0 = _group_metrics(url)
         spread = _drive(url, "spread", tokens, members, args.seconds, args.concurrency, args.client_procs, watch,
