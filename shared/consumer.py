@@ -329,7 +329,7 @@ class ConsumerRunner:
         orphans = unowned(described, self._partitions)
         self._unsettled = self._unsettled + 1 if orphans is None else 0
         if orphans or self._unsettled >= UNSETTLED_CHECKS:
-            log.warning("consumer: partitions without an owner in the group; rejoining", extra={
+            log.warning("consumer: partitions without an owner, or a group that does not settle; rejoining", extra={
                 "group": self.group, "state": described.get("group_state"),
                 "partitions": sorted(f"{t}:{p}" for t, p in orphans or self._partitions)})
             self._unsettled = 0

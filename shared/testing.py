@@ -25,6 +25,7 @@ from shared.worker import build_consumer
 
 log = logging.getLogger(__name__)
 
+
 def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.05, message: str = ""):
     """Poll until predicate() is truthy and return its value; AssertionError on timeout."""
     deadline = time.monotonic() + timeout

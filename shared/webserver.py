@@ -42,7 +42,8 @@ def command(service: str, env=os.environ) -> list[str]:
     if server == "granian":
         host, _, port = bind.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError(f"BIND must be host:port for granian, not {bind!r}")
+            raise ValueError(f"granian 需要 BIND 为 主机:端口，而不是 {bind!r}。 / BIND must be host:port for granian, "
+                             f"not {bind!r}.")
         # The target is granian_app (below), which builds the service's app in a worker that dies with its master;
         # a worker that dies is started again, as gunicorn's master does.
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
@@ -51,7 +52,8 @@ def command(service: str, env=os.environ) -> list[str]:
                 "--backlog", "2048", "--no-ws", "--workers-kill-timeout", "10",
                 "--respawn-failed-workers", "--respawn-interval", "1",
                 "--log-level", env.get("LOG_LEVEL", "info").lower(), "shared.webserver:granian_app"]
-    raise ValueError(f"WEB_SERVER must be one of {', '.join(SERVERS)}, not {server!r}")
+    raise ValueError(f"WEB_SERVER 只能是 {' 或 '.join(SERVERS)}，而不是 {server!r}。 / WEB_SERVER must be one of "
+                     f"{', '.join(SERVERS)}, not {server!r}.")
 
 
 def granian_app():
@@ -63,7 +65,7 @@ def granian_app():
     def watch() -> None:
         while os.getppid() == master:
             time.sleep(PARENT_CHECK_SECONDS)
-        log.warning("web worker: its master is gone; stopping", extra={"master": master})
+        log.warning("web worker: its master is gone; stopping (主进程已退出，工作进程随之停止)", extra={"master": master})
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(ORPHAN_EXIT_SECONDS)
         os._exit(1)
@@ -75,7 +77,7 @@ def main(argv=None) -> int:
     """Check the service's secrets against the address, then become its HTTP server (exec)."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m shared.webserver <service>", file=sys.stderr)
+        print("用法 / usage: python -m shared.webserver <service>", file=sys.stderr)
         return 2
     from shared.config import check_secrets, Config, InsecureConfig
     service = argv[0]

@@ -18,7 +18,7 @@ def test_gunicorn_is_the_default_with_the_shared_settings_and_problem_answers():
 def test_the_ledger_runs_granian_with_its_processes_and_threads():
     argv = webserver.command("ledger", {**WEB_ENV["ledger"], "BIND": "0.0.0.0:8004", "LOG_LEVEL": "WARNING"})
     assert argv[:3] == [sys.executable, "-m", "granian"] and argv[-1] == "shared.webserver:granian_app"
-    options = dict(zip(argv[3:-1:], argv[4:-1]))
+    options = dict(zip(argv[3:-1], argv[4:-1]))  # each option with the word after it
     assert options["--interface"] == "wsgi" and "--factory" in argv
     assert (options["--host"], options["--port"]) == ("0.0.0.0", "8004")
     assert (options["--workers"], options["--blocking-threads"]) == ("1", WEB_ENV["ledger"]["WEB_THREADS"])
