@@ -712,8 +712,9 @@ def main() -> None:
 
 def start_ledger(stack, prefix: str, db_name: str, workers: int, threads: int,
                  server: str = WEB_ENV["ledger"]["WEB_SERVER"]) -> tuple[str, list]:
-    """The ledger's web (shared.webserver, as deployed: `server` with `workers` x `threads`), relay and consumer on `prefix` / `db_name`, money rate limit lifted: (its URL,
-    the processes), once it answers /healthz. Stop them with `stop`."""
+    """The ledger's web role (shared.webserver, as deployed: `server` with `workers` x `threads`), relay and
+    consumer on `prefix` / `db_name`, money rate limit lifted: (its URL, the processes), once it answers /healthz.
+    Stop them with `stop`."""
     port = devstack.free_port()
     env = {**os.environ, "MONGO_URL": stack.mongo_url, "KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
            "TOPIC_PREFIX": prefix, "MONGO_DB": db_name, "LEDGER_MONEY_RATE_LIMIT": "10000000/minute",

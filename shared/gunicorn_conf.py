@@ -5,7 +5,9 @@ import sys
 
 import gunicorn.util
 
-bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+from shared.webserver import bind_of
+
+bind = bind_of(os.environ)  # the one rule for every web server (shared/webserver.py)
 # Threads rather than processes by default: small community servers are memory-bound, and the
 # handlers spend their time waiting on MongoDB.
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))

@@ -157,6 +157,13 @@ class ServiceHarness:
                 self.failures.append(repr(exc)[:300])
                 self.stop_event.wait(1.0)
 
+    @property
+    def partitions_missing(self) -> int:
+        """How many partitions of its topics the consumer does not own (0 without a consumer)."""
+        if self.consumer is None:
+            return 0
+        return max(0, len(self.consumer.topics) * topics.PARTITIONS - self.consumer.assigned)
+
     def consumer_state(self) -> str:
         """One line on the consumer: partitions owned of all, seconds since its last poll, worker failures."""
         if self.consumer is None:
@@ -164,8 +171,9 @@ class ServiceHarness:
         polled = self.consumer.polled_at
         since = "never polled" if polled is None else f"polled {time.monotonic() - polled:.1f}s ago"
         alive = sum(t.is_alive() for t in self.threads)
-        return (f"{self.config.service}: {self.consumer.assigned}/{len(self.consumer.topics) * topics.PARTITIONS} "
-                f"partitions, {since}, {alive}/{len(self.threads)} worker threads alive, failures {self.failures}")
+        owned = self.consumer.assigned
+        return (f"{self.config.service}: {owned}/{owned + self.partitions_missing} partitions, {since}, "
+                f"{alive}/{len(self.threads)} worker threads alive, failures {self.failures}")
 
     @property
     def db(self):

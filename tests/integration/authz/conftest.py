@@ -135,10 +135,10 @@ class World:
         kafka-python's five-minute metadata refresh before rejoining: ask for the refresh now instead."""
         complete = True
         for name in SERVICES:
-            runner = self.svc[name].consumer
-            if runner is None or runner.assigned >= len(runner.topics) * topics.PARTITIONS:
+            if not self.svc[name].partitions_missing:
                 continue
             complete = False
+            runner = self.svc[name].consumer
             if runner._consumer is not None:
                 runner._consumer._client.cluster.request_update()
         return complete
