@@ -124,7 +124,7 @@ class Tx:
     read-only: every write goes through defer(), so a savepoint can drop it."""
 
     def __init__(self, db, session: ClientSession, producer: str, collections: dict | None = None,
-                 deferred_only: bool = False):
+                 deferred_only: bool = False, unique_paths: Callable[[str], frozenset] | None = None):
         self.db = db
         self.session = session
         self.producer = producer
@@ -134,6 +134,9 @@ class Tx:
         self.cache = IdentityMap()
         self._writes: list[tuple[str, Any, bool]] = []  # (collection, pymongo write model, must match)
         self._collections = collections if collections is not None else {}
+        # collection -> the fields its unique indexes hold (besides _id): flush keeps the writes in their order
+        # when an update could free a value an insert takes (see _plan)
+        self._unique_paths = unique_paths or (lambda _collection: frozenset())
 
     def _collection(self, name: str):
         coll = self._collections.get(name)
@@ -191,7 +194,7 @@ class Tx:
         for collection, op, must_match in writes:
             by_collection.setdefault(collection, []).append((op, must_match))
         for collection, ops in by_collection.items():
-            for bulk, counted in _plan(ops):
+            for bulk, counted in _plan(ops, self._unique_paths(collection)):
                 result = self._collection(collection).bulk_write(bulk, ordered=True, session=self.session)
                 # Each counted update matched its document or (an upsert) inserted one: nothing else adds up.
                 if counted is not None and result.matched_count + result.upserted_count != counted:
@@ -236,15 +239,39 @@ def _merged(first, second):
     return UpdateOne(first._filter, {k: v for k, v in (("$inc", incs), ("$set", sets)) if v}, upsert=True)
 
 
-def _inserts_first(writes: list) -> list | None:
-    """The writes with the inserts moved ahead of the updates, when that changes nothing an update finds: every
-    update names its document by _id and none names a document inserted after it; else None."""
+def _paths(op) -> set | None:
+    """The fields an update may change (the keys under its operators, both names of a `$rename`); None when it
+    may change any field (a replacement, a pipeline update, a delete)."""
+    doc = getattr(op, "_doc", None)
+    if not isinstance(op, UpdateOne) or not isinstance(doc, dict):
+        return None
+    paths: set = set()
+    for operator, spec in doc.items():
+        if not isinstance(spec, dict):
+            return None
+        paths.update(spec)
+        if operator == "$rename":
+            paths.update(v for v in spec.values() if isinstance(v, str))
+    return paths
+
+
+def _changes_any(op, fields: frozenset) -> bool:
+    """Whether an update may change one of `fields` (dotted paths: a field, its parent or a field inside it)."""
+    paths = _paths(op)
+    return paths is None or any(p == f or p.startswith(f + ".") or f.startswith(p + ".") for p in paths for f in fields)
+
+
+def _inserts_first(writes: list, unique: frozenset = frozenset()) -> list | None:
+    """The writes with the inserts moved ahead of the updates, when that changes nothing an update finds or
+    frees: every update names its document by _id, none names a document inserted after it, and none may change
+    a field of the collection's unique indexes (`unique`: an update freeing a value that a later insert takes
+    must run first, or the insert would fail as a duplicate); else None."""
     named: set = set()
     for op, _ in writes:
         if isinstance(op, InsertOne):
             if op._doc.get("_id", _MISSING) in named:
                 return None
-        elif (doc_id := _doc_id(op)) is _MISSING:
+        elif (doc_id := _doc_id(op)) is _MISSING or (unique and _changes_any(op, unique)):
             return None
         else:
             named.add(doc_id)
@@ -252,14 +279,15 @@ def _inserts_first(writes: list) -> list | None:
             + [(op, must) for op, must in writes if not isinstance(op, InsertOne)])
 
 
-def _plan(ops: list[tuple[Any, bool]]):
+def _plan(ops: list[tuple[Any, bool]], unique: frozenset = frozenset()):
     """One collection's deferred writes as few bulk writes, each with the count of its updates that must
     match a document or upsert one (None: unchecked), keeping what the writes in order would do:
     1. Increments of one document (unguarded `$inc` upserts, same `$set`) with nothing else writing that
        document in between become one update: a group's statistics are written once per document.
-    2. Inserts go first, in their order, when every update names its document by _id and none names a
-       document inserted after it: an update then finds exactly what it found in order (the ledger's updates
-       never free a unique key an insert takes).
+    2. Inserts go first, in their order, when every update names its document by _id, none names a document
+       inserted after it and none may change a field of the collection's unique indexes (`unique`, read from
+       MongoDB by the unit of work): an update then finds exactly what it found in order, and no insert meets a
+       unique value an earlier update would have freed.
     3. Updates go in order, in runs whose matched count can be checked exactly: guarded updates and upserts
        (each matches or inserts one document) together; an unguarded plain update (it may match nothing) in
        a run left unchecked.
@@ -277,7 +305,7 @@ def _plan(ops: list[tuple[Any, bool]]):
         if doc_id is not _MISSING:
             last[doc_id] = len(merged)
         merged.append([op, must])
-    order = _inserts_first(merged) or [tuple(m) for m in merged]
+    order = _inserts_first(merged, unique) or [tuple(m) for m in merged]
     bulk: list = []
     counted = 0
     checked = None  # True: a checked run, False: an unchecked one, None: inserts only so far
@@ -307,6 +335,20 @@ class UnitOfWork:
         self.producer = producer
         self.topic_for = topic_for
         self._collections: dict = {}
+        self._unique: dict[str, frozenset] = {}
+
+    def unique_paths(self, collection: str) -> frozenset:
+        """The fields held by the collection's unique indexes other than _id's, read once per process (indexes
+        are made at start-up by each service's ensure_indexes) outside any transaction (listIndexes cannot run
+        in one). A collection not made yet has none, and is asked again next time."""
+        known = self._unique.get(collection)
+        if known is None:
+            info = self.db[collection].index_information()
+            known = frozenset(field for name, index in info.items() if index.get("unique") and name != "_id_"
+                              for field, _direction in index["key"])
+            if info:
+                self._unique[collection] = known
+        return known
 
     def run(self, fn: Callable[[Tx], Any], deferred_only: bool = False) -> Any:
         """Run fn(tx) atomically; retried whole on TransientTransactionError / UnknownTransactionCommitResult.
@@ -314,7 +356,8 @@ class UnitOfWork:
         with self.client.start_session() as session:
             def attempt(s: ClientSession):
                 # A fresh Tx per attempt: a retried transaction must not keep the failed attempt's events.
-                tx = Tx(self.db, s, self.producer, self._collections, deferred_only=deferred_only)
+                tx = Tx(self.db, s, self.producer, self._collections, deferred_only=deferred_only,
+                        unique_paths=self.unique_paths)
                 result = fn(tx)
                 self._finish(tx)
                 return result

@@ -205,3 +205,19 @@ def test_flush_checks_guarded_updates_sent_with_upserts_exactly_and_merges_incre
     assert sent == [("insert", 1), ("update", 3)]  # c1's two increments merged; the insert went first
     notes = {d["_id"]: d for d in runtime.db.notes.find()}
     assert notes["c1"]["n"] == 8 and notes["c2"]["n"] == 2 and notes["p1"]["v"] == 1 and "i1" in notes
+
+
+def test_an_insert_taking_a_unique_value_an_earlier_update_frees_keeps_its_place(runtime):
+    """flush sends a collection's inserts ahead of its updates only when no update may change a field of its
+    unique indexes, which the unit of work reads from MongoDB: here the update frees `tag` before the insert
+    takes it, in one transaction, as the handler wrote them (sent inserts first, the insert would fail)."""
+    runtime.db.tags.create_index("tag", unique=True)
+    runtime.db.tags.insert_one({"_id": "old", "tag": "x"})
+    assert runtime.uow.unique_paths("tags") == {"tag"}
+    assert runtime.uow.unique_paths("never_made") == frozenset()
+
+    def move(tx):
+        tx.defer("tags", UpdateOne({"_id": "old", "tag": "x"}, {"$unset": {"tag": ""}}), must_match=True)
+        tx.defer("tags", InsertOne({"_id": "new", "tag": "x"}))
+    runtime.uow.run(move)
+    assert list(runtime.db.tags.find().sort("_id")) == [{"_id": "new", "tag": "x"}, {"_id": "old"}]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import pytest
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 
 from shared.uow import IdentityMap, SavepointLost, _plan
 
@@ -89,3 +89,19 @@ def test_a_documents_increments_in_one_group_become_one_update():
         assert len(list(_plan([(inc("h1", 1), False), middle, (inc("h1", 1), False)]))[-1][0]) == 3
     assert len(list(_plan([(inc("h1", 1), False), (inc("h1", 1, {"kind": "flow"}), False)]))[0][0]) == 2
     assert len(list(_plan([(inc("h1", 1), False), (guarded, True)]))[0][0]) == 2
+
+
+def test_inserts_stay_behind_an_update_that_may_free_a_unique_value():
+    """An update that may change a field of a unique index (its parent, a field inside it, a $rename's either
+    name, a replacement) could free a value a later insert takes: the writes keep their order."""
+    ins = InsertOne({"_id": 2, "code": "x"})
+    frees = UpdateOne({"_id": 1}, {"$unset": {"code": ""}})
+    assert list(_plan([(frees, False), (ins, False)], frozenset({"code"}))) == [([frees, ins], None)]
+    other = UpdateOne({"_id": 1}, {"$set": {"note": "n"}})
+    assert list(_plan([(other, False), (ins, False)], frozenset({"code"}))) == [([ins, other], None)]
+    assert list(_plan([(frees, False), (ins, False)])) == [([ins, frees], None)]  # no unique index: reordered
+    for update in ({"$set": {"a": {"b": 1}}}, {"$set": {"a.b.c": 1}}, {"$rename": {"old": "a.b"}}):
+        op = UpdateOne({"_id": 1}, update)
+        assert list(_plan([(op, False), (ins, False)], frozenset({"a.b"})))[0][0][0] is op, update
+    replace = ReplaceOne({"_id": 1}, {"note": "n"})
+    assert list(_plan([(replace, False), (ins, False)], frozenset({"code"})))[0][0][0] is replace
