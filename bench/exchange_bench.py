@@ -67,8 +67,7 @@ def run(args, stack) -> None:
     try:
         print(f"exchange bench: members={args.members} per community, concurrency={args.concurrency}, "
               f"seconds={args.seconds}, {lb.WEB_ENV['ledger']['WEB_SERVER']} {args.workers} workers x {args.threads} "
-              f"threads; "
-              f"{os.cpu_count()} cores; mongo {stack.mongo_url}", flush=True)
+              f"threads; {os.cpu_count()} cores; mongo {stack.mongo_url}", flush=True)
         watch = lb.cpu_watch(stack, procs)
         names = [f"m{i}" for i in range(args.members)]
         local_c, a_c, b_c = "c_local" + run_id, "c_a" + run_id, "c_b" + run_id

@@ -242,11 +242,10 @@ def _merged(first, second):
 def _paths(op) -> set | None:
     """The fields an update may change (the keys under its operators, both names of a `$rename`); None when it
     may change any field (a replacement, a pipeline update, a delete)."""
-    doc = getattr(op, "_doc", None)
-    if not isinstance(op, UpdateOne) or not isinstance(doc, dict):
+    if not isinstance(op, UpdateOne) or not isinstance(op._doc, dict):
         return None
     paths: set = set()
-    for operator, spec in doc.items():
+    for operator, spec in op._doc.items():
         if not isinstance(spec, dict):
             return None
         paths.update(spec)
